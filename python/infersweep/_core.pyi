@@ -1,0 +1,30 @@
+"""Typed stub of the compiled engine (rust/python/mod.rs)."""
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+COLUMNS: list[str]
+
+class SweepGrid:
+    """A validated grid of configurations, evaluated in chunks of rows."""
+
+    def __new__(
+        cls,
+        *,
+        models: list[dict[str, Any]],
+        gpus: list[dict[str, Any]],
+        n_gpus: npt.NDArray[np.float64],
+        batch_size: npt.NDArray[np.float64],
+        context_len: npt.NDArray[np.float64],
+        seq_len: npt.NDArray[np.float64],
+        use_pp: list[bool],
+        spec_dec: list[dict[str, Any] | None],
+        zip: bool,
+    ) -> SweepGrid: ...
+    def __len__(self) -> int: ...
+    def evaluate(self, start: int, end: int, *, num_threads: int | None = None) -> dict[str, np.ndarray]: ...
+
+def collective_time(gpu: dict[str, Any], ranks: float, nodes: float, nbytes: float, kind: str) -> tuple[float, float]: ...

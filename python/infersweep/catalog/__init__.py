@@ -1,0 +1,288 @@
+"""The catalog of named models and GPUs.
+
+The entries live in TOML files next to this module (``epoch_models.toml``, ``epoch_gpus.toml``:
+the `epoch` entries of Epoch AI's paper and notebook, reproduced exactly). Any other ``*.toml``
+file in this folder with a top-level ``kind = "models"`` or ``kind = "gpus"`` is loaded too, after
+the Epoch files, so a further catalog is added by dropping in a file. The format::
+
+    kind = "models"
+
+    [models.Llama-3-70B]
+    aliases = ["Llama_3_70B"]      # other accepted names
+    description = "..."            # one line for humans
+    source = "..."                 # where the numbers come from (required)
+    d_model = 8192                 # ... every other key is a field of infersweep.specs.Model
+    ...
+
+and likewise ``kind = "gpus"`` with ``[gpus.H100]`` tables holding the fields of
+infersweep.specs.Gpu (``flops_by_bits`` is a table keyed by ``"4"``, ``"8"``, ``"16"``).
+
+Names are matched case-insensitively, ignoring ``-``, ``_``, whitespace and dots, over the
+canonical names and the aliases: ``"llama_3_70b"``, ``"LLAMA-3-70B"`` and ``"Llama 3 70B"`` are
+all ``Llama-3-70B``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import importlib.resources
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import CatalogError, SpecError
+from ..specs import Gpu, Model
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+    import polars as pl
+
+__all__ = [
+    "CatalogEntry",
+    "catalog_gpus",
+    "catalog_models",
+    "gpu",
+    "gpu_names",
+    "model",
+    "model_names",
+]
+
+Kind = Literal["models", "gpus"]
+
+_KINDS: tuple[Kind, ...] = ("models", "gpus")
+_SINGULAR: dict[Kind, str] = {"models": "model", "gpus": "gpu"}
+_SPEC_CLASS: dict[Kind, type[Model | Gpu]] = {"models": Model, "gpus": Gpu}
+_LISTER: dict[Kind, str] = {"models": "infersweep.catalog_models()", "gpus": "infersweep.catalog_gpus()"}
+# Keys of an entry that are not fields of the spec dataclass.
+_META_KEYS = ("aliases", "description", "source")
+# Files loaded first, in this order; every other catalog file follows in name order.
+_FIRST_FILES = ("epoch_models.toml", "epoch_gpus.toml")
+_MAX_SUGGESTIONS = 5
+_BITS = (4, 8, 16)
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One catalog entry: the spec, with the names and provenance the TOML gives it."""
+
+    kind: Kind
+    name: str
+    aliases: tuple[str, ...]
+    description: str
+    source: str
+    spec: Model | Gpu
+    file: str
+
+
+@dataclass(frozen=True)
+class _Section:
+    """All entries of one kind, in catalog order, and the index of their normalised names."""
+
+    entries: tuple[CatalogEntry, ...]
+    index: dict[str, CatalogEntry]
+
+
+def _normalise(name: str) -> str:
+    """The lookup key of a name: case-folded, without ``-``, ``_``, whitespace and dots."""
+    return re.sub(r"[-_.\s]+", "", name).casefold()
+
+
+def _catalog_files() -> Iterator[tuple[str, Traversable]]:
+    files = [f for f in importlib.resources.files(__name__).iterdir()
+             if f.name.endswith(".toml") and f.is_file()]
+
+    def order(f: Traversable) -> tuple[int, str]:
+        return (_FIRST_FILES.index(f.name) if f.name in _FIRST_FILES else len(_FIRST_FILES), f.name)
+
+    for f in sorted(files, key=order):
+        yield f.name, f
+
+
+def _parse_entry(kind: Kind, fname: str, name: str, table: object) -> CatalogEntry:
+    where = f"catalog file {fname!r}, {_SINGULAR[kind]} {name!r}"
+    if not isinstance(table, dict):
+        raise SpecError(f"{where}: expected a table of fields, got {table!r}")
+    data = dict(table)
+    aliases = data.pop("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+        raise SpecError(f"{where}: 'aliases' must be a list of non-empty strings, got {aliases!r}")
+    description = data.pop("description", "")
+    if not isinstance(description, str):
+        raise SpecError(f"{where}: 'description' must be a string, got {description!r}")
+    source = data.pop("source", None)
+    if not isinstance(source, str) or not source.strip():
+        raise SpecError(f"{where}: 'source' must be a non-empty string, got {source!r}")
+    cls = _SPEC_CLASS[kind]
+    allowed = {f.name for f in dataclasses.fields(cls)} - {"name", "source"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise SpecError(f"{where}: unknown field(s) {unknown}; the fields are "
+                        f"{sorted(allowed | set(_META_KEYS))}")
+    if kind == "gpus" and isinstance(data.get("flops_by_bits"), dict):
+        # TOML keys are strings; the spec wants integer bits (Gpu validates the values).
+        data["flops_by_bits"] = {int(k) if k.isdigit() else k: v for k, v in data["flops_by_bits"].items()}
+    try:
+        spec = cls(name=name, source=source, **data)
+    except SpecError as e:
+        raise SpecError(f"catalog file {fname!r}: {e}") from e
+    except TypeError as e:  # a required field is missing
+        raise SpecError(f"{where}: {e}") from e
+    return CatalogEntry(kind=kind, name=name, aliases=tuple(aliases), description=description,
+                        source=source, spec=spec, file=fname)
+
+
+@functools.cache
+def _load() -> dict[Kind, _Section]:
+    """Parse every catalog file once (cached for the life of the process)."""
+    entries: dict[Kind, list[CatalogEntry]] = {k: [] for k in _KINDS}
+    for fname, res in _catalog_files():
+        try:
+            doc = tomllib.loads(res.read_bytes().decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise CatalogError(f"catalog file {fname!r} is not valid TOML: {e}") from e
+        if "kind" not in doc:
+            continue  # not a catalog file
+        kind = doc["kind"]
+        if kind not in _KINDS:
+            raise CatalogError(f"catalog file {fname!r}: top-level 'kind' must be 'models' or 'gpus', "
+                               f"got {kind!r}")
+        extra = sorted(set(doc) - {"kind", kind})
+        if extra:
+            raise CatalogError(f"catalog file {fname!r} (kind = {kind!r}): unexpected top-level key(s) "
+                               f"{extra}; entries go under [{kind}.<name>]")
+        tables = doc.get(kind, {})
+        if not isinstance(tables, dict):
+            raise CatalogError(f"catalog file {fname!r}: {kind!r} must be a table of entries")
+        entries[kind].extend(_parse_entry(kind, fname, name, t) for name, t in tables.items())
+
+    sections: dict[Kind, _Section] = {}
+    for kind in _KINDS:
+        index: dict[str, CatalogEntry] = {}
+        for e in entries[kind]:
+            for n in (e.name, *e.aliases):
+                key = _normalise(n)
+                other = index.setdefault(key, e)
+                if other is not e:
+                    raise CatalogError(
+                        f"catalog: {_SINGULAR[kind]} name {n!r} of {e.name!r} ({e.file}) clashes with "
+                        f"{other.name!r} ({other.file}): both read as {key!r}")
+        sections[kind] = _Section(entries=tuple(entries[kind]), index=index)
+    return sections
+
+
+def _lookup(kind: Kind, name: str) -> CatalogEntry:
+    what = _SINGULAR[kind]
+    if not isinstance(name, str):
+        cls = _SPEC_CLASS[kind].__name__
+        raise CatalogError(f"{what}: expected a catalog name or a {cls}, got {name!r} "
+                           f"({type(name).__name__})")
+    section = _load()[kind]
+    key = _normalise(name)
+    entry = section.index.get(key)
+    if entry is not None:
+        return entry
+    close: list[str] = []
+    for k in difflib.get_close_matches(key, section.index, n=len(section.index), cutoff=0.6):
+        canonical = section.index[k].name
+        if canonical not in close:
+            close.append(canonical)
+    hint = ("close matches: " + ", ".join(repr(c) for c in close[:_MAX_SUGGESTIONS])
+            if close else "no close match")
+    raise CatalogError(f"unknown {what} {name!r}; {hint}. List them all with {_LISTER[kind]}.")
+
+
+def model(name: str | Model) -> Model:
+    """The catalog model called `name` (a Model passes through unchanged).
+
+    Names are matched case-insensitively over canonical names and aliases, ignoring ``-``, ``_``,
+    whitespace and dots. Raises CatalogError, listing close matches, for an unknown name.
+    """
+    if isinstance(name, Model):
+        return name
+    spec = _lookup("models", name).spec
+    assert isinstance(spec, Model)
+    return spec
+
+
+def gpu(name: str | Gpu) -> Gpu:
+    """The catalog GPU called `name` (a Gpu passes through unchanged); matched as in `model`."""
+    if isinstance(name, Gpu):
+        return name
+    spec = _lookup("gpus", name).spec
+    assert isinstance(spec, Gpu)
+    return spec
+
+
+def model_names() -> list[str]:
+    """Canonical names of the catalog models, in catalog order."""
+    return [e.name for e in _load()["models"].entries]
+
+
+def gpu_names() -> list[str]:
+    """Canonical names of the catalog GPUs, in catalog order."""
+    return [e.name for e in _load()["gpus"].entries]
+
+
+def _polars_type(annotation: object) -> type[pl.DataType]:
+    import polars as pl
+
+    text = str(annotation)
+    if text == "bool":
+        return pl.Boolean
+    if text == "int":
+        return pl.Int64
+    if text in ("str", "Collectives"):
+        return pl.String
+    return pl.Float64
+
+
+def _frame(kind: Kind, leading: dict[str, Any], derived: dict[str, Any], skip: set[str]) -> pl.DataFrame:
+    """Build a catalog table: name, aliases, `leading` columns, spec fields, `derived`, source, description.
+
+    `leading` and `derived` map a column name to (polars type, function of the entry).
+    """
+    import polars as pl
+
+    entries = _load()[kind].entries
+    columns: dict[str, tuple[Any, Any]] = {
+        "name": (pl.String, lambda e: e.name),
+        "aliases": (pl.String, lambda e: ", ".join(e.aliases)),
+        **leading,
+    }
+    for f in dataclasses.fields(_SPEC_CLASS[kind]):
+        if f.name in skip or f.name in ("name", "source"):
+            continue
+        columns[f.name] = (_polars_type(f.type), lambda e, n=f.name: getattr(e.spec, n))
+    columns.update(derived)
+    columns["source"] = (pl.String, lambda e: e.source)
+    columns["description"] = (pl.String, lambda e: e.description)
+    return pl.DataFrame({c: [fn(e) for e in entries] for c, (_, fn) in columns.items()},
+                        schema={c: t for c, (t, _) in columns.items()})
+
+
+def catalog_models() -> pl.DataFrame:
+    """One row per catalog model: name, aliases (comma-joined), every Model field, the derived
+    total_params, active_params and kv_bytes_per_token, then source and description."""
+    import polars as pl
+
+    derived = {
+        "total_params": (pl.Float64, lambda e: e.spec.total_params),
+        "active_params": (pl.Float64, lambda e: e.spec.active_params),
+        "kv_bytes_per_token": (pl.Float64, lambda e: e.spec.kv_bytes_per_token),
+    }
+    return _frame("models", {}, derived, set())
+
+
+def catalog_gpus() -> pl.DataFrame:
+    """One row per catalog GPU: name, aliases (comma-joined), peak FLOP/s at 4, 8 and 16 weight bits
+    (``flops_4bit``, ``flops_8bit``, ``flops_16bit``; null when not rated), every other Gpu field,
+    then source and description."""
+    import polars as pl
+
+    leading = {f"flops_{b}bit": (pl.Float64, lambda e, b=b: e.spec.flops_by_bits.get(b)) for b in _BITS}
+    return _frame("gpus", leading, {}, {"flops_by_bits"})

@@ -1,0 +1,260 @@
+"""The forward-pass model in plain Python: readable, slow, and the oracle for the Rust engine.
+
+This file follows spec/MODEL.md (`epoch` semantics, Erdil 2025) formula by formula, with the
+section numbers beside each function. It uses no numpy on purpose: every number is a Python
+float computed with the C library's ``pow`` and ``log2``, exactly as the Rust engine does, so
+the two agree to the last few ulps and both land on the same side of every ``ceil`` and
+comparison. Tests hold the Rust engine equal to this file; benchmarks use it as the baseline.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .specs import Gpu, Model
+
+ALLREDUCE, ALL_TO_ALL, P2P = "allreduce", "all-to-all", "p2p"
+
+# NCCL tuning model (§4.1): per-rank latency, per-log2(nodes) latency, bandwidth efficiency.
+_NCCL_LL = (0.6e-6, 5e-6, 0.5)
+_NCCL_LL128 = (1.25e-6, 8.5e-6, 0.95)
+_NCCL_SIMPLE = (28e-6, 28e-6, 1.0)
+
+
+def logspace2(lo: float, hi: float, n: int) -> list[float]:
+    """``numpy.logspace(lo, hi, n, base=2)`` bit for bit: 2^(lo + i·step), last exactly 2^hi."""
+    if n == 1:
+        return [2.0**lo]
+    step = (hi - lo) / (n - 1)
+    return [2.0 ** (i * step + lo) for i in range(n - 1)] + [2.0**hi]
+
+
+def logspace10(lo: float, hi: float, n: int) -> list[float]:
+    """``numpy.logspace(lo, hi, n)``: the frontier's latency targets (§7)."""
+    step = (hi - lo) / (n - 1)
+    return [10.0 ** (i * step + lo) for i in range(n - 1)] + [10.0**hi]
+
+
+# ---------------------------------------------------------------- §3 arithmetic and traffic
+
+
+def flop(m: Model, ctx: float, n: float, s_pos: float) -> float:
+    """FLOP(ℓ, n, S): arithmetic of a pass over n tokens, S positions per sequence."""
+    l_bar = ctx + (s_pos - 1) / 2
+    return 2 * m.active_params * n * s_pos + _attn_flop(m, l_bar, n, s_pos)
+
+
+def _attn_flop(m: Model, l_bar: float, n: float, s_pos: float) -> float:
+    h_att = m.mla_kv_rank if m.is_mla else m.head_dim
+    return 4 * h_att * m.n_heads * m.n_layers * l_bar * n * s_pos  # type: ignore[operator]
+
+
+def ffn_flop(m: Model, n: float, s_pos: float) -> float:
+    return 2 * (m.ffn_params / m.sparsity) * n * s_pos
+
+
+def kv_flop(m: Model, ctx: float, n: float, s_pos: float) -> float:
+    return _attn_flop(m, ctx + (s_pos - 1) / 2, n, s_pos)
+
+
+def rw(m: Model, rows: float, cols: float, n: float, t: float) -> float:
+    """RW(m, k, n; t): bytes moved by one rows×cols matmul over n tokens on t GPUs."""
+    t1 = min(max(math.sqrt(rows * t / cols), 1.0), t)
+    t2 = t / t1
+    return rows * cols * m.weight_bytes + t1 * cols * n * m.activation_bytes + t2 * rows * n * m.activation_bytes
+
+
+def rw_ffn(m: Model, n: float, t: float) -> float:
+    s = m.sparsity
+    touched = 1 - (1 - 1 / s) ** n
+    return touched * m.n_experts * (m.ffn_up_matrices + m.ffn_down_matrices) * rw(m, m.d_model, m.d_ff, n / s, t)
+
+
+def rw_attn(m: Model, n: float, t: float) -> float:
+    d, hh = m.d_model, m.n_heads * m.head_dim  # type: ignore[operator]
+    if not m.is_mla:
+        return rw(m, m.attention_width, d, n, t) + rw(m, d, hh, n, t)
+    cq = m.mla_kv_rank + m.mla_q_rank  # type: ignore[operator]
+    return rw(m, cq, d, n, t) + rw(m, m.attention_width, cq, n, t) + rw(m, d, hh, n, t)
+
+
+# ---------------------------------------------------------------- §4 collectives
+
+
+def collective(g: Gpu, ranks: float, nodes: float, nbytes: float, kind: str) -> tuple[float, float]:
+    """(latency part, bandwidth part) of one collective; zero on one rank."""
+    if ranks <= 1:
+        return 0.0, 0.0
+    mult = 2 if kind == ALLREDUCE else 1
+    if g.collectives == "torus":
+        lat = mult * (ranks - 1) * 1e-6
+        bw = (ranks - 1) * nbytes / (ranks * g.inter_node_bandwidth)
+        return lat, bw if kind == ALLREDUCE else bw / 2
+    best: tuple[float, float] | None = None
+    for (per_rank, per_level, phi), base in zip(
+        (_NCCL_LL, _NCCL_LL128, _NCCL_SIMPLE), (g.ll_latency_s, g.ll128_latency_s, 0.0)
+    ):
+        lat = mult * ((ranks / nodes - 1) * per_rank + per_level * math.log2(nodes)) + base
+        bw = max(
+            nodes * max(0.0, ranks / nodes - 1) * nbytes / (ranks * g.intra_node_bandwidth * phi),
+            (nodes - 1) * nbytes / (ranks * g.inter_node_bandwidth * phi),
+        )
+        if kind != ALLREDUCE:
+            bw = bw / 2
+        if best is None or lat + bw < best[0] + best[1]:
+            best = (lat, bw)
+    assert best is not None
+    return best
+
+
+# ---------------------------------------------------------------- §5 token latency
+
+
+@dataclass
+class Pass:
+    """One forward pass under its best layout."""
+
+    latency_s: float
+    kernel_s: float
+    network_latency_s: float
+    network_bandwidth_s: float
+    memory_s: float
+    compute_s: float
+    two_d_tp: bool
+    pp_degree: float
+    ep_degree: float
+    tp_ffn: float
+    tp_attention: float
+    attention_scaledown: float
+
+    @property
+    def feasible(self) -> bool:
+        return self.latency_s < math.inf
+
+
+INFEASIBLE = Pass(math.inf, *([math.nan] * 5), False, *([math.nan] * 5))
+
+
+def _tp_layout(g: Gpu, t: float, two_d: bool) -> tuple[float, float, float]:
+    """(ranks of each all-reduce, the other grid side, nodes spanned) for t-way TP."""
+    if two_d:
+        r = math.sqrt(t)
+        return r, t / r, math.sqrt(math.ceil(t / g.gpus_per_node))
+    return t, 1.0, float(math.ceil(t / g.gpus_per_node))
+
+
+def token_latency(m: Model, g: Gpu, n_gpus: float, batch: float, ctx: float, s_pos: float = 1,
+                  use_pp: bool = False) -> Pass:
+    """The best layout's forward-pass time for (N, b, ℓ, S) (§5)."""
+    N, b, S = n_gpus, batch, s_pos
+    phi = g.flops_for(m) * g.flop_utilization
+    beta = g.hbm_bandwidth * g.mem_utilization
+    a, w = m.activation_bytes, m.weight_bytes
+    L, E, k, s, d = m.n_layers, m.n_experts, m.n_experts_active, m.sparsity, m.d_model
+    kappa = m.kv_bytes_per_token
+    pp_list = [1.0] + (logspace2(0, math.log2(min(b, L)), 10) if use_pp else [])
+
+    f_ffn = ffn_flop(m, b * S, 1)
+    f_kv = kv_flop(m, ctx, b * S, 1)
+    f_proj = flop(m, ctx, b * S, 1) - f_ffn - f_kv
+    t_kern = 4 * L * g.kernel_latency_s
+    fits_weights = w * m.total_params
+    best = INFEASIBLE
+    for two_d in (True, False):
+        for P in pp_list:
+            bm = b / P
+            T = N / P
+            n_ep = min(T, E)
+            if bm < 2 * s:
+                n_ep = 1.0
+            T_ff = max(1.0, T / max(1.0, n_ep))
+            R_ff, Pr_ff, nodes_ff = _tp_layout(g, T_ff, two_d)
+            ffn_div = T / R_ff
+            words_ffn = ([k * m.ffn_up_matrices * m.d_ff / ffn_div, k * m.ffn_down_matrices * d / ffn_div]
+                         if two_d else [k * m.ffn_down_matrices * d / ffn_div])
+            lat_ffn = bw_ffn = 0.0
+            for word in words_ffn:
+                cl, cb = collective(g, R_ff, nodes_ff, word * bm * S * a, ALLREDUCE)
+                lat_ffn += L * cl
+                bw_ffn += L * cb
+            lat_fixed, bw_fixed = lat_ffn, bw_ffn
+            if E > 1:
+                r = min(k, n_ep)
+                cl, cb = collective(g, r, math.ceil(r / g.gpus_per_node), d * bm * r * S * a / T, ALL_TO_ALL)
+                lat_fixed += 2 * L * cl
+                bw_fixed += 2 * L * cb
+            cl, cb = collective(g, 2, 2, d * bm * S * a / T, P2P)
+            lat_fixed += (P - 1) * cl
+            bw_fixed += (P - 1) * cb
+            n = bm * S
+            mem_fixed = kappa * ctx * bm + L * rw_ffn(m, n, T_ff)
+            infeasible = N * g.hbm_bytes < kappa * ctx * bm + fits_weights or P > min(N, b)
+            for f_at in logspace2(0, math.log2(T), 6):
+                T_at = T / f_at
+                R_at, Pr_at, nodes_at = _tp_layout(g, T_at, two_d)
+                words_attn = [d / Pr_at, m.attention_width / Pr_at] if two_d else [d]
+                lat, bw = lat_fixed, bw_fixed
+                for word in words_attn:
+                    cl, cb = collective(g, R_at, nodes_at, word * bm * S * a, ALLREDUCE)
+                    lat += L * cl
+                    bw += L * cb
+                t_mem = P * (mem_fixed + L * f_at * rw_attn(m, n, T_at) + w * m.vocab_size * d) / (N * beta)
+                t_flop = (f_ffn + f_kv + f_at * f_proj) / (N * phi)
+                total = t_kern + (lat + bw) + max(t_mem, t_flop)
+                if infeasible:
+                    total = math.inf
+                if total < best.latency_s:
+                    best = Pass(total, t_kern, lat, bw, t_mem, t_flop, two_d, P,
+                                n_ep, T_ff, T_at, f_at)
+    return best
+
+
+# ---------------------------------------------------------------- §6 speculative decoding
+
+
+@dataclass
+class Decode:
+    """Per-token result of decoding, possibly speculative."""
+
+    latency_s: float
+    target: Pass
+    gamma: int
+    drafter_latency_s: float
+
+
+def decode_latency(m: Model, g: Gpu, n_gpus: float, batch: float, ctx: float, use_pp: bool = False,
+                   drafter: Model | None = None, acceptance: float = 0.0, gamma_max: int = 5) -> Decode:
+    """Token latency with optional speculative decoding (§6); γ = 0 means plain decoding won."""
+    plain = token_latency(m, g, n_gpus, batch, ctx, 1, use_pp)
+    best = Decode(plain.latency_s, plain, 0, math.nan)
+    if drafter is None:
+        return best
+    t_q = token_latency(drafter, g, n_gpus, batch, ctx, 1, use_pp).latency_s
+    best.drafter_latency_s = t_q
+    for gamma in range(2, gamma_max + 1):
+        verify = token_latency(m, g, n_gpus, batch, ctx, gamma, use_pp)
+        lat = (verify.latency_s + gamma * t_q) / ((1 - acceptance**gamma) / (1 - acceptance))
+        if lat < best.latency_s:
+            best = Decode(lat, verify, gamma, t_q)
+    return best
+
+
+# ---------------------------------------------------------------- §7 economics of one point
+
+
+def economics(m: Model, g: Gpu, n_gpus: float, batch: float, ctx: float, latency_s: float,
+              positions: float = 1) -> dict[str, float]:
+    """Economics of a pass that yields ``positions`` tokens per sequence every ``latency_s``.
+
+    With one position (plain or speculative decoding) these are spec/MODEL.md §7 exactly.
+    An infeasible point (infinite latency) gets zero speed, infinite cost and zero MFU.
+    """
+    gpu_s = n_gpus * latency_s / (batch * positions)
+    return {
+        "tokens_per_s_per_request": positions / latency_s,
+        "gpu_seconds_per_token": gpu_s,
+        "usd_per_million_tokens": 1e6 * gpu_s * g.usd_per_hour / 3600,
+        "tokens_per_s_per_gpu": batch * positions / (n_gpus * latency_s),
+        "mfu": flop(m, ctx, batch, positions) / (n_gpus * g.flops_for(m) * latency_s),
+    }

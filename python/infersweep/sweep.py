@@ -1,0 +1,269 @@
+"""Grids of configurations → polars DataFrames, evaluated by the Rust engine in chunks.
+
+``sweep`` takes every argument as a scalar, a sequence or a numpy array and evaluates either
+their cartesian product (``grid="product"``, the last axis varying fastest, in the order of
+the signature) or the sequences row by row (``grid="zip"``; length-1 arguments broadcast).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from . import _core
+from .catalog import gpu as lookup_gpu
+from .catalog import model as lookup_model
+from .errors import GridError, SpecError
+from .specs import Gpu, Model, SpecDec
+
+ModelLike = Model | str
+GpuLike = Gpu | str
+Numbers = float | int | Sequence[float] | np.ndarray
+
+#: Output bytes per row (21 float64, 4 uint32 and 4 bool columns, plus the polars frame).
+BYTES_PER_ROW = 8 * 21 + 4 * 4 + 4
+#: Rows per call into Rust: enough to keep both cores busy, few enough for a lively
+#: progress bar and a prompt Ctrl-C (about 0.1 s of work on two cores).
+DEFAULT_CHUNK_ROWS = 1 << 16
+
+INPUT_COLUMNS = ["model", "gpu", "n_gpus", "batch_size", "context_len", "seq_len", "use_pp",
+                 "drafter", "acceptance", "gamma_max"]
+OUTPUT_COLUMNS = [
+    "token_latency_s", "tokens_per_s_per_request", "usd_per_million_tokens", "gpu_seconds_per_token",
+    "tokens_per_s_per_gpu", "mfu", "feasible", "kernel_s", "network_latency_s", "network_bandwidth_s",
+    "memory_s", "compute_s", "two_d_tp", "pp_degree", "ep_degree", "tp_ffn", "tp_attention",
+    "attention_scaledown", "gamma", "drafter_latency_s",
+]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, (str, Model, Gpu, SpecDec)) or value is None:
+        return [value]
+    if isinstance(value, np.ndarray):
+        return list(value.ravel())
+    if isinstance(value, Iterable):
+        return list(value)
+    return [value]
+
+
+def _numbers(name: str, value: Numbers) -> np.ndarray:
+    """An axis of numbers as a 1-D float64 array, or a GridError naming the axis."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise GridError(f"grid: field {name!r} must be numbers, got {value!r}") from e
+    arr = np.ascontiguousarray(arr.ravel())
+    if arr.size == 0:
+        raise GridError(f"grid: field {name!r} is empty")
+    return arr
+
+
+def model_dict(m: Model) -> dict[str, Any]:
+    """A model as the plain dict the engine reads."""
+    return {k: v for k, v in m.to_dict().items() if k not in ("source", "parallel_attention")}
+
+
+def gpu_dict(g: Gpu) -> dict[str, Any]:
+    d = {k: v for k, v in g.to_dict().items() if k != "source"}
+    d["flops_by_bits"] = dict(g.flops_by_bits)
+    return d
+
+
+def _unique_names(kind: str, items: Sequence[Model | Gpu]) -> list[str]:
+    names: dict[str, Model | Gpu] = {}
+    for it in items:
+        if it.name in names and names[it.name] != it:
+            raise SpecError(f"{kind} {it.name!r}: two different specs share this name; rename one "
+                            f"(e.g. spec.with_(name=...)) so the result's {kind} column can tell them apart")
+        names[it.name] = it
+    return [it.name for it in items]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated grid: the Rust grid plus what it takes to label its rows."""
+
+    core: _core.SweepGrid
+    models: list[Model]
+    gpus: list[Gpu]
+    spec_decs: list[SpecDec | None]
+
+    @property
+    def rows(self) -> int:
+        return len(self.core)
+
+    def frame(self, cols: dict[str, np.ndarray], columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """Label one chunk of engine output as a DataFrame."""
+        out: dict[str, Any] = {}
+        model_names = _unique_names("model", self.models)
+        gpu_names = _unique_names("gpu", self.gpus)
+        out["model"] = pl.Series("model", np.asarray(model_names, dtype=object)[cols["model"]],
+                                 dtype=pl.Enum(list(dict.fromkeys(model_names))))
+        out["gpu"] = pl.Series("gpu", np.asarray(gpu_names, dtype=object)[cols["gpu"]],
+                               dtype=pl.Enum(list(dict.fromkeys(gpu_names))))
+        for name in ("n_gpus", "batch_size", "context_len", "seq_len", "use_pp"):
+            out[name] = cols[name]
+        sd = cols["spec_dec"]
+        drafters = [s.drafter_model.name if s else None for s in self.spec_decs]
+        out["drafter"] = pl.Series("drafter", np.asarray(drafters, dtype=object)[sd], dtype=pl.String)
+        out["acceptance"] = np.asarray([s.acceptance if s else np.nan for s in self.spec_decs])[sd]
+        out["gamma_max"] = np.asarray([s.gamma_max if s else 0 for s in self.spec_decs], dtype=np.uint32)[sd]
+        for name in OUTPUT_COLUMNS:
+            out[name] = cols[name]
+        if columns is not None:
+            out = {k: out[k] for k in columns}
+        return pl.DataFrame(out)
+
+
+def plan(model: ModelLike | Sequence[ModelLike], gpu: GpuLike | Sequence[GpuLike], n_gpus: Numbers,
+         batch_size: Numbers, context_len: Numbers, seq_len: Numbers, use_pp: bool | Sequence[bool],
+         spec_dec: SpecDec | None | Sequence[SpecDec | None], grid: Literal["product", "zip"]) -> Plan:
+    """Resolve names, normalise every axis and validate the grid (in Rust) without evaluating it."""
+    if grid not in ("product", "zip"):
+        raise GridError(f"grid: must be 'product' or 'zip', got {grid!r}")
+    models = [lookup_model(m) for m in _as_list(model)]
+    gpus = [lookup_gpu(g) for g in _as_list(gpu)]
+    pps = _as_list(use_pp)
+    for p in pps:
+        if not isinstance(p, (bool, np.bool_)):
+            raise GridError(f"grid: field 'use_pp' must be True or False, got {p!r}")
+    sds = _as_list(spec_dec)
+    for s in sds:
+        if s is not None and not isinstance(s, SpecDec):
+            raise GridError(f"grid: field 'spec_dec' must be None or an isw.SpecDec, got {s!r}")
+    for m in models:
+        for g in gpus:
+            if grid == "product":
+                g.flops_for(m)
+    core = _core.SweepGrid(
+        models=[model_dict(m) for m in models],
+        gpus=[gpu_dict(g) for g in gpus],
+        n_gpus=_numbers("n_gpus", n_gpus),
+        batch_size=_numbers("batch_size", batch_size),
+        context_len=_numbers("context_len", context_len),
+        seq_len=_numbers("seq_len", seq_len),
+        use_pp=[bool(p) for p in pps],
+        spec_dec=[None if s is None else {"drafter": model_dict(s.drafter_model), "acceptance": s.acceptance,
+                                          "gamma_max": s.gamma_max} for s in sds],
+        zip=grid == "zip",
+    )
+    return Plan(core, models, gpus, sds)
+
+
+def _available_memory() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def check_fits(rows: int, max_rows: int | None) -> None:
+    """Refuse, before allocating, a result that would not fit in memory."""
+    need = rows * BYTES_PER_ROW
+    if max_rows is not None and rows > max_rows:
+        raise GridError(f"grid: {rows:,} rows exceed max_rows={max_rows:,}")
+    avail = _available_memory()
+    if need > avail // 2:
+        raise GridError(
+            f"grid: {rows:,} rows would need about {need / 2**30:.1f} GiB, more than half of the "
+            f"{avail / 2**30:.1f} GiB available; use isw.sweep_to_parquet(...) to stream it to disk, "
+            f"or sweep fewer values")
+
+
+class Progress:
+    """A one-line progress bar on stderr: rows done, rows/s, time left."""
+
+    def __init__(self, total: int, enabled: bool | None) -> None:
+        self.total = total
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.start = time.perf_counter()
+        self.done = 0
+
+    def update(self, rows: int) -> None:
+        self.done += rows
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.start
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        left = (self.total - self.done) / rate if rate > 0 else float("inf")
+        frac = self.done / self.total if self.total else 1.0
+        bar = "#" * int(30 * frac)
+        sys.stderr.write(f"\r[{bar:<30}] {self.done:,}/{self.total:,} rows  {rate:,.0f} rows/s  "
+                         f"{left:,.1f} s left ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def chunks(p: Plan, chunk_rows: int, num_threads: int | None, progress: bool | None,
+           start: int = 0, end: int | None = None) -> Iterator[dict[str, np.ndarray]]:
+    """Evaluate rows start..end in chunks; Ctrl-C is honoured between chunks."""
+    if chunk_rows < 1:
+        raise GridError(f"grid: chunk_rows must be >= 1, got {chunk_rows}")
+    stop = p.rows if end is None else end
+    bar = Progress(stop - start, progress if stop - start > chunk_rows else False)
+    try:
+        for lo in range(start, stop, chunk_rows):
+            hi = min(lo + chunk_rows, stop)
+            yield p.core.evaluate(lo, hi, num_threads=num_threads)
+            bar.update(hi - lo)
+    finally:
+        bar.close()
+
+
+def sweep(
+    model: ModelLike | Sequence[ModelLike],
+    gpu: GpuLike | Sequence[GpuLike] = "H100",
+    n_gpus: Numbers = 8,
+    batch_size: Numbers = 1,
+    context_len: Numbers = 0,
+    seq_len: Numbers = 1,
+    use_pp: bool | Sequence[bool] = False,
+    spec_dec: SpecDec | None | Sequence[SpecDec | None] = None,
+    *,
+    grid: Literal["product", "zip"] = "product",
+    columns: Sequence[str] | None = None,
+    num_threads: int | None = None,
+    progress: bool | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    max_rows: int | None = None,
+) -> pl.DataFrame:
+    """Evaluate every configuration of the grid: one row per configuration.
+
+    Each row carries its inputs and the token latency, speed, cost, utilisation and the winning
+    layout with its four time components (spec/MODEL.md §5-7). Rows that do not fit in memory
+    are data: ``feasible`` is false, latency and cost are ``inf`` and the components NaN.
+    With ``seq_len`` S > 1 each pass yields S positions per sequence: ``token_latency_s`` is
+    the pass time and speeds and costs count S tokens per sequence per pass.
+
+    ``progress`` shows a bar on stderr (default: when stderr is a terminal and the grid spans
+    more than one chunk); ``num_threads`` caps the Rust thread pool; ``columns`` keeps only
+    those columns; ``max_rows`` refuses larger grids.
+    """
+    p = plan(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec, grid)
+    if columns is not None:
+        unknown = [c for c in columns if c not in INPUT_COLUMNS + OUTPUT_COLUMNS]
+        if unknown:
+            raise GridError(f"grid: unknown columns {unknown}; known: {INPUT_COLUMNS + OUTPUT_COLUMNS}")
+    check_fits(p.rows, max_rows)
+    frames = [p.frame(c, columns) for c in chunks(p, chunk_rows, num_threads, progress)]
+    if len(frames) == 1:
+        return frames[0]
+    return pl.concat(frames, rechunk=False)

@@ -1,0 +1,197 @@
+//! Candidate layouts and the search for the best one (MODEL.md §5).
+//!
+//! Candidates: 2D or 1D tensor parallelism × pipeline degree P × attention scale-down f_at,
+//! with expert parallelism fixed by P. The best candidate has the smallest latency; ties keep
+//! the first candidate in the order (2D before 1D, P ascending in list order, f_at ascending).
+
+use crate::collective::{collective, Cost, Kind};
+use crate::forward::{Pass, Prepared};
+use crate::grid::logspace2;
+
+/// A decode or verification point: N GPUs, b sequences, context ℓ, S positions each.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub n_gpus: f64,
+    pub batch: f64,
+    pub context: f64,
+    pub positions: f64,
+    pub use_pp: bool,
+}
+
+/// The pipeline degrees tried: [1], or [1] + logspace2(0, log2(min(b, L)), 10).
+pub fn pipeline_degrees(batch: f64, layers: f64, use_pp: bool) -> ([f64; 11], usize) {
+    let mut out = [1.0; 11];
+    if !use_pp {
+        return (out, 1);
+    }
+    logspace2(0.0, batch.min(layers).log2(), &mut out[1..]);
+    (out, 11)
+}
+
+/// (ranks of each all-reduce, the other side of the TP grid, nodes spanned) for t-way TP.
+#[inline]
+fn tp_layout(t: f64, gpus_per_node: f64, two_d: bool) -> (f64, f64, f64) {
+    if two_d {
+        let r = t.sqrt();
+        (r, t / r, (t / gpus_per_node).ceil().sqrt())
+    } else {
+        (t, 1.0, (t / gpus_per_node).ceil())
+    }
+}
+
+/// token_latency(N, b, ℓ, S): the best layout's forward pass.
+pub fn best_pass(prep: &Prepared, pt: Point) -> Pass {
+    let m = prep.model;
+    let hw = prep.hw;
+    let (n_gpus, b, ctx, s_pos) = (pt.n_gpus, pt.batch, pt.context, pt.positions);
+    let (a, layers, experts, k, d) = (
+        m.activation_bytes,
+        m.n_layers,
+        m.n_experts,
+        m.n_experts_active,
+        m.d_model,
+    );
+    let node = hw.gpus_per_node;
+    let (pp_list, pp_len) = pipeline_degrees(b, layers, pt.use_pp);
+    let flops = prep.flop_split(ctx, b * s_pos);
+    let mut best = Pass::INFEASIBLE;
+    for two_d in [true, false] {
+        for &p in &pp_list[..pp_len] {
+            let bm = b / p;
+            let t = n_gpus / p;
+            let mut n_ep = t.min(experts);
+            if bm < 2.0 * prep.sparsity {
+                n_ep = 1.0;
+            }
+            let t_ff = (t / n_ep.max(1.0)).max(1.0);
+            let (r_ff, _, nodes_ff) = tp_layout(t_ff, node, two_d);
+            let ffn_div = t / r_ff;
+            let down = k * m.ffn_down_matrices * d / ffn_div;
+            let mut fixed = Cost::default();
+            if two_d {
+                let up = k * m.ffn_up_matrices * m.d_ff / ffn_div;
+                fixed.add_scaled(
+                    layers,
+                    collective(hw, r_ff, nodes_ff, up * bm * s_pos * a, Kind::AllReduce),
+                );
+            }
+            fixed.add_scaled(
+                layers,
+                collective(hw, r_ff, nodes_ff, down * bm * s_pos * a, Kind::AllReduce),
+            );
+            if experts > 1.0 {
+                let r = k.min(n_ep);
+                let bytes = d * bm * r * s_pos * a / t;
+                fixed.add_scaled(
+                    2.0 * layers,
+                    collective(hw, r, (r / node).ceil(), bytes, Kind::AllToAll),
+                );
+            }
+            fixed.add_scaled(
+                p - 1.0,
+                collective(hw, 2.0, 2.0, d * bm * s_pos * a / t, Kind::P2p),
+            );
+            let n = bm * s_pos;
+            let mem_fixed = prep.kappa * ctx * bm + layers * prep.ffn_traffic(n, t_ff);
+            let infeasible = n_gpus * hw.hbm_bytes
+                < prep.kappa * ctx * bm + prep.weight_bytes_total
+                || p > n_gpus.min(b);
+            let mut scaledowns = [0.0; 6];
+            logspace2(0.0, t.log2(), &mut scaledowns);
+            for f_at in scaledowns {
+                let t_at = t / f_at;
+                let (r_at, pr_at, nodes_at) = tp_layout(t_at, node, two_d);
+                let mut net = fixed;
+                if two_d {
+                    for word in [d / pr_at, prep.attention_width / pr_at] {
+                        net.add_scaled(
+                            layers,
+                            collective(hw, r_at, nodes_at, word * bm * s_pos * a, Kind::AllReduce),
+                        );
+                    }
+                } else {
+                    net.add_scaled(
+                        layers,
+                        collective(hw, r_at, nodes_at, d * bm * s_pos * a, Kind::AllReduce),
+                    );
+                }
+                let memory_s = p
+                    * (mem_fixed
+                        + layers * f_at * prep.attention_traffic(n, t_at)
+                        + prep.unembedding_bytes)
+                    / (n_gpus * prep.hbm_bw_eff);
+                let compute_s =
+                    (flops.ffn + flops.kv + f_at * flops.projections) / (n_gpus * prep.flops_eff);
+                let mut total =
+                    prep.kernel_s + (net.latency + net.bandwidth) + memory_s.max(compute_s);
+                if infeasible {
+                    total = f64::INFINITY;
+                }
+                if total < best.latency_s {
+                    best = Pass {
+                        latency_s: total,
+                        kernel_s: prep.kernel_s,
+                        network_latency_s: net.latency,
+                        network_bandwidth_s: net.bandwidth,
+                        memory_s,
+                        compute_s,
+                        two_d_tp: two_d,
+                        pp_degree: p,
+                        ep_degree: n_ep,
+                        tp_ffn: t_ff,
+                        tp_attention: t_at,
+                        attention_scaledown: f_at,
+                    };
+                }
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::fixtures::{h100, llama_70b, llama_8b};
+
+    fn point(n_gpus: f64, batch: f64) -> Point {
+        Point {
+            n_gpus,
+            batch,
+            context: 0.0,
+            positions: 1.0,
+            use_pp: false,
+        }
+    }
+
+    #[test]
+    fn llama_70b_on_8_h100() {
+        let (m, hw) = (llama_70b(), h100());
+        let prep = Prepared::new(&m, &hw).unwrap();
+        let p = best_pass(&prep, point(8.0, 1.0));
+        assert!((p.latency_s * 1e6 - 10_755.659).abs() < 1e-3);
+        assert!((p.network_latency_s * 1e6 - 2432.0).abs() < 1e-6);
+        assert!((p.kernel_s * 1e6 - 1280.0).abs() < 1e-9);
+        assert!(!p.two_d_tp);
+    }
+
+    #[test]
+    fn llama_8b_cases() {
+        let (m, hw) = (llama_8b(), h100());
+        let prep = Prepared::new(&m, &hw).unwrap();
+        let one = best_pass(&prep, point(1.0, 1.0));
+        assert!((one.latency_s * 1e6 - 6578.3).abs() < 0.05);
+        assert_eq!(one.network_latency_s + one.network_bandwidth_s, 0.0);
+        let eight = best_pass(&prep, point(8.0, 16.0));
+        assert!((eight.latency_s * 1e6 - 2281.1).abs() < 0.05);
+    }
+
+    #[test]
+    fn too_few_gpus_is_infeasible() {
+        let (m, hw) = (llama_70b(), h100());
+        let prep = Prepared::new(&m, &hw).unwrap();
+        let p = best_pass(&prep, point(1.0, 1.0));
+        assert!(!p.feasible());
+        assert!(p.memory_s.is_nan());
+    }
+}

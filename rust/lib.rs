@@ -1,0 +1,25 @@
+//! infersweep: the forward-pass time and economics model of Erdil (2025), *Inference
+//! economics of language models*, evaluated over large grids.
+//!
+//! Module map, following spec/MODEL.md:
+//! - [`spec`]: models and hardware (§1–2)
+//! - [`arithmetic`]: FLOPs and matmul traffic (§3)
+//! - [`collective`]: collective time (§4)
+//! - [`forward`], [`layout`]: one pass under one layout, and the best layout (§5)
+//! - [`specdec`]: speculative decoding and per-token economics (§6–7)
+//! - [`grid`]: numpy-exact log-spaced lists
+//! - [`sweep`]: grids → columns, in parallel
+//!
+//! The Python binding lives behind the `python` feature; the core never links libpython.
+
+pub mod arithmetic;
+pub mod collective;
+pub mod forward;
+pub mod grid;
+pub mod layout;
+pub mod spec;
+pub mod specdec;
+pub mod sweep;
+
+#[cfg(feature = "python")]
+mod python;

@@ -1,0 +1,298 @@
+//! The Python binding: conversions, errors, GIL release and the numpy hand-off. No model math.
+//!
+//! Specs arrive as dicts of plain numbers (built by `infersweep.specs`), are copied into owned
+//! Rust values, and every sweep runs with the GIL released on a rayon pool. Results leave as
+//! one numpy array per column, built from the `Vec` without a copy.
+
+use std::sync::{Arc, Mutex};
+
+use numpy::{Element, PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::collective::{collective, Kind};
+use crate::spec::{Collectives, Hardware, Mla, Model, SpecError};
+use crate::sweep::{sweep, Columns, Grid, SpecDec};
+
+mod exceptions {
+    pyo3::import_exception!(infersweep.errors, SpecError);
+    pyo3::import_exception!(infersweep.errors, GridError);
+}
+use exceptions::{GridError as PyGridError, SpecError as PySpecError};
+
+fn to_py_err(e: &SpecError) -> PyErr {
+    if e.spec == "grid" {
+        PyGridError::new_err(e.to_string())
+    } else {
+        PySpecError::new_err(e.to_string())
+    }
+}
+
+fn get<'py, T: for<'a> FromPyObject<'a, 'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
+    match d.get_item(key)? {
+        Some(v) => v
+            .extract::<T>()
+            .map_err(|_| PySpecError::new_err(format!("field '{key}' has the wrong type: {v}"))),
+        None => Err(PySpecError::new_err(format!("missing field '{key}'"))),
+    }
+}
+
+fn get_opt<'py, T: for<'a> FromPyObject<'a, 'py>>(
+    d: &Bound<'py, PyDict>,
+    key: &str,
+) -> PyResult<Option<T>> {
+    match d.get_item(key)? {
+        Some(v) if !v.is_none() => Ok(Some(get(d, key)?)),
+        _ => Ok(None),
+    }
+}
+
+fn model_from(d: &Bound<'_, PyDict>) -> PyResult<Model> {
+    let kv: Option<f64> = get_opt(d, "mla_kv_rank")?;
+    let q: Option<f64> = get_opt(d, "mla_q_rank")?;
+    Ok(Model {
+        name: get(d, "name")?,
+        d_model: get(d, "d_model")?,
+        d_ff: get(d, "d_ff")?,
+        n_layers: get(d, "n_layers")?,
+        n_heads: get(d, "n_heads")?,
+        group_size: get(d, "group_size")?,
+        head_dim: get(d, "head_dim")?,
+        vocab_size: get(d, "vocab_size")?,
+        n_experts: get(d, "n_experts")?,
+        n_experts_active: get(d, "n_experts_active")?,
+        ffn_up_matrices: get(d, "ffn_up_matrices")?,
+        ffn_down_matrices: get(d, "ffn_down_matrices")?,
+        mla: match (kv, q) {
+            (Some(kv_rank), Some(q_rank)) => Some(Mla { kv_rank, q_rank }),
+            _ => None,
+        },
+        weight_bytes: get(d, "weight_bytes")?,
+        activation_bytes: get(d, "activation_bytes")?,
+    })
+}
+
+fn hardware_from(d: &Bound<'_, PyDict>) -> PyResult<Hardware> {
+    let rates: Bound<'_, PyDict> = get(d, "flops_by_bits")?;
+    let rate = |bits: u32| -> PyResult<Option<f64>> {
+        match rates.get_item(bits)? {
+            Some(v) => Ok(Some(v.extract()?)),
+            None => Ok(None),
+        }
+    };
+    let collectives: String = get(d, "collectives")?;
+    Ok(Hardware {
+        name: get(d, "name")?,
+        flops_by_bits: [rate(4)?, rate(8)?, rate(16)?],
+        flop_utilization: get(d, "flop_utilization")?,
+        hbm_bandwidth: get(d, "hbm_bandwidth")?,
+        mem_utilization: get(d, "mem_utilization")?,
+        hbm_bytes: get(d, "hbm_bytes")?,
+        intra_node_bandwidth: get(d, "intra_node_bandwidth")?,
+        inter_node_bandwidth: get(d, "inter_node_bandwidth")?,
+        gpus_per_node: get(d, "gpus_per_node")?,
+        usd_per_hour: get(d, "usd_per_hour")?,
+        kernel_latency_s: get(d, "kernel_latency_s")?,
+        collectives: match collectives.as_str() {
+            "nccl" => Collectives::Nccl,
+            "torus" => Collectives::Torus,
+            other => {
+                return Err(PySpecError::new_err(format!(
+                    "gpu: field 'collectives' must be 'nccl' or 'torus', got '{other}'"
+                )))
+            }
+        },
+        ll_latency_s: get(d, "ll_latency_s")?,
+        ll128_latency_s: get(d, "ll128_latency_s")?,
+    })
+}
+
+fn spec_dec_from(item: &Bound<'_, PyAny>) -> PyResult<Option<SpecDec>> {
+    if item.is_none() {
+        return Ok(None);
+    }
+    let d = item.cast::<PyDict>()?;
+    Ok(Some(SpecDec {
+        drafter: model_from(&get(d, "drafter")?)?,
+        acceptance: get(d, "acceptance")?,
+        gamma_max: get(d, "gamma_max")?,
+    }))
+}
+
+/// rayon pools by thread count, built once: a pool per call would cost a spawn per chunk.
+fn pool(num_threads: Option<usize>) -> PyResult<Option<Arc<rayon::ThreadPool>>> {
+    static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
+    let Some(n) = num_threads else {
+        return Ok(None);
+    };
+    if n == 0 {
+        return Err(PyValueError::new_err("num_threads must be >= 1"));
+    }
+    let mut pools = POOLS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, p)) = pools.iter().find(|(k, _)| *k == n) {
+        return Ok(Some(p.clone()));
+    }
+    let p = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| PyValueError::new_err(e.to_string()))?,
+    );
+    pools.push((n, p.clone()));
+    Ok(Some(p))
+}
+
+/// A validated grid, ready to evaluate in chunks of rows.
+#[pyclass(frozen, module = "infersweep._core")]
+pub struct SweepGrid {
+    grid: Grid,
+    rows: usize,
+}
+
+fn floats(a: &PyReadonlyArray1<'_, f64>) -> Vec<f64> {
+    a.as_array().iter().copied().collect()
+}
+
+fn put<'py, T: Element>(out: &Bound<'py, PyDict>, name: &str, v: Vec<T>) -> PyResult<()> {
+    out.set_item(name, PyArray1::from_vec(out.py(), v))
+}
+
+#[pymethods]
+impl SweepGrid {
+    #[new]
+    #[pyo3(signature = (*, models, gpus, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec, zip))]
+    fn new(
+        models: &Bound<'_, PyList>,
+        gpus: &Bound<'_, PyList>,
+        n_gpus: PyReadonlyArray1<'_, f64>,
+        batch_size: PyReadonlyArray1<'_, f64>,
+        context_len: PyReadonlyArray1<'_, f64>,
+        seq_len: PyReadonlyArray1<'_, f64>,
+        use_pp: Vec<bool>,
+        spec_dec: &Bound<'_, PyList>,
+        zip: bool,
+    ) -> PyResult<Self> {
+        let grid = Grid {
+            models: models
+                .iter()
+                .map(|m| model_from(m.cast::<PyDict>()?))
+                .collect::<PyResult<_>>()?,
+            gpus: gpus
+                .iter()
+                .map(|g| hardware_from(g.cast::<PyDict>()?))
+                .collect::<PyResult<_>>()?,
+            n_gpus: floats(&n_gpus),
+            batch_size: floats(&batch_size),
+            context_len: floats(&context_len),
+            seq_len: floats(&seq_len),
+            use_pp,
+            spec_dec: spec_dec
+                .iter()
+                .map(|s| spec_dec_from(&s))
+                .collect::<PyResult<_>>()?,
+            zip,
+        };
+        let rows = grid.validate().map_err(|e| to_py_err(&e))?;
+        Ok(Self { grid, rows })
+    }
+
+    fn __len__(&self) -> usize {
+        self.rows
+    }
+
+    /// Rows `start..end` as a dict of numpy arrays, one per column (no copies).
+    #[pyo3(signature = (start, end, *, num_threads=None))]
+    fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        start: usize,
+        end: usize,
+        num_threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let pool = pool(num_threads)?;
+        let grid = &self.grid;
+        let cols = py
+            .detach(|| match pool {
+                Some(p) => p.install(|| sweep(grid, start, end)),
+                None => sweep(grid, start, end),
+            })
+            .map_err(|e| to_py_err(&e))?;
+        columns_to_dict(py, cols)
+    }
+}
+
+fn columns_to_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
+    let out = PyDict::new(py);
+    macro_rules! put_all {
+        ($($name:ident),*) => { $(put(&out, stringify!($name), c.$name)?;)* };
+    }
+    put_all!(
+        model,
+        gpu,
+        n_gpus,
+        batch_size,
+        context_len,
+        seq_len,
+        use_pp,
+        spec_dec,
+        token_latency_s,
+        tokens_per_s_per_request,
+        usd_per_million_tokens,
+        gpu_seconds_per_token,
+        tokens_per_s_per_gpu,
+        mfu,
+        feasible,
+        kernel_s,
+        network_latency_s,
+        network_bandwidth_s,
+        memory_s,
+        compute_s,
+        two_d_tp,
+        pp_degree,
+        ep_degree,
+        tp_ffn,
+        tp_attention,
+        attention_scaledown,
+        gamma,
+        drafter_latency_s
+    );
+    Ok(out)
+}
+
+/// One collective's (latency, bandwidth) time in seconds (MODEL.md §4).
+#[pyfunction]
+#[pyo3(signature = (gpu, ranks, nodes, nbytes, kind))]
+fn collective_time(
+    gpu: &Bound<'_, PyDict>,
+    ranks: f64,
+    nodes: f64,
+    nbytes: f64,
+    kind: &str,
+) -> PyResult<(f64, f64)> {
+    let hw = hardware_from(gpu)?;
+    hw.validate().map_err(|e| to_py_err(&e))?;
+    let kind = match kind {
+        "allreduce" => Kind::AllReduce,
+        "all-to-all" => Kind::AllToAll,
+        "p2p" => Kind::P2p,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "kind must be 'allreduce', 'all-to-all' or 'p2p', got '{other}'"
+            )))
+        }
+    };
+    let c = collective(&hw, ranks, nodes, nbytes, kind);
+    Ok((c.latency, c.bandwidth))
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<SweepGrid>()?;
+    m.add_function(wrap_pyfunction!(collective_time, m)?)?;
+    m.add("COLUMNS", Columns::NAMES.to_vec())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

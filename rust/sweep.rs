@@ -1,0 +1,388 @@
+//! Grids → column buffers, rayon-parallel over fixed-size blocks of rows.
+//!
+//! A grid is eight axes (model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp,
+//! spec_dec) taken either as a cartesian product (the last axis varying fastest) or row by row
+//! (`zip`, length-1 axes broadcast). Any range of rows can be evaluated on its own, which is
+//! how Python chunks long sweeps; every row depends only on its own inputs, so results do not
+//! depend on the thread count or the chunk size.
+
+use rayon::prelude::*;
+
+use crate::forward::Prepared;
+use crate::layout::Point;
+use crate::spec::{Hardware, Model, SpecError};
+use crate::specdec::{decode, economics, Drafting};
+
+/// Names of the axes, in product order (the last varies fastest).
+pub const AXES: [&str; 8] = [
+    "model",
+    "gpu",
+    "n_gpus",
+    "batch_size",
+    "context_len",
+    "seq_len",
+    "use_pp",
+    "spec_dec",
+];
+
+/// A drafter, its acceptance probability α ∈ [0, 1) and longest draft γ_max ≥ 2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecDec {
+    pub drafter: Model,
+    pub acceptance: f64,
+    pub gamma_max: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Grid {
+    pub models: Vec<Model>,
+    pub gpus: Vec<Hardware>,
+    pub n_gpus: Vec<f64>,
+    pub batch_size: Vec<f64>,
+    pub context_len: Vec<f64>,
+    pub seq_len: Vec<f64>,
+    pub use_pp: Vec<bool>,
+    pub spec_dec: Vec<Option<SpecDec>>,
+    pub zip: bool,
+}
+
+fn grid_error(field: &'static str, message: String) -> SpecError {
+    SpecError {
+        spec: "grid".into(),
+        field,
+        message,
+    }
+}
+
+fn check_axis(
+    field: &'static str,
+    values: &[f64],
+    ok: impl Fn(f64) -> bool,
+    rule: &str,
+) -> Result<(), SpecError> {
+    match values.iter().find(|v| !ok(**v)) {
+        Some(v) => Err(grid_error(field, format!("must be {rule}, got {v}"))),
+        None => Ok(()),
+    }
+}
+
+impl Grid {
+    fn lens(&self) -> [usize; 8] {
+        [
+            self.models.len(),
+            self.gpus.len(),
+            self.n_gpus.len(),
+            self.batch_size.len(),
+            self.context_len.len(),
+            self.seq_len.len(),
+            self.use_pp.len(),
+            self.spec_dec.len(),
+        ]
+    }
+
+    /// Number of rows; an error for an empty axis, mismatched zip lengths or overflow.
+    pub fn len(&self) -> Result<usize, SpecError> {
+        let lens = self.lens();
+        if let Some(i) = lens.iter().position(|&n| n == 0) {
+            return Err(grid_error(AXES[i], "is empty".into()));
+        }
+        if self.zip {
+            let n = *lens.iter().max().unwrap_or(&1);
+            let bad: Vec<String> = AXES
+                .iter()
+                .zip(lens)
+                .filter(|&(_, l)| l != 1 && l != n)
+                .map(|(a, l)| format!("{a}={l}"))
+                .collect();
+            if !bad.is_empty() {
+                let all: Vec<String> = AXES
+                    .iter()
+                    .zip(lens)
+                    .map(|(a, l)| format!("{a}={l}"))
+                    .collect();
+                return Err(grid_error(
+                    "zip",
+                    format!(
+                        "needs sequences of one length (or length 1); got lengths {}",
+                        all.join(", ")
+                    ),
+                ));
+            }
+            Ok(n)
+        } else {
+            lens.iter()
+                .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+                .ok_or_else(|| {
+                    grid_error(
+                        "product",
+                        format!("has more rows than fit in memory ({lens:?})"),
+                    )
+                })
+        }
+    }
+
+    /// Axis indices of one row.
+    #[inline]
+    pub fn indices(&self, row: usize) -> [usize; 8] {
+        let lens = self.lens();
+        let mut out = [0usize; 8];
+        if self.zip {
+            for (o, l) in out.iter_mut().zip(lens) {
+                *o = if l == 1 { 0 } else { row };
+            }
+        } else {
+            let mut rest = row;
+            for i in (0..8).rev() {
+                out[i] = rest % lens[i];
+                rest /= lens[i];
+            }
+        }
+        out
+    }
+
+    /// Checks every value of every axis, and specs, before any work.
+    pub fn validate(&self) -> Result<usize, SpecError> {
+        let n = self.len()?;
+        check_axis(
+            "n_gpus",
+            &self.n_gpus,
+            |v| v.is_finite() && v > 0.0,
+            "finite and positive",
+        )?;
+        check_axis(
+            "batch_size",
+            &self.batch_size,
+            |v| v.is_finite() && v > 0.0,
+            "finite and positive",
+        )?;
+        check_axis(
+            "context_len",
+            &self.context_len,
+            |v| v.is_finite() && v >= 0.0,
+            "finite and >= 0",
+        )?;
+        check_axis(
+            "seq_len",
+            &self.seq_len,
+            |v| v.is_finite() && v >= 1.0,
+            "finite and >= 1",
+        )?;
+        for m in &self.models {
+            m.validate()?;
+        }
+        for g in &self.gpus {
+            g.validate()?;
+        }
+        for sd in self.spec_dec.iter().flatten() {
+            sd.drafter.validate()?;
+            if !(0.0..1.0).contains(&sd.acceptance) {
+                return Err(grid_error(
+                    "spec_dec.acceptance",
+                    format!("must be in [0, 1), got {}", sd.acceptance),
+                ));
+            }
+            if sd.gamma_max < 2 {
+                return Err(grid_error(
+                    "spec_dec.gamma_max",
+                    format!("must be >= 2, got {}", sd.gamma_max),
+                ));
+            }
+        }
+        let has_spec = self.spec_dec.iter().any(Option::is_some);
+        if has_spec && self.seq_len.iter().any(|&s| s != 1.0) {
+            return Err(grid_error(
+                "seq_len",
+                "must be 1 with speculative decoding (drafts set the positions per pass)".into(),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+macro_rules! columns {
+    ($($name:ident: $ty:ty),* $(,)?) => {
+        /// One output column per field, each `rows` long.
+        #[derive(Debug, Default)]
+        pub struct Columns { $(pub $name: Vec<$ty>,)* }
+
+        /// Mutable views of one block of rows of every column.
+        struct Block<'a> { $($name: &'a mut [$ty],)* }
+
+        impl Columns {
+            pub fn with_rows(rows: usize) -> Self {
+                Self { $($name: vec![<$ty>::default(); rows],)* }
+            }
+
+            /// Splits every column into blocks of `size` rows.
+            fn blocks(&mut self, size: usize) -> Vec<Block<'_>> {
+                $(let mut $name = self.$name.chunks_mut(size);)*
+                let mut out = Vec::new();
+                loop {
+                    $(let Some($name) = $name.next() else { return out };)*
+                    out.push(Block { $($name,)* });
+                }
+            }
+
+            /// Column names and kinds, in output order.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($name),)*];
+        }
+    };
+}
+
+columns! {
+    model: u32,
+    gpu: u32,
+    n_gpus: f64,
+    batch_size: f64,
+    context_len: f64,
+    seq_len: f64,
+    use_pp: bool,
+    spec_dec: u32,
+    token_latency_s: f64,
+    tokens_per_s_per_request: f64,
+    usd_per_million_tokens: f64,
+    gpu_seconds_per_token: f64,
+    tokens_per_s_per_gpu: f64,
+    mfu: f64,
+    feasible: bool,
+    kernel_s: f64,
+    network_latency_s: f64,
+    network_bandwidth_s: f64,
+    memory_s: f64,
+    compute_s: f64,
+    two_d_tp: bool,
+    pp_degree: f64,
+    ep_degree: f64,
+    tp_ffn: f64,
+    tp_attention: f64,
+    attention_scaledown: f64,
+    gamma: u32,
+    drafter_latency_s: f64,
+}
+
+/// Rows per rayon task: large enough to amortise scheduling, small enough to balance.
+const BLOCK_ROWS: usize = 256;
+
+/// Evaluates rows `start..end` of the grid into columns.
+pub fn sweep(grid: &Grid, start: usize, end: usize) -> Result<Columns, SpecError> {
+    let total = grid.validate()?;
+    if start > end || end > total {
+        return Err(grid_error(
+            "rows",
+            format!("range {start}..{end} is outside 0..{total}"),
+        ));
+    }
+    // One prepared pair per (model, gpu) and per (drafter, gpu); errors (a GPU with no rate
+    // for a model's precision) surface only for pairs the requested rows use.
+    let targets: Vec<Result<Prepared, SpecError>> = grid
+        .models
+        .iter()
+        .flat_map(|m| grid.gpus.iter().map(move |g| Prepared::new(m, g)))
+        .collect();
+    let drafters: Vec<Option<Result<Drafting, SpecError>>> = grid
+        .spec_dec
+        .iter()
+        .flat_map(|sd| {
+            grid.gpus.iter().map(move |g| {
+                sd.as_ref().map(|sd| {
+                    Prepared::new(&sd.drafter, g).map(|drafter| Drafting {
+                        drafter,
+                        acceptance: sd.acceptance,
+                        gamma_max: sd.gamma_max,
+                    })
+                })
+            })
+        })
+        .collect();
+    let n_gpu = grid.gpus.len();
+    let pair_error = |row: usize| {
+        let ix = grid.indices(row);
+        let target = targets[ix[0] * n_gpu + ix[1]].as_ref().err();
+        let drafter = drafters[ix[7] * n_gpu + ix[1]]
+            .as_ref()
+            .and_then(|d| d.as_ref().err());
+        target.or(drafter).cloned()
+    };
+    if grid.zip {
+        if let Some(e) = (start..end).find_map(pair_error) {
+            return Err(e);
+        }
+    } else if end > start {
+        // In a product every pair is used as soon as the grid has a row.
+        let target = targets.iter().find_map(|t| t.as_ref().err());
+        let drafter = drafters.iter().flatten().find_map(|d| d.as_ref().err());
+        if let Some(e) = target.or(drafter) {
+            return Err(e.clone());
+        }
+    }
+
+    let mut cols = Columns::with_rows(end - start);
+    cols.blocks(BLOCK_ROWS)
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(block_index, block)| {
+            let first = start + block_index * BLOCK_ROWS;
+            fill_block(grid, &targets, &drafters, n_gpu, first, block);
+        });
+    Ok(cols)
+}
+
+fn fill_block(
+    grid: &Grid,
+    targets: &[Result<Prepared, SpecError>],
+    drafters: &[Option<Result<Drafting, SpecError>>],
+    n_gpu: usize,
+    first: usize,
+    b: Block<'_>,
+) {
+    for i in 0..b.model.len() {
+        let ix = grid.indices(first + i);
+        let Ok(prep) = &targets[ix[0] * n_gpu + ix[1]] else {
+            unreachable!("checked before the sweep")
+        };
+        let drafting = match &drafters[ix[7] * n_gpu + ix[1]] {
+            Some(Ok(d)) => Some(d),
+            Some(Err(_)) => unreachable!("checked before the sweep"),
+            None => None,
+        };
+        let pt = Point {
+            n_gpus: grid.n_gpus[ix[2]],
+            batch: grid.batch_size[ix[3]],
+            context: grid.context_len[ix[4]],
+            positions: grid.seq_len[ix[5]],
+            use_pp: grid.use_pp[ix[6]],
+        };
+        // Validation keeps drafting to seq_len 1; other seq_lens are plain passes.
+        let dec = decode(prep, drafting, pt);
+        let econ = economics(prep, pt, dec.latency_s);
+        let p = dec.target;
+        b.model[i] = ix[0] as u32;
+        b.gpu[i] = ix[1] as u32;
+        b.n_gpus[i] = pt.n_gpus;
+        b.batch_size[i] = pt.batch;
+        b.context_len[i] = pt.context;
+        b.seq_len[i] = pt.positions;
+        b.use_pp[i] = pt.use_pp;
+        b.spec_dec[i] = ix[7] as u32;
+        b.token_latency_s[i] = dec.latency_s;
+        b.tokens_per_s_per_request[i] = econ.tokens_per_s_per_request;
+        b.usd_per_million_tokens[i] = econ.usd_per_million_tokens;
+        b.gpu_seconds_per_token[i] = econ.gpu_seconds_per_token;
+        b.tokens_per_s_per_gpu[i] = econ.tokens_per_s_per_gpu;
+        b.mfu[i] = econ.mfu;
+        b.feasible[i] = p.feasible();
+        b.kernel_s[i] = p.kernel_s;
+        b.network_latency_s[i] = p.network_latency_s;
+        b.network_bandwidth_s[i] = p.network_bandwidth_s;
+        b.memory_s[i] = p.memory_s;
+        b.compute_s[i] = p.compute_s;
+        b.two_d_tp[i] = p.two_d_tp;
+        b.pp_degree[i] = p.pp_degree;
+        b.ep_degree[i] = p.ep_degree;
+        b.tp_ffn[i] = p.tp_ffn;
+        b.tp_attention[i] = p.tp_attention;
+        b.attention_scaledown[i] = p.attention_scaledown;
+        b.gamma[i] = dec.gamma;
+        b.drafter_latency_s[i] = dec.drafter_latency_s;
+    }
+}

@@ -1,0 +1,367 @@
+"""The catalog: Epoch entries reproduced exactly, lookup, errors and tables.
+
+The expected numbers are copied from the project's spec (CATALOG.md §1 and VALIDATION.md,
+"Derived model quantities"); the tests never read the spec itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import polars as pl
+import pytest
+
+from infersweep import catalog
+from infersweep.errors import CatalogError, InfersweepError, SpecError
+from infersweep.specs import Gpu, Model, SpecDec
+
+# --- CATALOG.md §1, Hardware -----------------------------------------------------------------
+# notebook key: (canonical name, flops_by_bits, u_flop, beta, u_mem, HBM, B_intra, B_inter, node,
+#                $/h, tau, collectives, lat_LL, lat_LL128)
+_NCCL = (6.8e-6, 14e-6)
+GPUS: dict[str, tuple[Any, ...]] = {
+    "H100": ("H100", {4: 2e15, 8: 2e15, 16: 1e15}, 0.7, 3.3e12, 0.75, 8e10, 2.25e11, 2.5e10, 8,
+             2.1, 4e-6, "nccl", *_NCCL),
+    "H800": ("H800", {4: 2e15, 8: 2e15, 16: 1e15}, 0.7, 3.3e12, 0.75, 8e10, 1e11, 2.5e10, 8,
+             2.1, 4e-6, "nccl", *_NCCL),
+    "H20": ("H20", {4: 2.96e14, 8: 2.96e14, 16: 1.48e14}, 1, 4e12, 0.75, 9.6e10, 2.25e11, 2.5e10, 8,
+            13.5 / 24 * 2.10, 4e-6, "nccl", *_NCCL),
+    "H100_ZL": ("H100-ZL", {4: 2e15, 8: 2e15, 16: 1e15}, 1, 3.3e12, 1, 8e10, 2.25e11, 2.5e10, 8,
+                2.1, 0, "nccl", 0, 0),
+    "H200": ("H200", {4: 2e15, 8: 2e15, 16: 1e15}, 0.6, 4.8e12, 0.75, 1.41e11, 2.25e11, 2.5e10, 8,
+             3.5 / 2.5 * 2.10, 4e-6, "nccl", *_NCCL),
+    "A100": ("A100", {8: 6.24e14, 16: 3.12e14}, 0.8, 2e12, 0.75, 8e10, 1.5e11, 1.25e10, 8,
+             2.26 * 2 / 3, 4e-6, "nccl", *_NCCL),
+    "V100": ("V100", {8: 1e14, 16: 1e14}, 0.8, 9e11, 0.75, 1.6e10, 7.5e10, 6.25e9, 8,
+             0.63 * 2 / 3, 4e-6, "nccl", *_NCCL),
+    "TPU_v4": ("TPU-v4", {8: 2.6e14, 16: 2.6e14}, 1, 1.6e12, 1, 3.2e10, math.inf, 2.5e11, 1,
+               1, 4e-6, "torus", *_NCCL),
+    "Groq_LPU": ("Groq-LPU", {8: 7.5e14, 16: 1.88e14}, 1, 8e13, 1, 2.3e8, math.inf, 1.65e11, 1,
+                 1, 4e-6, "torus", *_NCCL),
+}
+GPU_FIELDS = ("name", "flops_by_bits", "flop_utilization", "hbm_bandwidth", "mem_utilization", "hbm_bytes",
+              "intra_node_bandwidth", "inter_node_bandwidth", "gpus_per_node", "usd_per_hour",
+              "kernel_latency_s", "collectives", "ll_latency_s", "ll128_latency_s")
+
+# --- CATALOG.md §1, Models --------------------------------------------------------------------
+# notebook key: (canonical name, d, f, a_up, a_dn, L, E, k, H, g, h, (c, q) or None, V, w, a, parallel)
+MODELS: dict[str, tuple[Any, ...]] = {
+    "GPT_4": ("GPT-4", 12288, 36864, 1, 1, 120, 16, 2, 96, 96, 192, None, 100256, 2, 2, False),
+    "GPT_3_5": ("GPT-3.5", 4608, 18432, 1, 1, 32, 4, 2, 32, 32, 144, None, 0, 2, 2, False),
+    "GPT_3": ("GPT-3", 12288, 49152, 1, 1, 96, 1, 1, 96, 1, 128, None, 50257, 2, 2, False),
+    "PaLM_540B": ("PaLM-540B", 18432, 73728, 2, 1, 118, 1, 1, 48, 48, 256, None, 256000, 2, 2, True),
+    "PaLM_8B": ("PaLM-8B", 4096, 16384, 2, 1, 32, 1, 1, 16, 16, 256, None, 256000, 1, 2, True),
+    "Falcon_180B": ("Falcon-180B", 14848, 59392, 1, 1, 80, 1, 1, 232, 232, 64, None, 65024, 2, 2, False),
+    "GPT_J_6B": ("GPT-J-6B", 4096, 16384, 1, 1, 28, 1, 1, 16, 1, 256, None, 50257, 2, 2, False),
+    "Mixtral_8x22B": ("Mixtral-8x22B", 6144, 16384, 2, 1, 56, 8, 2, 48, 6, 128, None, 32000, 2, 2, False),
+    "Mixtral_8x22B_MQA": ("Mixtral-8x22B-MQA", 6144, 16384, 2, 1, 56, 8, 2, 48, 48, 128, None, 32000,
+                          2, 2, False),
+    "Mixtral_8x7B": ("Mixtral-8x7B", 4096, 14336, 2, 1, 32, 8, 2, 32, 4, 128, None, 32000, 2, 2, False),
+    "Mistral_Large_2": ("Mistral-Large-2", 12288, 28672, 2, 1, 88, 1, 1, 96, 12, 128, None, 32768,
+                        2, 2, False),
+    "Llama_3_8B": ("Llama-3-8B", 4096, 14336, 2, 1, 32, 1, 1, 32, 4, 128, None, 128256, 2, 2, False),
+    "Llama_3_8B_MQA": ("Llama-3-8B-MQA", 4096, 14336, 2, 1, 32, 1, 1, 32, 32, 128, None, 128256,
+                       2, 2, False),
+    "Llama_3_8B_8_bit": ("Llama-3-8B-8bit", 4096, 14336, 2, 1, 32, 1, 1, 32, 4, 128, None, 128256,
+                         2, 1, False),
+    "Llama_3_70B": ("Llama-3-70B", 8192, 28672, 2, 1, 80, 1, 1, 64, 8, 128, None, 128256, 2, 2, False),
+    "Llama_3_70B_MQA": ("Llama-3-70B-MQA", 8192, 28672, 2, 1, 80, 1, 1, 64, 64, 128, None, 128256,
+                        2, 2, False),
+    "Llama_3_70B_8_bit": ("Llama-3-70B-8bit", 8192, 28672, 2, 1, 80, 1, 1, 64, 8, 128, None, 128256,
+                          1, 2, False),
+    "Llama_3_70B_4_bit": ("Llama-3-70B-4bit", 8192, 28672, 2, 1, 80, 1, 1, 64, 8, 128, None, 128256,
+                          0.5, 2, False),
+    "Llama_3_405B": ("Llama-3-405B", 16384, 53248, 2, 1, 126, 1, 1, 128, 8, 128, None, 128256,
+                     2, 2, False),
+    "Llama_3_405B_8_bit": ("Llama-3-405B-8bit", 16384, 53248, 2, 1, 126, 1, 1, 128, 8, 128, None, 128256,
+                           1, 2, False),
+    "DeepSeek_V3": ("DeepSeek-V3-epoch", 7168, 2048, 2, 1, 58, 256, 9, 128, 1, 128, (512, 1536), 129280,
+                    1, 2, False),
+}
+
+# --- VALIDATION.md, derived model quantities: P_total, P_active, kappa, s ----------------------
+DERIVED = [
+    ("GPT-4", 1_796_850_057_216, 274_821_021_696, 92_160, 8),
+    ("Mixtral-8x22B", 140_617_187_328, 39_148_584_960, 229_376, 4),
+    ("Llama-3-405B", 410_077_102_080, 410_077_102_080, 1_032_192, 1),
+    ("Llama-3-70B", 70_552_387_584, 70_552_387_584, 327_680, 1),
+    ("Llama-3-8B", 8_029_995_008, 8_029_995_008, 131_072, 1),
+    ("Mistral-Large-2", 122_607_894_528, 122_607_894_528, 360_448, 1),
+    ("DeepSeek-V3-epoch", 666_070_679_552, 35_515_793_408, 59_392, 28),
+]
+
+
+# --- the Epoch entries, exactly ---------------------------------------------------------------
+def test_names_in_catalog_order() -> None:
+    assert catalog.model_names()[:len(MODELS)] == [row[0] for row in MODELS.values()]
+    assert catalog.gpu_names()[:len(GPUS)] == [row[0] for row in GPUS.values()]
+
+
+@pytest.mark.parametrize("key", list(GPUS))
+def test_gpu_fields_exact(key: str) -> None:
+    g = catalog.gpu(GPUS[key][0])
+    assert isinstance(g, Gpu)
+    for fname, expected in zip(GPU_FIELDS, GPUS[key], strict=True):
+        assert getattr(g, fname) == expected, (key, fname)
+    assert g.flops_by_bits == GPUS[key][1]
+    assert all(type(b) is int for b in g.flops_by_bits)
+
+
+def test_gpu_spot_checks() -> None:
+    h100 = catalog.gpu("H100")
+    assert h100.usd_per_hour == 2.1
+    assert (h100.flop_utilization, h100.mem_utilization) == (0.7, 0.75)
+    assert (h100.ll_latency_s, h100.ll128_latency_s, h100.kernel_latency_s) == (6.8e-6, 14e-6, 4e-6)
+    assert catalog.gpu("H800").intra_node_bandwidth == 1e11
+    tpu = catalog.gpu("TPU-v4")
+    assert math.isinf(tpu.intra_node_bandwidth) and tpu.collectives == "torus"
+    assert 4 not in tpu.flops_by_bits
+    zl = catalog.gpu("H100-ZL")
+    assert (zl.kernel_latency_s, zl.ll_latency_s, zl.ll128_latency_s) == (0, 0, 0)
+    assert (zl.flop_utilization, zl.mem_utilization) == (1, 1)
+    assert zl.flops_by_bits == h100.flops_by_bits
+    # prices derived from Nebius list prices; stored as the Python float of the expression
+    assert catalog.gpu("A100").usd_per_hour == 2.26 * 2 / 3 == pytest.approx(1.50667, abs=1e-5)
+    assert catalog.gpu("V100").usd_per_hour == 0.63 * 2 / 3 == pytest.approx(0.42)
+    assert catalog.gpu("H200").usd_per_hour == 3.5 / 2.5 * 2.10 == pytest.approx(2.94)
+    assert catalog.gpu("H20").usd_per_hour == 13.5 / 24 * 2.10 == pytest.approx(1.18125)
+    assert catalog.gpu("Groq-LPU").hbm_bytes == 2.3e8
+
+
+@pytest.mark.parametrize("key", list(MODELS))
+def test_model_fields_exact(key: str) -> None:
+    name, d, f, up, dn, L, E, k, H, g, h, mla, V, w, a, par = MODELS[key]
+    m = catalog.model(name)
+    assert isinstance(m, Model)
+    assert m.name == name
+    assert (m.d_model, m.d_ff, m.ffn_up_matrices, m.ffn_down_matrices) == (d, f, up, dn)
+    assert (m.n_layers, m.n_experts, m.n_experts_active) == (L, E, k)
+    assert (m.n_heads, m.group_size, m.head_dim) == (H, g, h)
+    assert (m.mla_kv_rank, m.mla_q_rank) == (mla or (None, None))
+    assert (m.vocab_size, m.weight_bytes, m.activation_bytes, m.parallel_attention) == (V, w, a, par)
+
+
+def test_gpt_3_5_has_no_vocabulary() -> None:
+    m = catalog.model("GPT-3.5")
+    assert m.vocab_size == 0 and m.embedding_params == 0
+
+
+@pytest.mark.parametrize(("name", "p_total", "p_active", "kappa", "s"), DERIVED)
+def test_derived_quantities(name: str, p_total: int, p_active: int, kappa: int, s: int) -> None:
+    m = catalog.model(name)
+    assert m.total_params == p_total
+    assert m.active_params == p_active
+    assert m.kv_bytes_per_token == kappa
+    assert m.sparsity == s
+
+
+def test_derived_gpt4_scalings_are_not_catalog_entries() -> None:
+    names = {n.casefold() for n in catalog.model_names()}
+    assert not any("/" in n or "gpt-4-" in n for n in names)
+    assert sum(n.startswith("gpt-4") for n in names) == 1
+
+
+def test_every_entry_has_source_and_description() -> None:
+    for kind in ("models", "gpus"):
+        for e in catalog._load()[kind].entries:
+            assert e.source.strip(), e.name
+            assert e.description.strip(), e.name
+            assert e.spec.source == e.source
+            assert e.file in ("epoch_models.toml", "epoch_gpus.toml")
+    assert "2/3" in catalog._load()["gpus"].index["h100"].source.replace(" ", "")
+
+
+# --- lookup --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("spelling", ["Llama-3-70B", "llama_3_70b", "LLAMA-3-70B", "Llama 3 70B",
+                                      "Llama_3_70B", "llama3-70b", "  llama 3.70b ", "Meta-Llama-3-70B"])
+def test_model_lookup_spellings(spelling: str) -> None:
+    assert catalog.model(spelling) is catalog.model("Llama-3-70B")
+
+
+@pytest.mark.parametrize("key", list(MODELS))
+def test_notebook_model_keys_are_aliases(key: str) -> None:
+    assert catalog.model(key).name == MODELS[key][0]
+    entry = catalog._load()["models"].index[catalog._normalise(key)]
+    assert entry.aliases[0] == key
+
+
+@pytest.mark.parametrize("key", list(GPUS))
+def test_notebook_gpu_keys_are_aliases(key: str) -> None:
+    assert catalog.gpu(key).name == GPUS[key][0]
+    assert catalog.gpu(key.lower()).name == GPUS[key][0]
+    entry = catalog._load()["gpus"].index[catalog._normalise(key)]
+    assert entry.aliases[0] == key
+
+
+def test_other_aliases() -> None:
+    assert catalog.model("DeepSeek-V3").name == "DeepSeek-V3-epoch"
+    assert catalog.model("deepseek_v3_epoch").name == "DeepSeek-V3-epoch"
+    assert catalog.model("gpt-3.5").name == "GPT-3.5"
+    assert catalog.model("GPT_3_5").name == "GPT-3.5"
+    assert catalog.model("GPT3").name == "GPT-3"
+    assert catalog.model("Llama_3_8B_8_bit").activation_bytes == 1
+    assert catalog.model("Llama_3_70B_8_bit").weight_bytes == 1
+    assert catalog.gpu("tpu v4").name == "TPU-v4"
+    assert catalog.gpu("groq").name == "Groq-LPU"
+    assert catalog.gpu("h100_zl").name == "H100-ZL"
+
+
+def test_specs_pass_through() -> None:
+    m = catalog.model("Llama-3-8B").with_(n_layers=2)
+    assert catalog.model(m) is m
+    g = catalog.gpu("H100").with_(usd_per_hour=3.0)
+    assert catalog.gpu(g) is g
+
+
+def test_spec_dec_drafter_by_name() -> None:
+    sd = SpecDec("Llama_3_8B_MQA", 0.8)
+    assert sd.drafter_model is catalog.model("Llama-3-8B-MQA")
+
+
+def test_unknown_model_lists_close_matches() -> None:
+    with pytest.raises(CatalogError) as info:
+        catalog.model("Llama-3-7B")
+    err = info.value
+    assert isinstance(err, KeyError) and isinstance(err, InfersweepError)
+    msg = str(err)
+    assert "model" in msg and "'Llama-3-7B'" in msg
+    assert "'Llama-3-70B'" in msg and "'Llama-3-8B'" in msg
+    assert "infersweep.catalog_models()" in msg
+    suggestions = msg.split("close matches:")[1].split(".")[0]
+    assert 1 <= suggestions.count("'") // 2 <= 5
+
+
+def test_unknown_gpu() -> None:
+    with pytest.raises(CatalogError, match=r"unknown gpu 'H1000'.*'H100'.*infersweep\.catalog_gpus\(\)"):
+        catalog.gpu("H1000")
+    with pytest.raises(CatalogError, match="no close match"):
+        catalog.gpu("zzzzzz")
+    with pytest.raises(CatalogError, match="unknown model 'H100'"):
+        catalog.model("H100")
+
+
+def test_wrong_type() -> None:
+    with pytest.raises(CatalogError, match="expected a catalog name or a Model"):
+        catalog.model(42)  # type: ignore[arg-type]
+    with pytest.raises(CatalogError, match="expected a catalog name or a Gpu"):
+        catalog.gpu(catalog.model("GPT-3"))  # type: ignore[arg-type]
+
+
+# --- tables --------------------------------------------------------------------------------------
+def test_catalog_models_frame() -> None:
+    df = catalog.catalog_models()
+    assert isinstance(df, pl.DataFrame)
+    assert df.height == len(catalog.model_names()) == len(MODELS)
+    assert df["name"].to_list() == catalog.model_names()
+    expected = ["name", "aliases", "d_model", "d_ff", "n_layers", "n_heads", "group_size", "vocab_size",
+                "head_dim", "n_experts", "n_experts_active", "ffn_up_matrices", "ffn_down_matrices",
+                "mla_kv_rank", "mla_q_rank", "weight_bytes", "activation_bytes", "parallel_attention",
+                "total_params", "active_params", "kv_bytes_per_token", "source", "description"]
+    assert df.columns == expected
+    assert df.schema["mla_kv_rank"] == pl.Float64
+    assert df.schema["ffn_up_matrices"] == pl.Int64
+    assert df.schema["parallel_attention"] == pl.Boolean
+    row = df.filter(pl.col("name") == "DeepSeek-V3-epoch").row(0, named=True)
+    assert row["total_params"] == 666_070_679_552
+    assert row["active_params"] == 35_515_793_408
+    assert row["kv_bytes_per_token"] == 59_392
+    assert row["mla_kv_rank"] == 512 and row["aliases"] == "DeepSeek_V3"
+    assert df.filter(pl.col("mla_kv_rank").is_not_null()).height == 1
+    assert df["source"].str.len_chars().min() > 0  # type: ignore[operator]
+
+
+def test_catalog_gpus_frame() -> None:
+    df = catalog.catalog_gpus()
+    assert df.height == len(catalog.gpu_names()) == len(GPUS)
+    assert df.columns == ["name", "aliases", "flops_4bit", "flops_8bit", "flops_16bit", "hbm_bandwidth",
+                          "hbm_bytes", "intra_node_bandwidth", "inter_node_bandwidth", "gpus_per_node",
+                          "usd_per_hour", "flop_utilization", "mem_utilization", "kernel_latency_s",
+                          "collectives", "ll_latency_s", "ll128_latency_s", "source", "description"]
+    for c in ("flops_4bit", "flops_8bit", "flops_16bit"):
+        assert df.schema[c] == pl.Float64
+    a100 = df.filter(pl.col("name") == "A100").row(0, named=True)
+    assert a100["flops_4bit"] is None and a100["flops_8bit"] == 6.24e14 and a100["flops_16bit"] == 3.12e14
+    tpu = df.filter(pl.col("name") == "TPU-v4").row(0, named=True)
+    assert math.isinf(tpu["intra_node_bandwidth"]) and tpu["collectives"] == "torus"
+    assert df["flops_4bit"].null_count() == 4  # A100, V100, TPU-v4, Groq-LPU
+
+
+# --- further catalog files -------------------------------------------------------------------------
+class _FakeFile:
+    """Stands in for an importlib.resources Traversable."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self._text = text
+
+    def read_bytes(self) -> bytes:
+        return self._text.encode("utf-8")
+
+
+@pytest.fixture
+def extra_files(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[_FakeFile]]:
+    """Add in-memory catalog files after the real ones; the cache is cleared around the test."""
+    extra: list[_FakeFile] = []
+    real = catalog._catalog_files
+
+    def files() -> Iterator[tuple[str, Any]]:
+        yield from real()
+        for f in extra:
+            yield f.name, f
+
+    catalog._load.cache_clear()
+    monkeypatch.setattr(catalog, "_catalog_files", files)
+    yield extra
+    catalog._load.cache_clear()
+
+
+_TINY = """
+kind = "models"
+
+[models.Tiny-1B]
+aliases = ["tiny"]
+description = "a test model"
+source = "test"
+d_model = 2048
+d_ff = 8192
+n_layers = 16
+n_heads = 16
+group_size = 4
+vocab_size = 32000
+"""
+
+
+def test_extra_catalog_file_is_loaded(extra_files: list[_FakeFile]) -> None:
+    extra_files.append(_FakeFile("modern_models.toml", _TINY))
+    extra_files.append(_FakeFile("notes.toml", 'title = "not a catalog"\n'))
+    m = catalog.model("TINY")
+    assert m.name == "Tiny-1B" and m.head_dim == 128 and m.source == "test"
+    assert catalog.model_names()[-1] == "Tiny-1B"
+    assert catalog.model_names()[:len(MODELS)] == [row[0] for row in MODELS.values()]
+    assert catalog.catalog_models().height == len(MODELS) + 1
+
+
+def test_extra_catalog_name_clash(extra_files: list[_FakeFile]) -> None:
+    extra_files.append(_FakeFile("clash.toml", _TINY.replace('["tiny"]', '["llama 3 70b"]')))
+    with pytest.raises(CatalogError, match="clashes with 'Llama-3-70B'"):
+        catalog.model("Tiny-1B")
+
+
+def test_extra_catalog_bad_kind(extra_files: list[_FakeFile]) -> None:
+    extra_files.append(_FakeFile("bad.toml", _TINY.replace('kind = "models"', 'kind = "model"')))
+    with pytest.raises(CatalogError, match="'kind' must be 'models' or 'gpus'"):
+        catalog.model_names()
+
+
+def test_extra_catalog_unknown_field(extra_files: list[_FakeFile]) -> None:
+    extra_files.append(_FakeFile("bad.toml", _TINY + "n_kv_heads = 4\n"))
+    with pytest.raises(SpecError, match=r"'bad.toml'.*'Tiny-1B'.*unknown field.*n_kv_heads"):
+        catalog.model_names()
+
+
+def test_extra_catalog_missing_source(extra_files: list[_FakeFile]) -> None:
+    extra_files.append(_FakeFile("bad.toml", _TINY.replace('source = "test"', "")))
+    with pytest.raises(SpecError, match="'source' must be a non-empty string"):
+        catalog.model_names()
