@@ -7,6 +7,7 @@
 //! - [`collective`]: collective time (§4)
 //! - [`forward`], [`layout`]: one pass under one layout, and the best layout (§5)
 //! - [`specdec`]: speculative decoding and per-token economics (§6–7)
+//! - [`frontier`]: the speed–cost Pareto frontier (§7)
 //! - [`grid`]: numpy-exact log-spaced lists
 //! - [`sweep`]: grids → columns, in parallel
 //!
@@ -15,6 +16,7 @@
 pub mod arithmetic;
 pub mod collective;
 pub mod forward;
+pub mod frontier;
 pub mod grid;
 pub mod layout;
 pub mod spec;

@@ -11,6 +11,8 @@ from . import errors, reference
 from ._core import __version__
 from .catalog import catalog_gpus, catalog_models, gpu, gpu_names, model, model_names
 from .errors import CatalogError, ConfigError, GridError, InfersweepError, SpecError
+from .frontier import pareto_front, preferred
+from .frontier import frontier as frontier
 from .specs import Gpu, Model, SpecDec
 from .sweep import sweep
 
@@ -27,10 +29,13 @@ __all__ = [
     "catalog_gpus",
     "catalog_models",
     "errors",
+    "frontier",
     "gpu",
     "gpu_names",
     "model",
     "model_names",
+    "pareto_front",
+    "preferred",
     "reference",
     "sweep",
 ]

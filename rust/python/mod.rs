@@ -12,7 +12,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::collective::{collective, Kind};
+use crate::forward::Prepared;
+use crate::frontier::{frontier as epoch_frontier, pareto_mask, FrontierSettings};
 use crate::spec::{Collectives, Hardware, Mla, Model, SpecError};
+use crate::specdec::Drafting;
 use crate::sweep::{sweep, Columns, Grid, SpecDec};
 
 mod exceptions {
@@ -288,10 +291,112 @@ fn collective_time(
     Ok((c.latency, c.bandwidth))
 }
 
+/// Epoch's frontier (MODEL.md §7): the recorded points' N, b, latency and GPU-seconds/token.
+#[pyfunction]
+#[pyo3(signature = (model, gpu, spec_dec, *, context_len, use_pp, max_throughput, n_batch, n_gpus, n_targets, num_threads=None))]
+fn frontier<'py>(
+    py: Python<'py>,
+    model: &Bound<'py, PyDict>,
+    gpu: &Bound<'py, PyDict>,
+    spec_dec: &Bound<'py, PyAny>,
+    context_len: f64,
+    use_pp: bool,
+    max_throughput: f64,
+    n_batch: usize,
+    n_gpus: usize,
+    n_targets: usize,
+    num_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (model, hw, sd) = (
+        model_from(model)?,
+        hardware_from(gpu)?,
+        spec_dec_from(spec_dec)?,
+    );
+    if !(context_len.is_finite() && context_len >= 0.0) {
+        return Err(PyGridError::new_err(format!(
+            "grid: field 'context_len' must be finite and >= 0, got {context_len}"
+        )));
+    }
+    if max_throughput.is_nan() || max_throughput <= 0.0 {
+        return Err(PyGridError::new_err(format!(
+            "frontier: 'max_throughput' must be positive, got {max_throughput}"
+        )));
+    }
+    for (name, v) in [
+        ("n_batch", n_batch),
+        ("n_gpus", n_gpus),
+        ("n_targets", n_targets),
+    ] {
+        if v < 2 {
+            return Err(PyGridError::new_err(format!(
+                "frontier: '{name}' must be >= 2, got {v}"
+            )));
+        }
+    }
+    let prep = Prepared::new(&model, &hw).map_err(|e| to_py_err(&e))?;
+    let drafting = match &sd {
+        Some(sd) => Some(Drafting {
+            drafter: Prepared::new(&sd.drafter, &hw).map_err(|e| to_py_err(&e))?,
+            acceptance: sd.acceptance,
+            gamma_max: sd.gamma_max,
+        }),
+        None => None,
+    };
+    let set = FrontierSettings {
+        context: context_len,
+        use_pp,
+        max_throughput,
+        n_batch,
+        n_gpus,
+        n_targets,
+        ..FrontierSettings::default()
+    };
+    let pool = pool(num_threads)?;
+    let points = py.detach(|| match pool {
+        Some(p) => p.install(|| epoch_frontier(&prep, drafting.as_ref(), &set)),
+        None => epoch_frontier(&prep, drafting.as_ref(), &set),
+    });
+    let out = PyDict::new(py);
+    put(&out, "n_gpus", points.iter().map(|p| p.n_gpus).collect())?;
+    put(&out, "batch_size", points.iter().map(|p| p.batch).collect())?;
+    put(
+        &out,
+        "token_latency_s",
+        points.iter().map(|p| p.latency_s).collect(),
+    )?;
+    put(
+        &out,
+        "gpu_seconds_per_token",
+        points.iter().map(|p| p.gpu_seconds_per_token).collect(),
+    )?;
+    Ok(out)
+}
+
+/// Non-dominated rows per group (speed up, cost down), O(n log n).
+#[pyfunction]
+fn pareto<'py>(
+    py: Python<'py>,
+    groups: PyReadonlyArray1<'py, u32>,
+    speed: PyReadonlyArray1<'py, f64>,
+    cost: PyReadonlyArray1<'py, f64>,
+) -> PyResult<Bound<'py, PyArray1<bool>>> {
+    let (g, s, c) = (groups.as_slice()?, speed.as_slice()?, cost.as_slice()?);
+    if g.len() != s.len() || s.len() != c.len() {
+        return Err(PyValueError::new_err(
+            "groups, speed and cost must have one length",
+        ));
+    }
+    let (g, s, c) = (g.to_vec(), s.to_vec(), c.to_vec());
+    let keep = py.detach(|| pareto_mask(&g, &s, &c));
+    Ok(PyArray1::from_vec(py, keep))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SweepGrid>()?;
     m.add_function(wrap_pyfunction!(collective_time, m)?)?;
+    m.add_function(wrap_pyfunction!(frontier, m)?)?;
+    m.add_function(wrap_pyfunction!(pareto, m)?)?;
     m.add("COLUMNS", Columns::NAMES.to_vec())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
