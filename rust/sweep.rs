@@ -81,7 +81,7 @@ impl Grid {
     }
 
     /// Number of rows; an error for an empty axis, mismatched zip lengths or overflow.
-    pub fn len(&self) -> Result<usize, SpecError> {
+    pub fn row_count(&self) -> Result<usize, SpecError> {
         let lens = self.lens();
         if let Some(i) = lens.iter().position(|&n| n == 0) {
             return Err(grid_error(AXES[i], "is empty".into()));
@@ -142,7 +142,7 @@ impl Grid {
 
     /// Checks every value of every axis, and specs, before any work.
     pub fn validate(&self) -> Result<usize, SpecError> {
-        let n = self.len()?;
+        let n = self.row_count()?;
         check_axis(
             "n_gpus",
             &self.n_gpus,
@@ -320,9 +320,9 @@ pub fn sweep(grid: &Grid, start: usize, end: usize) -> Result<Columns, SpecError
     cols.blocks(BLOCK_ROWS)
         .into_par_iter()
         .enumerate()
-        .for_each(|(block_index, block)| {
+        .for_each(|(block_index, mut block)| {
             let first = start + block_index * BLOCK_ROWS;
-            fill_block(grid, &targets, &drafters, n_gpu, first, block);
+            fill_block(grid, &targets, &drafters, n_gpu, first, &mut block);
         });
     Ok(cols)
 }
@@ -333,7 +333,7 @@ fn fill_block(
     drafters: &[Option<Result<Drafting, SpecError>>],
     n_gpu: usize,
     first: usize,
-    b: Block<'_>,
+    b: &mut Block<'_>,
 ) {
     for i in 0..b.model.len() {
         let ix = grid.indices(first + i);

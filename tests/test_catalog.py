@@ -169,7 +169,10 @@ def test_every_entry_has_source_and_description() -> None:
             assert e.source.strip(), e.name
             assert e.description.strip(), e.name
             assert e.spec.source == e.source
-            assert e.file in ("epoch_models.toml", "epoch_gpus.toml")
+            assert e.file.endswith(".toml")
+    epoch_gpus = [e for e in catalog._load()["gpus"].entries if e.file == "epoch_gpus.toml"]
+    assert [e.name for e in epoch_gpus] == [row[0] for row in GPUS.values()]
+    assert all(e.as_of == "" and e.notes == "" for e in epoch_gpus)
     assert "2/3" in catalog._load()["gpus"].index["h100"].source.replace(" ", "")
 
 
@@ -274,11 +277,16 @@ def test_catalog_models_frame() -> None:
 
 def test_catalog_gpus_frame() -> None:
     df = catalog.catalog_gpus()
-    assert df.height == len(catalog.gpu_names()) == len(GPUS)
+    assert df.height == len(catalog.gpu_names())
     assert df.columns == ["name", "aliases", "flops_4bit", "flops_8bit", "flops_16bit", "hbm_bandwidth",
                           "hbm_bytes", "intra_node_bandwidth", "inter_node_bandwidth", "gpus_per_node",
                           "usd_per_hour", "flop_utilization", "mem_utilization", "kernel_latency_s",
-                          "collectives", "ll_latency_s", "ll128_latency_s", "source", "description"]
+                          "collectives", "ll_latency_s", "ll128_latency_s", "source", "as_of", "notes",
+                          "description"]
+    assert df.schema["as_of"] == df.schema["notes"] == pl.String
+    df = df.head(len(GPUS))  # the Epoch entries come first
+    assert df["name"].to_list() == [row[0] for row in GPUS.values()]
+    assert df["as_of"].null_count() == df["notes"].null_count() == len(GPUS)
     for c in ("flops_4bit", "flops_8bit", "flops_16bit"):
         assert df.schema[c] == pl.Float64
     a100 = df.filter(pl.col("name") == "A100").row(0, named=True)
@@ -286,6 +294,92 @@ def test_catalog_gpus_frame() -> None:
     tpu = df.filter(pl.col("name") == "TPU-v4").row(0, named=True)
     assert math.isinf(tpu["intra_node_bandwidth"]) and tpu["collectives"] == "torus"
     assert df["flops_4bit"].null_count() == 4  # A100, V100, TPU-v4, Groq-LPU
+
+
+# --- modern_gpus.toml (spec/CATALOG.md §2) --------------------------------------------------------
+# name: (BF16, 8-bit, FP4 or None, HBM B/s, HBM bytes, B_intra, B_inter, node, collectives)
+MODERN_GPUS: dict[str, tuple[Any, ...]] = {
+    "H100-SXM": (9.894e14, 1.9789e15, None, 3.35e12, 8e10, 2.25e11, 2.5e10, 8, "nccl"),
+    "H200-SXM": (9.894e14, 1.9789e15, None, 4.8e12, 1.41e11, 2.25e11, 2.5e10, 8, "nccl"),
+    "A100-SXM-80GB": (3.12e14, 6.24e14, None, 2.039e12, 8e10, 1.5e11, 1.25e10, 8, "nccl"),
+    "L40S": (3.62e14, 7.33e14, None, 8.64e11, 4.8e10, 1.6e10, 1.6e10, 1, "nccl"),
+    "B200": (2.25e15, 4.5e15, 9e15, 8e12, 1.8e11, 4.5e11, 2.5e10, 8, "nccl"),
+    "GB200-NVL72": (2.5e15, 5e15, 1e16, 8e12, 1.86e11, 4.5e11, 2.5e10, 72, "nccl"),
+    "B300": (2.25e15, 4.5e15, 1.35e16, 8e12, 2.7e11, 4.5e11, 5e10, 8, "nccl"),
+    "GB300-NVL72": (2.5e15, 5e15, 1.5e16, 8e12, 2.79e11, 4.5e11, 5e10, 72, "nccl"),
+    "MI300X": (1.3074e15, 2.6149e15, None, 5.3e12, 1.92e11, 2.24e11, 2.5e10, 8, "nccl"),
+    "MI325X": (1.3074e15, 2.6149e15, None, 6e12, 2.56e11, 2.24e11, 2.5e10, 8, "nccl"),
+    "MI355X": (2.5166e15, 5.0332e15, 1.00663e16, 8e12, 2.88e11, 2.688e11, 2.5e10, 8, "nccl"),
+    "TPU-v5e": (1.97e14, 3.93e14, None, 8.19e11, 1.6e10, math.inf, 1e11, 256, "torus"),
+    "TPU-v5p": (4.59e14, 4.59e14, None, 2.765e12, 9.5e10, math.inf, 3e11, 8960, "torus"),
+    "TPU-v6e": (9.18e14, 1.836e15, None, 1.638e12, 3.2e10, math.inf, 2e11, 256, "torus"),
+    "Gaudi-3": (1.835e15, 1.835e15, None, 3.7e12, 1.28e11, 2.625e11, 3.75e10, 8, "nccl"),
+}
+# Prices CATALOG.md §2 gives no quote for: the entry must say it is an estimate.
+PRICE_ESTIMATES = {"GB200-NVL72", "B300", "GB300-NVL72", "MI325X", "MI355X", "Gaudi-3"}
+
+
+def _modern_entries() -> list[catalog.CatalogEntry]:
+    return [e for e in catalog._load()["gpus"].entries if e.file == "modern_gpus.toml"]
+
+
+def test_modern_gpus_present_in_order() -> None:
+    assert [e.name for e in _modern_entries()] == list(MODERN_GPUS)
+    names = catalog.gpu_names()
+    assert names[len(GPUS):len(GPUS) + len(MODERN_GPUS)] == list(MODERN_GPUS)
+
+
+@pytest.mark.parametrize("name", list(MODERN_GPUS))
+def test_modern_gpu_fields(name: str) -> None:
+    bf16, fp8, fp4, beta, hbm, intra, inter, node, coll = MODERN_GPUS[name]
+    g = catalog.gpu(name)
+    expected_rates = {16: bf16, 8: fp8} | ({4: fp4} if fp4 is not None else {})
+    assert g.flops_by_bits == expected_rates
+    assert (g.hbm_bandwidth, g.hbm_bytes, g.gpus_per_node, g.collectives) == (beta, hbm, node, coll)
+    assert (g.intra_node_bandwidth, g.inter_node_bandwidth) == (intra, inter)
+    # Epoch's H100 caps and the NCCL latencies, carried over (and said so in the source)
+    assert (g.flop_utilization, g.mem_utilization) == (0.7, 0.75)
+    assert (g.kernel_latency_s, g.ll_latency_s, g.ll128_latency_s) == (4e-6, 6.8e-6, 14e-6)
+    assert "carried over" in g.source
+    assert 0.5 <= g.usd_per_hour <= 10
+
+
+@pytest.mark.parametrize("entry", list(MODERN_GPUS))
+def test_modern_gpu_provenance(entry: str) -> None:
+    e = catalog._load()["gpus"].index[catalog._normalise(entry)]
+    assert e.file == "modern_gpus.toml"
+    assert e.as_of.startswith("2026-")
+    assert e.notes.strip() and e.description.strip()
+    assert any(tag in e.source for tag in ("[V]", "[S]", "[M]", "[D]"))
+    estimated = "ESTIMATE" in e.source
+    assert estimated == (entry in PRICE_ESTIMATES), entry
+    if estimated:
+        assert "ESTIMATE" in e.notes
+
+
+def test_modern_gpus_do_not_shadow_epoch_entries() -> None:
+    assert catalog.gpu("H100").usd_per_hour == 2.1 and catalog.gpu("H100").flops_by_bits[16] == 1e15
+    assert catalog.gpu("h100 sxm").name == "H100-SXM"
+    assert catalog.gpu("A100").name == "A100" and catalog.gpu("a100_80gb").name == "A100-SXM-80GB"
+    assert catalog.gpu("trillium").name == "TPU-v6e"
+    assert catalog.gpu("GB200").gpus_per_node == 72
+
+
+def test_modern_gpu_without_fp4_is_an_explicit_error() -> None:
+    m4 = catalog.model("Llama-3-70B-4bit")
+    assert catalog.gpu("B200").flops_for(m4) == 9e15
+    with pytest.raises(SpecError, match=r"'H100-SXM'.*no rate for 4-bit"):
+        catalog.gpu("H100-SXM").flops_for(m4)
+
+
+def test_modern_gpus_frame_columns() -> None:
+    df = catalog.catalog_gpus().filter(pl.col("name").is_in(list(MODERN_GPUS)))
+    assert df.height == len(MODERN_GPUS)
+    assert df["as_of"].null_count() == 0 and df["notes"].null_count() == 0
+    assert df.filter(pl.col("flops_4bit").is_not_null())["name"].to_list() == [
+        "B200", "GB200-NVL72", "B300", "GB300-NVL72", "MI355X"]
+    mi300x = df.filter(pl.col("name") == "MI300X").row(0, named=True)
+    assert "64 GB/s" in mi300x["notes"]
 
 
 # --- further catalog files -------------------------------------------------------------------------

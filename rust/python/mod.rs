@@ -4,6 +4,9 @@
 //! Rust values, and every sweep runs with the GIL released on a rayon pool. Results leave as
 //! one numpy array per column, built from the `Vec` without a copy.
 
+// pyo3 extracts arguments by value; borrowing them is not an option in a #[pyfunction].
+#![allow(clippy::needless_pass_by_value)]
+
 use std::sync::{Arc, Mutex};
 
 use numpy::{Element, PyArray1, PyReadonlyArray1};
@@ -159,7 +162,7 @@ fn floats(a: &PyReadonlyArray1<'_, f64>) -> Vec<f64> {
     a.as_array().iter().copied().collect()
 }
 
-fn put<'py, T: Element>(out: &Bound<'py, PyDict>, name: &str, v: Vec<T>) -> PyResult<()> {
+fn put<T: Element>(out: &Bound<'_, PyDict>, name: &str, v: Vec<T>) -> PyResult<()> {
     out.set_item(name, PyArray1::from_vec(out.py(), v))
 }
 

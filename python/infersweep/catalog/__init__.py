@@ -3,7 +3,8 @@
 The entries live in TOML files next to this module (``epoch_models.toml``, ``epoch_gpus.toml``:
 the `epoch` entries of Epoch AI's paper and notebook, reproduced exactly). Any other ``*.toml``
 file in this folder with a top-level ``kind = "models"`` or ``kind = "gpus"`` is loaded too, after
-the Epoch files, so a further catalog is added by dropping in a file. The format::
+the Epoch files, so a further catalog is added by dropping in a file (``modern_gpus.toml``:
+accelerators of 2023-2026 with confidence-tagged sources, not part of `epoch` semantics). The format::
 
     kind = "models"
 
@@ -11,6 +12,8 @@ the Epoch files, so a further catalog is added by dropping in a file. The format
     aliases = ["Llama_3_70B"]      # other accepted names
     description = "..."            # one line for humans
     source = "..."                 # where the numbers come from (required)
+    as_of = "2026-11"              # optional: when the figures were compiled
+    notes = "..."                  # optional: caveats, one string
     d_model = 8192                 # ... every other key is a field of infersweep.specs.Model
     ...
 
@@ -59,7 +62,7 @@ _SINGULAR: dict[Kind, str] = {"models": "model", "gpus": "gpu"}
 _SPEC_CLASS: dict[Kind, type[Model | Gpu]] = {"models": Model, "gpus": Gpu}
 _LISTER: dict[Kind, str] = {"models": "infersweep.catalog_models()", "gpus": "infersweep.catalog_gpus()"}
 # Keys of an entry that are not fields of the spec dataclass.
-_META_KEYS = ("aliases", "description", "source")
+_META_KEYS = ("aliases", "description", "source", "as_of", "notes")
 # Files loaded first, in this order; every other catalog file follows in name order.
 _FIRST_FILES = ("epoch_models.toml", "epoch_gpus.toml")
 _MAX_SUGGESTIONS = 5
@@ -77,6 +80,8 @@ class CatalogEntry:
     source: str
     spec: Model | Gpu
     file: str
+    as_of: str = ""
+    notes: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,11 @@ def _parse_entry(kind: Kind, fname: str, name: str, table: object) -> CatalogEnt
     source = data.pop("source", None)
     if not isinstance(source, str) or not source.strip():
         raise SpecError(f"{where}: 'source' must be a non-empty string, got {source!r}")
+    as_of = data.pop("as_of", "")
+    notes = data.pop("notes", "")
+    for key, value in (("as_of", as_of), ("notes", notes)):
+        if not isinstance(value, str):
+            raise SpecError(f"{where}: {key!r} must be a string, got {value!r}")
     cls = _SPEC_CLASS[kind]
     allowed = {f.name for f in dataclasses.fields(cls)} - {"name", "source"}
     unknown = sorted(set(data) - allowed)
@@ -133,7 +143,7 @@ def _parse_entry(kind: Kind, fname: str, name: str, table: object) -> CatalogEnt
     except TypeError as e:  # a required field is missing
         raise SpecError(f"{where}: {e}") from e
     return CatalogEntry(kind=kind, name=name, aliases=tuple(aliases), description=description,
-                        source=source, spec=spec, file=fname)
+                        source=source, spec=spec, file=fname, as_of=as_of, notes=notes)
 
 
 @functools.cache
@@ -241,8 +251,10 @@ def _polars_type(annotation: object) -> type[pl.DataType]:
     return pl.Float64
 
 
-def _frame(kind: Kind, leading: dict[str, Any], derived: dict[str, Any], skip: set[str]) -> pl.DataFrame:
-    """Build a catalog table: name, aliases, `leading` columns, spec fields, `derived`, source, description.
+def _frame(kind: Kind, leading: dict[str, Any], derived: dict[str, Any], skip: set[str],
+           trailing: dict[str, Any] | None = None) -> pl.DataFrame:
+    """Build a catalog table: name, aliases, `leading` columns, spec fields, `derived`, source,
+    `trailing` columns, description.
 
     `leading` and `derived` map a column name to (polars type, function of the entry).
     """
@@ -260,6 +272,7 @@ def _frame(kind: Kind, leading: dict[str, Any], derived: dict[str, Any], skip: s
         columns[f.name] = (_polars_type(f.type), lambda e, n=f.name: getattr(e.spec, n))
     columns.update(derived)
     columns["source"] = (pl.String, lambda e: e.source)
+    columns.update(trailing or {})
     columns["description"] = (pl.String, lambda e: e.description)
     return pl.DataFrame({c: [fn(e) for e in entries] for c, (_, fn) in columns.items()},
                         schema={c: t for c, (t, _) in columns.items()})
@@ -281,8 +294,10 @@ def catalog_models() -> pl.DataFrame:
 def catalog_gpus() -> pl.DataFrame:
     """One row per catalog GPU: name, aliases (comma-joined), peak FLOP/s at 4, 8 and 16 weight bits
     (``flops_4bit``, ``flops_8bit``, ``flops_16bit``; null when not rated), every other Gpu field,
-    then source and description."""
+    then source, ``as_of`` and ``notes`` (null where the entry has none) and description."""
     import polars as pl
 
     leading = {f"flops_{b}bit": (pl.Float64, lambda e, b=b: e.spec.flops_by_bits.get(b)) for b in _BITS}
-    return _frame("gpus", leading, {}, {"flops_by_bits"})
+    trailing = {"as_of": (pl.String, lambda e: e.as_of or None),
+                "notes": (pl.String, lambda e: e.notes or None)}
+    return _frame("gpus", leading, {}, {"flops_by_bits"}, trailing)

@@ -1,0 +1,357 @@
+"""Model scaling and the paper's inverse problems (spec/MODEL.md §9, §7).
+
+* :func:`scale_model`: a model F times bigger (or smaller) in the paper's proportions.
+* :func:`infer_model_size`: the size at which an observed (speed, price) point lies on the
+  frontier, found by bisection over log F, as the paper estimates closed models' sizes.
+* :func:`fit_frontier`: the fit ``y = A·(1 − x/x_m)^(−β)`` of a speed–cost frontier.
+* :func:`mfu_target`: the fastest frontier point that reaches a target MFU.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import polars as pl
+from numpy.typing import ArrayLike
+
+from .catalog import gpu as lookup_gpu
+from .catalog import model as lookup_model
+from .errors import GridError, SpecError
+from .frontier import frontier
+from .specs import Gpu, Model, SpecDec
+
+__all__ = [
+    "FrontierFit",
+    "SizeEstimate",
+    "fit_frontier",
+    "infer_model_size",
+    "mfu_target",
+    "scale_model",
+]
+
+SPEED = "tokens_per_s_per_request"
+COST = "usd_per_million_tokens"
+
+
+# --- §9: scaling ---------------------------------------------------------------------------
+
+
+def _group_size_keeping(heads: float, kv_groups: float) -> float:
+    """The group size g with ``heads / g == kv_groups`` exactly in floating point, or nan.
+
+    ``Model`` requires H/g to be integral *as computed* (``H/g == floor(H/g)``). For some pairs
+    (about 7% of heads < 3000, groups < 600; none in the catalog for F in [1/64, 64]) no float
+    g rounds H/g to exactly the integer; the nearest few floats are tried.
+    """
+    g = heads / kv_groups
+    for direction in (math.inf, -math.inf):
+        cand = g
+        for _ in range(4):
+            if heads / cand == kv_groups:
+                return cand
+            cand = math.nextafter(cand, direction)
+    return math.nan
+
+
+def scale_model(model: Model | str, factor: float, depth_exponent: float = 1 / 3,
+                name: str | None = None) -> Model:
+    """The model scaled to about ``factor`` times the parameters (spec/MODEL.md §9).
+
+    With F = ``factor`` and δ = ``depth_exponent``::
+
+        d, f  → d·F^((1−δ)/2), f·F^((1−δ)/2)         (widths: fractional values are kept)
+        L     → int(L·F^δ)                            (truncated, as the reference does)
+        H     → ceil(H·F^((1−δ)/4));   h → h·F^((1−δ)/4)
+        g     → H_new / (H/g)                         (the number of KV groups H/g is kept)
+
+    so the non-embedding parameters scale as ``L·d² ∝ F`` (up to the rounding of L and H);
+    embeddings scale with d only. Experts, vocabulary, precisions and the FFN shape are kept.
+
+    Deviations from the reference notebook, all deliberate:
+
+    * MLA fields (``mla_kv_rank``, ``mla_q_rank``) are kept, unscaled; the notebook drops them,
+      silently turning an MLA model into plain attention (a bug not copied). MLA needs g = 1,
+      so an MLA model keeps g = 1 (each query head keeps its own K/V up-projection) instead of
+      keeping H/g.
+    * ``Model`` checks that H/g is an integer in floating point. When no float g gives exactly
+      H_new/g == H/g (rare, see ``_group_size_keeping``), H_new is raised by one head at a time
+      until one does (at most H/g heads; a multiple of H/g always works).
+
+    Keeping H/g when scaling down a multi-head (g = 1) model gives g < 1, i.e. more KV heads than
+    query heads: continuous `epoch` semantics accept it, as the notebook does.
+
+    ``name`` defaults to ``"<name> ×<factor>"``. Raises ``SpecError`` for a non-positive factor
+    or one so small that no layer is left.
+    """
+    m = lookup_model(model)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (0 < factor < math.inf):
+        raise SpecError(f"scale_model: 'factor' must be a positive finite number, got {factor!r}")
+    if not (0 <= depth_exponent <= 1):
+        raise SpecError(f"scale_model: 'depth_exponent' must be in [0, 1], got {depth_exponent!r}")
+    width = factor ** ((1 - depth_exponent) / 2)
+    head = factor ** ((1 - depth_exponent) / 4)
+    layers = float(int(m.n_layers * factor**depth_exponent))
+    if layers < 1:
+        raise SpecError(f"scale_model: factor {factor:g} leaves int({m.n_layers:g}·{factor:g}^"
+                        f"{depth_exponent:g}) = 0 layers of model {m.name!r}")
+    heads = float(math.ceil(m.n_heads * head))
+    if m.is_mla:
+        group = 1.0
+    else:
+        kv_groups = float(round(m.n_heads / m.group_size))  # integral: Model checks it
+        group = _group_size_keeping(heads, kv_groups)
+        while math.isnan(group):
+            heads += 1.0
+            group = _group_size_keeping(heads, kv_groups)
+    assert m.head_dim is not None
+    return m.with_(
+        name=name if name is not None else f"{m.name} ×{factor:.6g}",
+        d_model=m.d_model * width,
+        d_ff=m.d_ff * width,
+        n_layers=layers,
+        n_heads=heads,
+        group_size=group,
+        head_dim=m.head_dim * head,
+        source=f"scale_model({m.name!r}, factor={factor!r}, depth_exponent={depth_exponent!r}) "
+               f"(spec/MODEL.md §9)",
+    )
+
+
+# --- §9: the size that puts an observed point on the frontier --------------------------------
+
+
+@dataclass(frozen=True)
+class SizeEstimate:
+    """The result of :func:`infer_model_size`.
+
+    ``factor`` is F (the model is ``scale_model(base, F)``), ``model`` that model,
+    ``total_params`` and ``active_params`` its P_total and P_active, ``frontier`` its frontier
+    (the observed point lies on it, to the bisection's tolerance), ``iterations`` the number of
+    frontiers computed.
+    """
+
+    factor: float
+    model: Model
+    total_params: float
+    active_params: float
+    frontier: pl.DataFrame
+    iterations: int
+
+
+def frontier_cost_at(front: pl.DataFrame, speed: float) -> float:
+    """The frontier's cost ($/M tokens) at a speed (tokens/s per request).
+
+    Log-cost is interpolated linearly in speed between frontier points. Faster than the fastest
+    point: ``inf`` (unreachable). Slower than the slowest point: the slowest point's cost (the
+    frontier stops at 100× the fastest latency, spec/MODEL.md §10.8; its cost only falls with
+    speed, and flattens where the GPUs are compute-bound).
+    """
+    if front.height == 0:
+        return math.inf
+    x = front[SPEED].to_numpy()
+    y = front[COST].to_numpy()
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    if speed > x[-1]:
+        return math.inf
+    if speed <= x[0]:
+        return float(y[0])
+    return float(np.exp(np.interp(speed, x, np.log(y))))
+
+
+def infer_model_size(
+    observed_tokens_per_s: float,
+    observed_usd_per_mtok: float,
+    base_model: Model | str,
+    gpu: Gpu | str = "H100",
+    *,
+    context_len: float = 0,
+    use_pp: bool = True,
+    spec_dec: SpecDec | None = None,
+    depth_exponent: float = 1 / 3,
+    lo: float = 1 / 64,
+    hi: float = 64,
+    tol: float = 1e-3,
+    resolution: int = 100,
+) -> SizeEstimate:
+    """The scale F at which an observed (speed, price) point lies on the model's frontier (§9).
+
+    Solves ``log c_F(x_obs) = log y_obs`` for F by bisection over log F in [lo, hi], where
+    ``c_F`` is the cost of the frontier of ``scale_model(base_model, F)`` at the observed speed
+    (:func:`frontier_cost_at`: log-cost interpolated in speed; ``inf`` when the speed is beyond
+    the frontier's fastest point, so the model must be smaller). A bigger model costs more at
+    a given speed, so the sign of the mismatch says which way to go. Stops when
+    ``hi/lo ≤ 1 + tol`` and returns the geometric midpoint, with its frontier.
+
+    This is how the paper estimates closed models' sizes. Each step computes one frontier on a
+    ``resolution``² grid (100 by default: about 0.2 s for a 70B model; 400 is the paper's).
+    Raises ``GridError`` when the point is not bracketed: below the frontier of the smallest
+    model (``lo``) or above that of the largest (``hi``).
+    """
+    x_obs, y_obs = float(observed_tokens_per_s), float(observed_usd_per_mtok)
+    if not (0 < x_obs < math.inf and 0 < y_obs < math.inf):
+        raise GridError(f"infer_model_size: the observed speed and cost must be positive and finite, "
+                        f"got {observed_tokens_per_s!r}, {observed_usd_per_mtok!r}")
+    if not (0 < lo < hi < math.inf) or not (tol > 0):
+        raise GridError(f"infer_model_size: need 0 < lo < hi < inf and tol > 0, got {lo!r}, {hi!r}, {tol!r}")
+    base, g = lookup_model(base_model), lookup_gpu(gpu)
+    evaluations = 0
+
+    def mismatch(log_f: float) -> tuple[float, Model, pl.DataFrame]:
+        nonlocal evaluations
+        evaluations += 1
+        m = scale_model(base, math.exp(log_f), depth_exponent)
+        front = frontier(m, g, context_len, use_pp, spec_dec, resolution=resolution)
+        return math.log(frontier_cost_at(front, x_obs)) - math.log(y_obs), m, front
+
+    u_lo, u_hi = math.log(lo), math.log(hi)
+    if mismatch(u_lo)[0] > 0:
+        raise GridError(f"infer_model_size: ({x_obs:g} tok/s, ${y_obs:g}/M) is below the frontier of "
+                        f"{base.name!r} scaled by lo={lo:g}; lower 'lo'")
+    if mismatch(u_hi)[0] < 0:
+        raise GridError(f"infer_model_size: ({x_obs:g} tok/s, ${y_obs:g}/M) is above the frontier of "
+                        f"{base.name!r} scaled by hi={hi:g}; raise 'hi'")
+    while u_hi - u_lo > math.log1p(tol):
+        mid = 0.5 * (u_lo + u_hi)
+        if mismatch(mid)[0] < 0:
+            u_lo = mid
+        else:
+            u_hi = mid
+    u = 0.5 * (u_lo + u_hi)
+    _, m, front = mismatch(u)
+    return SizeEstimate(factor=math.exp(u), model=m, total_params=m.total_params,
+                        active_params=m.active_params, frontier=front, iterations=evaluations)
+
+
+# --- §9: the frontier fit --------------------------------------------------------------------
+
+
+class FrontierFit(NamedTuple):
+    """``y = A·(1 − x/x_m)^(−beta)``: cost y at speed x; x_m is where cost blows up."""
+
+    A: float
+    beta: float
+    x_m: float
+
+    def predict(self, speed: ArrayLike) -> np.ndarray:
+        """The fitted cost at each speed (inf at or beyond x_m)."""
+        x = np.asarray(speed, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(x < self.x_m, self.A * (1.0 - x / self.x_m) ** (-self.beta), np.inf)
+
+
+def _profile(x: np.ndarray, log_y: np.ndarray, s: float) -> tuple[float, float, float, float]:
+    """Least squares of log y on z = −log(1 − x/x_m) at x_m = max(x)·(1 + e^s).
+
+    Returns (sum of squared residuals, log A, beta, x_m). ``1 − x/x_m`` is computed as
+    ``((max x − x) + max x·e^s) / x_m`` to keep its digits when x_m is close to max(x).
+    """
+    x_max = x.max()
+    gap = x_max * math.exp(s)
+    x_m = x_max + gap
+    z = math.log(x_m) - np.log((x_max - x) + gap)
+    zc = z - z.mean()
+    denom = float(zc @ zc)
+    beta = float(zc @ (log_y - log_y.mean())) / denom if denom > 0 else 0.0
+    log_a = float(log_y.mean() - beta * z.mean())
+    resid = log_y - log_a - beta * z
+    return float(resid @ resid), log_a, beta, float(x_m)
+
+
+def fit_frontier(front: pl.DataFrame | ArrayLike, cost: ArrayLike | None = None, *,
+                 grid_points: int = 400, golden_steps: int = 80) -> FrontierFit:
+    """Fit ``y = A·(1 − x/x_m)^(−β)`` to a frontier with log-normal errors (spec/MODEL.md §9).
+
+    Minimises ``Σ (log y − log A + β·log(1 − x/x_m))²`` over log A, β and x_m > max(x). For a
+    fixed x_m the model is linear in (log A, β), solved in closed form; the profile over
+    ``x_m = max(x)·(1 + e^s)`` is scanned on ``grid_points`` values of s (x_m from
+    max(x)·(1 + 1e-9) to max(x)·(1 + 1e4)) and refined by ``golden_steps`` golden-section
+    steps around the best one. numpy only.
+
+    ``front`` is a frontier DataFrame (speed ``tokens_per_s_per_request``, cost
+    ``usd_per_million_tokens``), or an array of speeds with ``cost`` the array of costs.
+    Rows with a non-finite or non-positive speed or cost are ignored; at least 3 must remain.
+    When the best x_m is at the end of the scanned range the fit is degenerate (a pure
+    exponential or a pole at the last point); the end value is returned.
+    """
+    if isinstance(front, pl.DataFrame):
+        if cost is not None:
+            raise GridError("fit_frontier: pass a frontier DataFrame or (speeds, costs), not both")
+        x_all, y_all = front[SPEED].to_numpy(), front[COST].to_numpy()
+    else:
+        if cost is None:
+            raise GridError("fit_frontier: with an array of speeds, pass the costs too")
+        x_all, y_all = np.asarray(front, dtype=np.float64), np.asarray(cost, dtype=np.float64)
+    x_all, y_all = np.asarray(x_all, dtype=np.float64).ravel(), np.asarray(y_all, dtype=np.float64).ravel()
+    if x_all.shape != y_all.shape:
+        raise GridError(f"fit_frontier: {x_all.size} speeds but {y_all.size} costs")
+    keep = np.isfinite(x_all) & np.isfinite(y_all) & (x_all > 0) & (y_all > 0)
+    x, log_y = x_all[keep], np.log(y_all[keep])
+    if x.size < 3 or np.unique(x).size < 2:
+        raise GridError(f"fit_frontier: need at least 3 points with distinct speeds, got {x.size}")
+
+    s_grid = np.linspace(math.log(1e-9), math.log(1e4), grid_points)
+    sse = np.array([_profile(x, log_y, s)[0] for s in s_grid])
+    i = int(np.argmin(sse))
+    a, b = s_grid[max(i - 1, 0)], s_grid[min(i + 1, grid_points - 1)]
+    inv_phi = (math.sqrt(5) - 1) / 2
+    c, d = b - inv_phi * (b - a), a + inv_phi * (b - a)
+    fc, fd = _profile(x, log_y, c)[0], _profile(x, log_y, d)[0]
+    for _ in range(golden_steps):
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - inv_phi * (b - a)
+            fc = _profile(x, log_y, c)[0]
+        else:
+            a, c, fc = c, d, fd
+            d = a + inv_phi * (b - a)
+            fd = _profile(x, log_y, d)[0]
+    candidates = [_profile(x, log_y, s) for s in (s_grid[i], 0.5 * (a + b))]
+    _, log_a, beta, x_m = min(candidates, key=lambda r: r[0])
+    return FrontierFit(A=math.exp(log_a), beta=beta, x_m=x_m)
+
+
+# --- the MFU-target optimiser ----------------------------------------------------------------
+
+
+def mfu_target(
+    model: Model | str,
+    gpu: Gpu | str,
+    target_mfu: float,
+    *,
+    context_len: float = 0,
+    use_pp: bool = True,
+    spec_dec: SpecDec | None = None,
+    resolution: int = 400,
+    front: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The fastest frontier point whose MFU is at least ``target_mfu`` (one row).
+
+    MFU = FLOP(ℓ, b, 1)/(N·Phi0·T) and cost ∝ N·T/b (spec/MODEL.md §7), and FLOP(ℓ, b, 1) is
+    proportional to b, so ``MFU × cost`` is the same for every configuration of a model, GPU
+    and context: "MFU ≥ target" is "cost ≤ a threshold", and along the frontier MFU rises as
+    speed falls. The answer is thus the frontier point where MFU first reaches the target, and
+    its MFU is just above it; a higher target never gives a faster point.
+
+    The notebook's optimiser instead takes the fastest point of a 100×100 grid (N ≤ 2^10) whose
+    MFU is within 5% (in log) of the target; up to grid resolution the two agree, and ours
+    cannot return a point whose MFU falls short of the target.
+
+    ``front`` reuses a frontier already computed for the same model, GPU and settings (the
+    other arguments then only serve to compute one when it is None). Raises ``GridError`` when
+    no frontier point reaches the target (the message gives the highest MFU available).
+    """
+    if not (0 < target_mfu <= 1):
+        raise GridError(f"mfu_target: 'target_mfu' must be in (0, 1], got {target_mfu!r}")
+    if front is None:
+        front = frontier(model, gpu, context_len, use_pp, spec_dec, resolution=resolution)
+    if front.height == 0:
+        raise GridError("mfu_target: the frontier is empty (the model does not fit)")
+    reached = front.filter(pl.col("mfu") >= target_mfu)
+    if reached.height == 0:
+        raise GridError(f"mfu_target: no frontier point reaches MFU {target_mfu:g}; the highest is "
+                        f"{front['mfu'].max():.4g}")
+    return reached[int(np.argmax(reached[SPEED].to_numpy()))]
