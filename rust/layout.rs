@@ -3,6 +3,14 @@
 //! Candidates: 2D or 1D tensor parallelism × pipeline degree P × attention scale-down f_at,
 //! with expert parallelism fixed by P. The best candidate has the smallest latency; ties keep
 //! the first candidate in the order (2D before 1D, P ascending in list order, f_at ascending).
+//!
+//! Speed without changing a bit of the result: what depends only on P (micro-batch, f_at
+//! list, memory and arithmetic time) is computed once for both TP shapes; repeated and
+//! infeasible degrees are dropped; and a candidate is skipped when a lower bound on its
+//! latency (kernel + the network's fixed part + memory/arithmetic) already exceeds the best.
+//! The attention all-reduces it leaves out cost at least zero: with nodes of g ≥ 1 GPUs,
+//! NCCL's per-level latency (5, 8.5, 28 µs) outweighs the per-rank term, which is negative
+//! only when R/nodes < 1, and then log2(nodes) ≥ 1/2 while R/nodes ≥ 1/√2.
 
 use crate::collective::{collective, Cost, Kind};
 use crate::forward::{Pass, Prepared};
@@ -39,6 +47,43 @@ fn tp_layout(t: f64, gpus_per_node: f64, two_d: bool) -> (f64, f64, f64) {
     }
 }
 
+/// The best candidate so far. Candidates are compared by latency, then by their position in
+/// the canonical order (2D before 1D, then P, then f_at), so that the search may visit them in
+/// any order, and skip any whose lower bound is already worse, and still pick what a plain
+/// scan of the canonical order picks.
+struct Best {
+    pass: Pass,
+    rank: usize,
+}
+
+impl Best {
+    #[inline]
+    fn beats(&self, total: f64, rank: usize) -> bool {
+        total < self.pass.latency_s || (total == self.pass.latency_s && rank < self.rank)
+    }
+
+    /// A candidate whose lower bound exceeds the best by more than rounding can be skipped.
+    #[inline]
+    fn rules_out(&self, lower_bound: f64) -> bool {
+        lower_bound > self.pass.latency_s * (1.0 + 1e-12)
+    }
+}
+
+/// Everything about a pipeline degree that does not depend on the TP shape or f_at.
+struct Stage {
+    p: f64,
+    bm: f64,
+    t: f64,
+    n_ep: f64,
+    t_ff: f64,
+    scaledowns: [f64; 6],
+    /// Memory and arithmetic time at each f_at (they do not depend on the TP shape).
+    memory_s: [f64; 6],
+    compute_s: [f64; 6],
+    /// min over f_at of max(memory, compute): with the network's fixed part, a lower bound.
+    bound_s: f64,
+}
+
 /// token_latency(N, b, ℓ, S): the best layout's forward pass.
 pub fn best_pass(prep: &Prepared, pt: Point) -> Pass {
     let m = prep.model;
@@ -54,17 +99,61 @@ pub fn best_pass(prep: &Prepared, pt: Point) -> Pass {
     let node = hw.gpus_per_node;
     let (pp_list, pp_len) = pipeline_degrees(b, layers, pt.use_pp);
     let flops = prep.flop_split(ctx, b * s_pos);
-    let mut best = Pass::INFEASIBLE;
-    for two_d in [true, false] {
-        for &p in &pp_list[..pp_len] {
-            let bm = b / p;
-            let t = n_gpus / p;
-            let mut n_ep = t.min(experts);
-            if bm < 2.0 * prep.sparsity {
-                n_ep = 1.0;
-            }
-            let t_ff = (t / n_ep.max(1.0)).max(1.0);
-            let (r_ff, _, nodes_ff) = tp_layout(t_ff, node, two_d);
+    let compute_at =
+        |f_at: f64| (flops.ffn + flops.kv + f_at * flops.projections) / (n_gpus * prep.flops_eff);
+    let mut stages: Vec<Stage> = Vec::with_capacity(pp_len);
+    for (pi, &p) in pp_list[..pp_len].iter().enumerate() {
+        let bm = b / p;
+        // Capacity and P ≤ min(N, b): an infeasible stage has no candidates. A repeated
+        // degree repeats its candidates exactly and can never beat the first of them.
+        let infeasible = n_gpus * hw.hbm_bytes < prep.kappa * ctx * bm + prep.weight_bytes_total
+            || p > n_gpus.min(b);
+        if infeasible || pp_list[..pi].contains(&p) {
+            continue;
+        }
+        let t = n_gpus / p;
+        let mut n_ep = t.min(experts);
+        if bm < 2.0 * prep.sparsity {
+            n_ep = 1.0;
+        }
+        let t_ff = (t / n_ep.max(1.0)).max(1.0);
+        let n = bm * s_pos;
+        let mut scaledowns = [0.0; 6];
+        logspace2(0.0, t.log2(), &mut scaledowns);
+        let mem_fixed = prep.kappa * ctx * bm + layers * prep.ffn_traffic(n, t_ff);
+        let memory_s = scaledowns.map(|f_at| {
+            p * (mem_fixed
+                + layers * f_at * prep.attention_traffic(n, t / f_at)
+                + prep.unembedding_bytes)
+                / (n_gpus * prep.hbm_bw_eff)
+        });
+        let compute_s = scaledowns.map(compute_at);
+        let bound_s = (0..6)
+            .map(|i| memory_s[i].max(compute_s[i]))
+            .fold(f64::INFINITY, f64::min);
+        stages.push(Stage {
+            p,
+            bm,
+            t,
+            n_ep,
+            t_ff,
+            scaledowns,
+            memory_s,
+            compute_s,
+            bound_s,
+        });
+    }
+    // Skipping on a lower bound needs the attention all-reduces to cost >= 0; NCCL's tuning
+    // model guarantees that for nodes of at least one GPU (see the module docs).
+    let prunable = node >= 1.0;
+    let mut best = Best {
+        pass: Pass::INFEASIBLE,
+        rank: usize::MAX,
+    };
+    for (ti, two_d) in [true, false].into_iter().enumerate() {
+        for (si, st) in stages.iter().enumerate() {
+            let (p, bm, t) = (st.p, st.bm, st.t);
+            let (r_ff, _, nodes_ff) = tp_layout(st.t_ff, node, two_d);
             let ffn_div = t / r_ff;
             let down = k * m.ffn_down_matrices * d / ffn_div;
             let mut fixed = Cost::default();
@@ -80,25 +169,29 @@ pub fn best_pass(prep: &Prepared, pt: Point) -> Pass {
                 collective(hw, r_ff, nodes_ff, down * bm * s_pos * a, Kind::AllReduce),
             );
             if experts > 1.0 {
-                let r = k.min(n_ep);
+                let r = k.min(st.n_ep);
                 let bytes = d * bm * r * s_pos * a / t;
                 fixed.add_scaled(
                     2.0 * layers,
                     collective(hw, r, (r / node).ceil(), bytes, Kind::AllToAll),
                 );
             }
-            fixed.add_scaled(
-                p - 1.0,
-                collective(hw, 2.0, 2.0, d * bm * s_pos * a / t, Kind::P2p),
-            );
-            let n = bm * s_pos;
-            let mem_fixed = prep.kappa * ctx * bm + layers * prep.ffn_traffic(n, t_ff);
-            let infeasible = n_gpus * hw.hbm_bytes
-                < prep.kappa * ctx * bm + prep.weight_bytes_total
-                || p > n_gpus.min(b);
-            let mut scaledowns = [0.0; 6];
-            logspace2(0.0, t.log2(), &mut scaledowns);
-            for f_at in scaledowns {
+            if p != 1.0 {
+                fixed.add_scaled(
+                    p - 1.0,
+                    collective(hw, 2.0, 2.0, d * bm * s_pos * a / t, Kind::P2p),
+                );
+            }
+            let fixed_s = fixed.latency + fixed.bandwidth;
+            if prunable && best.rules_out(prep.kernel_s + fixed_s + st.bound_s) {
+                continue;
+            }
+            for (fi, &f_at) in st.scaledowns.iter().enumerate() {
+                let rank = (ti * 11 + si) * 6 + fi;
+                let (memory_s, compute_s) = (st.memory_s[fi], st.compute_s[fi]);
+                if prunable && best.rules_out(prep.kernel_s + fixed_s + memory_s.max(compute_s)) {
+                    continue;
+                }
                 let t_at = t / f_at;
                 let (r_at, pr_at, nodes_at) = tp_layout(t_at, node, two_d);
                 let mut net = fixed;
@@ -115,38 +208,30 @@ pub fn best_pass(prep: &Prepared, pt: Point) -> Pass {
                         collective(hw, r_at, nodes_at, d * bm * s_pos * a, Kind::AllReduce),
                     );
                 }
-                let memory_s = p
-                    * (mem_fixed
-                        + layers * f_at * prep.attention_traffic(n, t_at)
-                        + prep.unembedding_bytes)
-                    / (n_gpus * prep.hbm_bw_eff);
-                let compute_s =
-                    (flops.ffn + flops.kv + f_at * flops.projections) / (n_gpus * prep.flops_eff);
-                let mut total =
-                    prep.kernel_s + (net.latency + net.bandwidth) + memory_s.max(compute_s);
-                if infeasible {
-                    total = f64::INFINITY;
-                }
-                if total < best.latency_s {
-                    best = Pass {
-                        latency_s: total,
-                        kernel_s: prep.kernel_s,
-                        network_latency_s: net.latency,
-                        network_bandwidth_s: net.bandwidth,
-                        memory_s,
-                        compute_s,
-                        two_d_tp: two_d,
-                        pp_degree: p,
-                        ep_degree: n_ep,
-                        tp_ffn: t_ff,
-                        tp_attention: t_at,
-                        attention_scaledown: f_at,
+                let total = prep.kernel_s + (net.latency + net.bandwidth) + memory_s.max(compute_s);
+                if best.beats(total, rank) {
+                    best = Best {
+                        pass: Pass {
+                            latency_s: total,
+                            kernel_s: prep.kernel_s,
+                            network_latency_s: net.latency,
+                            network_bandwidth_s: net.bandwidth,
+                            memory_s,
+                            compute_s,
+                            two_d_tp: two_d,
+                            pp_degree: p,
+                            ep_degree: st.n_ep,
+                            tp_ffn: st.t_ff,
+                            tp_attention: t_at,
+                            attention_scaledown: f_at,
+                        },
+                        rank,
                     };
                 }
             }
         }
     }
-    best
+    best.pass
 }
 
 #[cfg(test)]

@@ -136,15 +136,24 @@ def frontier_grid(model: isw.Model) -> tuple[list[float], list[float]]:
             reference.logspace2(0, 18 + math.log2(model.sparsity), 400))
 
 
-@pytest.mark.xfail(strict=True, reason="VALIDATION.md's 35,683.68373721324 is not reproduced: see the "
-                   "note in README 'Validation'; the engine gives 35,683.58018366542 (2.9e-6 lower)")
 def test_whole_grid_latency_sum() -> None:
+    """The 160,000-point grid: one ulp in a log-spaced list moves this sum in its 6th digit.
+
+    VALIDATION.md prints 35,683.68373721324. That figure is the notebook run on numpy 1.x on
+    an AVX-512 CPU, whose SVML ``pow``/``log2`` round differently from the C library: for
+    four batch sizes (grid rows 12, 21, 34, 44) 2^log2(b) lands one ulp above b, so the
+    ``P > min(N, b)`` test drops the P = b layout there. The notebook itself, transcribed and
+    run on numpy 2.x or on numpy 1.26 with AVX-512 disabled, gives 35,683.58018366571 — this
+    engine's figure to 1e-14 — and forcing those four P values one ulp up reproduces the printed
+    35,683.68373721324 to 4e-15. The spec's rule is the C library's pow/log2, so we hold the
+    portable figure, and document the other (README, "Validation").
+    """
     m = isw.model("Llama-3-70B")
     ns, bs = frontier_grid(m)
     df = isw.sweep(m, "H100", n_gpus=ns, batch_size=bs, use_pp=True, columns=["token_latency_s", "feasible"])
     assert df["feasible"].all()
     total = math.fsum(df["token_latency_s"].to_list())
-    assert math.isclose(total, 35_683.68373721324, rel_tol=1e-12)
+    assert math.isclose(total, 35_683.58018366571, rel_tol=1e-12)
 
 
 def test_log_spaced_lists_are_numpy_exact_endpoints() -> None:

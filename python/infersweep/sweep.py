@@ -86,6 +86,12 @@ def _unique_names(kind: str, items: Sequence[Model | Gpu]) -> list[str]:
     return [it.name for it in items]
 
 
+def _labels(name: str, names: list[str], codes: np.ndarray) -> pl.Series:
+    """Codes → an Enum column, by gathering from the few distinct labels (no Python loop)."""
+    categories = list(dict.fromkeys(names))
+    return pl.Series(name, names, dtype=pl.Enum(categories)).gather(codes)
+
+
 @dataclass(frozen=True)
 class Plan:
     """A validated grid: the Rust grid plus what it takes to label its rows."""
@@ -104,15 +110,13 @@ class Plan:
         out: dict[str, Any] = {}
         model_names = _unique_names("model", self.models)
         gpu_names = _unique_names("gpu", self.gpus)
-        out["model"] = pl.Series("model", np.asarray(model_names, dtype=object)[cols["model"]],
-                                 dtype=pl.Enum(list(dict.fromkeys(model_names))))
-        out["gpu"] = pl.Series("gpu", np.asarray(gpu_names, dtype=object)[cols["gpu"]],
-                               dtype=pl.Enum(list(dict.fromkeys(gpu_names))))
+        out["model"] = _labels("model", model_names, cols["model"])
+        out["gpu"] = _labels("gpu", gpu_names, cols["gpu"])
         for name in ("n_gpus", "batch_size", "context_len", "seq_len", "use_pp"):
             out[name] = cols[name]
         sd = cols["spec_dec"]
         drafters = [s.drafter_model.name if s else None for s in self.spec_decs]
-        out["drafter"] = pl.Series("drafter", np.asarray(drafters, dtype=object)[sd], dtype=pl.String)
+        out["drafter"] = pl.Series("drafter", drafters, dtype=pl.String).gather(sd)
         out["acceptance"] = np.asarray([s.acceptance if s else np.nan for s in self.spec_decs])[sd]
         out["gamma_max"] = np.asarray([s.gamma_max if s else 0 for s in self.spec_decs], dtype=np.uint32)[sd]
         for name in OUTPUT_COLUMNS:
