@@ -11,31 +11,52 @@ from . import errors, reference
 from ._core import __version__
 from .catalog import catalog_gpus, catalog_models, gpu, gpu_names, model, model_names
 from .errors import CatalogError, ConfigError, GridError, InfersweepError, SpecError
-from .frontier import pareto_front, preferred
 from .frontier import frontier as frontier
+from .frontier import pareto_front, preferred
+from .scaling import (
+    FrontierFit,
+    SizeEstimate,
+    fit_frontier,
+    frontier_cost_at,
+    infer_model_size,
+    mfu_target,
+    scale_model,
+)
 from .specs import Gpu, Model, SpecDec
 from .sweep import sweep
+from .toy import toy_critical_batch, toy_latency, toy_min_latency, toy_optimal_gpus
 
 __all__ = [
     "CatalogError",
     "ConfigError",
+    "FrontierFit",
     "Gpu",
     "GridError",
     "InfersweepError",
     "Model",
+    "SizeEstimate",
     "SpecDec",
     "SpecError",
     "__version__",
     "catalog_gpus",
     "catalog_models",
     "errors",
+    "fit_frontier",
     "frontier",
+    "frontier_cost_at",
     "gpu",
     "gpu_names",
+    "infer_model_size",
+    "mfu_target",
     "model",
     "model_names",
     "pareto_front",
     "preferred",
     "reference",
+    "scale_model",
     "sweep",
+    "toy_critical_batch",
+    "toy_latency",
+    "toy_min_latency",
+    "toy_optimal_gpus",
 ]

@@ -184,7 +184,8 @@ def infer_model_size(
     (:func:`frontier_cost_at`: log-cost interpolated in speed; ``inf`` when the speed is beyond
     the frontier's fastest point, so the model must be smaller). A bigger model costs more at
     a given speed, so the sign of the mismatch says which way to go. Stops when
-    ``hi/lo ≤ 1 + tol`` and returns the geometric midpoint, with its frontier.
+    ``hi/lo ≤ 1 + tol`` and returns whichever end of the bracket has its frontier closer to the
+    point (in log-cost), with that frontier.
 
     This is how the paper estimates closed models' sizes. Each step computes one frontier on a
     ``resolution``² grid (100 by default: about 0.2 s for a 70B model; 400 is the paper's).
@@ -208,20 +209,24 @@ def infer_model_size(
         return math.log(frontier_cost_at(front, x_obs)) - math.log(y_obs), m, front
 
     u_lo, u_hi = math.log(lo), math.log(hi)
-    if mismatch(u_lo)[0] > 0:
+    at_lo, at_hi = mismatch(u_lo), mismatch(u_hi)
+    if at_lo[0] > 0:
         raise GridError(f"infer_model_size: ({x_obs:g} tok/s, ${y_obs:g}/M) is below the frontier of "
                         f"{base.name!r} scaled by lo={lo:g}; lower 'lo'")
-    if mismatch(u_hi)[0] < 0:
+    if at_hi[0] < 0:
         raise GridError(f"infer_model_size: ({x_obs:g} tok/s, ${y_obs:g}/M) is above the frontier of "
                         f"{base.name!r} scaled by hi={hi:g}; raise 'hi'")
     while u_hi - u_lo > math.log1p(tol):
         mid = 0.5 * (u_lo + u_hi)
-        if mismatch(mid)[0] < 0:
-            u_lo = mid
+        at_mid = mismatch(mid)
+        if at_mid[0] < 0:
+            u_lo, at_lo = mid, at_mid
         else:
-            u_hi = mid
-    u = 0.5 * (u_lo + u_hi)
-    _, m, front = mismatch(u)
+            u_hi, at_hi = mid, at_mid
+    # Of the two ends, the one whose frontier passes closer to the point. Not the midpoint: L
+    # and H are rounded, so the cost jumps (by 1/L at an integer L·F^δ) and the midpoint may sit
+    # on the other side of a jump from the end that matches.
+    u, (_, m, front) = min(((u_lo, at_lo), (u_hi, at_hi)), key=lambda e: abs(e[1][0]))
     return SizeEstimate(factor=math.exp(u), model=m, total_params=m.total_params,
                         active_params=m.active_params, frontier=front, iterations=evaluations)
 
@@ -353,5 +358,5 @@ def mfu_target(
     reached = front.filter(pl.col("mfu") >= target_mfu)
     if reached.height == 0:
         raise GridError(f"mfu_target: no frontier point reaches MFU {target_mfu:g}; the highest is "
-                        f"{front['mfu'].max():.4g}")
+                        f"{float(front['mfu'].to_numpy().max()):.4g}")
     return reached[int(np.argmax(reached[SPEED].to_numpy()))]
