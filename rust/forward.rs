@@ -29,6 +29,8 @@ pub struct Prepared<'a> {
     pub weight_bytes_total: f64,
     /// w·V·d: the unembedding read per pass (quirk §10.4).
     pub unembedding_bytes: f64,
+    /// Attention's weight bytes per layer: the part of RW_attn that no layout avoids.
+    pub attention_weight_bytes: f64,
 }
 
 impl<'a> Prepared<'a> {
@@ -53,6 +55,7 @@ impl<'a> Prepared<'a> {
             kernel_s: 4.0 * model.n_layers * hw.kernel_latency_s,
             weight_bytes_total: model.weight_bytes * total_params,
             unembedding_bytes: model.weight_bytes * model.vocab_size * model.d_model,
+            attention_weight_bytes: attention_weight_bytes(model),
         })
     }
 
@@ -99,6 +102,19 @@ impl<'a> Prepared<'a> {
             ffn,
             kv,
             projections,
+        }
+    }
+}
+
+/// The weight term of each attention matmul of RW_attn, summed as RW_attn sums them.
+fn attention_weight_bytes(m: &Model) -> f64 {
+    let (w, d) = (m.weight_bytes, m.d_model);
+    let out = d * (m.n_heads * m.head_dim) * w;
+    match m.mla {
+        None => m.attention_width() * d * w + out,
+        Some(mla) => {
+            let cq = mla.kv_rank + mla.q_rank;
+            cq * d * w + m.attention_width() * cq * w + out
         }
     }
 }

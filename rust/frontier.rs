@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use crate::forward::Prepared;
 use crate::grid::{logspace, logspace2_vec};
-use crate::layout::Point;
+use crate::layout::{Point, Scratch};
 use crate::specdec::{decode, Drafting};
 
 /// The grid and targets of the frontier search.
@@ -73,7 +73,7 @@ pub fn latency_grid(
     let mut out = vec![0.0; ns.len() * bs.len()];
     out.par_chunks_mut(bs.len())
         .zip(ns.par_iter())
-        .for_each(|(row, &n)| {
+        .for_each_init(Scratch::default, |scratch, (row, &n)| {
             for (slot, &b) in row.iter_mut().zip(bs) {
                 let pt = Point {
                     n_gpus: n,
@@ -82,7 +82,7 @@ pub fn latency_grid(
                     positions: 1.0,
                     use_pp: set.use_pp,
                 };
-                *slot = decode(prep, drafting, pt).latency_s;
+                *slot = decode(prep, drafting, pt, scratch).latency_s;
             }
         });
     out

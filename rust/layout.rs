@@ -26,16 +26,6 @@ pub struct Point {
     pub use_pp: bool,
 }
 
-/// The pipeline degrees tried: [1], or [1] + logspace2(0, log2(min(b, L)), 10).
-pub fn pipeline_degrees(batch: f64, layers: f64, use_pp: bool) -> ([f64; 11], usize) {
-    let mut out = [1.0; 11];
-    if !use_pp {
-        return (out, 1);
-    }
-    logspace2(0.0, batch.min(layers).log2(), &mut out[1..]);
-    (out, 11)
-}
-
 /// (ranks of each all-reduce, the other side of the TP grid, nodes spanned) for t-way TP.
 #[inline]
 fn tp_layout(t: f64, gpus_per_node: f64, two_d: bool) -> (f64, f64, f64) {
@@ -69,23 +59,74 @@ impl Best {
     }
 }
 
+/// A small direct-mapped memo of log-spaced lists keyed by the bits of their input. Lists
+/// depend only on that input, so a hit returns exactly what recomputing would.
+struct Memo<const N: usize> {
+    keys: Vec<u64>,
+    lists: Vec<[f64; N]>,
+}
+
+impl<const N: usize> Memo<N> {
+    const SLOTS: usize = 256;
+
+    fn new() -> Self {
+        Self {
+            keys: vec![u64::MAX; Self::SLOTS],
+            lists: vec![[0.0; N]; Self::SLOTS],
+        }
+    }
+
+    /// logspace2(0, log2(x), N), memoised on x.
+    #[inline]
+    fn logspace_to(&mut self, x: f64) -> [f64; N] {
+        let key = x.to_bits();
+        let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize;
+        if self.keys[slot] != key {
+            logspace2(0.0, x.log2(), &mut self.lists[slot]);
+            self.keys[slot] = key;
+        }
+        self.lists[slot]
+    }
+}
+
+/// Per-thread scratch of the layout search: memoised PP and f_at lists. Sweeps keep one per
+/// rayon task; points that share a batch (PP list) or a GPUs-per-stage count (f_at list)
+/// then skip the `pow` calls that dominate the search.
+pub struct Scratch {
+    pp_lists: Memo<10>,
+    scaledowns: Memo<6>,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self {
+            pp_lists: Memo::new(),
+            scaledowns: Memo::new(),
+        }
+    }
+}
+
 /// Everything about a pipeline degree that does not depend on the TP shape or f_at.
 struct Stage {
+    /// Position of P in the canonical PP list.
+    index: usize,
     p: f64,
     bm: f64,
     t: f64,
     n_ep: f64,
     t_ff: f64,
-    scaledowns: [f64; 6],
-    /// Memory and arithmetic time at each f_at (they do not depend on the TP shape).
-    memory_s: [f64; 6],
-    compute_s: [f64; 6],
-    /// min over f_at of max(memory, compute): with the network's fixed part, a lower bound.
+    mem_fixed: f64,
+    /// A lower bound on every candidate of this stage: kernel + memory/arithmetic bounds.
     bound_s: f64,
 }
 
 /// token_latency(N, b, ℓ, S): the best layout's forward pass.
 pub fn best_pass(prep: &Prepared, pt: Point) -> Pass {
+    best_pass_in(prep, pt, &mut Scratch::default())
+}
+
+/// [`best_pass`] with a reusable scratch (identical results, faster over many points).
+pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
     let m = prep.model;
     let hw = prep.hw;
     let (n_gpus, b, ctx, s_pos) = (pt.n_gpus, pt.batch, pt.context, pt.positions);
@@ -97,18 +138,28 @@ pub fn best_pass(prep: &Prepared, pt: Point) -> Pass {
         m.d_model,
     );
     let node = hw.gpus_per_node;
-    let (pp_list, pp_len) = pipeline_degrees(b, layers, pt.use_pp);
+    let mut pp_list = [1.0; 11];
+    let pp_len = if pt.use_pp {
+        pp_list[1..].copy_from_slice(&scratch.pp_lists.logspace_to(b.min(layers)));
+        11
+    } else {
+        1
+    };
     let flops = prep.flop_split(ctx, b * s_pos);
     let compute_at =
         |f_at: f64| (flops.ffn + flops.kv + f_at * flops.projections) / (n_gpus * prep.flops_eff);
-    let mut stages: Vec<Stage> = Vec::with_capacity(pp_len);
-    for (pi, &p) in pp_list[..pp_len].iter().enumerate() {
+    // Arithmetic time is linear in f_at ∈ [1, T]: its minimum is at an end.
+    let compute_floor = |t: f64| compute_at(1.0).min(compute_at(t * (1.0 + 1e-9)));
+
+    let mut stages: [Option<Stage>; 11] = Default::default();
+    let mut n_stages = 0;
+    for (index, &p) in pp_list[..pp_len].iter().enumerate() {
         let bm = b / p;
         // Capacity and P ≤ min(N, b): an infeasible stage has no candidates. A repeated
         // degree repeats its candidates exactly and can never beat the first of them.
         let infeasible = n_gpus * hw.hbm_bytes < prep.kappa * ctx * bm + prep.weight_bytes_total
             || p > n_gpus.min(b);
-        if infeasible || pp_list[..pi].contains(&p) {
+        if infeasible || pp_list[..index].contains(&p) {
             continue;
         }
         let t = n_gpus / p;
@@ -117,32 +168,31 @@ pub fn best_pass(prep: &Prepared, pt: Point) -> Pass {
             n_ep = 1.0;
         }
         let t_ff = (t / n_ep.max(1.0)).max(1.0);
-        let n = bm * s_pos;
-        let mut scaledowns = [0.0; 6];
-        logspace2(0.0, t.log2(), &mut scaledowns);
-        let mem_fixed = prep.kappa * ctx * bm + layers * prep.ffn_traffic(n, t_ff);
-        let memory_s = scaledowns.map(|f_at| {
-            p * (mem_fixed
-                + layers * f_at * prep.attention_traffic(n, t / f_at)
-                + prep.unembedding_bytes)
-                / (n_gpus * prep.hbm_bw_eff)
-        });
-        let compute_s = scaledowns.map(compute_at);
-        let bound_s = (0..6)
-            .map(|i| memory_s[i].max(compute_s[i]))
-            .fold(f64::INFINITY, f64::min);
-        stages.push(Stage {
+        let mem_fixed = prep.kappa * ctx * bm + layers * prep.ffn_traffic(bm * s_pos, t_ff);
+        // f_at ≥ 1 and RW_attn ≥ its weights: memory ≥ this for every f_at.
+        let memory_floor = p
+            * (mem_fixed + layers * prep.attention_weight_bytes + prep.unembedding_bytes)
+            / (n_gpus * prep.hbm_bw_eff);
+        let bound_s = prep.kernel_s + memory_floor.max(compute_floor(t));
+        stages[n_stages] = Some(Stage {
+            index,
             p,
             bm,
             t,
             n_ep,
             t_ff,
-            scaledowns,
-            memory_s,
-            compute_s,
+            mem_fixed,
             bound_s,
         });
+        n_stages += 1;
     }
+    let stages = &mut stages[..n_stages];
+    // Visit the most promising stages first so that the bound prunes the rest.
+    stages.sort_unstable_by(|x, y| {
+        let (x, y) = (x.as_ref().expect("filled"), y.as_ref().expect("filled"));
+        x.bound_s.total_cmp(&y.bound_s).then(x.index.cmp(&y.index))
+    });
+
     // Skipping on a lower bound needs the attention all-reduces to cost >= 0; NCCL's tuning
     // model guarantees that for nodes of at least one GPU (see the module docs).
     let prunable = node >= 1.0;
@@ -150,9 +200,21 @@ pub fn best_pass(prep: &Prepared, pt: Point) -> Pass {
         pass: Pass::INFEASIBLE,
         rank: usize::MAX,
     };
-    for (ti, two_d) in [true, false].into_iter().enumerate() {
-        for (si, st) in stages.iter().enumerate() {
-            let (p, bm, t) = (st.p, st.bm, st.t);
+    for st in stages.iter().map(|s| s.as_ref().expect("filled")) {
+        if prunable && best.rules_out(st.bound_s) {
+            break;
+        }
+        let (p, bm, t) = (st.p, st.bm, st.t);
+        let n = bm * s_pos;
+        let scaledowns = scratch.scaledowns.logspace_to(t);
+        let memory_s = scaledowns.map(|f_at| {
+            p * (st.mem_fixed
+                + layers * f_at * prep.attention_traffic(n, t / f_at)
+                + prep.unembedding_bytes)
+                / (n_gpus * prep.hbm_bw_eff)
+        });
+        let compute_s = scaledowns.map(compute_at);
+        for (ti, two_d) in [true, false].into_iter().enumerate() {
             let (r_ff, _, nodes_ff) = tp_layout(st.t_ff, node, two_d);
             let ffn_div = t / r_ff;
             let down = k * m.ffn_down_matrices * d / ffn_div;
@@ -183,12 +245,9 @@ pub fn best_pass(prep: &Prepared, pt: Point) -> Pass {
                 );
             }
             let fixed_s = fixed.latency + fixed.bandwidth;
-            if prunable && best.rules_out(prep.kernel_s + fixed_s + st.bound_s) {
-                continue;
-            }
-            for (fi, &f_at) in st.scaledowns.iter().enumerate() {
-                let rank = (ti * 11 + si) * 6 + fi;
-                let (memory_s, compute_s) = (st.memory_s[fi], st.compute_s[fi]);
+            for (fi, &f_at) in scaledowns.iter().enumerate() {
+                let rank = (ti * 11 + st.index) * 6 + fi;
+                let (memory_s, compute_s) = (memory_s[fi], compute_s[fi]);
                 if prunable && best.rules_out(prep.kernel_s + fixed_s + memory_s.max(compute_s)) {
                     continue;
                 }

@@ -2,7 +2,7 @@
 
 use crate::arithmetic::flop;
 use crate::forward::{Pass, Prepared};
-use crate::layout::{best_pass, Point};
+use crate::layout::{best_pass_in, Point, Scratch};
 
 /// A drafter prepared for the target's hardware, with its acceptance rate and longest draft.
 #[derive(Debug, Clone)]
@@ -23,8 +23,13 @@ pub struct Decode {
 }
 
 /// Token latency of the target, with the best draft length when a drafter is given.
-pub fn decode(target: &Prepared, drafting: Option<&Drafting>, pt: Point) -> Decode {
-    let plain = best_pass(target, pt);
+pub fn decode(
+    target: &Prepared,
+    drafting: Option<&Drafting>,
+    pt: Point,
+    scratch: &mut Scratch,
+) -> Decode {
+    let plain = best_pass_in(target, pt, scratch);
     let mut best = Decode {
         latency_s: plain.latency_s,
         target: plain,
@@ -32,19 +37,20 @@ pub fn decode(target: &Prepared, drafting: Option<&Drafting>, pt: Point) -> Deco
         drafter_latency_s: f64::NAN,
     };
     let Some(dr) = drafting else { return best };
-    let t_q = best_pass(
+    let t_q = best_pass_in(
         &dr.drafter,
         Point {
             positions: 1.0,
             ..pt
         },
+        scratch,
     )
     .latency_s;
     best.drafter_latency_s = t_q;
     let alpha = dr.acceptance;
     for gamma in 2..=dr.gamma_max {
         let g = f64::from(gamma);
-        let verify = best_pass(target, Point { positions: g, ..pt });
+        let verify = best_pass_in(target, Point { positions: g, ..pt }, scratch);
         let lat = (verify.latency_s + g * t_q) / ((1.0 - alpha.powf(g)) / (1.0 - alpha));
         if lat < best.latency_s {
             best = Decode {
@@ -102,10 +108,10 @@ mod tests {
             positions: 1.0,
             use_pp: false,
         };
-        let d = decode(&prep, Some(&dr), pt(8.0, 16.0));
+        let d = decode(&prep, Some(&dr), pt(8.0, 16.0), &mut Scratch::default());
         assert!((d.latency_s * 1e3 - 7.1396).abs() < 5e-5);
         assert_eq!(d.gamma, 5);
-        let d = decode(&prep, Some(&dr), pt(16.0, 64.0));
+        let d = decode(&prep, Some(&dr), pt(16.0, 64.0), &mut Scratch::default());
         assert!((d.latency_s * 1e3 - 8.3116).abs() < 5e-5);
         assert_eq!(d.gamma, 4);
     }

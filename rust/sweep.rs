@@ -9,7 +9,7 @@
 use rayon::prelude::*;
 
 use crate::forward::Prepared;
-use crate::layout::Point;
+use crate::layout::{Point, Scratch};
 use crate::spec::{Hardware, Model, SpecError};
 use crate::specdec::{decode, economics, Drafting};
 
@@ -320,9 +320,9 @@ pub fn sweep(grid: &Grid, start: usize, end: usize) -> Result<Columns, SpecError
     cols.blocks(BLOCK_ROWS)
         .into_par_iter()
         .enumerate()
-        .for_each(|(block_index, mut block)| {
+        .for_each_init(Scratch::default, |scratch, (block_index, mut block)| {
             let first = start + block_index * BLOCK_ROWS;
-            fill_block(grid, &targets, &drafters, n_gpu, first, &mut block);
+            fill_block(grid, &targets, &drafters, n_gpu, first, &mut block, scratch);
         });
     Ok(cols)
 }
@@ -334,6 +334,7 @@ fn fill_block(
     n_gpu: usize,
     first: usize,
     b: &mut Block<'_>,
+    scratch: &mut Scratch,
 ) {
     for i in 0..b.model.len() {
         let ix = grid.indices(first + i);
@@ -353,7 +354,7 @@ fn fill_block(
             use_pp: grid.use_pp[ix[6]],
         };
         // Validation keeps drafting to seq_len 1; other seq_lens are plain passes.
-        let dec = decode(prep, drafting, pt);
+        let dec = decode(prep, drafting, pt, scratch);
         let econ = economics(prep, pt, dec.latency_s);
         let p = dec.target;
         b.model[i] = ix[0] as u32;
