@@ -25,6 +25,11 @@ pub const AXES: [&str; 8] = [
     "spec_dec",
 ];
 
+/// Largest value of any numeric axis (GPUs, batch, context, positions).
+pub const AXIS_MAX: f64 = 1e12;
+/// Longest draft tried (each length costs a forward pass per row).
+pub const MAX_GAMMA: u32 = 64;
+
 /// A drafter, its acceptance probability α ∈ [0, 1) and longest draft γ_max ≥ 2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpecDec {
@@ -143,29 +148,30 @@ impl Grid {
     /// Checks every value of every axis, and specs, before any work.
     pub fn validate(&self) -> Result<usize, SpecError> {
         let n = self.row_count()?;
-        check_axis(
-            "n_gpus",
-            &self.n_gpus,
-            |v| v.is_finite() && v > 0.0,
-            "finite and positive",
-        )?;
+        // The upper bound keeps every product of the model (FLOPs reach 1e13 params × 1e12
+        // tokens × 1e12 positions) far from overflow, hence from inf − inf = NaN.
+        let within = |lo: f64, lo_inclusive: bool| {
+            move |v: f64| v <= AXIS_MAX && (v > lo || (lo_inclusive && v == lo))
+        };
+        let positive = format!("in (0, {AXIS_MAX:e}]");
+        check_axis("n_gpus", &self.n_gpus, within(0.0, false), &positive)?;
         check_axis(
             "batch_size",
             &self.batch_size,
-            |v| v.is_finite() && v > 0.0,
-            "finite and positive",
+            within(0.0, false),
+            &positive,
         )?;
         check_axis(
             "context_len",
             &self.context_len,
-            |v| v.is_finite() && v >= 0.0,
-            "finite and >= 0",
+            within(0.0, true),
+            &format!("in [0, {AXIS_MAX:e}]"),
         )?;
         check_axis(
             "seq_len",
             &self.seq_len,
-            |v| v.is_finite() && v >= 1.0,
-            "finite and >= 1",
+            within(1.0, true),
+            &format!("in [1, {AXIS_MAX:e}]"),
         )?;
         for m in &self.models {
             m.validate()?;
@@ -181,18 +187,23 @@ impl Grid {
                     format!("must be in [0, 1), got {}", sd.acceptance),
                 ));
             }
-            if sd.gamma_max < 2 {
+            if !(2..=MAX_GAMMA).contains(&sd.gamma_max) {
                 return Err(grid_error(
                     "spec_dec.gamma_max",
-                    format!("must be >= 2, got {}", sd.gamma_max),
+                    format!("must be in [2, {MAX_GAMMA}], got {}", sd.gamma_max),
                 ));
             }
         }
         let has_spec = self.spec_dec.iter().any(Option::is_some);
-        if has_spec && self.seq_len.iter().any(|&s| s != 1.0) {
+        if let Some(s) = self
+            .seq_len
+            .iter()
+            .find(|&&s| s != 1.0)
+            .filter(|_| has_spec)
+        {
             return Err(grid_error(
                 "seq_len",
-                "must be 1 with speculative decoding (drafts set the positions per pass)".into(),
+                format!("must be 1 with speculative decoding (drafts set the positions per pass), got {s}"),
             ));
         }
         Ok(n)

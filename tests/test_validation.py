@@ -217,7 +217,8 @@ FRONTIER_CASES = [
 
 
 @pytest.mark.parametrize(("ctx", "spec", "fastest", "pref"), FRONTIER_CASES)
-def test_mistral_large_2_frontier(ctx: int, spec: bool, fastest: tuple[str, ...], pref: tuple[str, ...]) -> None:
+def test_mistral_large_2_frontier(ctx: int, spec: bool, fastest: tuple[str, ...],
+                                  pref: tuple[str, ...]) -> None:
     sd = isw.SpecDec("Llama-3-8B-MQA", 0.8, 5) if spec else None
     front = isw.frontier("Mistral-Large-2", "H100", context_len=ctx, use_pp=True, spec_dec=sd)
     fast = front.sort("tokens_per_s_per_request", descending=True).row(0, named=True)

@@ -27,4 +27,22 @@ class SweepGrid:
     def __len__(self) -> int: ...
     def evaluate(self, start: int, end: int, *, num_threads: int | None = None) -> dict[str, np.ndarray]: ...
 
-def collective_time(gpu: dict[str, Any], ranks: float, nodes: float, nbytes: float, kind: str) -> tuple[float, float]: ...
+def collective_time(
+    gpu: dict[str, Any], ranks: float, nodes: float, nbytes: float, kind: str
+) -> tuple[float, float]: ...
+def frontier(
+    model: dict[str, Any],
+    gpu: dict[str, Any],
+    spec_dec: dict[str, Any] | None,
+    *,
+    context_len: float,
+    use_pp: bool,
+    max_throughput: float,
+    n_batch: int,
+    n_gpus: int,
+    n_targets: int,
+    num_threads: int | None = None,
+) -> dict[str, np.ndarray]: ...
+def pareto(
+    groups: npt.NDArray[np.uint32], speed: npt.NDArray[np.float64], cost: npt.NDArray[np.float64]
+) -> npt.NDArray[np.bool_]: ...

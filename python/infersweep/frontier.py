@@ -13,7 +13,7 @@ from .catalog import gpu as lookup_gpu
 from .catalog import model as lookup_model
 from .errors import GridError
 from .specs import Gpu, Model, SpecDec
-from .sweep import gpu_dict, model_dict, sweep
+from .sweep import check_threads, gpu_dict, model_dict, sweep
 
 #: The paper's fitted preference: users maximise speed^3 / cost.
 PREFERENCE_EXPONENT = 3.0
@@ -45,6 +45,7 @@ def frontier(
     """
     m, g = lookup_model(model), lookup_gpu(gpu)
     g.flops_for(m)
+    check_threads(num_threads)
     if not isinstance(resolution, int) or resolution < 2:
         raise GridError(f"frontier: 'resolution' must be an integer >= 2, got {resolution!r}")
     sd = None

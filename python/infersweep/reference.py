@@ -62,13 +62,15 @@ def rw(m: Model, rows: float, cols: float, n: float, t: float) -> float:
     """RW(m, k, n; t): bytes moved by one rows×cols matmul over n tokens on t GPUs."""
     t1 = min(max(math.sqrt(rows * t / cols), 1.0), t)
     t2 = t / t1
-    return rows * cols * m.weight_bytes + t1 * cols * n * m.activation_bytes + t2 * rows * n * m.activation_bytes
+    w, a = m.weight_bytes, m.activation_bytes
+    return rows * cols * w + t1 * cols * n * a + t2 * rows * n * a
 
 
 def rw_ffn(m: Model, n: float, t: float) -> float:
     s = m.sparsity
     touched = 1 - (1 - 1 / s) ** n
-    return touched * m.n_experts * (m.ffn_up_matrices + m.ffn_down_matrices) * rw(m, m.d_model, m.d_ff, n / s, t)
+    mats = m.ffn_up_matrices + m.ffn_down_matrices
+    return touched * m.n_experts * mats * rw(m, m.d_model, m.d_ff, n / s, t)
 
 
 def rw_attn(m: Model, n: float, t: float) -> float:
@@ -92,7 +94,7 @@ def collective(g: Gpu, ranks: float, nodes: float, nbytes: float, kind: str) -> 
         bw = (ranks - 1) * nbytes / (ranks * g.inter_node_bandwidth)
         return lat, bw if kind == ALLREDUCE else bw / 2
     best: tuple[float, float] | None = None
-    for (per_rank, per_level, phi), base in zip(
+    for (per_rank, per_level, phi), base in zip(  # noqa: B905 (two fixed triples)
         (_NCCL_LL, _NCCL_LL128, _NCCL_SIMPLE), (g.ll_latency_s, g.ll128_latency_s, 0.0)
     ):
         lat = mult * ((ranks / nodes - 1) * per_rank + per_level * math.log2(nodes)) + base
@@ -169,7 +171,7 @@ def token_latency(m: Model, g: Gpu, n_gpus: float, batch: float, ctx: float, s_p
             if bm < 2 * s:
                 n_ep = 1.0
             T_ff = max(1.0, T / max(1.0, n_ep))
-            R_ff, Pr_ff, nodes_ff = _tp_layout(g, T_ff, two_d)
+            R_ff, _, nodes_ff = _tp_layout(g, T_ff, two_d)
             ffn_div = T / R_ff
             words_ffn = ([k * m.ffn_up_matrices * m.d_ff / ffn_div, k * m.ffn_down_matrices * d / ffn_div]
                          if two_d else [k * m.ffn_down_matrices * d / ffn_div])
@@ -189,7 +191,7 @@ def token_latency(m: Model, g: Gpu, n_gpus: float, batch: float, ctx: float, s_p
             bw_fixed += (P - 1) * cb
             n = bm * S
             mem_fixed = kappa * ctx * bm + L * rw_ffn(m, n, T_ff)
-            infeasible = N * g.hbm_bytes < kappa * ctx * bm + fits_weights or P > min(N, b)
+            infeasible = N * g.hbm_bytes < kappa * ctx * bm + fits_weights or P > min(N, b)  # noqa: SIM300
             for f_at in logspace2(0, math.log2(T), 6):
                 T_at = T / f_at
                 R_at, Pr_at, nodes_at = _tp_layout(g, T_at, two_d)

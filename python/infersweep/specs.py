@@ -17,6 +17,10 @@ from .errors import SpecError
 
 Collectives = Literal["nccl", "torus"]
 
+#: Longest draft tried: every draft length costs one more forward pass per row, and drafts
+#: beyond a few dozen tokens are accepted with negligible probability.
+MAX_GAMMA = 64
+
 
 def _check_number(kind: str, name: str, fname: str, value: Any, *, allow_zero: bool = False,
                   allow_inf: bool = False) -> float:
@@ -256,8 +260,8 @@ class SpecDec:
         if isinstance(a, bool) or not isinstance(a, (int, float)) or not (0 <= a < 1):
             raise SpecError(f"spec_dec: field 'acceptance' must be in [0, 1), got {a!r}")
         g = self.gamma_max
-        if isinstance(g, bool) or not isinstance(g, int) or g < 2:
-            raise SpecError(f"spec_dec: field 'gamma_max' must be an integer >= 2, got {g!r}")
+        if isinstance(g, bool) or not isinstance(g, int) or not 2 <= g <= MAX_GAMMA:
+            raise SpecError(f"spec_dec: field 'gamma_max' must be an integer in [2, {MAX_GAMMA}], got {g!r}")
         if isinstance(self.drafter, str):
             from .catalog import model as _lookup
 

@@ -54,7 +54,20 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _numbers(name: str, value: Numbers) -> np.ndarray:
-    """An axis of numbers as a 1-D float64 array, or a GridError naming the axis."""
+    """An axis of numbers as a 1-D float64 array, or a GridError naming the axis.
+
+    Strings and bools are refused even where numpy would convert them ("8" → 8, True → 1):
+    in a grid they are mistakes, as they are in a spec field.
+    """
+    raw = np.asarray(value)
+    if raw.dtype.kind in "USb" or (raw.dtype.kind == "O" and any(
+            isinstance(v, (str, bytes, bool, np.bool_)) for v in raw.ravel())):
+        bad = next((v for v in raw.ravel() if isinstance(v, (str, bytes, bool, np.bool_))), value)
+        raise GridError(f"grid: field {name!r} must be numbers, got {bad!r}")
+    if isinstance(value, (list, tuple)):
+        bad = next((v for v in value if isinstance(v, (str, bytes, bool, np.bool_))), None)
+        if bad is not None:
+            raise GridError(f"grid: field {name!r} must be numbers, got {bad!r}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as e:
@@ -128,7 +141,7 @@ class Plan:
 
 def plan(model: ModelLike | Sequence[ModelLike], gpu: GpuLike | Sequence[GpuLike], n_gpus: Numbers,
          batch_size: Numbers, context_len: Numbers, seq_len: Numbers, use_pp: bool | Sequence[bool],
-         spec_dec: SpecDec | None | Sequence[SpecDec | None], grid: Literal["product", "zip"]) -> Plan:
+         spec_dec: SpecDec | Sequence[SpecDec | None] | None, grid: Literal["product", "zip"]) -> Plan:
     """Resolve names, normalise every axis and validate the grid (in Rust) without evaluating it."""
     if grid not in ("product", "zip"):
         raise GridError(f"grid: must be 'product' or 'zip', got {grid!r}")
@@ -216,11 +229,18 @@ class Progress:
             sys.stderr.flush()
 
 
+def check_threads(num_threads: int | None) -> None:
+    if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int)
+                                    or num_threads < 1):
+        raise GridError(f"grid: num_threads must be None or an integer >= 1, got {num_threads!r}")
+
+
 def chunks(p: Plan, chunk_rows: int, num_threads: int | None, progress: bool | None,
            start: int = 0, end: int | None = None) -> Iterator[dict[str, np.ndarray]]:
     """Evaluate rows start..end in chunks; Ctrl-C is honoured between chunks."""
-    if chunk_rows < 1:
-        raise GridError(f"grid: chunk_rows must be >= 1, got {chunk_rows}")
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise GridError(f"grid: chunk_rows must be an integer >= 1, got {chunk_rows!r}")
+    check_threads(num_threads)
     stop = p.rows if end is None else end
     bar = Progress(stop - start, progress if stop - start > chunk_rows else False)
     try:
@@ -240,7 +260,7 @@ def sweep(
     context_len: Numbers = 0,
     seq_len: Numbers = 1,
     use_pp: bool | Sequence[bool] = False,
-    spec_dec: SpecDec | None | Sequence[SpecDec | None] = None,
+    spec_dec: SpecDec | Sequence[SpecDec | None] | None = None,
     *,
     grid: Literal["product", "zip"] = "product",
     columns: Sequence[str] | None = None,

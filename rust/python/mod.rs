@@ -119,10 +119,12 @@ fn spec_dec_from(item: &Bound<'_, PyAny>) -> PyResult<Option<SpecDec>> {
         return Ok(None);
     }
     let d = item.cast::<PyDict>()?;
+    let gamma_max: u64 = get(d, "gamma_max")?;
     Ok(Some(SpecDec {
         drafter: model_from(&get(d, "drafter")?)?,
         acceptance: get(d, "acceptance")?,
-        gamma_max: get(d, "gamma_max")?,
+        // Out-of-range values are refused by Grid::validate with the value named.
+        gamma_max: u32::try_from(gamma_max).unwrap_or(u32::MAX),
     }))
 }
 
