@@ -1,0 +1,436 @@
+"""Hugging Face config.json -> Model (infersweep.hf_config).
+
+The configs under tests/data/hf/ were written by hand from the published config.json files (see
+the README there); published parameter totals and the KV bytes per token are copied from the
+project's reference table (CATALOG.md §2, "Models"). The tests never read the spec or the network.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infersweep import catalog
+from infersweep.errors import ConfigError, InfersweepError, SpecError
+from infersweep.hf_config import SUPPORTED_MODEL_TYPES, from_hf_config
+from infersweep.specs import Model
+
+DATA = Path(__file__).parent / "data" / "hf"
+
+
+def config(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((DATA / f"{name}.json").read_text())
+    return data
+
+
+# Configs epoch expresses exactly, and those that need approximate=True.
+EXACT = ["llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b", "mistral-large-2407", "mixtral-8x7b-v0.1",
+         "qwen3-32b", "qwen3-235b-a22b"]
+APPROX = ["deepseek-v3", "gpt-oss-120b", "gemma-3-27b-it", "llama-4-maverick-17b-128e"]
+
+
+def load(name: str, **kw: Any) -> Model:
+    return from_hf_config(DATA / f"{name}.json", approximate=name in APPROX, **kw)
+
+
+# --- mapped fields ---------------------------------------------------------------------------------
+# name: (d, f, L, H, g, h, V, E, k, (c, q) or None)
+FIELDS: dict[str, tuple[Any, ...]] = {
+    "llama-3.1-8b": (4096, 14336, 32, 32, 4, 128, 128256, 1, 1, None),
+    "llama-3.1-70b": (8192, 28672, 80, 64, 8, 128, 128256, 1, 1, None),
+    "llama-3.1-405b": (16384, 53248, 126, 128, 16, 128, 128256, 1, 1, None),  # 8 KV heads
+    "mistral-large-2407": (12288, 28672, 88, 96, 12, 128, 32768, 1, 1, None),
+    "mixtral-8x7b-v0.1": (4096, 14336, 32, 32, 4, 128, 32000, 8, 2, None),
+    "qwen3-32b": (5120, 25600, 64, 64, 8, 128, 151936, 1, 1, None),  # head_dim 128 != 5120 / 64
+    "qwen3-235b-a22b": (4096, 1536, 94, 64, 16, 128, 151936, 128, 8, None),
+    # approximations: Epoch's DeepSeek-V3 (58 MoE layers, shared expert as a 9th active one) ...
+    "deepseek-v3": (7168, 2048, 58, 128, 1, 128, 129280, 256, 9, (512, 1536)),
+    "gpt-oss-120b": (2880, 2880, 36, 64, 8, 64, 201088, 128, 4, None),
+    "gemma-3-27b-it": (5376, 21504, 62, 32, 2, 128, 262208, 1, 1, None),
+    # ... and Llama 4's FFN spread over all 48 layers: (24·128 + 24·2)/48 experts, (24·2 + 24·2)/48 active
+    "llama-4-maverick-17b-128e": (5120, 8192, 48, 40, 5, 128, 202048, 65, 2, None),
+}
+
+
+@pytest.mark.parametrize("name", list(FIELDS))
+def test_mapped_fields(name: str) -> None:
+    d, f, L, H, g, h, V, E, k, mla = FIELDS[name]
+    m = load(name)
+    assert isinstance(m, Model)
+    assert (m.d_model, m.d_ff, m.n_layers, m.n_heads, m.group_size, m.head_dim) == (d, f, L, H, g, h)
+    assert (m.vocab_size, m.n_experts, m.n_experts_active) == (V, E, k)
+    assert (m.mla_kv_rank, m.mla_q_rank) == (mla or (None, None))
+    assert (m.ffn_up_matrices, m.ffn_down_matrices) == (2, 1)  # every family has a gated FFN
+    assert (m.weight_bytes, m.activation_bytes, m.parallel_attention) == (2, 2, False)
+    assert m.name == name
+
+
+def test_all_fixtures_covered() -> None:
+    assert sorted(p.stem for p in DATA.glob("*.json")) == sorted(EXACT + APPROX) == sorted(FIELDS)
+
+
+# --- parameter counts vs published totals ------------------------------------------------------------
+# epoch counts no norms, biases or routers. Llama 3.1 8B: 8,029,995,008 + 266,240 norm weights is the
+# published 8,030,261,248; Mixtral: + norms 266,240 + routers 1,048,576 = 46,702,792,704.
+# name: (published total, its relative tolerance, published active or None, its tolerance)
+PUBLISHED: dict[str, tuple[float, float, float | None, float]] = {
+    "llama-3.1-8b": (8.03e9, 0.01, None, 0),
+    "llama-3.1-70b": (70.6e9, 0.01, None, 0),
+    "llama-3.1-405b": (405.9e9, 0.01, None, 0),
+    "mixtral-8x7b-v0.1": (46.7e9, 0.01, 12.9e9, 0.01),
+    "mistral-large-2407": (123e9, 0.01, None, 0),
+    "qwen3-32b": (32.8e9, 0.01, None, 0),
+    "qwen3-235b-a22b": (235e9, 0.01, 22e9, 0.01),
+    "gpt-oss-120b": (116.8e9, 0.01, None, 0),  # active: see test_gpt_oss_active_params
+    # approximated: the shared experts are missing from the total, DeepSeek's 3 dense layers dropped
+    "deepseek-v3": (671e9, 0.01, 37e9, 0.05),
+    "llama-4-maverick-17b-128e": (400e9, 0.01, 17e9, 0.03),
+    # 27.4B includes the ~0.4B vision tower; epoch counts Gemma's tied embedding twice (+V·d = 1.41B)
+    "gemma-3-27b-it": (27.4e9, 0.04, None, 0),
+}
+EXACT_COUNTS = {  # the epoch formulas on the published shapes (8B and 70B: Epoch's own values)
+    "llama-3.1-8b": 8_029_995_008,
+    "llama-3.1-70b": 70_552_387_584,
+    "llama-3.1-405b": 405_849_243_648,
+    "mixtral-8x7b-v0.1": 46_701_477_888,
+}
+
+
+@pytest.mark.parametrize("name", list(PUBLISHED))
+def test_params_vs_published(name: str) -> None:
+    total, tol, active, active_tol = PUBLISHED[name]
+    m = load(name)
+    assert m.total_params == pytest.approx(total, rel=tol)
+    if active is None and m.n_experts == 1:
+        assert m.active_params == m.total_params
+    elif active is not None:
+        assert m.active_params == pytest.approx(active, rel=active_tol)
+    if name in EXACT_COUNTS:
+        assert m.total_params == EXACT_COUNTS[name]
+
+
+def test_gpt_oss_active_params() -> None:
+    # epoch's active count includes the input embedding (V·d); OpenAI's 5.1B does not
+    m = load("gpt-oss-120b")
+    assert m.active_params - 201088 * 2880 == pytest.approx(5.1e9, rel=0.01)
+
+
+def test_gemma_text_params() -> None:
+    # without the double-counted tied embedding, epoch's count is the text model's ~27.0B
+    m = load("gemma-3-27b-it")
+    assert m.total_params - 262208 * 5376 == pytest.approx(27.4e9 - 0.4e9, rel=0.01)
+
+
+def test_llama_and_mixtral_within_one_percent() -> None:
+    for name, published in (("llama-3.1-8b", 8.03e9), ("llama-3.1-70b", 70.6e9),
+                            ("llama-3.1-405b", 405.9e9), ("mixtral-8x7b-v0.1", 46.7e9)):
+        assert abs(load(name).total_params / published - 1) < 0.01, name
+
+
+def test_epoch_llama_3_405b_differs_only_in_group_size() -> None:
+    ours = load("llama-3.1-405b")
+    epoch = catalog.model("Llama-3-405B")  # Epoch's notebook uses g = 8 (16 KV heads)
+    assert ours.with_(name=epoch.name, group_size=8) == epoch
+    assert ours.kv_bytes_per_token * 2 == epoch.kv_bytes_per_token
+
+
+def test_deepseek_v3_reproduces_epochs_approximation() -> None:
+    m = from_hf_config(DATA / "deepseek-v3.json", approximate=True, weight_bytes=1)
+    epoch = catalog.model("DeepSeek-V3-epoch")
+    assert m.with_(name=epoch.name) == epoch
+    assert (m.total_params, m.active_params) == (666_070_679_552, 35_515_793_408)
+
+
+def test_maverick_spread_keeps_ffn_totals() -> None:
+    m = load("llama-4-maverick-17b-128e")
+    p_expert = 3 * 5120 * 8192
+    # 24 MoE layers of 128 routed experts, 24 dense layers of width 16384 = 2 experts; the shared
+    # expert counts as active only (as Epoch does for DeepSeek-V3)
+    assert m.ffn_params == (24 * 128 + 24 * 2) * p_expert
+    assert m.sparsity == 32
+
+
+# --- KV cache bytes per token (CATALOG.md's column, BF16) ------------------------------------------
+KV = {
+    "llama-3.1-8b": 131_072, "llama-3.1-70b": 327_680, "llama-3.1-405b": 516_096,
+    "mistral-large-2407": 360_448, "mixtral-8x7b-v0.1": 131_072, "qwen3-32b": 262_144,
+    "qwen3-235b-a22b": 192_512, "gpt-oss-120b": 73_728, "gemma-3-27b-it": 507_904,
+    "llama-4-maverick-17b-128e": 196_608,
+}
+
+
+@pytest.mark.parametrize("name", list(KV))
+def test_kv_bytes_per_token(name: str) -> None:
+    assert load(name).kv_bytes_per_token == KV[name]
+
+
+def test_kv_bytes_scale_with_activation_bytes() -> None:
+    assert load("llama-3.1-70b", activation_bytes=1).kv_bytes_per_token == 327_680 / 2
+
+
+def test_deepseek_kv_misses_rope_key_and_dense_layers() -> None:
+    # CATALOG: 70,272 B = (512 latent + 64 RoPE key)·61 layers·2 B; Epoch's approximation caches
+    # only the latent of the 58 MoE layers
+    m = load("deepseek-v3")
+    assert m.kv_bytes_per_token == 512 * 58 * 2 == 59_392
+    assert (512 + 64) * 61 * 2 == 70_272
+    assert from_hf_config(DATA / "deepseek-v3.json", approximate=True,
+                          activation_bytes=1).kv_bytes_per_token == 29_696
+
+
+# --- what needs approximate=True --------------------------------------------------------------------
+NEEDS_APPROX = {
+    "deepseek-v3": ["first_k_dense_replace=3", "n_shared_experts=1", "qk_rope_head_dim=64"],
+    "gpt-oss-120b": ["layer_types: 18 of 36 layers sliding_attention", "sliding_window=128",
+                     "model_type='gpt_oss'", "sinks"],
+    "gemma-3-27b-it": ["sliding_window_pattern=6", "sliding_window=1024", "tie_word_embeddings=True"],
+    "llama-4-maverick-17b-128e": ["interleave_moe_layer_step=2", "attention_chunk_size=8192",
+                                  "model_type='llama4'", "shared expert"],
+}
+
+
+@pytest.mark.parametrize("name", list(NEEDS_APPROX))
+def test_inexpressible_features_raise(name: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        from_hf_config(DATA / f"{name}.json")
+    msg = str(info.value)
+    assert "approximate=True" in msg and f"{name}.json" in msg
+    for fragment in NEEDS_APPROX[name]:
+        assert fragment in msg, (name, fragment)
+
+
+@pytest.mark.parametrize("name", list(NEEDS_APPROX))
+def test_approximations_recorded_in_source(name: str) -> None:
+    m = load(name)
+    assert "APPROXIMATED" in m.source
+    for fragment in NEEDS_APPROX[name]:
+        if "=" in fragment or ":" in fragment:
+            assert fragment in m.source, (name, fragment)
+
+
+@pytest.mark.parametrize("name", EXACT)
+def test_exact_configs(name: str) -> None:
+    m = from_hf_config(DATA / f"{name}.json")
+    assert "exact epoch mapping" in m.source and "APPROXIMATED" not in m.source
+    assert m == from_hf_config(DATA / f"{name}.json", approximate=True)
+
+
+def test_gemma_defaults_named_in_source() -> None:
+    src = load("gemma-3-27b-it").source
+    assert "vocab_size=262208" in src and "transformers defaults" in src
+
+
+def test_quantization_is_mentioned_not_applied() -> None:
+    m = load("deepseek-v3")
+    assert m.weight_bytes == 2 and "'fp8'" in m.source
+
+
+# --- more features, on edited configs ------------------------------------------------------------------
+def mistral_7b() -> dict[str, Any]:
+    """Mistral 7B v0.1's shape: a 4096-token sliding window."""
+    cfg = config("mistral-large-2407")
+    cfg.update(hidden_size=4096, intermediate_size=14336, num_attention_heads=32, num_hidden_layers=32,
+               num_key_value_heads=8, vocab_size=32000, max_position_embeddings=32768, sliding_window=4096)
+    return cfg
+
+
+def test_sliding_window_needs_approximate() -> None:
+    with pytest.raises(ConfigError, match=r"sliding_window=4096 \(sliding-window attention\)"):
+        from_hf_config(mistral_7b())
+    m = from_hf_config(mistral_7b(), approximate=True)
+    assert "sliding_window=4096 (sliding-window attention): treated as full attention" in m.source
+    assert m.kv_bytes_per_token == 2 * 8 * 128 * 32 * 2
+
+
+def test_window_that_never_binds_is_not_a_feature() -> None:
+    cfg = mistral_7b()
+    cfg["sliding_window"] = 32768  # = max_position_embeddings
+    assert "exact" in from_hf_config(cfg).source
+
+
+def test_qwen_sliding_window_only_when_used() -> None:
+    cfg = config("qwen3-32b")
+    cfg.update(model_type="qwen2", sliding_window=4096)  # use_sliding_window false: not used
+    from_hf_config(cfg)
+    cfg["use_sliding_window"] = True
+    with pytest.raises(ConfigError, match="use_sliding_window=True"):
+        from_hf_config(cfg)
+
+
+def test_layer_types_all_full_is_exact() -> None:
+    cfg = config("qwen3-32b")
+    cfg["layer_types"] = ["full_attention"] * 64
+    assert "exact" in from_hf_config(cfg).source
+
+
+def test_tied_embeddings() -> None:
+    cfg = config("llama-3.1-8b")
+    cfg["tie_word_embeddings"] = True
+    with pytest.raises(ConfigError, match="tie_word_embeddings=True"):
+        from_hf_config(cfg)
+    m = from_hf_config(cfg, approximate=True)
+    assert m.embedding_params == 2 * 128256 * 4096  # epoch counts both
+    assert "tie_word_embeddings=True" in m.source
+
+
+def test_qwen3_moe_dense_layers_are_spread() -> None:
+    cfg = config("qwen3-235b-a22b")
+    cfg["decoder_sparse_step"] = 2
+    with pytest.raises(ConfigError, match="decoder_sparse_step=2"):
+        from_hf_config(cfg)
+    m = from_hf_config(cfg, approximate=True)
+    eq = 12288 / 1536  # a dense layer = 8 experts of width 1536
+    assert m.n_layers == 94
+    assert m.n_experts == pytest.approx((47 * 128 + 47 * eq) / 94)
+    assert m.n_experts_active == pytest.approx((47 * 8 + 47 * eq) / 94)
+    cfg = config("qwen3-235b-a22b")
+    cfg["mlp_only_layers"] = [0, 1]
+    with pytest.raises(ConfigError, match=r"mlp_only_layers=\[0, 1\]"):
+        from_hf_config(cfg)
+
+
+def test_mla_without_query_compression() -> None:
+    cfg = config("deepseek-v3")
+    cfg["q_lora_rank"] = None
+    with pytest.raises(ConfigError, match="q_lora_rank=None"):
+        from_hf_config(cfg)
+    m = from_hf_config(cfg, approximate=True)
+    d, hh = 7168, 128 * 128
+    assert m.mla_q_rank == pytest.approx(hh * d / (d + hh))
+    # the query parameters equal those of a direct d -> H·h projection
+    assert m.mla_q_rank * d + hh * m.mla_q_rank == pytest.approx(hh * d)
+
+
+def test_deepseek_without_dense_or_shared_or_rope_is_exact() -> None:
+    cfg = config("deepseek-v3")
+    cfg.update(first_k_dense_replace=0, n_shared_experts=0, qk_rope_head_dim=0)
+    m = from_hf_config(cfg)
+    assert (m.n_layers, m.n_experts_active) == (61, 8) and "exact" in m.source
+
+
+def test_nested_and_flat_gemma_text_config_agree() -> None:
+    nested = load("gemma-3-27b-it")
+    flat = from_hf_config(config("gemma-3-27b-it")["text_config"], approximate=True, name=nested.name)
+    assert flat == nested
+
+
+def test_llama4_text_config() -> None:
+    text = config("llama-4-maverick-17b-128e")["text_config"]
+    m = from_hf_config(text, approximate=True, name="maverick-text")
+    assert m.with_(name="x") == load("llama-4-maverick-17b-128e").with_(name="x")
+    scout = copy.deepcopy(text)
+    scout.update(num_local_experts=16, interleave_moe_layer_step=1)  # Llama 4 Scout: MoE on every layer
+    s = from_hf_config(scout, approximate=True)
+    assert (s.n_experts, s.n_experts_active, s.n_layers) == (16, 2, 48)
+    assert "interleave_moe_layer_step" not in s.source
+
+
+# --- names -----------------------------------------------------------------------------------------------
+def test_names(tmp_path: Path) -> None:
+    cfg = config("llama-3.1-8b")
+    assert from_hf_config(cfg).name == "llama"  # a dict without _name_or_path: the model_type
+    assert from_hf_config(cfg, name="Llama 3.1 8B").name == "Llama 3.1 8B"
+    assert from_hf_config({**cfg, "_name_or_path": "meta-llama/Llama-3.1-8B"}).name == "Llama-3.1-8B"
+    folder = tmp_path / "Llama-3.1-8B-Instruct"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(cfg))
+    assert from_hf_config(folder).name == "Llama-3.1-8B-Instruct"  # a folder holding config.json
+    assert from_hf_config(str(folder / "config.json")).name == "Llama-3.1-8B-Instruct"
+
+
+# --- errors ---------------------------------------------------------------------------------------------
+def test_unknown_model_type_lists_supported() -> None:
+    cfg = {**config("llama-3.1-8b"), "model_type": "falcon"}
+    with pytest.raises(ConfigError) as info:
+        from_hf_config(cfg)
+    msg = str(info.value)
+    assert "unsupported model_type 'falcon'" in msg
+    for mt in ("llama", "mistral", "mixtral", "qwen2", "qwen3", "qwen3_moe", "deepseek_v3", "gpt_oss",
+               "gemma3", "llama4"):
+        assert mt in SUPPORTED_MODEL_TYPES and f"{mt}," in msg + ","
+    err = info.value
+    assert isinstance(err, ValueError) and isinstance(err, InfersweepError)
+
+
+def test_missing_model_type() -> None:
+    cfg = config("llama-3.1-8b")
+    del cfg["model_type"]
+    with pytest.raises(ConfigError, match="missing required key 'model_type'"):
+        from_hf_config(cfg)
+
+
+@pytest.mark.parametrize(("name", "key"), [("llama-3.1-8b", "hidden_size"),
+                                           ("llama-3.1-8b", "vocab_size"),
+                                           ("mixtral-8x7b-v0.1", "num_local_experts"),
+                                           ("qwen3-235b-a22b", "moe_intermediate_size"),
+                                           ("deepseek-v3", "kv_lora_rank")])
+def test_missing_key_is_named(name: str, key: str) -> None:
+    cfg = config(name)
+    del cfg[key]
+    with pytest.raises(ConfigError, match=f"missing required key '{key}'"):
+        from_hf_config(cfg, approximate=True)
+
+
+def test_missing_dense_width_of_interleaved_llama4() -> None:
+    cfg = config("llama-4-maverick-17b-128e")
+    del cfg["text_config"]["intermediate_size_mlp"]
+    with pytest.raises(ConfigError, match="missing required key 'intermediate_size_mlp'"):
+        from_hf_config(cfg, approximate=True)
+
+
+@pytest.mark.parametrize("value", [0, -4, 4096.5, "4096", True])
+def test_bad_value_is_named(value: Any) -> None:
+    cfg = {**config("llama-3.1-8b"), "hidden_size": value}
+    with pytest.raises(ConfigError, match=r"key 'hidden_size' must be a positive integer"):
+        from_hf_config(cfg)
+
+
+def test_heads_not_divisible() -> None:
+    cfg = {**config("llama-3.1-8b"), "num_key_value_heads": 5}
+    with pytest.raises(ConfigError, match=r"num_attention_heads \(32\) is not a multiple of "
+                                          r"num_key_value_heads \(5\)"):
+        from_hf_config(cfg)
+
+
+def test_malformed_json_file(tmp_path: Path) -> None:
+    bad = tmp_path / "config.json"
+    bad.write_text('{"model_type": "llama", "hidden_size": 4096,')
+    with pytest.raises(ConfigError, match="is not valid JSON"):
+        from_hf_config(bad)
+    bad.write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="expected a JSON object"):
+        from_hf_config(bad)
+
+
+def test_missing_file_and_hub_ids_are_not_fetched(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        from_hf_config(tmp_path / "nope.json")
+    with pytest.raises(ConfigError, match="never the network"):
+        from_hf_config("meta-llama/Llama-3.1-8B")
+
+
+def test_wrong_argument_types() -> None:
+    with pytest.raises(ConfigError, match=r"expected a path to a config\.json or a dict"):
+        from_hf_config(42)  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match="'weight_bytes' must be a positive number"):
+        from_hf_config(config("llama-3.1-8b"), weight_bytes=0)
+    with pytest.raises(SpecError, match="'activation_bytes'"):
+        from_hf_config(config("llama-3.1-8b"), activation_bytes=math.nan)
+
+
+def test_weight_bytes_passed_through() -> None:
+    m = load("llama-3.1-70b", weight_bytes=1)
+    assert m.weight_bytes == 1 and m.weight_bits == 8
+    assert m.with_(name="Llama-3-70B-8bit") == catalog.model("Llama-3-70B-8bit")
+
+
+def test_input_dict_not_modified() -> None:
+    cfg = config("gemma-3-27b-it")
+    before = copy.deepcopy(cfg)
+    from_hf_config(cfg, approximate=True)
+    assert cfg == before
