@@ -33,8 +33,16 @@ from .frontier import PREFERENCE_EXPONENT, preferred
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["DPI", "FIGSIZE", "FORMATS", "figure_frontiers", "layout_text", "plot_frontiers",
-           "point_text", "require_matplotlib"]
+__all__ = [
+    "DPI",
+    "FIGSIZE",
+    "FORMATS",
+    "figure_frontiers",
+    "layout_text",
+    "plot_frontiers",
+    "point_text",
+    "require_matplotlib",
+]
 
 #: Figure size in inches and resolution of raster output: PNGs are FIGSIZE × DPI pixels.
 FIGSIZE = (14.0, 5.6)
@@ -62,6 +70,7 @@ def require_matplotlib() -> None:
 
 # ------------------------------------------------------------------ text helpers (no matplotlib)
 
+
 def _g(x: float, digits: int = 3) -> str:
     """A number in `digits` significant figures, without a trailing '.0' for whole values."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -80,7 +89,9 @@ def layout_text(row: Mapping[str, Any]) -> str:
     """
     if not row.get("feasible", True):
         return "does not fit"
-    parts = [("2D" if row["two_d_tp"] else "1D") + f" TP ffn {_g(row['tp_ffn'])} attn {_g(row['tp_attention'])}"]
+    parts = [
+        ("2D" if row["two_d_tp"] else "1D") + f" TP ffn {_g(row['tp_ffn'])} attn {_g(row['tp_attention'])}"
+    ]
     if row.get("pp_degree", 1) and row["pp_degree"] > 1 + 1e-9:
         parts.append(f"PP {_g(row['pp_degree'])}")
     if row.get("ep_degree", 1) and row["ep_degree"] > 1 + 1e-9:
@@ -94,24 +105,37 @@ def layout_text(row: Mapping[str, Any]) -> str:
 
 def point_text(row: Mapping[str, Any]) -> str:
     """One frontier point in a line: speed, cost, GPUs, batch, MFU, latency and layout."""
-    return (f"{row['tokens_per_s_per_request']:.1f} tok/s at ${row['usd_per_million_tokens']:.3g}/M tokens "
-            f"(N={_g(row['n_gpus'])} GPUs, b={_g(row['batch_size'])}, MFU {100 * row['mfu']:.1f}%, "
-            f"latency {1e3 * row['token_latency_s']:.2f} ms, {layout_text(row)})")
+    return (
+        f"{row['tokens_per_s_per_request']:.1f} tok/s at ${row['usd_per_million_tokens']:.3g}/M tokens "
+        f"(N={_g(row['n_gpus'])} GPUs, b={_g(row['batch_size'])}, MFU {100 * row['mfu']:.1f}%, "
+        f"latency {1e3 * row['token_latency_s']:.2f} ms, {layout_text(row)})"
+    )
 
 
 # ------------------------------------------------------------------ the figure
 
+
 def _series(front: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, pl.DataFrame]:
     """Finite frontier points sorted by speed: x, $/M, MFU (%) and the rows themselves."""
-    f = front.filter(pl.col("usd_per_million_tokens").is_finite()
-                     & (pl.col("tokens_per_s_per_request") > 0)).sort("tokens_per_s_per_request")
-    return (f["tokens_per_s_per_request"].to_numpy(), f["usd_per_million_tokens"].to_numpy(),
-            100 * f["mfu"].to_numpy(), f)
+    f = front.filter(
+        pl.col("usd_per_million_tokens").is_finite() & (pl.col("tokens_per_s_per_request") > 0)
+    ).sort("tokens_per_s_per_request")
+    return (
+        f["tokens_per_s_per_request"].to_numpy(),
+        f["usd_per_million_tokens"].to_numpy(),
+        100 * f["mfu"].to_numpy(),
+        f,
+    )
 
 
-def figure_frontiers(fronts: Mapping[str, pl.DataFrame], title: str | None = None, *,
-                     figsize: tuple[float, float] = FIGSIZE, hover: bool = False,
-                     exponent: float = PREFERENCE_EXPONENT) -> Figure:
+def figure_frontiers(
+    fronts: Mapping[str, pl.DataFrame],
+    title: str | None = None,
+    *,
+    figsize: tuple[float, float] = FIGSIZE,
+    hover: bool = False,
+    exponent: float = PREFERENCE_EXPONENT,
+) -> Figure:
     """The two-panel frontier figure as a matplotlib Figure on an Agg canvas (nothing is shown).
 
     ``hover`` adds an invisible marker per point with a group id (``pts-<i>-<panel>``) so that
@@ -143,14 +167,34 @@ def figure_frontiers(fronts: Mapping[str, pl.DataFrame], title: str | None = Non
         best = preferred(rows, exponent)
         bx, by = best["tokens_per_s_per_request"][0], best["usd_per_million_tokens"][0]
         ax_cost.plot([bx], [by], marker="*", ms=17, color=color, mec="black", mew=0.8, ls="none", zorder=5)
-        ax_mfu.plot([bx], [100 * best["mfu"][0]], marker="*", ms=17, color=color, mec="black", mew=0.8,
-                    ls="none", zorder=5)
+        ax_mfu.plot(
+            [bx],
+            [100 * best["mfu"][0]],
+            marker="*",
+            ms=17,
+            color=color,
+            mec="black",
+            mew=0.8,
+            ls="none",
+            zorder=5,
+        )
         if hover:
             for ax, yy, panel in ((ax_cost, y, "cost"), (ax_mfu, mfu, "mfu")):
                 sc = ax.scatter(x, yy, s=45, color=color, alpha=0.0, zorder=6, linewidths=0)
                 sc.set_gid(f"pts-{i}-{panel}")
-    handles.append(Line2D([], [], marker="*", ms=14, color="white", mec="black", mew=0.8, ls="none",
-                          label=f"preferred point (max speed$^{{{exponent:g}}}$/cost)"))
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="*",
+            ms=14,
+            color="white",
+            mec="black",
+            mew=0.8,
+            ls="none",
+            label=f"preferred point (max speed$^{{{exponent:g}}}$/cost)",
+        )
+    )
 
     ax_cost.set_yscale("log")
     ax_cost.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:g}"))
@@ -207,9 +251,14 @@ details { margin: 0.4em 0; } summary { cursor: pointer; }
 .note { color: #666; font-size: 0.9em; }
 """
 
-_COLUMNS = [("tok/s/request", "tokens_per_s_per_request", "{:.2f}"), ("$/M tokens", "usd_per_million_tokens",
-            "{:.4g}"), ("N GPUs", "n_gpus", "{:.4g}"), ("batch", "batch_size", "{:.4g}"),
-            ("MFU %", "mfu", "pct"), ("latency ms", "token_latency_s", "ms")]
+_COLUMNS = [
+    ("tok/s/request", "tokens_per_s_per_request", "{:.2f}"),
+    ("$/M tokens", "usd_per_million_tokens", "{:.4g}"),
+    ("N GPUs", "n_gpus", "{:.4g}"),
+    ("batch", "batch_size", "{:.4g}"),
+    ("MFU %", "mfu", "pct"),
+    ("latency ms", "token_latency_s", "ms"),
+]
 
 
 def _cell(fmt: str, v: Any) -> str:
@@ -221,11 +270,11 @@ def _cell(fmt: str, v: Any) -> str:
 
 
 def _html_table(rows: list[dict[str, Any]], label_col: str | None = None) -> str:
-    head = ([f'<th class="l">{html.escape(label_col)}</th>'] if label_col else [])
+    head = [f'<th class="l">{html.escape(label_col)}</th>'] if label_col else []
     head += [f"<th>{h}</th>" for h, _, _ in _COLUMNS] + ['<th class="l">layout</th>']
     out = ["<table><tr>" + "".join(head) + "</tr>"]
     for r in rows:
-        cells = ([f'<td class="l">{html.escape(str(r["_label"]))}</td>'] if label_col else [])
+        cells = [f'<td class="l">{html.escape(str(r["_label"]))}</td>'] if label_col else []
         cells += [f"<td>{_cell(fmt, r[c])}</td>" for _, c, fmt in _COLUMNS]
         cells.append(f'<td class="l">{html.escape(layout_text(r))}</td>')
         out.append("<tr>" + "".join(cells) + "</tr>")
@@ -233,8 +282,9 @@ def _html_table(rows: list[dict[str, Any]], label_col: str | None = None) -> str
     return "\n".join(out)
 
 
-def _html_page(fronts: Mapping[str, pl.DataFrame], title: str | None, figsize: tuple[float, float],
-               exponent: float) -> str:
+def _html_page(
+    fronts: Mapping[str, pl.DataFrame], title: str | None, figsize: tuple[float, float], exponent: float
+) -> str:
     import matplotlib
 
     fig = figure_frontiers(fronts, title=None, figsize=figsize, hover=True, exponent=exponent)
@@ -255,24 +305,35 @@ def _html_page(fronts: Mapping[str, pl.DataFrame], title: str | None, figsize: t
         for kind, r in (("fastest", fastest), ("preferred", best), ("cheapest", cheapest)):
             summary.append({**r, "_label": f"{label} — {kind}"})
         all_rows = [dict(r, _label=label) for r in rows.reverse().iter_rows(named=True)]
-        details.append(f"<details><summary>{html.escape(label)}: all {rows.height} frontier points"
-                       f"</summary>{_html_table(all_rows)}</details>")
+        details.append(
+            f"<details><summary>{html.escape(label)}: all {rows.height} frontier points"
+            f"</summary>{_html_table(all_rows)}</details>"
+        )
     from . import __version__
 
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n<title>{heading}</title>\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<style>{_CSS}</style>'
-            f"</head>\n<body>\n<h1>{heading}</h1>\n"
-            f'<p class="note">Hover over a line to read a point. Stars mark the preferred point '
-            f"(maximum speed<sup>{exponent:g}</sup>/cost). Cost is on a log scale.</p>\n"
-            f"<div>{svg}</div>\n<h2>Fastest, preferred and cheapest points</h2>\n"
-            f"{_html_table(summary, label_col='setting')}\n<h2>Every point</h2>\n" + "\n".join(details)
-            + f'\n<p class="note">Made by infersweep {html.escape(__version__)}: the inference-economics '
-            f"model of Erdil (2025), Epoch AI.</p>\n</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n<title>{heading}</title>\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<style>{_CSS}</style>'
+        f"</head>\n<body>\n<h1>{heading}</h1>\n"
+        f'<p class="note">Hover over a line to read a point. Stars mark the preferred point '
+        f"(maximum speed<sup>{exponent:g}</sup>/cost). Cost is on a log scale.</p>\n"
+        f"<div>{svg}</div>\n<h2>Fastest, preferred and cheapest points</h2>\n"
+        f"{_html_table(summary, label_col='setting')}\n<h2>Every point</h2>\n"
+        + "\n".join(details)
+        + f'\n<p class="note">Made by infersweep {html.escape(__version__)}: the inference-economics '
+        f"model of Erdil (2025), Epoch AI.</p>\n</body></html>\n"
+    )
 
 
-def plot_frontiers(fronts: Mapping[str, pl.DataFrame], path: str | os.PathLike[str],
-                   title: str | None = None, *, dpi: float = DPI,
-                   figsize: tuple[float, float] = FIGSIZE, exponent: float = PREFERENCE_EXPONENT) -> Path:
+def plot_frontiers(
+    fronts: Mapping[str, pl.DataFrame],
+    path: str | os.PathLike[str],
+    title: str | None = None,
+    *,
+    dpi: float = DPI,
+    figsize: tuple[float, float] = FIGSIZE,
+    exponent: float = PREFERENCE_EXPONENT,
+) -> Path:
     """Draw frontiers (label → frame from :func:`infersweep.frontier`) and write them to ``path``.
 
     The format follows the extension: ``.png`` (``figsize`` × ``dpi`` pixels), ``.svg``, ``.pdf``
@@ -283,8 +344,7 @@ def plot_frontiers(fronts: Mapping[str, pl.DataFrame], path: str | os.PathLike[s
     p = Path(path)
     ext = p.suffix.lower()
     if ext not in FORMATS:
-        raise ValueError(f"plot: cannot write {str(p)!r}: the extension must be one of "
-                         f"{', '.join(FORMATS)}")
+        raise ValueError(f"plot: cannot write {str(p)!r}: the extension must be one of {', '.join(FORMATS)}")
     require_matplotlib()
     if ext in (".html", ".htm"):
         page = _html_page(fronts, title, figsize, exponent)
