@@ -57,7 +57,10 @@ pub fn collective(hw: &Hardware, ranks: f64, nodes: f64, bytes: f64, kind: Kind)
         Collectives::Nccl => {
             let bases = [hw.ll_latency_s, hw.ll128_latency_s, 0.0];
             let per_node = ranks / nodes - 1.0;
-            let levels = nodes.log2();
+            // log2(1) = 0 and (1 − 1)·X = 0 exactly: inside one node skip the libm call and the
+            // inter-node term (most collectives of a search run inside a node).
+            let one_node = nodes == 1.0;
+            let levels = if one_node { 0.0 } else { nodes.log2() };
             let mut best = Cost {
                 latency: f64::INFINITY,
                 bandwidth: 0.0,
@@ -66,10 +69,14 @@ pub fn collective(hw: &Hardware, ranks: f64, nodes: f64, bytes: f64, kind: Kind)
                 let latency = mult * (per_node * per_rank + per_level * levels) + base;
                 let intra =
                     nodes * per_node.max(0.0) * bytes / (ranks * hw.intra_node_bandwidth * phi);
-                let inter = (nodes - 1.0) * bytes / (ranks * hw.inter_node_bandwidth * phi);
+                let bandwidth = if one_node {
+                    intra.max(0.0)
+                } else {
+                    intra.max((nodes - 1.0) * bytes / (ranks * hw.inter_node_bandwidth * phi))
+                };
                 let cost = Cost {
                     latency,
-                    bandwidth: halve(intra.max(inter)),
+                    bandwidth: halve(bandwidth),
                 };
                 if cost.total() < best.total() {
                     best = cost;

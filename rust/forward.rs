@@ -63,7 +63,12 @@ impl<'a> Prepared<'a> {
     pub fn ffn_traffic(&self, n: f64, t: f64) -> f64 {
         let m = self.model;
         let s = self.sparsity;
-        let touched = 1.0 - (1.0 - 1.0 / s).powf(n);
+        // Dense (s = 1): 0^n = 0 for n > 0, so every expert is touched; skip the libm call.
+        let touched = if s == 1.0 && n > 0.0 {
+            1.0
+        } else {
+            1.0 - (1.0 - 1.0 / s).powf(n)
+        };
         touched
             * m.n_experts
             * (m.ffn_up_matrices + m.ffn_down_matrices)

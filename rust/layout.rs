@@ -207,14 +207,25 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
         let (p, bm, t) = (st.p, st.bm, st.t);
         let n = bm * s_pos;
         let scaledowns = scratch.scaledowns.logspace_to(t);
-        let memory_s = scaledowns.map(|f_at| {
+        let compute_s = scaledowns.map(compute_at);
+        // Memory time needs RW_attn (three matmuls); its weights-only floor is cheap, so
+        // each f_at's exact memory time is computed the first time a candidate needs it.
+        let memory_floor_at = |f_at: f64| {
+            p * (st.mem_fixed
+                + layers * f_at * prep.attention_weight_bytes
+                + prep.unembedding_bytes)
+                / (n_gpus * prep.hbm_bw_eff)
+        };
+        let memory_exact = |f_at: f64| {
             p * (st.mem_fixed
                 + layers * f_at * prep.attention_traffic(n, t / f_at)
                 + prep.unembedding_bytes)
                 / (n_gpus * prep.hbm_bw_eff)
-        });
-        let compute_s = scaledowns.map(compute_at);
-        for (ti, two_d) in [true, false].into_iter().enumerate() {
+        };
+        let mut memory_s = [f64::NAN; 6];
+        // 1D first: it wins more often, which tightens the bound sooner (ranks keep the
+        // canonical 2D-first tie-break).
+        for (ti, two_d) in [(1, false), (0, true)] {
             let (r_ff, _, nodes_ff) = tp_layout(st.t_ff, node, two_d);
             let ffn_div = t / r_ff;
             let down = k * m.ffn_down_matrices * d / ffn_div;
@@ -247,8 +258,16 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
             let fixed_s = fixed.latency + fixed.bandwidth;
             for (fi, &f_at) in scaledowns.iter().enumerate() {
                 let rank = (ti * 11 + st.index) * 6 + fi;
-                let (memory_s, compute_s) = (memory_s[fi], compute_s[fi]);
-                if prunable && best.rules_out(prep.kernel_s + fixed_s + memory_s.max(compute_s)) {
+                let compute_s = compute_s[fi];
+                let floor = prep.kernel_s + fixed_s;
+                if prunable && best.rules_out(floor + memory_floor_at(f_at).max(compute_s)) {
+                    continue;
+                }
+                if memory_s[fi].is_nan() {
+                    memory_s[fi] = memory_exact(f_at);
+                }
+                let memory_s = memory_s[fi];
+                if prunable && best.rules_out(floor + memory_s.max(compute_s)) {
                     continue;
                 }
                 let t_at = t / f_at;
