@@ -122,3 +122,14 @@ def test_pareto_front_groups_by_several_columns() -> None:
 def test_pareto_front_unknown_column() -> None:
     with pytest.raises(isw.GridError, match="no column 'nope'"):
         isw.pareto_front(pl.DataFrame({"a": [1.0]}), speed="nope")
+
+
+def test_exact_mode_contains_the_paper_points() -> None:
+    paper = isw.frontier("Llama-3-70B", "H100", resolution=40)
+    exact = isw.frontier("Llama-3-70B", "H100", resolution=40, exact=True)
+    assert exact.height >= paper.height
+    points = set(exact.select("n_gpus", "batch_size").rows())
+    assert set(paper.select("n_gpus", "batch_size").rows()) <= points
+    speed = exact["tokens_per_s_per_request"].to_numpy()
+    cost = exact["usd_per_million_tokens"].to_numpy()
+    assert np.all(np.diff(speed) < 0) and np.all(np.diff(cost) < 0)

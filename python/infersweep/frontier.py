@@ -12,6 +12,7 @@ from . import _core
 from .catalog import gpu as lookup_gpu
 from .catalog import model as lookup_model
 from .errors import GridError
+from .reference import logspace2 as _logspace2
 from .specs import Gpu, Model, SpecDec
 from .sweep import check_threads, gpu_dict, model_dict, sweep
 
@@ -29,6 +30,7 @@ def frontier(
     *,
     resolution: int = 400,
     n_targets: int = 1000,
+    exact: bool = False,
     num_threads: int | None = None,
 ) -> pl.DataFrame:
     """Epoch's speed–cost frontier of one model on one GPU, one row per frontier point.
@@ -39,6 +41,10 @@ def frontier(
     point no slower than the target is recorded (spec/MODEL.md §7; the defaults are the
     paper's). ``max_throughput`` caps tokens/s per instance (b / latency). With ``spec_dec``
     every point uses speculative decoding when it helps.
+
+    ``exact=True`` is the finer mode: instead of sampling 1000 latency targets it returns every
+    non-dominated point of the grid (:func:`pareto_front` of the whole sweep), typically a few
+    times more points, with the paper's points among them.
 
     Columns: every column of :func:`infersweep.sweep` for the recorded points (speed, cost,
     MFU, latency, the components and the layout), fastest point first.
@@ -53,6 +59,15 @@ def frontier(
         sd = {"drafter": model_dict(spec_dec.drafter_model), "acceptance": spec_dec.acceptance,
               "gamma_max": spec_dec.gamma_max}
         g.flops_for(spec_dec.drafter_model)
+    if exact:
+        n_min = m.weight_bytes * m.total_params / g.hbm_bytes
+        ns = np.asarray(_logspace2(math.log2(n_min), 18, resolution))
+        bs = np.asarray(_logspace2(0, 18 + math.log2(m.sparsity), resolution))
+        grid = sweep(m, g, n_gpus=ns, batch_size=bs, context_len=context_len, use_pp=use_pp,
+                     spec_dec=spec_dec, num_threads=num_threads, progress=False)
+        grid = grid.filter(pl.col("batch_size") / pl.col("token_latency_s") <= max_throughput)
+        front = pareto_front(grid)
+        return front.sort("tokens_per_s_per_request", descending=True)
     pts = _core.frontier(model_dict(m), gpu_dict(g), sd, context_len=float(context_len), use_pp=bool(use_pp),
                          max_throughput=float(max_throughput), n_batch=resolution, n_gpus=resolution,
                          n_targets=n_targets, num_threads=num_threads)
