@@ -60,14 +60,11 @@ def _numbers(name: str, value: Numbers) -> np.ndarray:
     in a grid they are mistakes, as they are in a spec field.
     """
     raw = np.asarray(value)
-    if raw.dtype.kind in "USb" or (raw.dtype.kind == "O" and any(
-            isinstance(v, (str, bytes, bool, np.bool_)) for v in raw.ravel())):
-        bad = next((v for v in raw.ravel() if isinstance(v, (str, bytes, bool, np.bool_))), value)
-        raise GridError(f"grid: field {name!r} must be numbers, got {bad!r}")
-    if isinstance(value, (list, tuple)):
-        bad = next((v for v in value if isinstance(v, (str, bytes, bool, np.bool_))), None)
-        if bad is not None:
-            raise GridError(f"grid: field {name!r} must be numbers, got {bad!r}")
+    items: Iterable[Any] = value if isinstance(value, (list, tuple)) else raw.ravel()
+    offender = next((v for v in items if isinstance(v, (str, bytes, bool, np.bool_))), None)
+    if offender is not None or raw.dtype.kind in "USb":
+        shown = offender if offender is not None else value
+        raise GridError(f"grid: field {name!r} must be numbers, got {shown!r}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as e:
@@ -78,9 +75,19 @@ def _numbers(name: str, value: Numbers) -> np.ndarray:
     return arr
 
 
+#: Model fields the engine never reads: provenance, the toy model's flag, and attention sinks
+#: (no cost in the model: docs/extensions.md §5).
+_NOT_FOR_ENGINE = ("source", "parallel_attention", "attention_sinks")
+#: Extension fields (docs/extensions.md), passed only when set, so that an `epoch` model's dict
+#: (and a stored sweep's fingerprint) is what it was before the extensions existed.
+_EXTENSION_DEFAULTS: dict[str, Any] = {"kv_bytes": None, "compute_bits": None, "tied_embeddings": False,
+                                       "mla_rope_dim": None, "layer_groups": None}
+
+
 def model_dict(m: Model) -> dict[str, Any]:
-    """A model as the plain dict the engine reads."""
-    return {k: v for k, v in m.to_dict().items() if k not in ("source", "parallel_attention")}
+    """A model as the plain dict the engine reads (layer groups as a list of dicts)."""
+    return {k: v for k, v in m.to_dict().items()
+            if k not in _NOT_FOR_ENGINE and (k not in _EXTENSION_DEFAULTS or v != _EXTENSION_DEFAULTS[k])}
 
 
 def gpu_dict(g: Gpu) -> dict[str, Any]:
