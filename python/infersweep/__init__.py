@@ -23,6 +23,7 @@ from .scaling import (
     scale_model,
 )
 from .specs import Gpu, Model, SpecDec
+from .stream import sweep_shard, sweep_to_parquet
 from .sweep import sweep
 from .toy import toy_critical_batch, toy_latency, toy_min_latency, toy_optimal_gpus
 
@@ -55,6 +56,8 @@ __all__ = [
     "reference",
     "scale_model",
     "sweep",
+    "sweep_shard",
+    "sweep_to_parquet",
     "toy_critical_batch",
     "toy_latency",
     "toy_min_latency",

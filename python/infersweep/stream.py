@@ -1,0 +1,475 @@
+"""Sweeps larger than memory: stream a grid to a Parquet dataset, whole or one shard at a time.
+
+A dataset is a directory of part files ``part-00000-of-00191.parquet`` ... in row order: part
+``i`` of ``n`` holds the grid's rows ``[i * rows // n, (i + 1) * rows // n)``, so any
+scheduler can compute the parts independently (``sweep_shard``) and ``sweep_to_parquet``
+computes them all, here or as Ray tasks. Each file is written under a temporary ``*.tmp``
+name and renamed when complete, so a reader never sees half a file; its footer records which
+grid and rows it holds, so rerunning a shard that is already done does nothing.
+
+>>> import infersweep as isw
+>>> paths = isw.sweep_to_parquet("Llama-3-70B", "H100", n_gpus=range(1, 257), batch_size=range(1, 4097),
+...                              path="sweep.parquet", columns=["n_gpus", "batch_size", "token_latency_s"])
+>>> import polars as pl
+>>> pl.scan_parquet("sweep.parquet/*.parquet").filter(pl.col("token_latency_s") < 0.02).collect()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from . import _core
+from .errors import GridError
+from .specs import SpecDec
+from .sweep import (
+    DEFAULT_CHUNK_ROWS,
+    INPUT_COLUMNS,
+    OUTPUT_COLUMNS,
+    GpuLike,
+    ModelLike,
+    Numbers,
+    Plan,
+    Progress,
+    _as_list,
+    _numbers,
+    gpu_dict,
+    model_dict,
+    plan,
+)
+
+#: Rows held in memory at once (and the size of a part file when ``num_shards`` is not given):
+#: about 100 MB with every column, and a write short enough for a prompt Ctrl-C.
+DEFAULT_PART_ROWS = 1 << 19
+#: Rows per call into Rust: about 0.1 s of work, the longest Ctrl-C waits on.
+EVAL_ROWS = DEFAULT_CHUNK_ROWS
+
+Compression = Literal["zstd", "lz4", "snappy", "gzip", "brotli", "uncompressed"]
+COMPRESSIONS = ("zstd", "lz4", "snappy", "gzip", "brotli", "uncompressed")
+
+_PART = re.compile(r"^part-\d{5,}-of-\d{5,}\.parquet(\.[0-9a-f]+\.tmp)?$")
+_META_GRID = "infersweep:grid"
+_META_ROWS = "infersweep:rows"
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A validated grid with its output columns and a fingerprint of both."""
+
+    plan: Plan
+    columns: list[str] | None
+    fingerprint: str
+
+    @property
+    def rows(self) -> int:
+        return self.plan.rows
+
+    def bounds(self, shard: int, num_shards: int) -> tuple[int, int]:
+        return shard * self.rows // num_shards, (shard + 1) * self.rows // num_shards
+
+    def frame(self, lo: int, hi: int, num_threads: int | None) -> pl.DataFrame:
+        return self.plan.frame(self.plan.core.evaluate(lo, hi, num_threads=num_threads), self.columns)
+
+    def schema(self) -> pl.Schema:
+        return self.frame(0, min(1, self.rows), None).schema
+
+
+def _columns(columns: Sequence[str] | str | None) -> list[str] | None:
+    if columns is None:
+        return None
+    cols = [columns] if isinstance(columns, str) else list(dict.fromkeys(columns))
+    known = INPUT_COLUMNS + OUTPUT_COLUMNS
+    unknown = [c for c in cols if c not in known]
+    if unknown:
+        raise GridError(f"grid: unknown columns {unknown}; known: {known}")
+    if not cols:
+        raise GridError("grid: columns is empty; pass None for every column")
+    return cols
+
+
+def _fingerprint(p: Plan, axes: dict[str, Any], grid: str, columns: list[str] | None) -> str:
+    """A digest of everything a part file's contents depend on."""
+    doc = {
+        "version": _core.__version__,
+        "grid": grid,
+        "models": [model_dict(m) for m in p.models],
+        "gpus": [gpu_dict(g) for g in p.gpus],
+        **{k: _numbers(k, axes[k]).tolist() for k in ("n_gpus", "batch_size", "context_len", "seq_len")},
+        "use_pp": [bool(x) for x in _as_list(axes["use_pp"])],
+        "spec_dec": [None if s is None else [model_dict(s.drafter_model), s.acceptance, s.gamma_max]
+                     for s in p.spec_decs],
+        "columns": columns,
+    }
+    text = json.dumps(doc, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _job(axes: dict[str, Any], grid: Literal["product", "zip"], columns: Sequence[str] | str | None) -> _Job:
+    p = plan(axes["model"], axes["gpu"], axes["n_gpus"], axes["batch_size"], axes["context_len"],
+             axes["seq_len"], axes["use_pp"], axes["spec_dec"], grid)
+    cols = _columns(columns)
+    return _Job(p, cols, _fingerprint(p, axes, grid, cols))
+
+
+def _positive(name: str, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                              or value < 1):
+        raise GridError(f"grid: {name} must be an integer >= 1, got {value!r}")
+
+
+def _compression(value: str) -> None:
+    if value not in COMPRESSIONS:
+        raise GridError(f"grid: compression must be one of {list(COMPRESSIONS)}, got {value!r}")
+
+
+def part_name(shard: int, num_shards: int) -> str:
+    """The file name of part ``shard`` of ``num_shards``."""
+    return f"part-{shard:05d}-of-{num_shards:05d}.parquet"
+
+
+def _is_done(final: str, job: _Job, lo: int, hi: int) -> bool:
+    """Whether ``final`` is a complete part holding rows lo..hi of this job."""
+    try:
+        meta = pl.read_parquet_metadata(final)
+        if meta.get(_META_GRID) != job.fingerprint or meta.get(_META_ROWS) != f"{lo}:{hi}":
+            return False
+        return pl.scan_parquet(final).select(pl.len()).collect().item() == hi - lo
+    except Exception:
+        return False
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+
+
+def _remove_all(paths: Sequence[str]) -> None:
+    """Remove files after a failure.
+
+    Cleaning up after Ctrl-C must survive a second KeyboardInterrupt: polars raises one when it
+    sees the signal and Python raises its own at the next bytecode (pola-rs/polars#23988). So
+    callers call this inside a ``try`` that retries it on KeyboardInterrupt: a ``try`` inside
+    this function would come too late, as the pending interrupt fires on entering it.
+    """
+    for path in paths:
+        _remove(path)
+
+
+def _batches(job: _Job, lo: int, hi: int, num_threads: int | None, bar: Progress | None,
+             cancel: threading.Event | None = None) -> Iterator[pl.DataFrame]:
+    for a in range(lo, hi, EVAL_ROWS):
+        if cancel is not None and cancel.is_set():
+            raise KeyboardInterrupt
+        b = min(a + EVAL_ROWS, hi)
+        yield job.frame(a, b, num_threads)
+        if bar is not None:
+            bar.update(b - a)
+
+
+def _write_part(job: _Job, lo: int, hi: int, final: str, created: list[str], *, chunk_rows: int,
+                num_threads: int | None, compression: Compression, bar: Progress | None) -> None:
+    """Rows lo..hi into ``final``, by way of a temporary file.
+
+    ``created`` gets the temporary file's path before it is written and ``final``'s before the
+    rename: on failure the caller removes what it lists.
+    """
+    tmp = f"{final}.{uuid.uuid4().hex[:12]}.tmp"
+    meta = {_META_GRID: job.fingerprint, _META_ROWS: f"{lo}:{hi}"}
+    created.append(tmp)
+    if hi - lo <= chunk_rows:
+        frames = list(_batches(job, lo, hi, num_threads, bar))
+        df = pl.concat(frames, rechunk=False) if frames else pl.DataFrame(schema=job.schema())
+        df.write_parquet(tmp, compression=compression, metadata=meta)
+    else:
+        _stream(job, lo, hi, tmp, num_threads=num_threads, compression=compression, meta=meta, bar=bar)
+    created.append(final)
+    os.replace(tmp, final)
+
+
+def _stream(job: _Job, lo: int, hi: int, tmp: str, *, num_threads: int | None, compression: Compression,
+            meta: dict[str, str], bar: Progress | None) -> None:
+    """A part too large for memory: polars sinks the batches as they come, in bounded memory.
+
+    The sink runs on a helper thread so that Ctrl-C reaches this (main) thread at once; it then
+    stops the batch source, waits for the sink to give up and re-raises.
+    """
+    from polars.io.plugins import register_io_source
+
+    cancel = threading.Event()
+
+    def source(with_columns: list[str] | None, predicate: Any, n_rows: int | None,
+               batch_size: int | None) -> Iterator[pl.DataFrame]:
+        yield from _batches(job, lo, hi, num_threads, bar, cancel)
+
+    lf = register_io_source(source, schema=job.schema())
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            lf.sink_parquet(tmp, compression=compression, metadata=meta, maintain_order=True)
+        except BaseException as e:
+            failure.append(e)
+
+    worker = threading.Thread(target=run, name="infersweep-sink", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+    except BaseException:
+        cancel.set()
+        while True:
+            try:
+                worker.join()
+            except KeyboardInterrupt:
+                continue
+            break
+        raise
+    if failure:
+        raise failure[0]
+
+
+def _axes(model: Any, gpu: Any, n_gpus: Any, batch_size: Any, context_len: Any, seq_len: Any,
+          use_pp: Any, spec_dec: Any) -> dict[str, Any]:
+    return {"model": model, "gpu": gpu, "n_gpus": n_gpus, "batch_size": batch_size,
+            "context_len": context_len, "seq_len": seq_len, "use_pp": use_pp, "spec_dec": spec_dec}
+
+
+def sweep_shard(
+    model: ModelLike | Sequence[ModelLike],
+    gpu: GpuLike | Sequence[GpuLike] = "H100",
+    n_gpus: Numbers = 8,
+    batch_size: Numbers = 1,
+    context_len: Numbers = 0,
+    seq_len: Numbers = 1,
+    use_pp: bool | Sequence[bool] = False,
+    spec_dec: SpecDec | Sequence[SpecDec | None] | None = None,
+    *,
+    shard: int,
+    num_shards: int,
+    path: str | os.PathLike[str],
+    grid: Literal["product", "zip"] = "product",
+    columns: Sequence[str] | None = None,
+    chunk_rows: int = DEFAULT_PART_ROWS,
+    num_threads: int | None = None,
+    progress: bool | None = None,
+    compression: Compression = "zstd",
+    overwrite: bool = False,
+) -> str:
+    """Compute part ``shard`` of ``num_shards`` of the grid into its own file in the directory ``path``.
+
+    The grid's rows (in ``isw.sweep`` order) are cut into ``num_shards`` contiguous ranges; part
+    ``shard`` holds rows ``[shard * rows // num_shards, (shard + 1) * rows // num_shards)`` and is
+    written to ``path/part-{shard:05d}-of-{num_shards:05d}.parquet``, whose path is returned. The
+    call is deterministic and idempotent: a file already there that holds this grid's rows (its
+    footer records a digest of the grid, the columns and the version, and the row range) is kept
+    as it is unless ``overwrite``; anything else is recomputed and replaced, atomically. So one
+    array job per shard (a SLURM array, a Kubernetes indexed job) can be rerun freely, and the
+    directory reads back with ``pl.scan_parquet(path + "/*.parquet")``.
+
+    Memory stays bounded by ``chunk_rows``: larger parts are streamed to disk. The other
+    arguments are those of ``isw.sweep``.
+    """
+    _positive("num_shards", num_shards)
+    _positive("chunk_rows", chunk_rows)
+    _positive("num_threads", num_threads)
+    _compression(compression)
+    if isinstance(shard, bool) or not isinstance(shard, (int, np.integer)) or not 0 <= shard < num_shards:
+        raise GridError(f"grid: shard must be an integer in 0..{num_shards - 1}, got {shard!r}")
+    job = _job(_axes(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec), grid, columns)
+    directory = os.fspath(path)
+    os.makedirs(directory, exist_ok=True)
+    final = os.path.join(directory, part_name(int(shard), int(num_shards)))
+    lo, hi = job.bounds(int(shard), int(num_shards))
+    if not overwrite and _is_done(final, job, lo, hi):
+        return final
+    bar = Progress(hi - lo, progress)
+    created: list[str] = []
+    try:
+        _write_part(job, lo, hi, final, created, chunk_rows=chunk_rows, num_threads=num_threads,
+                    compression=compression, bar=bar)
+    except BaseException:
+        while True:
+            try:
+                _remove_all([f for f in created if f.endswith(".tmp")])
+            except KeyboardInterrupt:
+                continue
+            break
+        raise
+    finally:
+        bar.close()
+    return final
+
+
+def _clear(directory: str) -> None:
+    """Remove an earlier dataset's part files (and only those) from ``directory``."""
+    for name in os.listdir(directory):
+        if _PART.match(name):
+            _remove(os.path.join(directory, name))
+
+
+def _remove_tmp(directory: str) -> None:
+    for name in os.listdir(directory):
+        if _PART.match(name) and name.endswith(".tmp"):
+            _remove(os.path.join(directory, name))
+
+
+def sweep_to_parquet(
+    model: ModelLike | Sequence[ModelLike],
+    gpu: GpuLike | Sequence[GpuLike] = "H100",
+    n_gpus: Numbers = 8,
+    batch_size: Numbers = 1,
+    context_len: Numbers = 0,
+    seq_len: Numbers = 1,
+    use_pp: bool | Sequence[bool] = False,
+    spec_dec: SpecDec | Sequence[SpecDec | None] | None = None,
+    *,
+    path: str | os.PathLike[str],
+    grid: Literal["product", "zip"] = "product",
+    columns: Sequence[str] | None = None,
+    chunk_rows: int = DEFAULT_PART_ROWS,
+    num_threads: int | None = None,
+    progress: bool | None = None,
+    backend: Literal["local", "ray"] = "local",
+    num_shards: int | None = None,
+    compression: Compression = "zstd",
+) -> list[str]:
+    """Evaluate a grid of any size into a Parquet dataset (the directory ``path``), in bounded memory.
+
+    The rows are those of ``isw.sweep`` with the same arguments, in the same order, cut into
+    ``num_shards`` part files (default: enough that none exceeds ``chunk_rows`` rows); the part
+    files' paths are returned in row order. Read the dataset back with
+    ``pl.scan_parquet(f"{path}/*.parquet")``. ``columns`` keeps only those columns, which also
+    makes the files much smaller. Part files of an earlier dataset in ``path`` are removed first.
+
+    ``backend="local"`` computes the parts one after another on a rayon pool of
+    ``num_threads`` threads (default: every core), with a progress bar on stderr when it is a
+    terminal (``progress=`` forces it on or off). Ctrl-C stops it within a fraction of a second
+    and removes every file this call wrote.
+
+    ``backend="ray"`` runs each part as a Ray task (``pip install 'infersweep[ray]'``) that
+    reserves ``num_threads`` CPUs (default 1) and caps its pool to them, is retried if its worker
+    dies, and writes its own file, so only paths travel back. It joins the Ray cluster that
+    ``ray.init`` connected to (or starts a local one); ``path`` must then be a directory that
+    every worker node sees at the same path (a shared filesystem).
+    """
+    if backend not in ("local", "ray"):
+        raise GridError(f"grid: backend must be 'local' or 'ray', got {backend!r}")
+    _positive("chunk_rows", chunk_rows)
+    _positive("num_threads", num_threads)
+    _positive("num_shards", num_shards)
+    _compression(compression)
+    ray = _import_ray() if backend == "ray" else None
+    axes = _axes(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec)
+    job = _job(axes, grid, columns)
+    n = int(num_shards) if num_shards is not None else max(1, -(-job.rows // chunk_rows))
+    directory = os.path.abspath(os.fspath(path))
+    os.makedirs(directory, exist_ok=True)
+    _clear(directory)
+    if ray is not None:
+        return _run_ray(ray, job, axes, directory, n, grid=grid, columns=job.columns, chunk_rows=chunk_rows,
+                        num_threads=num_threads or 1, progress=progress, compression=compression)
+    paths = [os.path.join(directory, part_name(i, n)) for i in range(n)]
+    created: list[str] = []
+    bar = Progress(job.rows, progress)
+    try:
+        for i, final in enumerate(paths):
+            lo, hi = job.bounds(i, n)
+            _write_part(job, lo, hi, final, created, chunk_rows=chunk_rows, num_threads=num_threads,
+                        compression=compression, bar=bar)
+    except BaseException:
+        while True:  # see _remove_all
+            try:
+                _remove_all(created)
+            except KeyboardInterrupt:
+                continue
+            break
+        raise
+    finally:
+        bar.close()
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------
+# Ray
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as e:
+        raise ImportError("backend='ray' needs Ray: pip install 'infersweep[ray]'") from e
+    return ray
+
+
+def _shard_task(axes: dict[str, Any], shard: int, num_shards: int, path: str, kwargs: dict[str, Any]) -> str:
+    """One part, in a Ray worker."""
+    return sweep_shard(**axes, shard=shard, num_shards=num_shards, path=path, progress=False, **kwargs)
+
+
+_REMOTE: dict[int, Any] = {}
+
+
+def _remote(ray: Any) -> Any:
+    key = id(ray)
+    if key not in _REMOTE:
+        # A worker that dies is retried by Ray; an OSError (a flaky shared filesystem) too. Other
+        # exceptions are deterministic (the same grid fails the same way) and are raised at once.
+        _REMOTE[key] = ray.remote(max_retries=2, retry_exceptions=[OSError])(_shard_task)
+    return _REMOTE[key]
+
+
+def _abandon(ray: Any, refs: list[Any], directory: str) -> None:
+    """Stop the shards (killing their workers) and remove every part file of this run."""
+    for ref in refs:
+        with contextlib.suppress(Exception):
+            ray.cancel(ref, force=True)
+    with contextlib.suppress(Exception):
+        ray.wait(refs, num_returns=len(refs), timeout=5)
+    _clear(directory)
+
+
+def _run_ray(ray: Any, job: _Job, axes: dict[str, Any], directory: str, n: int, *, grid: str,
+             columns: list[str] | None, chunk_rows: int, num_threads: int, progress: bool | None,
+             compression: Compression) -> list[str]:
+    if not ray.is_initialized():
+        ray.init()
+    task = _remote(ray).options(num_cpus=num_threads)
+    kwargs = {"grid": grid, "columns": columns, "chunk_rows": chunk_rows, "num_threads": num_threads,
+              "compression": compression}
+    axes_ref = ray.put(axes)
+    refs = [task.remote(axes_ref, i, n, directory, kwargs) for i in range(n)]
+    shard_of = {ref: i for i, ref in enumerate(refs)}
+    bar = Progress(job.rows, progress)
+    try:
+        pending = list(refs)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=len(pending), timeout=0.2)
+            for ref in ready:
+                ray.get(ref)  # raise the first failure
+                lo, hi = job.bounds(shard_of[ref], n)
+                bar.update(hi - lo)
+        paths = [os.path.join(directory, part_name(i, n)) for i in range(n)]
+    except BaseException:
+        while True:  # see _remove_all
+            try:
+                _abandon(ray, refs, directory)
+            except KeyboardInterrupt:
+                continue
+            break
+        raise
+    finally:
+        bar.close()
+    # A worker killed mid-write leaves its temporary file behind; its retry wrote the part.
+    _remove_tmp(directory)
+    return paths
