@@ -24,6 +24,11 @@ fn main() {
         mla: None,
         weight_bytes: 2.0,
         activation_bytes: 2.0,
+        kv_bytes: None,
+        compute_bits: None,
+        tied_embeddings: false,
+        mla_rope_dim: None,
+        layer_groups: Vec::new(),
     };
     let hw = Hardware {
         name: "H100".into(),

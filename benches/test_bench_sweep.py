@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 
 import infersweep as isw
@@ -25,8 +26,11 @@ ROWS = list(itertools.product(N_GPUS, BATCH, CONTEXT))
 RUST_REPEAT = 1000
 
 
+ZIPPED = [np.tile(np.asarray(c, dtype=np.float64), RUST_REPEAT) for c in zip(*ROWS, strict=True)]
+
+
 def rust_sweep(use_pp: bool) -> int:
-    n, b, ctx = (list(c) * RUST_REPEAT for c in zip(*ROWS, strict=True))
+    n, b, ctx = ZIPPED
     df = isw.sweep(MODEL, GPU, n_gpus=n, batch_size=b, context_len=ctx, use_pp=use_pp, grid="zip")
     return df.height
 

@@ -60,10 +60,16 @@ def _numbers(name: str, value: Numbers) -> np.ndarray:
     in a grid they are mistakes, as they are in a spec field.
     """
     raw = np.asarray(value)
-    items: Iterable[Any] = value if isinstance(value, (list, tuple)) else raw.ravel()
-    offender = next((v for v in items if isinstance(v, (str, bytes, bool, np.bool_))), None)
-    if offender is not None or raw.dtype.kind in "USb":
-        shown = offender if offender is not None else value
+    # numpy would hide a bool or a numeric string in a list ([8, True] → [8, 1]); the set of
+    # element types is built in C, so even long lists are checked in a few milliseconds.
+    if isinstance(value, (list, tuple)) or raw.dtype.kind == "O":
+        items = value if isinstance(value, (list, tuple)) else raw.ravel().tolist()
+        kinds = set(map(type, items))
+        if any(issubclass(k, (str, bytes, bool, np.bool_)) for k in kinds):
+            offender = next(v for v in items if isinstance(v, (str, bytes, bool, np.bool_)))
+            raise GridError(f"grid: field {name!r} must be numbers, got {offender!r}")
+    if raw.dtype.kind in "USb":
+        shown = raw.ravel()[0] if raw.size else value
         raise GridError(f"grid: field {name!r} must be numbers, got {shown!r}")
     try:
         arr = np.asarray(value, dtype=np.float64)
