@@ -8,9 +8,20 @@ pub fn flop(model: &Model, active_params: f64, ctx: f64, n: f64, positions: f64)
     2.0 * active_params * n * positions + attention_flop(model, l_bar, n, positions)
 }
 
-/// F_kv: attention over the context, 4·h_att·H·L·l̄·n·S.
+/// F_kv: attention over the context, 4·h_att·H·L·l̄·n·S; per layer group with windows
+/// Σ_g coef·L_g·min(l̄, W_g)·n·S, and coef = 2·(2c + r)·H with MLA's RoPE key
+/// (docs/extensions.md §4, §6).
 pub fn attention_flop(model: &Model, l_bar: f64, n: f64, positions: f64) -> f64 {
-    4.0 * model.attention_head_flop_width() * model.n_heads * model.n_layers * l_bar * n * positions
+    let coef = model.attention_flop_coefficient();
+    if model.layer_groups.is_empty() {
+        return coef * model.n_layers * l_bar * n * positions;
+    }
+    let mut total = 0.0;
+    for g in &model.layer_groups {
+        let seen = g.window.map_or(l_bar, |w| l_bar.min(w));
+        total += coef * g.n_layers * seen * n * positions;
+    }
+    total
 }
 
 /// F_ffn = 2·(P_ff / s)·n·S (true division: quirk §10.2).

@@ -130,13 +130,8 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
     let m = prep.model;
     let hw = prep.hw;
     let (n_gpus, b, ctx, s_pos) = (pt.n_gpus, pt.batch, pt.context, pt.positions);
-    let (a, layers, experts, k, d) = (
-        m.activation_bytes,
-        m.n_layers,
-        m.n_experts,
-        m.n_experts_active,
-        m.d_model,
-    );
+    let (a, layers, d) = (m.activation_bytes, m.n_layers, m.d_model);
+    let rep = &prep.groups[prep.representative];
     let node = hw.gpus_per_node;
     let mut pp_list = [1.0; 11];
     let pp_len = if pt.use_pp {
@@ -151,24 +146,24 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
     // Arithmetic time is linear in f_at ∈ [1, T]: its minimum is at an end.
     let compute_floor = |t: f64| compute_at(1.0).min(compute_at(t * (1.0 + 1e-9)));
 
+    // KV-cache bytes per sequence: kappa·ℓ, or per group up to its window.
+    let kv_ctx = prep.kv_bytes_at(ctx);
+
     let mut stages: [Option<Stage>; 11] = Default::default();
     let mut n_stages = 0;
     for (index, &p) in pp_list[..pp_len].iter().enumerate() {
         let bm = b / p;
         // Capacity and P ≤ min(N, b): an infeasible stage has no candidates. A repeated
         // degree repeats its candidates exactly and can never beat the first of them.
-        let infeasible = n_gpus * hw.hbm_bytes < prep.kappa * ctx * bm + prep.weight_bytes_total
-            || p > n_gpus.min(b);
+        let infeasible =
+            n_gpus * hw.hbm_bytes < kv_ctx * bm + prep.weight_bytes_total || p > n_gpus.min(b);
         if infeasible || pp_list[..index].contains(&p) {
             continue;
         }
         let t = n_gpus / p;
-        let mut n_ep = t.min(experts);
-        if bm < 2.0 * prep.sparsity {
-            n_ep = 1.0;
-        }
-        let t_ff = (t / n_ep.max(1.0)).max(1.0);
-        let mem_fixed = prep.kappa * ctx * bm + layers * prep.ffn_traffic(bm * s_pos, t_ff);
+        // Reported: the representative group's degrees; each group has its own.
+        let (n_ep, t_ff) = rep.expert_parallel(t, bm);
+        let mem_fixed = prep.add_ffn_traffic(kv_ctx * bm, bm, bm * s_pos, t, t_ff);
         // f_at ≥ 1 and RW_attn ≥ its weights: memory ≥ this for every f_at.
         let memory_floor = p
             * (mem_fixed + layers * prep.attention_weight_bytes + prep.unembedding_bytes)
@@ -226,28 +221,38 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
         // 1D first: it wins more often, which tightens the bound sooner (ranks keep the
         // canonical 2D-first tie-break).
         for (ti, two_d) in [(1, false), (0, true)] {
-            let (r_ff, _, nodes_ff) = tp_layout(st.t_ff, node, two_d);
-            let ffn_div = t / r_ff;
-            let down = k * m.ffn_down_matrices * d / ffn_div;
             let mut fixed = Cost::default();
-            if two_d {
-                let up = k * m.ffn_up_matrices * m.d_ff / ffn_div;
+            // Each group's FFN all-reduces and, for MoE, its two all-to-alls (shared experts
+            // join the routed all-reduce: docs/extensions.md §3).
+            for (gi, g) in prep.groups.iter().enumerate() {
+                let (n_ep, t_ff) = if gi == prep.representative {
+                    (st.n_ep, st.t_ff)
+                } else {
+                    g.expert_parallel(t, bm)
+                };
+                let (r_ff, _, nodes_ff) = tp_layout(t_ff, node, two_d);
+                let ffn_div = t / r_ff;
+                let k = g.n_experts_active;
+                let down = k * m.ffn_down_matrices * d / ffn_div;
+                if two_d {
+                    let up = k * m.ffn_up_matrices * g.d_ff / ffn_div;
+                    fixed.add_scaled(
+                        g.n_layers,
+                        collective(hw, r_ff, nodes_ff, up * bm * s_pos * a, Kind::AllReduce),
+                    );
+                }
                 fixed.add_scaled(
-                    layers,
-                    collective(hw, r_ff, nodes_ff, up * bm * s_pos * a, Kind::AllReduce),
+                    g.n_layers,
+                    collective(hw, r_ff, nodes_ff, down * bm * s_pos * a, Kind::AllReduce),
                 );
-            }
-            fixed.add_scaled(
-                layers,
-                collective(hw, r_ff, nodes_ff, down * bm * s_pos * a, Kind::AllReduce),
-            );
-            if experts > 1.0 {
-                let r = k.min(st.n_ep);
-                let bytes = d * bm * r * s_pos * a / t;
-                fixed.add_scaled(
-                    2.0 * layers,
-                    collective(hw, r, (r / node).ceil(), bytes, Kind::AllToAll),
-                );
+                if g.n_experts > 1.0 {
+                    let r = k.min(n_ep);
+                    let bytes = d * bm * r * s_pos * a / t;
+                    fixed.add_scaled(
+                        2.0 * g.n_layers,
+                        collective(hw, r, (r / node).ceil(), bytes, Kind::AllToAll),
+                    );
+                }
             }
             if p != 1.0 {
                 fixed.add_scaled(
@@ -316,6 +321,7 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
 mod tests {
     use super::*;
     use crate::spec::fixtures::{h100, llama_70b, llama_8b};
+    use crate::spec::LayerGroup;
 
     fn point(n_gpus: f64, batch: f64) -> Point {
         Point {
@@ -347,6 +353,68 @@ mod tests {
         assert_eq!(one.network_latency_s + one.network_bandwidth_s, 0.0);
         let eight = best_pass(&prep, point(8.0, 16.0));
         assert!((eight.latency_s * 1e6 - 2281.1).abs() < 0.05);
+    }
+
+    #[test]
+    fn one_explicit_group_is_the_epoch_model() {
+        let hw = h100();
+        let mut moe = llama_8b();
+        moe.n_experts = 8.0;
+        moe.n_experts_active = 2.0;
+        for plain in [llama_70b(), moe] {
+            let mut grouped = plain.clone();
+            grouped.layer_groups = vec![LayerGroup::plain(
+                plain.n_layers,
+                plain.d_ff,
+                plain.n_experts,
+                plain.n_experts_active,
+            )];
+            let (a, b) = (
+                Prepared::new(&plain, &hw).unwrap(),
+                Prepared::new(&grouped, &hw).unwrap(),
+            );
+            for (n, batch, ctx, pp) in [
+                (8.0, 1.0, 0.0, false),
+                (64.0, 256.0, 8192.0, true),
+                (16.0, 33.0, 4096.0, true),
+            ] {
+                let pt = Point {
+                    n_gpus: n,
+                    batch,
+                    context: ctx,
+                    positions: 1.0,
+                    use_pp: pp,
+                };
+                assert_eq!(best_pass(&a, pt), best_pass(&b, pt));
+            }
+        }
+    }
+
+    #[test]
+    fn windows_cap_the_cache() {
+        let hw = h100();
+        let plain = llama_8b();
+        let mut windowed = plain.clone();
+        let mut local = LayerGroup::plain(24.0, plain.d_ff, 1.0, 1.0);
+        local.window = Some(1024.0);
+        windowed.layer_groups = vec![local, LayerGroup::plain(8.0, plain.d_ff, 1.0, 1.0)];
+        let prep = Prepared::new(&windowed, &hw).unwrap();
+        // 2·8·128·2 = 4,096 B per layer per token: 24 layers keep 1024 tokens, 8 keep all
+        assert_eq!(prep.kv_bytes_at(500.0), 131_072.0 * 500.0);
+        assert_eq!(
+            prep.kv_bytes_at(100_000.0),
+            24.0 * 4096.0 * 1024.0 + 8.0 * 4096.0 * 100_000.0
+        );
+        // one H100 holds the 8B weights and b = 8 at 100k tokens only with the windows
+        let pt = Point {
+            n_gpus: 1.0,
+            batch: 8.0,
+            context: 100_000.0,
+            positions: 1.0,
+            use_pp: false,
+        };
+        assert!(best_pass(&prep, pt).feasible());
+        assert!(!best_pass(&Prepared::new(&plain, &hw).unwrap(), pt).feasible());
     }
 
     #[test]

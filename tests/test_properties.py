@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 import infersweep as isw
 from infersweep import reference
+from infersweep.specs import LayerGroup
 
 REL = 1e-9
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
@@ -109,6 +110,52 @@ def models(draw: st.DrawFn, name: str = "target", attention: str | None = None, 
     )
 
 
+WINDOWS = st.one_of(st.none(), st.sampled_from([128.0, 1024.0, 4096.0, 8192.0]), log_uniform(1, 200_000))
+
+
+@st.composite
+def layer_groups(draw: st.DrawFn, d_model: float) -> list[LayerGroup]:
+    """1 to 4 layer groups: dense or MoE, with or without shared experts and a window."""
+    out = []
+    for _ in range(draw(st.integers(1, 4))):
+        layers = draw(st.one_of(st.integers(1, 64).map(float), log_uniform(1, 64)))
+        d_ff = draw(st.one_of(st.floats(0.25, 6).map(lambda r: r * d_model), width(64, 65536)))
+        if draw(st.booleans()):
+            n_experts = float(draw(st.integers(2, 256)))
+            k = float(draw(st.integers(1, int(min(n_experts, 16)))))
+            if draw(st.booleans()):
+                n_experts += draw(st.floats(0, 0.99))
+        else:
+            n_experts = k = 1.0
+        shared = draw(st.one_of(st.just(0.0), st.sampled_from([1.0, 2.0]), st.floats(0.5, 3)))
+        shared_d_ff = draw(st.one_of(st.none(), width(64, 32768)))
+        out.append(LayerGroup(layers, d_ff, n_experts, k, shared, shared_d_ff, draw(WINDOWS)))
+    return out
+
+
+@st.composite
+def extended_models(draw: st.DrawFn, name: str = "target", moe: bool | None = None) -> isw.Model:
+    """A random model using the extensions of docs/extensions.md: layer groups (windows, shared
+    experts, dense and MoE groups), MLA's RoPE key, tied embeddings, a KV-cache precision, a
+    compute precision and attention sinks; each one on or off, so that the `epoch` special
+    cases are drawn too."""
+    base = draw(models(name=name, moe=moe))
+    changes: dict[str, Any] = {
+        "kv_bytes": draw(st.one_of(st.none(), st.sampled_from([0.5, 1.0, 2.0]), st.floats(0.25, 4))),
+        "compute_bits": draw(st.one_of(st.none(), st.sampled_from([4, 8, 16]))),
+        "tied_embeddings": draw(st.booleans()),
+        "attention_sinks": draw(st.booleans()),
+        "weight_bytes": draw(st.sampled_from([base.weight_bytes, 0.53125, 0.5625])),
+    }
+    if changes["compute_bits"] is None and changes["weight_bytes"] != base.weight_bytes:
+        changes["compute_bits"] = draw(st.sampled_from([4, 8, 16]))
+    if base.is_mla:
+        changes["mla_rope_dim"] = draw(st.one_of(st.none(), st.sampled_from([32.0, 64.0]), width(8, 256)))
+    if draw(st.integers(0, 4)):  # mostly with layer groups
+        return base.with_layer_groups(draw(layer_groups(base.d_model)), **changes)
+    return base.with_(**changes)
+
+
 @st.composite
 def gpus(draw: st.DrawFn, needs_bits: tuple[float, ...] = (), collectives: str | None = None,
          name: str = "gpu") -> isw.Gpu:
@@ -163,6 +210,8 @@ def drafters(draw: st.DrawFn, target: isw.Model) -> isw.Model:
     if draw(st.booleans()):
         return draw(models(name="drafter"))
     shrink = draw(st.sampled_from([4.0, 8.0, 16.0, 64.0]))
+    if target.layer_groups is not None:
+        target = target.with_layer_groups(None)
     return target.with_(name="drafter", n_layers=max(1.0, math.floor(target.n_layers / shrink)),
                         d_ff=target.d_ff / shrink, n_experts=1.0, n_experts_active=1.0,
                         weight_bytes=draw(st.sampled_from([target.weight_bytes, 0.5])))
@@ -313,7 +362,7 @@ def use_pp_axis() -> st.SearchStrategy[list[bool]]:
 def test_decode_matches_reference(data: st.DataObject, attention: str, moe: bool) -> None:
     """Plain decoding (S = 1): dense and MoE, every attention kind, every precision, PP on/off."""
     m = data.draw(models(attention=attention, moe=moe), "model")
-    g = data.draw(gpus(needs_bits=(8 * m.weight_bytes,)), "gpu")
+    g = data.draw(gpus(needs_bits=(m.rate_bits,)), "gpu")
     n_min = min_gpus(m, g)
     pps = data.draw(use_pp_axis(), "use_pp")
     n_gpus = data.draw(axis(n_gpus_values(n_min), 4), "n_gpus")
@@ -327,7 +376,7 @@ def test_decode_matches_reference(data: st.DataObject, attention: str, moe: bool
 def test_moe_layouts_match_reference(data: st.DataObject) -> None:
     """MoE with expert parallelism in play: batches around 2·s, GPU counts around E."""
     m = data.draw(models(moe=True), "model")
-    g = data.draw(gpus(needs_bits=(8 * m.weight_bytes,)), "gpu")
+    g = data.draw(gpus(needs_bits=(m.rate_bits,)), "gpu")
     s = m.sparsity
     n_gpus = data.draw(axis(st.one_of(n_gpus_values(min_gpus(m, g)),
                                       st.floats(0.5, 4).map(lambda f: f * m.n_experts)), 3), "n_gpus")
@@ -342,7 +391,7 @@ def test_moe_layouts_match_reference(data: st.DataObject) -> None:
 def test_seq_len_matches_reference(data: st.DataObject, collectives: str) -> None:
     """S > 1 positions per sequence: the row is token_latency(S) with economics over S tokens."""
     m = data.draw(models(), "model")
-    g = data.draw(gpus(needs_bits=(8 * m.weight_bytes,), collectives=collectives), "gpu")
+    g = data.draw(gpus(needs_bits=(m.rate_bits,), collectives=collectives), "gpu")
     pps = data.draw(use_pp_axis(), "use_pp")
     n_gpus = data.draw(axis(n_gpus_values(min_gpus(m, g)), 3), "n_gpus")
     batch = data.draw(axis(BATCHES, 2), "batch")
@@ -357,7 +406,7 @@ def test_spec_dec_matches_reference(data: st.DataObject) -> None:
     """Speculative decoding: latency, γ (0 when plain decoding wins) and the drafter's latency."""
     m = data.draw(models(), "model")
     drafter = data.draw(drafters(m), "drafter")
-    g = data.draw(gpus(needs_bits=(8 * m.weight_bytes, 8 * drafter.weight_bytes)), "gpu")
+    g = data.draw(gpus(needs_bits=(m.rate_bits, drafter.rate_bits)), "gpu")
     sd = data.draw(spec_decs(drafter), "spec_dec")
     pps = data.draw(st.sampled_from([[False], [True]]), "use_pp")
     n_gpus = data.draw(axis(n_gpus_values(min_gpus(m, g)), 3), "n_gpus")
@@ -383,7 +432,7 @@ def test_mixed_grid_matches_reference(data: st.DataObject) -> None:
     """Two models on two GPUs (NCCL and torus) in one product: rows map to the right pair."""
     m0 = data.draw(models(name="m0"), "m0")
     m1 = data.draw(models(name="m1"), "m1")
-    bits = (8 * m0.weight_bytes, 8 * m1.weight_bytes)
+    bits = (m0.rate_bits, m1.rate_bits)
     g0 = data.draw(gpus(needs_bits=bits, collectives="nccl", name="g0"), "g0")
     g1 = data.draw(gpus(needs_bits=bits, collectives="torus", name="g1"), "g1")
     n_gpus = data.draw(axis(n_gpus_values(min_gpus(m0, g0)), 2), "n_gpus")
@@ -397,7 +446,7 @@ def test_mixed_grid_matches_reference(data: st.DataObject) -> None:
 def test_zip_matches_reference(data: st.DataObject) -> None:
     """A zip grid: each row its own (N, b, ℓ, use_pp), with length-1 axes broadcast."""
     m = data.draw(models(), "model")
-    g = data.draw(gpus(needs_bits=(8 * m.weight_bytes,)), "gpu")
+    g = data.draw(gpus(needs_bits=(m.rate_bits,)), "gpu")
     n = data.draw(st.integers(1, 12), "rows")
     n_gpus = data.draw(st.lists(n_gpus_values(min_gpus(m, g)), min_size=n, max_size=n), "n_gpus")
     batch = data.draw(st.lists(BATCHES, min_size=n, max_size=n), "batch")
@@ -417,7 +466,7 @@ def test_catalog_grid_matches_reference() -> None:
         model = isw.model(m)
         for gname in isw.gpu_names():
             g = isw.gpu(gname)
-            if 8 * model.weight_bytes not in g.flops_by_bits:
+            if model.rate_bits not in g.flops_by_bits:
                 continue
             check_rows(*run_product([model], [g], n_gpus, batch, ctx, [1.0], [False, True], [None]))
     sd = isw.SpecDec("Llama-3-8B", 0.8, gamma_max=6)
@@ -434,7 +483,7 @@ def test_identical_whatever_threads_chunks_and_grid_kind(data: st.DataObject, sp
     """Bit-for-bit the same frame with 1 or 2 threads, chunks of 7 or 1000 rows, product or zip."""
     m = data.draw(models(), "model")
     drafter = data.draw(drafters(m), "drafter")
-    g = data.draw(gpus(needs_bits=(8 * m.weight_bytes, 8 * drafter.weight_bytes)), "gpu")
+    g = data.draw(gpus(needs_bits=(m.rate_bits, drafter.rate_bits)), "gpu")
     sd = data.draw(spec_decs(drafter), "spec_dec")
     n_gpus = data.draw(st.lists(n_gpus_values(min_gpus(m, g)), min_size=4, max_size=8), "n_gpus")
     batch = data.draw(st.lists(BATCHES, min_size=4, max_size=8), "batch")
@@ -458,3 +507,70 @@ def test_identical_whatever_threads_chunks_and_grid_kind(data: st.DataObject, sp
         a = base[c].to_numpy().view(np.uint64)
         b = zipped[c].to_numpy().view(np.uint64)
         assert np.array_equal(a, b), c
+
+
+# ----------------------------------------------------------------------------- extensions == reference
+
+
+@settings(max_examples=250, **SETTINGS)
+@given(data=st.data())
+def test_extended_decode_matches_reference(data: st.DataObject) -> None:
+    """Models using the extensions (docs/extensions.md), plain decoding, PP on and off: the
+    windows bind or not (contexts on both sides of them), infeasible rows included."""
+    m = data.draw(extended_models(), "model")
+    g = data.draw(gpus(needs_bits=(m.rate_bits,)), "gpu")
+    pps = data.draw(use_pp_axis(), "use_pp")
+    n_gpus = data.draw(axis(n_gpus_values(min_gpus(m, g)), 3), "n_gpus")
+    batch = data.draw(axis(BATCHES, 8 // (len(pps) * len(n_gpus)) or 1), "batch")
+    windows = [grp.window for grp in m.groups if grp.window is not None]
+    near = st.one_of(CONTEXTS, *(st.floats(0.5, 2).map(lambda f, w=w: f * w) for w in windows[:2]))
+    ctx = data.draw(axis(near, max(1, 16 // (len(pps) * len(n_gpus) * len(batch)))), "ctx")
+    check_rows(*run_product([m], [g], n_gpus, batch, ctx, [1.0], pps, [None]))
+
+
+@settings(max_examples=100, **SETTINGS)
+@given(data=st.data())
+def test_extended_moe_layouts_match_reference(data: st.DataObject) -> None:
+    """Dense and MoE groups with expert parallelism in play: batches around each group's 2·s_g."""
+    m = data.draw(extended_models(moe=True), "model")
+    g = data.draw(gpus(needs_bits=(m.rate_bits,)), "gpu")
+    edges = [2 * grp.sparsity for grp in m.groups]
+    n_gpus = data.draw(axis(st.one_of(n_gpus_values(min_gpus(m, g)),
+                                      st.floats(0.5, 4).map(lambda f: f * m.n_experts)), 3), "n_gpus")
+    batch = data.draw(axis(st.one_of(st.sampled_from(edges), st.sampled_from(edges).map(lambda e: e - 0.5),
+                                     st.floats(0.5, 4).map(lambda f: f * max(edges))), 3), "batch")
+    ctx = data.draw(axis(CONTEXTS, 2), "ctx")
+    check_rows(*run_product([m], [g], n_gpus, batch, ctx, [1.0], [False, True], [None]))
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(data=st.data())
+def test_extended_seq_len_and_spec_dec_match_reference(data: st.DataObject) -> None:
+    """S > 1 positions (windows cap the mean context l̄) and speculative decoding with an
+    extended target and an extended or plain drafter."""
+    m = data.draw(extended_models(), "model")
+    drafter = data.draw(st.one_of(extended_models(name="drafter"), drafters(m)), "drafter")
+    g = data.draw(gpus(needs_bits=(m.rate_bits, drafter.rate_bits)), "gpu")
+    n_gpus = data.draw(axis(n_gpus_values(min_gpus(m, g)), 2), "n_gpus")
+    batch = data.draw(axis(BATCHES, 2), "batch")
+    ctx = data.draw(axis(CONTEXTS, 2), "ctx")
+    seq = data.draw(axis(SEQ_LENS, 3), "seq")
+    check_rows(*run_product([m], [g], n_gpus, batch, ctx, seq, [False, True], [None]))
+    sd = data.draw(spec_decs(drafter), "spec_dec")
+    check_rows(*run_product([m], [g], n_gpus, batch, ctx, [1.0], [False, True], [sd]))
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(data=st.data())
+def test_explicit_single_group_is_the_epoch_model(data: st.DataObject) -> None:
+    """An `epoch` model rebuilt with one explicit layer group equal to its fields computes the
+    same rows, bit for bit, in the engine."""
+    m = data.draw(models(), "model")
+    grouped = m.with_layer_groups([LayerGroup(m.n_layers, m.d_ff, m.n_experts, m.n_experts_active)])
+    g = data.draw(gpus(needs_bits=(m.rate_bits,)), "gpu")
+    args = {"n_gpus": data.draw(axis(n_gpus_values(min_gpus(m, g)), 4), "n_gpus"),
+            "batch_size": data.draw(axis(BATCHES, 4), "batch"),
+            "context_len": data.draw(axis(CONTEXTS, 2), "ctx"), "use_pp": [False, True]}
+    a = isw.sweep(m, g, **args).drop("model")
+    b = isw.sweep(grouped, g, **args).drop("model")
+    assert a.equals(b)

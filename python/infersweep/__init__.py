@@ -13,6 +13,7 @@ from .catalog import catalog_gpus, catalog_models, gpu, gpu_names, model, model_
 from .errors import CatalogError, ConfigError, GridError, InfersweepError, SpecError
 from .frontier import frontier as frontier
 from .frontier import pareto_front, preferred
+from .hf_config import from_hf_config
 from .scaling import (
     FrontierFit,
     SizeEstimate,
@@ -22,7 +23,7 @@ from .scaling import (
     mfu_target,
     scale_model,
 )
-from .specs import Gpu, Model, SpecDec
+from .specs import Gpu, LayerGroup, Model, SpecDec
 from .stream import sweep_shard, sweep_to_parquet
 from .sweep import sweep
 from .toy import toy_critical_batch, toy_latency, toy_min_latency, toy_optimal_gpus
@@ -34,6 +35,7 @@ __all__ = [
     "Gpu",
     "GridError",
     "InfersweepError",
+    "LayerGroup",
     "Model",
     "SizeEstimate",
     "SpecDec",
@@ -43,6 +45,7 @@ __all__ = [
     "catalog_models",
     "errors",
     "fit_frontier",
+    "from_hf_config",
     "frontier",
     "frontier_cost_at",
     "gpu",

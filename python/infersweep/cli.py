@@ -660,7 +660,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print(head)
     print("─" * min(len(head), 100))
     weights = m.weight_bytes * m.total_params
-    kv_full = m.kv_bytes_per_token * ctx * b
+    kv_full = m.kv_bytes_for_context(ctx) * b  # windowed layers stop growing at their window
     hbm = N * g.hbm_bytes
     if not r["feasible"]:
         _explain_infeasible(m, g, args, weights, kv_full, hbm)
@@ -766,7 +766,7 @@ def _explain_infeasible(
     N, b, ctx = args.n_gpus, args.batch_size, args.context
     kv_text = (
         f" ({g3(b)} sequence{'s' if b != 1 else ''} × {context_text(ctx)} tokens × "
-        f"{m.kv_bytes_per_token:,.0f} B/token)"
+        f"{m.kv_bytes_for_context(ctx) / ctx:,.0f} B/token)"
         if kv_full > 0
         else ""
     )
@@ -798,7 +798,7 @@ def _explain_infeasible(
         n_need = (weights + kv_full) / hbm1
         msg = f"  fits from {n_need:.3g} GPUs (--n-gpus {math.ceil(n_need)}; fewer with --pp)"
     if hbm > weights:
-        b_max = (hbm - weights) / (m.kv_bytes_per_token * ctx)
+        b_max = (hbm - weights) / m.kv_bytes_for_context(ctx)
         msg += f", or with at most {b_max:.3g} sequences on {g3(N)} GPUs" + (
             " without PP" if args.use_pp else ""
         )

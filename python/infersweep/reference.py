@@ -1,7 +1,12 @@
 """The forward-pass model in plain Python: readable, slow, and the oracle for the Rust engine.
 
 This file follows spec/MODEL.md (`epoch` semantics, Erdil 2025) formula by formula, with the
-section numbers beside each function. It uses no numpy on purpose: every number is a Python
+section numbers beside each function, and the named extensions of docs/extensions.md (layer
+groups, shared experts, MLA's RoPE key, attention windows, tied embeddings, separate KV and
+compute precisions). A model is always a list of layer groups here: one made of `epoch`'s fields
+when ``layer_groups`` is unset, in which case every sum below has a single term, computed with
+`epoch`'s own expression in `epoch`'s order, so that such a model gives exactly the numbers it
+gave before the extensions existed. It uses no numpy on purpose: every number is a Python
 float computed with the C library's ``pow`` and ``log2``, exactly as the Rust engine does, so
 the two agree to the last few ulps and both land on the same side of every ``ceil`` and
 comparison. Tests hold the Rust engine equal to this file; benchmarks use it as the baseline.
@@ -12,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .specs import Gpu, Model
+from .specs import Gpu, LayerGroup, Model
 
 ALLREDUCE, ALL_TO_ALL, P2P = "allreduce", "all-to-all", "p2p"
 
@@ -46,12 +51,25 @@ def flop(m: Model, ctx: float, n: float, s_pos: float) -> float:
 
 
 def _attn_flop(m: Model, l_bar: float, n: float, s_pos: float) -> float:
-    h_att = m.mla_kv_rank if m.is_mla else m.head_dim
-    return 4 * h_att * m.n_heads * m.n_layers * l_bar * n * s_pos  # type: ignore[operator]
+    """F_kv = Σ_g coef·L_g·min(l̄, W_g)·n·S, coef = 4·h_att·H (`epoch`: one group, no window);
+    with MLA's RoPE key coef = 2·(2c + r)·H (extensions §2, §4)."""
+    coef = m.attention_flop_coefficient
+    total = 0.0
+    for g in m.groups:
+        seen = l_bar if g.window is None else min(l_bar, g.window)
+        total += coef * g.n_layers * seen * n * s_pos
+    return total
 
 
 def ffn_flop(m: Model, n: float, s_pos: float) -> float:
-    return 2 * (m.ffn_params / m.sparsity) * n * s_pos
+    """F_ffn = Σ_g 2·(P_ff_g / s_g)·n·S + 2·P_shared·n·S (extensions §1, §3)."""
+    total = 0.0
+    for g in m.groups:
+        total += 2 * (m.group_ffn_params(g) / g.sparsity) * n * s_pos
+    shared = m.shared_ffn_params
+    if shared:
+        total += 2 * shared * n * s_pos
+    return total
 
 
 def kv_flop(m: Model, ctx: float, n: float, s_pos: float) -> float:
@@ -66,19 +84,36 @@ def rw(m: Model, rows: float, cols: float, n: float, t: float) -> float:
     return rows * cols * w + t1 * cols * n * a + t2 * rows * n * a
 
 
-def rw_ffn(m: Model, n: float, t: float) -> float:
-    s = m.sparsity
+def rw_ffn(m: Model, n: float, t: float, g: LayerGroup | None = None) -> float:
+    """RW_ffn(n; t) of one layer of group g (default: the representative group)."""
+    g = g if g is not None else m.groups[m.representative]
+    s = g.sparsity
     touched = 1 - (1 - 1 / s) ** n
     mats = m.ffn_up_matrices + m.ffn_down_matrices
-    return touched * m.n_experts * mats * rw(m, m.d_model, m.d_ff, n / s, t)
+    return touched * g.n_experts * mats * rw(m, m.d_model, g.d_ff, n / s, t)
+
+
+def rw_shared(m: Model, n: float, t: float, g: LayerGroup) -> float:
+    """One layer's shared experts: n_shared·(a_up + a_dn)·RW(d, f_shared, n; t), read for every
+    token, tensor-parallel over the t GPUs of the stage (extensions §3)."""
+    mats = m.ffn_up_matrices + m.ffn_down_matrices
+    return g.n_shared_experts * mats * rw(m, m.d_model, g.shared_width, n, t)
 
 
 def rw_attn(m: Model, n: float, t: float) -> float:
     d, hh = m.d_model, m.n_heads * m.head_dim  # type: ignore[operator]
     if not m.is_mla:
         return rw(m, m.attention_width, d, n, t) + rw(m, d, hh, n, t)
-    cq = m.mla_kv_rank + m.mla_q_rank  # type: ignore[operator]
+    cq = m.mla_compressed_width  # c + q (+ r with the RoPE key)
     return rw(m, cq, d, n, t) + rw(m, m.attention_width, cq, n, t) + rw(m, d, hh, n, t)
+
+
+def expert_parallel(m: Model, g: LayerGroup, T: float, bm: float) -> tuple[float, float]:
+    """(N_EP_g, T_ff_g): a group's expert-parallel degree and FFN tensor-parallel degree (§5)."""
+    n_ep = min(T, g.n_experts)
+    if bm < 2 * g.sparsity:
+        n_ep = 1.0
+    return n_ep, max(1.0, T / max(1.0, n_ep))
 
 
 # ---------------------------------------------------------------- §4 collectives
@@ -135,7 +170,8 @@ class Pass:
         return self.latency_s < math.inf
 
 
-INFEASIBLE = Pass(math.inf, *([math.nan] * 5), False, *([math.nan] * 5))
+_NAN = math.nan
+INFEASIBLE = Pass(math.inf, _NAN, _NAN, _NAN, _NAN, _NAN, False, _NAN, _NAN, _NAN, _NAN, _NAN)
 
 
 def _tp_layout(g: Gpu, t: float, two_d: bool) -> tuple[float, float, float]:
@@ -148,13 +184,14 @@ def _tp_layout(g: Gpu, t: float, two_d: bool) -> tuple[float, float, float]:
 
 def token_latency(m: Model, g: Gpu, n_gpus: float, batch: float, ctx: float, s_pos: float = 1,
                   use_pp: bool = False) -> Pass:
-    """The best layout's forward-pass time for (N, b, ℓ, S) (§5)."""
+    """The best layout's forward pass time for (N, b, ℓ, S) (§5; per layer group: extensions §1)."""
     N, b, S = n_gpus, batch, s_pos
     phi = g.flops_for(m) * g.flop_utilization
     beta = g.hbm_bandwidth * g.mem_utilization
     a, w = m.activation_bytes, m.weight_bytes
-    L, E, k, s, d = m.n_layers, m.n_experts, m.n_experts_active, m.sparsity, m.d_model
-    kappa = m.kv_bytes_per_token
+    L, d = m.n_layers, m.d_model
+    groups, rep = m.groups, m.representative
+    kv_ctx = m.kv_bytes_for_context(ctx)  # kappa·ℓ, or Σ_g ... min(ℓ, W_g) with windows
     pp_list = [1.0] + (logspace2(0, math.log2(min(b, L)), 10) if use_pp else [])
 
     f_ffn = ffn_flop(m, b * S, 1)
@@ -167,31 +204,37 @@ def token_latency(m: Model, g: Gpu, n_gpus: float, batch: float, ctx: float, s_p
         for P in pp_list:
             bm = b / P
             T = N / P
-            n_ep = min(T, E)
-            if bm < 2 * s:
-                n_ep = 1.0
-            T_ff = max(1.0, T / max(1.0, n_ep))
-            R_ff, _, nodes_ff = _tp_layout(g, T_ff, two_d)
-            ffn_div = T / R_ff
-            words_ffn = ([k * m.ffn_up_matrices * m.d_ff / ffn_div, k * m.ffn_down_matrices * d / ffn_div]
-                         if two_d else [k * m.ffn_down_matrices * d / ffn_div])
-            lat_ffn = bw_ffn = 0.0
-            for word in words_ffn:
-                cl, cb = collective(g, R_ff, nodes_ff, word * bm * S * a, ALLREDUCE)
-                lat_ffn += L * cl
-                bw_ffn += L * cb
-            lat_fixed, bw_fixed = lat_ffn, bw_ffn
-            if E > 1:
-                r = min(k, n_ep)
-                cl, cb = collective(g, r, math.ceil(r / g.gpus_per_node), d * bm * r * S * a / T, ALL_TO_ALL)
-                lat_fixed += 2 * L * cl
-                bw_fixed += 2 * L * cb
+            n = bm * S
+            # Per group: its EP and FFN TP degrees, all-reduces and all-to-all (extensions §1);
+            # shared experts add traffic, no collective (§3).
+            lat_fixed = bw_fixed = 0.0
+            mem_fixed = kv_ctx * bm
+            for grp in groups:
+                k = grp.n_experts_active
+                n_ep_g, T_ff = expert_parallel(m, grp, T, bm)
+                R_ff, _, nodes_ff = _tp_layout(g, T_ff, two_d)
+                ffn_div = T / R_ff
+                up, down = k * m.ffn_up_matrices * grp.d_ff / ffn_div, k * m.ffn_down_matrices * d / ffn_div
+                words_ffn = [up, down] if two_d else [down]
+                for word in words_ffn:
+                    cl, cb = collective(g, R_ff, nodes_ff, word * bm * S * a, ALLREDUCE)
+                    lat_fixed += grp.n_layers * cl
+                    bw_fixed += grp.n_layers * cb
+                if grp.n_experts > 1:
+                    r = min(k, n_ep_g)
+                    cl, cb = collective(g, r, math.ceil(r / g.gpus_per_node), d * bm * r * S * a / T,
+                                        ALL_TO_ALL)
+                    lat_fixed += 2 * grp.n_layers * cl
+                    bw_fixed += 2 * grp.n_layers * cb
+                mem_fixed += grp.n_layers * rw_ffn(m, n, T_ff, grp)
+            for grp in groups:
+                if grp.n_shared_experts:
+                    mem_fixed += grp.n_layers * rw_shared(m, n, T, grp)
+            n_ep, T_ff = expert_parallel(m, groups[rep], T, bm)  # reported: the representative group's
             cl, cb = collective(g, 2, 2, d * bm * S * a / T, P2P)
             lat_fixed += (P - 1) * cl
             bw_fixed += (P - 1) * cb
-            n = bm * S
-            mem_fixed = kappa * ctx * bm + L * rw_ffn(m, n, T_ff)
-            infeasible = N * g.hbm_bytes < kappa * ctx * bm + fits_weights or P > min(N, b)  # noqa: SIM300
+            infeasible = N * g.hbm_bytes < kv_ctx * bm + fits_weights or P > min(N, b)  # noqa: SIM300
             for f_at in logspace2(0, math.log2(T), 6):
                 T_at = T / f_at
                 R_at, Pr_at, nodes_at = _tp_layout(g, T_at, two_d)

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -83,6 +83,10 @@ def scale_model(model: Model | str, factor: float, depth_exponent: float = 1 / 3
     Keeping H/g when scaling down a multi-head (g = 1) model gives g < 1, i.e. more KV heads than
     query heads: continuous `epoch` semantics accept it, as the notebook does.
 
+    A model with layer groups (docs/extensions.md) scales each group: its FFN widths (routed and
+    shared) like f, its layers in proportion to L (L_g → L_g·L_new/L, fractional), its window kept;
+    MLA's RoPE key width and the precisions are kept.
+
     ``name`` defaults to ``"<name> ×<factor>"``. Raises ``SpecError`` for a non-positive factor
     or one so small that no layer is left.
     """
@@ -107,17 +111,21 @@ def scale_model(model: Model | str, factor: float, depth_exponent: float = 1 / 3
             heads += 1.0
             group = _group_size_keeping(heads, kv_groups)
     assert m.head_dim is not None
-    return m.with_(
-        name=name if name is not None else f"{m.name} ×{factor:.6g}",
-        d_model=m.d_model * width,
-        d_ff=m.d_ff * width,
-        n_layers=layers,
-        n_heads=heads,
-        group_size=group,
-        head_dim=m.head_dim * head,
-        source=f"scale_model({m.name!r}, factor={factor!r}, depth_exponent={depth_exponent!r}) "
-               f"(spec/MODEL.md §9)",
-    )
+    changes = {
+        "name": name if name is not None else f"{m.name} ×{factor:.6g}",
+        "d_model": m.d_model * width,
+        "n_heads": heads,
+        "group_size": group,
+        "head_dim": m.head_dim * head,
+        "source": f"scale_model({m.name!r}, factor={factor!r}, depth_exponent={depth_exponent!r}) "
+                  f"(spec/MODEL.md §9)",
+    }
+    if m.layer_groups is not None:
+        groups = [replace(g, n_layers=g.n_layers * layers / m.n_layers, d_ff=g.d_ff * width,
+                          shared_d_ff=None if g.shared_d_ff is None else g.shared_d_ff * width)
+                  for g in m.layer_groups]
+        return m.with_layer_groups(groups, **changes)
+    return m.with_(d_ff=m.d_ff * width, n_layers=layers, **changes)
 
 
 # --- §9: the size that puts an observed point on the frontier --------------------------------

@@ -109,10 +109,21 @@ def toy_latency(
     memory_s = w * p_total / (n * _effective_bandwidth(g))
     compute_s = 2.0 * p_total * b / (n * _effective_flops(m, g))
     latency = m.n_layers * _allreduces_per_layer(m) * t_reduce + np.maximum(memory_s, compute_s)
-    latency = np.where(n * g.hbm_bytes < m.kv_bytes_per_token * ctx * b + w * p_total, np.inf, latency)
+    latency = np.where(n * g.hbm_bytes < _kv_bytes(m, ctx) * b + w * p_total, np.inf, latency)
     if latency.ndim == 0:
         return float(latency)
     return latency
+
+
+def _kv_bytes(m: Model, ctx: np.ndarray) -> np.ndarray:
+    """KV-cache bytes of one sequence at each context: kappa·ℓ, or with attention windows
+    Σ_g kappa_g·min(ℓ, W_g) (docs/extensions.md §6)."""
+    if not m.has_windows:
+        return m.kv_bytes_per_token * ctx
+    total = np.zeros_like(ctx)
+    for grp in m.groups:
+        total = total + m.group_kv_bytes(grp) * (ctx if grp.window is None else np.minimum(ctx, grp.window))
+    return total
 
 
 def _bandwidth(gpu: Gpu, bandwidth: Bandwidth) -> float:

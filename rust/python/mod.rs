@@ -17,7 +17,7 @@ use pyo3::types::{PyDict, PyList};
 use crate::collective::{collective, Kind};
 use crate::forward::Prepared;
 use crate::frontier::{frontier as epoch_frontier, pareto_mask, FrontierSettings};
-use crate::spec::{Collectives, Hardware, Mla, Model, SpecError};
+use crate::spec::{Collectives, Hardware, LayerGroup, Mla, Model, SpecError};
 use crate::specdec::Drafting;
 use crate::sweep::{sweep, Columns, Grid, SpecDec};
 
@@ -76,6 +76,31 @@ fn model_from(d: &Bound<'_, PyDict>) -> PyResult<Model> {
         },
         weight_bytes: get(d, "weight_bytes")?,
         activation_bytes: get(d, "activation_bytes")?,
+        kv_bytes: get_opt(d, "kv_bytes")?,
+        compute_bits: get_opt(d, "compute_bits")?,
+        tied_embeddings: get_opt(d, "tied_embeddings")?.unwrap_or(false),
+        mla_rope_dim: get_opt(d, "mla_rope_dim")?,
+        layer_groups: match get_opt::<Bound<'_, PyList>>(d, "layer_groups")? {
+            None => Vec::new(),
+            Some(list) => list
+                .iter()
+                .map(|g| layer_group_from(g.cast::<PyDict>()?))
+                .collect::<PyResult<_>>()?,
+        },
+    })
+}
+
+/// A layer group from the dict `LayerGroup.to_dict` gives (docs/extensions.md §1).
+fn layer_group_from(d: &Bound<'_, PyDict>) -> PyResult<LayerGroup> {
+    let d_ff: f64 = get(d, "d_ff")?;
+    Ok(LayerGroup {
+        n_layers: get(d, "n_layers")?,
+        d_ff,
+        n_experts: get_opt(d, "n_experts")?.unwrap_or(1.0),
+        n_experts_active: get_opt(d, "n_experts_active")?.unwrap_or(1.0),
+        n_shared_experts: get_opt(d, "n_shared_experts")?.unwrap_or(0.0),
+        shared_d_ff: get_opt(d, "shared_d_ff")?.unwrap_or(d_ff),
+        window: get_opt(d, "window")?,
     })
 }
 
