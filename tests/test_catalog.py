@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -15,6 +16,7 @@ import pytest
 
 from infersweep import catalog
 from infersweep.errors import CatalogError, InfersweepError, SpecError
+from infersweep.hf_config import from_hf_config
 from infersweep.specs import Gpu, Model, SpecDec
 
 # --- CATALOG.md §1, Hardware -----------------------------------------------------------------
@@ -186,7 +188,11 @@ def test_model_lookup_spellings(spelling: str) -> None:
 @pytest.mark.parametrize("key", list(MODELS))
 def test_notebook_model_keys_are_aliases(key: str) -> None:
     assert catalog.model(key).name == MODELS[key][0]
-    entry = catalog._load()["models"].index[catalog._normalise(key)]
+    section = catalog._load()["models"]
+    if key in section.exact:  # DeepSeek_V3: normalised, it is the faithful DeepSeek-V3's name
+        assert section.exact[key].exact_aliases[0] == key
+        return
+    entry = section.index[catalog._normalise(key)]
     assert entry.aliases[0] == key
 
 
@@ -199,7 +205,6 @@ def test_notebook_gpu_keys_are_aliases(key: str) -> None:
 
 
 def test_other_aliases() -> None:
-    assert catalog.model("DeepSeek-V3").name == "DeepSeek-V3-epoch"
     assert catalog.model("deepseek_v3_epoch").name == "DeepSeek-V3-epoch"
     assert catalog.model("gpt-3.5").name == "GPT-3.5"
     assert catalog.model("GPT_3_5").name == "GPT-3.5"
@@ -256,22 +261,34 @@ def test_wrong_type() -> None:
 def test_catalog_models_frame() -> None:
     df = catalog.catalog_models()
     assert isinstance(df, pl.DataFrame)
-    assert df.height == len(catalog.model_names()) == len(MODELS)
+    assert df.height == len(catalog.model_names()) == len(MODELS) + len(MODERN_MODELS)
     assert df["name"].to_list() == catalog.model_names()
     expected = ["name", "aliases", "d_model", "d_ff", "n_layers", "n_heads", "group_size", "vocab_size",
                 "head_dim", "n_experts", "n_experts_active", "ffn_up_matrices", "ffn_down_matrices",
                 "mla_kv_rank", "mla_q_rank", "weight_bytes", "activation_bytes", "parallel_attention",
-                "total_params", "active_params", "kv_bytes_per_token", "source", "description"]
+                "kv_bytes", "compute_bits", "tied_embeddings", "mla_rope_dim", "attention_sinks",
+                "layer_groups", "total_params", "active_params", "kv_bytes_per_token", "source",
+                "description"]
     assert df.columns == expected
     assert df.schema["mla_kv_rank"] == pl.Float64
     assert df.schema["ffn_up_matrices"] == pl.Int64
     assert df.schema["parallel_attention"] == pl.Boolean
+    assert df.schema["compute_bits"] == pl.Int64 and df.schema["layer_groups"] == pl.String
+    assert df.schema["tied_embeddings"] == df.schema["attention_sinks"] == pl.Boolean
     row = df.filter(pl.col("name") == "DeepSeek-V3-epoch").row(0, named=True)
     assert row["total_params"] == 666_070_679_552
     assert row["active_params"] == 35_515_793_408
     assert row["kv_bytes_per_token"] == 59_392
     assert row["mla_kv_rank"] == 512 and row["aliases"] == "DeepSeek_V3"
-    assert df.filter(pl.col("mla_kv_rank").is_not_null()).height == 1
+    assert row["layer_groups"] is None and row["mla_rope_dim"] is None
+    epoch = df.head(len(MODELS))
+    assert epoch.filter(pl.col("mla_kv_rank").is_not_null()).height == 1
+    assert epoch["layer_groups"].null_count() == len(MODELS)  # no Epoch entry uses an extension
+    assert not epoch["tied_embeddings"].any() and not epoch["attention_sinks"].any()
+    assert epoch["kv_bytes"].null_count() == epoch["compute_bits"].null_count() == len(MODELS)
+    ds = df.filter(pl.col("name") == "DeepSeek-V3").row(0, named=True)
+    assert ds["layer_groups"] == "3×dense(f=18432); 58×MoE(f=2048, E=256, k=8, shared 1×2048)"
+    assert ds["kv_bytes_per_token"] == 70_272  # FP8 weights, a BF16 cache (kv_bytes unset)
     assert df["source"].str.len_chars().min() > 0  # type: ignore[operator]
 
 
@@ -382,6 +399,62 @@ def test_modern_gpus_frame_columns() -> None:
     assert "64 GB/s" in mi300x["notes"]
 
 
+# --- modern_models.toml (spec/CATALOG.md §2, with the extensions of docs/extensions.md) ---------------
+DATA = Path(__file__).parent / "data" / "hf"
+# name: (fixture of tests/data/hf, from_hf_config's precision arguments, published total, active)
+MODERN_MODELS: dict[str, tuple[str, dict[str, Any], float, float | None]] = {
+    "Llama-3.1-8B": ("llama-3.1-8b", {}, 8.03e9, None),
+    "Llama-3.1-70B": ("llama-3.1-70b", {}, 70.6e9, None),
+    "Llama-3.1-405B": ("llama-3.1-405b", {}, 405.9e9, None),
+    "Mixtral-8x7B-v0.1": ("mixtral-8x7b-v0.1", {}, 46.7e9, 12.9e9),
+    "Qwen3-235B-A22B": ("qwen3-235b-a22b", {}, 235e9, 22e9),
+    "DeepSeek-V3": ("deepseek-v3", {"weight_bytes": 1}, 671e9, None),
+    "gpt-oss-120b": ("gpt-oss-120b", {"weight_bytes": 0.53125, "compute_bits": 16}, 116.8e9, None),
+    "Gemma-3-27B": ("gemma-3-27b-it", {}, 27.4e9 - 0.4e9, None),  # without the vision tower
+    "Llama-4-Maverick": ("llama-4-maverick-17b-128e", {}, 400e9, 17e9),
+}
+
+
+def test_modern_models_present_in_order() -> None:
+    entries = [e for e in catalog._load()["models"].entries if e.file == "modern_models.toml"]
+    assert [e.name for e in entries] == list(MODERN_MODELS)
+    assert catalog.model_names()[len(MODELS):] == list(MODERN_MODELS)
+    for e in entries:
+        assert e.source.startswith("Hugging Face ") and "config.json" in e.source and e.as_of
+        assert e.aliases and "/" in e.aliases[0]  # the Hub repository
+
+
+@pytest.mark.parametrize("name", list(MODERN_MODELS))
+def test_modern_model_is_its_hf_config(name: str) -> None:
+    fixture, precision, total, active = MODERN_MODELS[name]
+    m = catalog.model(name)
+    assert m == from_hf_config(DATA / f"{fixture}.json", **precision).with_(name=name)
+    assert m.total_params == pytest.approx(total, rel=0.01)
+    if active is not None:
+        assert m.active_params == pytest.approx(active, rel=0.01)
+
+
+def test_deepseek_names() -> None:
+    # the notebook key, exactly as spelled, is Epoch's approximation; every other spelling of
+    # DeepSeek-V3 is the faithful model
+    assert catalog.model("DeepSeek_V3").name == "DeepSeek-V3-epoch"
+    for spelling in ("DeepSeek-V3", "deepseek v3", "deepseek_v3", "DEEPSEEK_V3", "deepseek-ai/DeepSeek-V3"):
+        assert catalog.model(spelling).name == "DeepSeek-V3", spelling
+    faithful, epoch = catalog.model("DeepSeek-V3"), catalog.model("DeepSeek_V3")
+    assert faithful.layer_groups is not None and faithful.mla_rope_dim == 64
+    assert (faithful.kv_bytes_per_token, epoch.kv_bytes_per_token) == (70_272, 59_392)
+    assert catalog.model("Llama-3.3-70B") is catalog.model("Llama-3.1-70B")
+    assert catalog.model("Llama-3-70B").name == "Llama-3-70B"  # Epoch's entry keeps its name
+
+
+def test_modern_models_run() -> None:
+    import infersweep as isw
+
+    df = isw.sweep(list(MODERN_MODELS), "H200-SXM", n_gpus=[8, 16], batch_size=[1, 64],
+                   context_len=[0, 32768])
+    assert df.height == len(MODERN_MODELS) * 8 and df["feasible"].any()
+
+
 # --- further catalog files -------------------------------------------------------------------------
 class _FakeFile:
     """Stands in for an importlib.resources Traversable."""
@@ -428,13 +501,13 @@ vocab_size = 32000
 
 
 def test_extra_catalog_file_is_loaded(extra_files: list[_FakeFile]) -> None:
-    extra_files.append(_FakeFile("modern_models.toml", _TINY))
+    extra_files.append(_FakeFile("extra_models.toml", _TINY))
     extra_files.append(_FakeFile("notes.toml", 'title = "not a catalog"\n'))
     m = catalog.model("TINY")
     assert m.name == "Tiny-1B" and m.head_dim == 128 and m.source == "test"
     assert catalog.model_names()[-1] == "Tiny-1B"
     assert catalog.model_names()[:len(MODELS)] == [row[0] for row in MODELS.values()]
-    assert catalog.catalog_models().height == len(MODELS) + 1
+    assert catalog.catalog_models().height == len(MODELS) + len(MODERN_MODELS) + 1
 
 
 def test_extra_catalog_name_clash(extra_files: list[_FakeFile]) -> None:
@@ -458,4 +531,62 @@ def test_extra_catalog_unknown_field(extra_files: list[_FakeFile]) -> None:
 def test_extra_catalog_missing_source(extra_files: list[_FakeFile]) -> None:
     extra_files.append(_FakeFile("bad.toml", _TINY.replace('source = "test"', "")))
     with pytest.raises(SpecError, match="'source' must be a non-empty string"):
+        catalog.model_names()
+
+
+_GROUPED = """
+kind = "models"
+
+[models.Tiny-MoE]
+description = "a test model with layer groups"
+source = "test"
+d_model = 2048
+n_heads = 16
+group_size = 4
+vocab_size = 32000
+
+[[models.Tiny-MoE.layer_groups]]
+n_layers = 2
+d_ff = 8192
+
+[[models.Tiny-MoE.layer_groups]]
+n_layers = 14
+d_ff = 1024
+n_experts = 64
+n_experts_active = 4
+n_shared_experts = 2
+window = 4096
+"""
+
+
+def test_extra_catalog_layer_groups(extra_files: list[_FakeFile]) -> None:
+    extra_files.append(_FakeFile("extra_models.toml", _GROUPED))
+    m = catalog.model("tiny moe")
+    assert m.layer_groups is not None and len(m.layer_groups) == 2
+    # filled from the groups: the total of layers and the fields of the group with the most experts
+    assert (m.n_layers, m.d_ff, m.n_experts, m.n_experts_active) == (16, 1024, 64, 4)
+    assert m.layer_groups[1].window == 4096 and m.layer_groups[1].n_shared_experts == 2
+    row = catalog.catalog_models().filter(pl.col("name") == "Tiny-MoE").row(0, named=True)
+    assert row["layer_groups"] == "2×dense(f=8192); 14×MoE(f=1024, E=64, k=4, shared 2×1024, window 4096)"
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("n_experts_active = 4", "n_experts_active = 4\nn_routed = 3"), r"unknown field\(s\) \['n_routed'\]"),
+    (("d_ff = 1024", "d_ff = -1"), "'d_ff' must be positive"),
+    (("group_size = 4", "group_size = 4\nn_layers = 15"), r"'n_layers' \(15\) must equal the layers"),
+    (("group_size = 4", "group_size = 4\nd_ff = 8192"),
+     r"'d_ff' \(8192\) must equal that of layer_groups\[1\]"),
+])
+def test_extra_catalog_bad_layer_groups(extra_files: list[_FakeFile], edit: tuple[str, str],
+                                        message: str) -> None:
+    extra_files.append(_FakeFile("bad.toml", _GROUPED.replace(*edit)))
+    with pytest.raises(SpecError, match=r"'bad.toml'.*'Tiny-MoE'.*" + message):
+        catalog.model_names()
+
+
+def test_extra_catalog_exact_alias_clash(extra_files: list[_FakeFile]) -> None:
+    text = _TINY.replace('aliases = ["tiny"]', 'exact_aliases = ["DeepSeek_V3"]')
+    extra_files.append(_FakeFile("clash.toml", text))
+    with pytest.raises(CatalogError, match=r"exact alias 'DeepSeek_V3' of 'Tiny-1B'.*also a name of "
+                                           r"'DeepSeek-V3-epoch'"):
         catalog.model_names()

@@ -3,6 +3,10 @@
 The configs under tests/data/hf/ were written by hand from the published config.json files (see
 the README there); published parameter totals and the KV bytes per token are copied from the
 project's reference table (CATALOG.md §2, "Models"). The tests never read the spec or the network.
+
+By default a config loads faithfully, with the extensions of docs/extensions.md (layer groups,
+shared experts, MLA's RoPE key, windows, tied embeddings, sinks); ``approximate=True`` gives the
+closest model in `epoch`'s fields alone (Epoch's own approximation of DeepSeek-V3).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import pytest
 from infersweep import catalog
 from infersweep.errors import ConfigError, InfersweepError, SpecError
 from infersweep.hf_config import SUPPORTED_MODEL_TYPES, from_hf_config
-from infersweep.specs import Model
+from infersweep.specs import LayerGroup, Model
 
 DATA = Path(__file__).parent / "data" / "hf"
 
@@ -28,17 +32,23 @@ def config(name: str) -> dict[str, Any]:
     return data
 
 
-# Configs epoch expresses exactly, and those that need approximate=True.
+# Configs epoch expresses exactly, and those that need the extensions (or approximate=True).
 EXACT = ["llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b", "mistral-large-2407", "mixtral-8x7b-v0.1",
          "qwen3-32b", "qwen3-235b-a22b"]
 APPROX = ["deepseek-v3", "gpt-oss-120b", "gemma-3-27b-it", "llama-4-maverick-17b-128e"]
 
 
 def load(name: str, **kw: Any) -> Model:
-    return from_hf_config(DATA / f"{name}.json", approximate=name in APPROX, **kw)
+    """The faithful model (the default)."""
+    return from_hf_config(DATA / f"{name}.json", **kw)
 
 
-# --- mapped fields ---------------------------------------------------------------------------------
+def approx(name: str, **kw: Any) -> Model:
+    """`epoch`'s approximation (approximate=True)."""
+    return from_hf_config(DATA / f"{name}.json", approximate=True, **kw)
+
+
+# --- mapped fields (epoch's approximation for the last four) ---------------------------------------
 # name: (d, f, L, H, g, h, V, E, k, (c, q) or None)
 FIELDS: dict[str, tuple[Any, ...]] = {
     "llama-3.1-8b": (4096, 14336, 32, 32, 4, 128, 128256, 1, 1, None),
@@ -60,7 +70,7 @@ FIELDS: dict[str, tuple[Any, ...]] = {
 @pytest.mark.parametrize("name", list(FIELDS))
 def test_mapped_fields(name: str) -> None:
     d, f, L, H, g, h, V, E, k, mla = FIELDS[name]
-    m = load(name)
+    m = approx(name)
     assert isinstance(m, Model)
     assert (m.d_model, m.d_ff, m.n_layers, m.n_heads, m.group_size, m.head_dim) == (d, f, L, H, g, h)
     assert (m.vocab_size, m.n_experts, m.n_experts_active) == (V, E, k)
@@ -72,6 +82,48 @@ def test_mapped_fields(name: str) -> None:
 
 def test_all_fixtures_covered() -> None:
     assert sorted(p.stem for p in DATA.glob("*.json")) == sorted(EXACT + APPROX) == sorted(FIELDS)
+    assert sorted(GROUPS) == sorted(APPROX)
+
+
+# --- the faithful models: layer groups and the other extensions ------------------------------------
+# name: (layer groups, MLA RoPE key, tied embeddings, attention sinks)
+GROUPS: dict[str, tuple[list[LayerGroup], float | None, bool, bool]] = {
+    # 3 dense layers (intermediate_size 18432), then 58 MoE layers of 256 routed experts (8 active)
+    # of moe_intermediate_size 2048 and 1 shared expert as wide; MLA with the 64-wide RoPE key
+    "deepseek-v3": ([LayerGroup(3, 18432), LayerGroup(58, 2048, 256, 8, n_shared_experts=1)], 64, False,
+                    False),
+    # layer_types: 18 × [sliding_attention (window 128), full_attention], MoE on every layer; sinks
+    "gpt-oss-120b": ([LayerGroup(18, 2880, 128, 4, window=128), LayerGroup(18, 2880, 128, 4)], None,
+                     False, True),
+    # 5 local (window 1024) : 1 global over 62 layers: layers 6, 12, ..., 60 are global; tied
+    "gemma-3-27b-it": ([LayerGroup(52, 21504, window=1024), LayerGroup(10, 21504)], None, True, False),
+    # MoE on odd layers (interleave_moe_layer_step 2) with one shared expert; chunked attention
+    # (chunk 8192) on the RoPE layers, every layer but each 4th (no_rope_layer_interval 4), which
+    # are all MoE layers
+    "llama-4-maverick-17b-128e": ([LayerGroup(24, 16384, window=8192),
+                                   LayerGroup(12, 8192, 128, 1, n_shared_experts=1, window=8192),
+                                   LayerGroup(12, 8192, 128, 1, n_shared_experts=1)], None, False, False),
+}
+
+
+@pytest.mark.parametrize("name", list(GROUPS))
+def test_faithful_extensions(name: str) -> None:
+    groups, rope, tied, sinks = GROUPS[name]
+    m = load(name)
+    assert m.layer_groups == tuple(groups)
+    assert (m.mla_rope_dim, m.tied_embeddings, m.attention_sinks) == (rope, tied, sinks)
+    assert m.n_layers == sum(g.n_layers for g in groups)
+    rep = groups[m.representative]
+    assert (m.d_ff, m.n_experts, m.n_experts_active) == (rep.d_ff, rep.n_experts, rep.n_experts_active)
+    assert "faithful, with extensions" in m.source and "APPROXIMATED" not in m.source
+    a = approx(name)
+    assert a.layer_groups is None and not a.uses_extensions and "APPROXIMATED" in a.source
+
+
+@pytest.mark.parametrize("name", EXACT)
+def test_exact_configs_need_no_extension(name: str) -> None:
+    m = load(name)
+    assert not m.uses_extensions and m.layer_groups is None
 
 
 # --- parameter counts vs published totals ------------------------------------------------------------
@@ -87,11 +139,18 @@ PUBLISHED: dict[str, tuple[float, float, float | None, float]] = {
     "qwen3-32b": (32.8e9, 0.01, None, 0),
     "qwen3-235b-a22b": (235e9, 0.01, 22e9, 0.01),
     "gpt-oss-120b": (116.8e9, 0.01, None, 0),  # active: see test_gpt_oss_active_params
-    # approximated: the shared experts are missing from the total, DeepSeek's 3 dense layers dropped
+    "deepseek-v3": (671e9, 0.01, None, 0),  # active: see test_deepseek_v3_active_params
+    "llama-4-maverick-17b-128e": (400e9, 0.01, 17e9, 0.01),
+    # 27.4B includes the ~0.4B vision tower, which no config key describes
+    "gemma-3-27b-it": (27.4e9 - 0.4e9, 0.01, None, 0),
+}
+# epoch's approximation (approximate=True): the shared experts missing from the total, DeepSeek's
+# 3 dense layers dropped, Gemma's tied embedding counted twice (+V·d = 1.41B)
+PUBLISHED_APPROX: dict[str, tuple[float, float, float | None, float]] = {
     "deepseek-v3": (671e9, 0.01, 37e9, 0.05),
     "llama-4-maverick-17b-128e": (400e9, 0.01, 17e9, 0.03),
-    # 27.4B includes the ~0.4B vision tower; epoch counts Gemma's tied embedding twice (+V·d = 1.41B)
     "gemma-3-27b-it": (27.4e9, 0.04, None, 0),
+    "gpt-oss-120b": (116.8e9, 0.01, None, 0),
 }
 EXACT_COUNTS = {  # the epoch formulas on the published shapes (8B and 70B: Epoch's own values)
     "llama-3.1-8b": 8_029_995_008,
@@ -101,10 +160,11 @@ EXACT_COUNTS = {  # the epoch formulas on the published shapes (8B and 70B: Epoc
 }
 
 
-@pytest.mark.parametrize("name", list(PUBLISHED))
-def test_params_vs_published(name: str) -> None:
-    total, tol, active, active_tol = PUBLISHED[name]
-    m = load(name)
+@pytest.mark.parametrize(("name", "approximate"), [(n, False) for n in PUBLISHED] +
+                         [(n, True) for n in PUBLISHED_APPROX])
+def test_params_vs_published(name: str, approximate: bool) -> None:
+    total, tol, active, active_tol = (PUBLISHED_APPROX if approximate else PUBLISHED)[name]
+    m = from_hf_config(DATA / f"{name}.json", approximate=approximate)
     assert m.total_params == pytest.approx(total, rel=tol)
     if active is None and m.n_experts == 1:
         assert m.active_params == m.total_params
@@ -116,14 +176,23 @@ def test_params_vs_published(name: str) -> None:
 
 def test_gpt_oss_active_params() -> None:
     # epoch's active count includes the input embedding (V·d); OpenAI's 5.1B does not
-    m = load("gpt-oss-120b")
-    assert m.active_params - 201088 * 2880 == pytest.approx(5.1e9, rel=0.01)
+    for m in (load("gpt-oss-120b"), approx("gpt-oss-120b")):
+        assert m.active_params - 201088 * 2880 == pytest.approx(5.1e9, rel=0.01)
+
+
+def test_deepseek_v3_active_params() -> None:
+    # Likewise DeepSeek's 37B: all of attention (with the RoPE key projections), the 3 dense FFNs,
+    # 8 of 256 routed experts and the shared one in 58 layers, and the unembedding
+    m = load("deepseek-v3")
+    assert m.active_params - 129280 * 7168 == pytest.approx(37e9, rel=0.01)
+    assert m.total_params == pytest.approx(671e9, rel=0.001)
 
 
 def test_gemma_text_params() -> None:
-    # without the double-counted tied embedding, epoch's count is the text model's ~27.0B
-    m = load("gemma-3-27b-it")
-    assert m.total_params - 262208 * 5376 == pytest.approx(27.4e9 - 0.4e9, rel=0.01)
+    # the faithful count is the text model's ~27.0B; epoch counts the tied embedding twice
+    m, a = load("gemma-3-27b-it"), approx("gemma-3-27b-it")
+    assert m.total_params == pytest.approx(27.4e9 - 0.4e9, rel=0.01)
+    assert a.total_params - m.total_params == 262208 * 5376
 
 
 def test_llama_and_mixtral_within_one_percent() -> None:
@@ -140,14 +209,14 @@ def test_epoch_llama_3_405b_differs_only_in_group_size() -> None:
 
 
 def test_deepseek_v3_reproduces_epochs_approximation() -> None:
-    m = from_hf_config(DATA / "deepseek-v3.json", approximate=True, weight_bytes=1)
+    m = approx("deepseek-v3", weight_bytes=1)
     epoch = catalog.model("DeepSeek-V3-epoch")
     assert m.with_(name=epoch.name) == epoch
     assert (m.total_params, m.active_params) == (666_070_679_552, 35_515_793_408)
 
 
 def test_maverick_spread_keeps_ffn_totals() -> None:
-    m = load("llama-4-maverick-17b-128e")
+    m = approx("llama-4-maverick-17b-128e")
     p_expert = 3 * 5120 * 8192
     # 24 MoE layers of 128 routed experts, 24 dense layers of width 16384 = 2 experts; the shared
     # expert counts as active only (as Epoch does for DeepSeek-V3)
@@ -160,30 +229,56 @@ KV = {
     "llama-3.1-8b": 131_072, "llama-3.1-70b": 327_680, "llama-3.1-405b": 516_096,
     "mistral-large-2407": 360_448, "mixtral-8x7b-v0.1": 131_072, "qwen3-32b": 262_144,
     "qwen3-235b-a22b": 192_512, "gpt-oss-120b": 73_728, "gemma-3-27b-it": 507_904,
-    "llama-4-maverick-17b-128e": 196_608,
+    "llama-4-maverick-17b-128e": 196_608, "deepseek-v3": 70_272,
 }
 
 
 @pytest.mark.parametrize("name", list(KV))
 def test_kv_bytes_per_token(name: str) -> None:
+    # per token of context, every layer caching it (CATALOG's column); windows cap the total below
     assert load(name).kv_bytes_per_token == KV[name]
+
+
+def test_kv_bytes_for_a_long_context_with_windows() -> None:
+    ctx = 32768
+    # gpt-oss: 18 layers keep 128 tokens, 18 keep all; 2·8·64·2 = 2,048 B per layer per token
+    assert load("gpt-oss-120b").kv_bytes_for_context(ctx) == 18 * 2048 * 128 + 18 * 2048 * ctx
+    # gemma-3: 52 local layers of 2·16·128·2 = 8,192 B keep 1024 tokens, 10 global keep all
+    assert load("gemma-3-27b-it").kv_bytes_for_context(ctx) == 52 * 8192 * 1024 + 10 * 8192 * ctx
+    # Llama 4: the 36 chunked layers keep at most 8192 (2·8·128·2 = 4,096 B each), 12 keep all
+    assert load("llama-4-maverick-17b-128e").kv_bytes_for_context(ctx) == 36 * 4096 * 8192 + 12 * 4096 * ctx
+    # DeepSeek: no window; (512 + 64)·61·2 per token
+    assert load("deepseek-v3").kv_bytes_for_context(ctx) == 70_272 * ctx
 
 
 def test_kv_bytes_scale_with_activation_bytes() -> None:
     assert load("llama-3.1-70b", activation_bytes=1).kv_bytes_per_token == 327_680 / 2
+    # an FP8 KV cache under BF16 activations: CATALOG's 35,136 B for DeepSeek-V3
+    m = load("deepseek-v3", kv_bytes=1)
+    assert (m.kv_bytes_per_token, m.activation_bytes, m.kv_bytes) == (35_136, 2, 1)
+
+
+def test_precision_arguments() -> None:
+    m = load("gpt-oss-120b", weight_bytes=0.53125, compute_bits=16, kv_bytes=1)
+    assert (m.weight_bytes, m.compute_bits, m.kv_bytes) == (0.53125, 16, 1)
+    assert m.rate_bits == 16
+    with pytest.raises(SpecError, match="'compute_bits' must be None or one of 4, 8, 16"):
+        load("llama-3.1-8b", compute_bits=12)
+    with pytest.raises(SpecError, match="'kv_bytes' must be None or a positive number"):
+        load("llama-3.1-8b", kv_bytes=0)
 
 
 def test_deepseek_kv_misses_rope_key_and_dense_layers() -> None:
     # CATALOG: 70,272 B = (512 latent + 64 RoPE key)·61 layers·2 B; Epoch's approximation caches
     # only the latent of the 58 MoE layers
-    m = load("deepseek-v3")
+    m = approx("deepseek-v3")
     assert m.kv_bytes_per_token == 512 * 58 * 2 == 59_392
     assert (512 + 64) * 61 * 2 == 70_272
     assert from_hf_config(DATA / "deepseek-v3.json", approximate=True,
                           activation_bytes=1).kv_bytes_per_token == 29_696
 
 
-# --- what needs approximate=True --------------------------------------------------------------------
+# --- epoch's approximation, recorded -------------------------------------------------------------------
 NEEDS_APPROX = {
     "deepseek-v3": ["first_k_dense_replace=3", "n_shared_experts=1", "qk_rope_head_dim=64"],
     "gpt-oss-120b": ["layer_types: 18 of 36 layers sliding_attention", "sliding_window=128",
@@ -195,18 +290,8 @@ NEEDS_APPROX = {
 
 
 @pytest.mark.parametrize("name", list(NEEDS_APPROX))
-def test_inexpressible_features_raise(name: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        from_hf_config(DATA / f"{name}.json")
-    msg = str(info.value)
-    assert "approximate=True" in msg and f"{name}.json" in msg
-    for fragment in NEEDS_APPROX[name]:
-        assert fragment in msg, (name, fragment)
-
-
-@pytest.mark.parametrize("name", list(NEEDS_APPROX))
 def test_approximations_recorded_in_source(name: str) -> None:
-    m = load(name)
+    m = approx(name)
     assert "APPROXIMATED" in m.source
     for fragment in NEEDS_APPROX[name]:
         if "=" in fragment or ":" in fragment:
@@ -218,6 +303,18 @@ def test_exact_configs(name: str) -> None:
     m = from_hf_config(DATA / f"{name}.json")
     assert "exact epoch mapping" in m.source and "APPROXIMATED" not in m.source
     assert m == from_hf_config(DATA / f"{name}.json", approximate=True)
+
+
+@pytest.mark.parametrize(("key", "value", "fragment"), [("v_head_dim", 96, "v_head_dim=96"),
+                                                        ("q_lora_rank", None, "q_lora_rank=None")])
+def test_what_even_the_extensions_cannot_express(key: str, value: Any, fragment: str) -> None:
+    cfg = config("deepseek-v3")
+    cfg[key] = value
+    with pytest.raises(ConfigError) as info:
+        from_hf_config(cfg)
+    msg = str(info.value)
+    assert fragment in msg and "even with its extensions" in msg and "approximate=True" in msg
+    assert "APPROXIMATED" in from_hf_config(cfg, approximate=True).source
 
 
 def test_gemma_defaults_named_in_source() -> None:
@@ -239,12 +336,13 @@ def mistral_7b() -> dict[str, Any]:
     return cfg
 
 
-def test_sliding_window_needs_approximate() -> None:
-    with pytest.raises(ConfigError, match=r"sliding_window=4096 \(sliding-window attention\)"):
-        from_hf_config(mistral_7b())
-    m = from_hf_config(mistral_7b(), approximate=True)
-    assert "sliding_window=4096 (sliding-window attention): treated as full attention" in m.source
-    assert m.kv_bytes_per_token == 2 * 8 * 128 * 32 * 2
+def test_sliding_window() -> None:
+    m = from_hf_config(mistral_7b())
+    assert m.layer_groups == (LayerGroup(32, 14336, window=4096),)
+    assert m.kv_bytes_for_context(10_000) == 2 * 8 * 128 * 32 * 2 * 4096
+    a = from_hf_config(mistral_7b(), approximate=True)
+    assert "sliding_window=4096 (sliding-window attention): treated as full attention" in a.source
+    assert a.kv_bytes_per_token == 2 * 8 * 128 * 32 * 2 and a.layer_groups is None
 
 
 def test_window_that_never_binds_is_not_a_feature() -> None:
@@ -256,10 +354,12 @@ def test_window_that_never_binds_is_not_a_feature() -> None:
 def test_qwen_sliding_window_only_when_used() -> None:
     cfg = config("qwen3-32b")
     cfg.update(model_type="qwen2", sliding_window=4096)  # use_sliding_window false: not used
-    from_hf_config(cfg)
-    cfg["use_sliding_window"] = True
-    with pytest.raises(ConfigError, match="use_sliding_window=True"):
-        from_hf_config(cfg)
+    assert from_hf_config(cfg).layer_groups is None
+    cfg["use_sliding_window"] = True  # but max_window_layers = 64: no layer from 64 on
+    assert from_hf_config(cfg).layer_groups is None
+    cfg["max_window_layers"] = 40  # layers 40.. slide (transformers: i >= max_window_layers)
+    assert from_hf_config(cfg).layer_groups == (LayerGroup(40, 25600), LayerGroup(24, 25600, window=4096))
+    assert "use_sliding_window=True" in from_hf_config(cfg, approximate=True).source
 
 
 def test_layer_types_all_full_is_exact() -> None:
@@ -271,18 +371,17 @@ def test_layer_types_all_full_is_exact() -> None:
 def test_tied_embeddings() -> None:
     cfg = config("llama-3.1-8b")
     cfg["tie_word_embeddings"] = True
-    with pytest.raises(ConfigError, match="tie_word_embeddings=True"):
-        from_hf_config(cfg)
-    m = from_hf_config(cfg, approximate=True)
-    assert m.embedding_params == 2 * 128256 * 4096  # epoch counts both
-    assert "tie_word_embeddings=True" in m.source
+    m = from_hf_config(cfg)
+    assert m.tied_embeddings and m.embedding_params == 128256 * 4096 and "tied embeddings" in m.source
+    a = from_hf_config(cfg, approximate=True)
+    assert a.embedding_params == 2 * 128256 * 4096  # epoch counts both
+    assert "tie_word_embeddings=True" in a.source
 
 
 def test_qwen3_moe_dense_layers_are_spread() -> None:
     cfg = config("qwen3-235b-a22b")
     cfg["decoder_sparse_step"] = 2
-    with pytest.raises(ConfigError, match="decoder_sparse_step=2"):
-        from_hf_config(cfg)
+    assert from_hf_config(cfg).layer_groups == (LayerGroup(47, 12288), LayerGroup(47, 1536, 128, 8))
     m = from_hf_config(cfg, approximate=True)
     eq = 12288 / 1536  # a dense layer = 8 experts of width 1536
     assert m.n_layers == 94
@@ -290,15 +389,15 @@ def test_qwen3_moe_dense_layers_are_spread() -> None:
     assert m.n_experts_active == pytest.approx((47 * 8 + 47 * eq) / 94)
     cfg = config("qwen3-235b-a22b")
     cfg["mlp_only_layers"] = [0, 1]
-    with pytest.raises(ConfigError, match=r"mlp_only_layers=\[0, 1\]"):
-        from_hf_config(cfg)
+    assert from_hf_config(cfg).layer_groups == (LayerGroup(2, 12288), LayerGroup(92, 1536, 128, 8))
+    assert "mlp_only_layers=[0, 1]" in from_hf_config(cfg, approximate=True).source
 
 
 def test_mla_without_query_compression() -> None:
     cfg = config("deepseek-v3")
     cfg["q_lora_rank"] = None
     with pytest.raises(ConfigError, match="q_lora_rank=None"):
-        from_hf_config(cfg)
+        from_hf_config(cfg)  # not even with the extensions
     m = from_hf_config(cfg, approximate=True)
     d, hh = 7168, 128 * 128
     assert m.mla_q_rank == pytest.approx(hh * d / (d + hh))
@@ -311,23 +410,49 @@ def test_deepseek_without_dense_or_shared_or_rope_is_exact() -> None:
     cfg.update(first_k_dense_replace=0, n_shared_experts=0, qk_rope_head_dim=0)
     m = from_hf_config(cfg)
     assert (m.n_layers, m.n_experts_active) == (61, 8) and "exact" in m.source
+    assert not m.uses_extensions and m == from_hf_config(cfg, approximate=True)
 
 
 def test_nested_and_flat_gemma_text_config_agree() -> None:
-    nested = load("gemma-3-27b-it")
-    flat = from_hf_config(config("gemma-3-27b-it")["text_config"], approximate=True, name=nested.name)
-    assert flat == nested
+    for approximate in (False, True):
+        nested = from_hf_config(DATA / "gemma-3-27b-it.json", approximate=approximate)
+        flat = from_hf_config(config("gemma-3-27b-it")["text_config"], approximate=approximate,
+                              name=nested.name)
+        assert flat == nested
 
 
 def test_llama4_text_config() -> None:
     text = config("llama-4-maverick-17b-128e")["text_config"]
     m = from_hf_config(text, approximate=True, name="maverick-text")
-    assert m.with_(name="x") == load("llama-4-maverick-17b-128e").with_(name="x")
+    assert m.with_(name="x") == approx("llama-4-maverick-17b-128e").with_(name="x")
+    assert from_hf_config(text, name="x") == load("llama-4-maverick-17b-128e").with_(name="x")
     scout = copy.deepcopy(text)
     scout.update(num_local_experts=16, interleave_moe_layer_step=1)  # Llama 4 Scout: MoE on every layer
     s = from_hf_config(scout, approximate=True)
     assert (s.n_experts, s.n_experts_active, s.n_layers) == (16, 2, 48)
     assert "interleave_moe_layer_step" not in s.source
+    f = from_hf_config(scout)
+    assert f.layer_groups == (LayerGroup(36, 8192, 16, 1, n_shared_experts=1, window=8192),
+                              LayerGroup(12, 8192, 16, 1, n_shared_experts=1))
+    assert "chunked attention (attention_chunk_size=8192) modelled as a window" in f.source
+    # an explicit no_rope_layers list (1: RoPE, chunked) wins over the interval
+    scout["no_rope_layers"] = [1] * 47 + [0]
+    assert from_hf_config(scout).layer_groups[0].n_layers == 47  # type: ignore[index]
+
+
+def test_layer_types_kinds() -> None:
+    cfg = config("gpt-oss-120b")
+    cfg["layer_types"] = ["chunked_attention"] * 36
+    with pytest.raises(ConfigError, match="missing required key 'attention_chunk_size'"):
+        from_hf_config(cfg)
+    cfg["attention_chunk_size"] = 4096
+    assert from_hf_config(cfg).layer_groups == (LayerGroup(36, 2880, 128, 4, window=4096),)
+    cfg["layer_types"] = ["global"] * 36
+    with pytest.raises(ConfigError, match="'layer_types' has 'global'"):
+        from_hf_config(cfg)
+    cfg["layer_types"] = ["full_attention"] * 35
+    with pytest.raises(ConfigError, match="'layer_types' has 35 entries for num_hidden_layers"):
+        from_hf_config(cfg)
 
 
 # --- names -----------------------------------------------------------------------------------------------
@@ -364,23 +489,25 @@ def test_missing_model_type() -> None:
         from_hf_config(cfg)
 
 
+@pytest.mark.parametrize("approximate", [False, True])
 @pytest.mark.parametrize(("name", "key"), [("llama-3.1-8b", "hidden_size"),
                                            ("llama-3.1-8b", "vocab_size"),
                                            ("mixtral-8x7b-v0.1", "num_local_experts"),
                                            ("qwen3-235b-a22b", "moe_intermediate_size"),
                                            ("deepseek-v3", "kv_lora_rank")])
-def test_missing_key_is_named(name: str, key: str) -> None:
+def test_missing_key_is_named(name: str, key: str, approximate: bool) -> None:
     cfg = config(name)
     del cfg[key]
     with pytest.raises(ConfigError, match=f"missing required key '{key}'"):
-        from_hf_config(cfg, approximate=True)
+        from_hf_config(cfg, approximate=approximate)
 
 
-def test_missing_dense_width_of_interleaved_llama4() -> None:
+@pytest.mark.parametrize("approximate", [False, True])
+def test_missing_dense_width_of_interleaved_llama4(approximate: bool) -> None:
     cfg = config("llama-4-maverick-17b-128e")
     del cfg["text_config"]["intermediate_size_mlp"]
     with pytest.raises(ConfigError, match="missing required key 'intermediate_size_mlp'"):
-        from_hf_config(cfg, approximate=True)
+        from_hf_config(cfg, approximate=approximate)
 
 
 @pytest.mark.parametrize("value", [0, -4, 4096.5, "4096", True])
@@ -433,4 +560,13 @@ def test_input_dict_not_modified() -> None:
     cfg = config("gemma-3-27b-it")
     before = copy.deepcopy(cfg)
     from_hf_config(cfg, approximate=True)
+    from_hf_config(cfg)
     assert cfg == before
+
+
+def test_model_classmethod_reads_the_same_config() -> None:
+    import infersweep as isw
+
+    path = sorted(Path(__file__).parent.joinpath("data", "hf").glob("*.json"))[0]
+    assert isw.Model.from_hf_config(path) == from_hf_config(path)
+    assert isw.Model.from_hf_config(path, approximate=True) == from_hf_config(path, approximate=True)

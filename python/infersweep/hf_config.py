@@ -30,9 +30,32 @@ multi-token-prediction modules (DeepSeek's ``num_nextn_predict_layers``) and no 
 Where a published config omits a key, the family's transformers default is used and named in
 ``Model.source`` (the published gemma-3-27b config has no ``vocab_size``: 262208).
 
-Features `epoch` cannot express exactly raise ConfigError, naming the field and its value, unless
-``approximate=True``; then the closest `epoch` model is built and ``Model.source`` records each
-approximation. Per feature:
+By default (``approximate=False``) the model is faithful, using the extensions of
+docs/extensions.md where the config needs them (``Model.source`` lists them)::
+
+    layer_groups     one LayerGroup per distinct (FFN, attention window) over the layers, counted:
+                     dense layers (first_k_dense_replace, moe_layer_freq, interleave_moe_layer_step,
+                     moe_layers, decoder_sparse_step, mlp_only_layers) of intermediate_size
+                     (intermediate_size_mlp for llama4); MoE layers with their shared experts
+                     (n_shared_experts; Llama 4: one per MoE layer, as wide as a routed expert);
+                     windows from layer_types (sliding_attention: sliding_window,
+                     chunked_attention: attention_chunk_size), else the family's transformers
+                     rule: mistral/mixtral every layer, qwen2/qwen3 layers >= max_window_layers
+                     when use_sliding_window, gemma3 all but every sliding_window_pattern-th,
+                     gpt_oss even layers, llama4 the RoPE layers (no_rope_layers, else all but
+                     every no_rope_layer_interval-th) with a window of attention_chunk_size
+    mla_rope_dim     qk_rope_head_dim (deepseek)
+    tied_embeddings  tie_word_embeddings
+    attention_sinks  gpt_oss
+
+A config needing none of them gives a plain `epoch` model (``layer_groups`` None). Llama 4's
+chunked attention is modelled as a window of the chunk size, an upper bound (noted in the source).
+What even the extensions cannot express (``v_head_dim`` != ``qk_nope_head_dim``, ``q_lora_rank``
+null) raises ConfigError naming the field and its value.
+
+With ``approximate=True`` the closest model in `epoch`'s fields alone is built (Epoch's own
+approximation of DeepSeek-V3 among them) and ``Model.source`` records each approximation. Per
+feature:
 
 dense-first layers (``first_k_dense_replace``)
     The dense layers are dropped: only the MoE layers are modelled, with their attention, as Epoch
@@ -76,7 +99,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, SpecError
-from .specs import Model
+from .specs import RATE_BITS, LayerGroup, Model
 
 __all__ = ["SUPPORTED_MODEL_TYPES", "from_hf_config"]
 
@@ -102,10 +125,11 @@ SUPPORTED_MODEL_TYPES: tuple[str, ...] = tuple(sorted(_FAMILIES))
 _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "gemma3": {"vocab_size": 262208, "head_dim": 256, "tie_word_embeddings": True,
                "sliding_window": 4096, "sliding_window_pattern": 6},
-    "qwen3": {"head_dim": 128},
-    "qwen3_moe": {"head_dim": 128, "decoder_sparse_step": 1, "mlp_only_layers": []},
+    "qwen2": {"max_window_layers": 28},
+    "qwen3": {"head_dim": 128, "max_window_layers": 28},
+    "qwen3_moe": {"head_dim": 128, "decoder_sparse_step": 1, "mlp_only_layers": [], "max_window_layers": 28},
     "gpt_oss": {"head_dim": 64},
-    "llama4": {"head_dim": 128, "interleave_moe_layer_step": 1},
+    "llama4": {"head_dim": 128, "interleave_moe_layer_step": 1, "no_rope_layer_interval": 4},
     "deepseek": {"first_k_dense_replace": 0, "moe_layer_freq": 1, "n_shared_experts": 0},
 }
 _MOE_FAMILIES = ("mixtral", "qwen3_moe", "deepseek", "gpt_oss", "llama4")
@@ -294,12 +318,26 @@ class _Ffn:
     n_experts_active: float = 1
 
 
-def _moe_layout(cfg: _Config, n_layers: int, features: list[_Feature]) -> _Ffn:
-    """Experts, active experts, widths and layers of an MoE family, with its features."""
+@dataclass
+class _MoeShape:
+    """What an MoE family's config says about its FFNs, layer by layer."""
+
+    f: int  # routed expert width
+    n_e: int
+    k: int
+    is_moe: list[bool]  # per layer (dense layers have width `dense_width_key`)
+    shared: int  # shared experts per MoE layer, each f wide
+    shared_what: str
+    dense_first: int  # deepseek's first_k_dense_replace
+    dense_key: tuple[str, Any]  # the config key that makes some layers dense
+    dense_width_key: str
+
+
+def _moe_shape(cfg: _Config, n_layers: int) -> _MoeShape:
     fam = cfg.family
     shared, shared_what, dense_first = 0, "", 0
     is_moe = [True] * n_layers
-    dense_key: tuple[str, Any] = ("", None)  # the config key that makes some layers dense
+    dense_key: tuple[str, Any] = ("", None)
     if fam in ("mixtral", "gpt_oss"):
         f, n_e = cfg.count("intermediate_size"), cfg.count("num_local_experts")
         k = cfg.count("experts_per_token" if fam == "gpt_oss" and not cfg.has("num_experts_per_tok")
@@ -338,11 +376,23 @@ def _moe_layout(cfg: _Config, n_layers: int, features: list[_Feature]) -> _Ffn:
     assert f is not None and n_e is not None and k is not None
     if k > n_e:
         raise ConfigError(f"{cfg.where()}: num_experts_per_tok ({k}) exceeds the number of experts ({n_e})")
+    if dense_first >= n_layers:
+        raise ConfigError(f"{cfg.where()}: first_k_dense_replace ({dense_first}) leaves no MoE layer "
+                          f"of num_hidden_layers ({n_layers})")
+    if not any(is_moe):
+        raise ConfigError(f"{cfg.where()}: no layer has experts ({dense_key[0]}={dense_key[1]!r})")
+    dense_width_key = "intermediate_size_mlp" if fam == "llama4" else "intermediate_size"
+    return _MoeShape(f, n_e, k, is_moe, shared, shared_what, dense_first, dense_key, dense_width_key)
 
+
+def _moe_layout(cfg: _Config, n_layers: int, features: list[_Feature]) -> _Ffn:
+    """`epoch`'s approximation of an MoE family's FFNs (approximate=True), with its features."""
+    fam = cfg.family
+    shape = _moe_shape(cfg, n_layers)
+    f, n_e, k, shared, dense_first, dense_key = (shape.f, shape.n_e, shape.k, shape.shared, shape.dense_first,
+                                                 shape.dense_key)
+    is_moe = shape.is_moe
     if dense_first:
-        if dense_first >= n_layers:
-            raise ConfigError(f"{cfg.where()}: first_k_dense_replace ({dense_first}) leaves no MoE layer "
-                              f"of num_hidden_layers ({n_layers})")
         features.append(_Feature("first_k_dense_replace", dense_first, "dense FFN in the first layers",
                                  f"the {dense_first} dense layers dropped: only the {n_layers - dense_first} "
                                  f"MoE-position layers modelled, as Epoch does for DeepSeek-V3"))
@@ -350,7 +400,7 @@ def _moe_layout(cfg: _Config, n_layers: int, features: list[_Feature]) -> _Ffn:
     if shared:
         key = "n_shared_experts" if fam == "deepseek" else "model_type"
         value = shared if fam == "deepseek" else cfg.model_type
-        features.append(_Feature(key, value, shared_what,
+        features.append(_Feature(key, value, shape.shared_what,
                                  f"shared expert(s) counted as {shared} more active routed expert(s): "
                                  f"k = {k} + {shared}, E = {n_e} unchanged (as Epoch does); total "
                                  f"parameters miss the shared experts' weights"))
@@ -361,41 +411,251 @@ def _moe_layout(cfg: _Config, n_layers: int, features: list[_Feature]) -> _Ffn:
         return _Ffn(d_ff=f, n_layers=layers, n_experts=n_e, n_experts_active=k + shared)
     if n_moe == 0:
         raise ConfigError(f"{cfg.where()}: no layer has experts ({dense_key[0]}={dense_key[1]!r})")
-    dense_width_key = "intermediate_size_mlp" if fam == "llama4" else "intermediate_size"
-    f_dense = cfg.count(dense_width_key)
+    f_dense = cfg.count(shape.dense_width_key)
     assert f_dense is not None
     eq = f_dense / f  # a dense layer as this many always-active experts of width f
     e_avg = (n_moe * n_e + n_dense * eq) / layers
     k_avg = (n_moe * (k + shared) + n_dense * eq) / layers
     features.append(_Feature(dense_key[0], dense_key[1], f"MoE on {n_moe} of {layers} layers, dense FFN "
-                                                       f"({dense_width_key}={f_dense}) on the rest",
+                                                       f"({shape.dense_width_key}={f_dense}) on the rest",
                              f"FFN spread over all {layers} layers: a dense layer counts as {eq:g} active "
                              f"experts of width {f}, so E = {e_avg:g}, k = {k_avg:g} per layer"))
     return _Ffn(d_ff=f, n_layers=layers, n_experts=e_avg, n_experts_active=k_avg)
 
 
+# ---------------------------------------------------------------------------- faithful mapping
+
+
+def _binding(cfg: _Config, window: Any, key: str) -> float | None:
+    """A window that binds, as a float; None when it never binds (or is absent)."""
+    if window is None or not _window_binds(cfg, window):
+        return None
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ConfigError(f"{cfg.where()}: key {key!r} must be a positive integer, got {window!r}")
+    return float(window)
+
+
+def _layer_windows(cfg: _Config, n_layers: int, notes: list[str]) -> list[float | None]:
+    """Each layer's attention window (None: full attention), per the family's rules in transformers."""
+    fam = cfg.family
+    full: list[float | None] = [None] * n_layers
+    layer_types = cfg.get("layer_types")
+    if isinstance(layer_types, list):
+        if len(layer_types) != n_layers:
+            raise ConfigError(f"{cfg.where()}: 'layer_types' has {len(layer_types)} entries for "
+                              f"num_hidden_layers ({n_layers})")
+        kinds = {"full_attention": None, "sliding_attention": "sliding_window",
+                 "chunked_attention": "attention_chunk_size"}
+        out: list[float | None] = []
+        for t in layer_types:
+            if t not in kinds:
+                raise ConfigError(f"{cfg.where()}: 'layer_types' has {t!r}; known: {sorted(kinds)}")
+            key = kinds[t]
+            out.append(None if key is None else _binding(cfg, cfg.require(key), key))
+        if any(w is not None for w in out) and "chunked_attention" in layer_types:
+            notes.append(_CHUNKED_NOTE.format(chunk=cfg.get("attention_chunk_size")))
+        return out
+    if fam in ("mistral", "mixtral"):
+        w = _binding(cfg, cfg.get("sliding_window"), "sliding_window")
+        return [w] * n_layers
+    if fam in ("qwen2", "qwen3", "qwen3_moe"):
+        if not cfg.get("use_sliding_window"):
+            return full
+        w = _binding(cfg, cfg.get("sliding_window"), "sliding_window")
+        first = cfg.count("max_window_layers", allow_zero=True)
+        assert first is not None
+        return [w if i >= first else None for i in range(n_layers)]
+    if fam == "gemma3":
+        pattern = cfg.data.get("_sliding_window_pattern")
+        if pattern is None or cfg.has("sliding_window_pattern"):
+            pattern = cfg.count("sliding_window_pattern")
+        if not isinstance(pattern, int) or isinstance(pattern, bool) or pattern < 1:
+            raise ConfigError(f"{cfg.where()}: key 'sliding_window_pattern' must be a positive integer, "
+                              f"got {pattern!r}")
+        w = _binding(cfg, cfg.get("sliding_window"), "sliding_window")
+        return [w if (i + 1) % pattern else None for i in range(n_layers)]
+    if fam == "gpt_oss":  # transformers' default: sliding on even layers
+        w = _binding(cfg, cfg.get("sliding_window"), "sliding_window")
+        return [w if (i + 1) % 2 else None for i in range(n_layers)]
+    if fam == "llama4":
+        chunk = _binding(cfg, cfg.get("attention_chunk_size"), "attention_chunk_size")
+        if chunk is None:
+            return full
+        rope = cfg.get("no_rope_layers")
+        if isinstance(rope, list) and len(rope) == n_layers:
+            uses_rope = [bool(r) for r in rope]
+        else:
+            interval = cfg.count("no_rope_layer_interval")
+            assert interval is not None
+            uses_rope = [(i + 1) % interval != 0 for i in range(n_layers)]
+        notes.append(_CHUNKED_NOTE.format(chunk=int(chunk)))
+        return [chunk if r else None for r in uses_rope]
+    return full
+
+
+_CHUNKED_NOTE = ("chunked attention (attention_chunk_size={chunk}) modelled as a window of {chunk} tokens: "
+                 "an upper bound on a chunked layer's KV cache and attention FLOPs (a position sees the "
+                 "0 to {chunk} - 1 earlier tokens of its chunk)")
+
+
+def _layer_ffns(cfg: _Config, n_layers: int) -> list[tuple[float, float, float, float]]:
+    """Each layer's FFN as (d_ff, E, k, shared experts), shared experts as wide as a routed one."""
+    if cfg.family not in _MOE_FAMILIES:
+        f = cfg.count("intermediate_size")
+        assert f is not None
+        return [(f, 1, 1, 0)] * n_layers
+    shape = _moe_shape(cfg, n_layers)
+    f_dense = cfg.count(shape.dense_width_key) if not all(shape.is_moe) else 0
+    assert f_dense is not None
+    return [(shape.f, shape.n_e, shape.k, shape.shared) if moe else (f_dense, 1, 1, 0)
+            for moe in shape.is_moe]
+
+
+def _layer_groups(cfg: _Config, n_layers: int, notes: list[str]) -> list[LayerGroup]:
+    """The config's layers as LayerGroups: one per distinct (FFN, window), in order of first use."""
+    counts: dict[tuple[Any, ...], int] = {}
+    for ffn, window in zip(_layer_ffns(cfg, n_layers), _layer_windows(cfg, n_layers, notes), strict=True):
+        key = (*ffn, window)
+        counts[key] = counts.get(key, 0) + 1
+    return [LayerGroup(n, f, e, k, n_shared_experts=sh, window=w) for (f, e, k, sh, w), n in counts.items()]
+
+
+def _faithful(cfg: _Config, raw: dict[str, Any], path: Path | None, name: str | None,
+              precision: dict[str, Any]) -> Model:
+    """The model with `epoch`'s fields and the extensions of docs/extensions.md (approximate=False)."""
+    fam = cfg.family
+    d = cfg.count("hidden_size")
+    n_layers = cfg.count("num_hidden_layers")
+    n_heads = cfg.count("num_attention_heads")
+    vocab = cfg.count("vocab_size")
+    assert d is not None and n_layers is not None and n_heads is not None and vocab is not None
+    unsupported: list[_Feature] = []
+    notes: list[str] = []
+    ext: dict[str, Any] = {}
+
+    mla_kv: float | None = None
+    mla_q: float | None = None
+    if fam == "deepseek":
+        mla_kv = cfg.count("kv_lora_rank")
+        nope = cfg.count("qk_nope_head_dim")
+        rope = cfg.count("qk_rope_head_dim", allow_zero=True)
+        v_dim = cfg.count("v_head_dim")
+        assert nope is not None and v_dim is not None
+        head_dim: float | None = nope
+        group_size = 1.0
+        if rope:
+            ext["mla_rope_dim"] = rope
+            notes.append(f"MLA RoPE key qk_rope_head_dim={rope}: cached with the {mla_kv}-wide latent")
+        if v_dim != nope:
+            unsupported.append(_Feature("v_head_dim", v_dim,
+                                        f"value head width differs from qk_nope_head_dim={nope}",
+                                        f"head_dim = qk_nope_head_dim = {nope} used for values too"))
+        q_rank = cfg.get("q_lora_rank")
+        if q_rank is None:
+            unsupported.append(_Feature("q_lora_rank", None, "queries not compressed (no low-rank query)",
+                                        "modelled as an equivalent MLA query rank"))
+        else:
+            mla_q = cfg.count("q_lora_rank")
+    else:
+        n_kv = cfg.count("num_key_value_heads", required=False) or n_heads
+        if n_heads % n_kv:
+            raise ConfigError(f"{cfg.where()}: num_attention_heads ({n_heads}) is not a multiple of "
+                              f"num_key_value_heads ({n_kv})")
+        group_size = n_heads / n_kv
+        head_dim = cfg.count("head_dim", required=False)
+
+    if unsupported:
+        listed = "; ".join(f.describe() for f in unsupported)
+        raise ConfigError(f"{cfg.where()} (model_type {cfg.model_type!r}) has features the model cannot "
+                          f"express exactly, even with its extensions: {listed}. Pass approximate=True "
+                          f"for the closest epoch approximation (recorded in Model.source).")
+
+    groups = _layer_groups(cfg, n_layers, notes)
+    if cfg.get("tie_word_embeddings", False):
+        ext["tied_embeddings"] = True
+        notes.append("tied embeddings: P_emb = V·d")
+    if fam == "gpt_oss":
+        ext["attention_sinks"] = True
+        notes.append("attention sinks (one learned logit per head; no cost in the model)")
+    plain = len(groups) == 1 and groups[0].window is None and not groups[0].n_shared_experts
+    if not plain:
+        notes.insert(0, "layer groups: " + "; ".join(g.describe() for g in groups))
+
+    parts = [f"Hugging Face config.json {cfg.origin}, model_type {cfg.model_type!r}"]
+    parts.append("faithful, with extensions (docs/extensions.md): " + "; ".join(notes) if notes or not plain
+                 else "exact epoch mapping")
+    parts += _common_source_parts(cfg, raw, precision)
+    base = groups[0]
+    try:
+        m = Model(name=name or _default_name(raw, path, cfg.model_type), d_model=d, d_ff=base.d_ff,
+                  n_layers=n_layers, n_heads=n_heads, group_size=group_size, vocab_size=vocab,
+                  head_dim=head_dim, n_experts=base.n_experts, n_experts_active=base.n_experts_active,
+                  ffn_up_matrices=2, ffn_down_matrices=1, mla_kv_rank=mla_kv, mla_q_rank=mla_q,
+                  source="; ".join(parts), **precision, **ext)
+        return m if plain else m.with_layer_groups(groups)
+    except SpecError as e:
+        raise ConfigError(f"{cfg.where()} gives an invalid model: {e}") from e
+
+
+def _common_source_parts(cfg: _Config, raw: dict[str, Any], precision: dict[str, Any]) -> list[str]:
+    parts = ["not counted: norms, biases, MoE routers"]
+    if cfg.defaults_used:
+        parts.append("transformers defaults for keys the file omits: "
+                     + ", ".join(dict.fromkeys(cfg.defaults_used)))
+    quant = raw.get("quantization_config")
+    if isinstance(quant, dict) and quant.get("quant_method"):
+        method = quant["quant_method"]
+        hint = (" (MXFP4 stores 4.25 bits per weight: weight_bytes=0.53125 with compute_bits=16 models "
+                "the MoE weights)" if method == "mxfp4" else "")
+        parts.append(f"the config declares quant_method {method!r}; weight_bytes="
+                     f"{precision['weight_bytes']:g} as passed{hint}")
+    return parts
+
+
 def from_hf_config(path_or_dict: str | os.PathLike[str] | Mapping[str, Any], *, name: str | None = None,
-                   weight_bytes: float = 2.0, activation_bytes: float = 2.0,
-                   approximate: bool = False) -> Model:
+                   weight_bytes: float = 2.0, activation_bytes: float = 2.0, kv_bytes: float | None = None,
+                   compute_bits: int | None = None, approximate: bool = False) -> Model:
     """A Model from a Hugging Face config.json (a local path, a folder holding one, or a dict).
 
+    By default the model is faithful: dense and MoE layers, shared experts, MLA's RoPE key,
+    sliding-window, local/global and chunked attention, tied embeddings and attention sinks are
+    expressed with the extensions of docs/extensions.md (``Model.layer_groups`` and friends); a
+    config that needs none of them gives a plain `epoch` model. With ``approximate=True`` the
+    closest model in `epoch`'s fields alone is built instead (Epoch's own approximation, e.g. of
+    DeepSeek-V3) and ``Model.source`` records each approximation.
+
     ``name`` defaults to the config's ``_name_or_path``, else the folder of a ``config.json`` (or
-    the file's stem), else the model_type. ``weight_bytes`` and ``activation_bytes`` are not read
-    from the config (a ``quantization_config`` is only mentioned in ``source``).
+    the file's stem), else the model_type. ``weight_bytes``, ``activation_bytes``, ``kv_bytes``
+    (KV-cache bytes per element, default ``activation_bytes``) and ``compute_bits`` (the GPU
+    FLOP-rate key, default 8·weight_bytes) are not read from the config (a ``quantization_config``
+    is only mentioned in ``source``).
 
     Raises ConfigError for an unreadable or malformed file, an unsupported model_type (listing the
     supported ones), a missing or invalid required key (naming it), and, unless ``approximate``,
-    for every feature `epoch` cannot express exactly (naming the field and its value). With
-    ``approximate=True`` the closest `epoch` model is built and ``Model.source`` lists what was
-    approximated; the approximations are described in this module's docstring.
+    for a feature even the extensions cannot express (naming the field and its value).
     """
     for arg, value in (("weight_bytes", weight_bytes), ("activation_bytes", activation_bytes)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
             raise SpecError(f"from_hf_config: {arg!r} must be a positive number, got {value!r}")
+    if kv_bytes is not None and (isinstance(kv_bytes, bool) or not isinstance(kv_bytes, (int, float))
+                                 or not 0 < kv_bytes < math.inf):
+        raise SpecError(f"from_hf_config: 'kv_bytes' must be None or a positive number, got {kv_bytes!r}")
+    if compute_bits is not None and (isinstance(compute_bits, bool) or compute_bits not in RATE_BITS):
+        raise SpecError(f"from_hf_config: 'compute_bits' must be None or one of "
+                        f"{', '.join(map(str, RATE_BITS))}, got {compute_bits!r}")
+    precision: dict[str, Any] = {"weight_bytes": weight_bytes, "activation_bytes": activation_bytes,
+                                 "kv_bytes": kv_bytes, "compute_bits": compute_bits}
     raw, origin, path = _read(path_or_dict)
     cfg = _text_config(raw, origin)
-    fam = cfg.family
+    if not approximate:
+        return _faithful(cfg, raw, path, name, precision)
+    return _epoch_approximation(cfg, raw, path, name, precision)
 
+
+def _epoch_approximation(cfg: _Config, raw: dict[str, Any], path: Path | None, name: str | None,
+                         precision: dict[str, Any]) -> Model:
+    """The closest model in `epoch`'s fields alone (approximate=True)."""
+    fam = cfg.family
     d = cfg.count("hidden_size")
     n_layers = cfg.count("num_hidden_layers")
     n_heads = cfg.count("num_attention_heads")
@@ -448,26 +708,13 @@ def from_hf_config(path_or_dict: str | os.PathLike[str] | Mapping[str, Any], *, 
                                  "counted twice as epoch does (2·V·d): total parameters and FLOPs over "
                                  "by V·d, weight traffic exact"))
 
-    if features and not approximate:
-        listed = "; ".join(f.describe() for f in features)
-        raise ConfigError(f"{cfg.where()} (model_type {cfg.model_type!r}) has features epoch cannot "
-                          f"express exactly: {listed}. Pass approximate=True for the closest epoch "
-                          f"approximation (recorded in Model.source).")
-
-    parts = [f"Hugging Face config.json {origin}, model_type {cfg.model_type!r}"]
+    parts = [f"Hugging Face config.json {cfg.origin}, model_type {cfg.model_type!r}"]
     if features:
         parts.append("APPROXIMATED (approximate=True): " + "; ".join(
             f"{f.describe()}: {f.approximation}" for f in features))
     else:
         parts.append("exact epoch mapping")
-    parts.append("not counted: norms, biases, MoE routers")
-    if cfg.defaults_used:
-        parts.append("transformers defaults for keys the file omits: "
-                     + ", ".join(dict.fromkeys(cfg.defaults_used)))
-    quant = raw.get("quantization_config")
-    if isinstance(quant, dict) and quant.get("quant_method"):
-        parts.append(f"the config declares quant_method {quant['quant_method']!r}; weight_bytes="
-                     f"{weight_bytes:g} as passed")
+    parts += _common_source_parts(cfg, raw, precision)
     source = "; ".join(parts)
 
     try:
@@ -476,7 +723,6 @@ def from_hf_config(path_or_dict: str | os.PathLike[str] | Mapping[str, Any], *, 
             d_model=d, d_ff=ffn.d_ff, n_layers=ffn.n_layers, n_heads=n_heads, group_size=group_size,
             vocab_size=vocab, head_dim=head_dim, n_experts=ffn.n_experts,
             n_experts_active=ffn.n_experts_active, ffn_up_matrices=2, ffn_down_matrices=1,
-            mla_kv_rank=mla_kv, mla_q_rank=mla_q, weight_bytes=weight_bytes,
-            activation_bytes=activation_bytes, source=source)
+            mla_kv_rank=mla_kv, mla_q_rank=mla_q, source=source, **precision)
     except SpecError as e:
         raise ConfigError(f"{cfg.where()} gives an invalid model: {e}") from e

@@ -4,7 +4,9 @@ The entries live in TOML files next to this module (``epoch_models.toml``, ``epo
 the `epoch` entries of Epoch AI's paper and notebook, reproduced exactly). Any other ``*.toml``
 file in this folder with a top-level ``kind = "models"`` or ``kind = "gpus"`` is loaded too, after
 the Epoch files, so a further catalog is added by dropping in a file (``modern_gpus.toml``:
-accelerators of 2023-2026 with confidence-tagged sources, not part of `epoch` semantics). The format::
+accelerators of 2023-2026 with confidence-tagged sources, not part of `epoch` semantics;
+``modern_models.toml``: models of 2024-2025 as their Hugging Face configs describe them, with the
+extensions of docs/extensions.md). The format::
 
     kind = "models"
 
@@ -20,9 +22,30 @@ accelerators of 2023-2026 with confidence-tagged sources, not part of `epoch` se
 and likewise ``kind = "gpus"`` with ``[gpus.H100]`` tables holding the fields of
 infersweep.specs.Gpu (``flops_by_bits`` is a table keyed by ``"4"``, ``"8"``, ``"16"``).
 
+A model's ``layer_groups`` is an array of tables, one per group, with the fields of
+infersweep.specs.LayerGroup::
+
+    [[models.DeepSeek-V3.layer_groups]]
+    n_layers = 3
+    d_ff = 18432
+
+    [[models.DeepSeek-V3.layer_groups]]
+    n_layers = 58
+    d_ff = 2048
+    n_experts = 256
+    n_experts_active = 8
+    n_shared_experts = 1
+
+With groups, ``n_layers``, ``d_ff``, ``n_experts`` and ``n_experts_active`` may be left out: the
+loader sets them from the groups (their total, and the fields of the group with the most experts).
+
 Names are matched case-insensitively, ignoring ``-``, ``_``, whitespace and dots, over the
 canonical names and the aliases: ``"llama_3_70b"``, ``"LLAMA-3-70B"`` and ``"Llama 3 70B"`` are
-all ``Llama-3-70B``.
+all ``Llama-3-70B``. An entry's ``exact_aliases`` are matched only as spelled (case and
+punctuation included), before anything else: they keep a notebook key whose normalised form is
+another entry's name. ``DeepSeek_V3`` (the notebook's key) is Epoch's approximation
+``DeepSeek-V3-epoch``, while ``DeepSeek-V3``, ``deepseek v3`` or ``deepseek_v3`` are the faithful
+``DeepSeek-V3`` of ``modern_models.toml``.
 """
 
 from __future__ import annotations
@@ -31,6 +54,7 @@ import dataclasses
 import difflib
 import functools
 import importlib.resources
+import math
 import re
 import tomllib
 from collections.abc import Iterator
@@ -38,7 +62,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import CatalogError, SpecError
-from ..specs import Gpu, Model
+from ..specs import Gpu, LayerGroup, Model, representative_group
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -62,7 +86,7 @@ _SINGULAR: dict[Kind, str] = {"models": "model", "gpus": "gpu"}
 _SPEC_CLASS: dict[Kind, type[Model | Gpu]] = {"models": Model, "gpus": Gpu}
 _LISTER: dict[Kind, str] = {"models": "infersweep.catalog_models()", "gpus": "infersweep.catalog_gpus()"}
 # Keys of an entry that are not fields of the spec dataclass.
-_META_KEYS = ("aliases", "description", "source", "as_of", "notes")
+_META_KEYS = ("aliases", "exact_aliases", "description", "source", "as_of", "notes")
 # Files loaded first, in this order; every other catalog file follows in name order.
 _FIRST_FILES = ("epoch_models.toml", "epoch_gpus.toml")
 _MAX_SUGGESTIONS = 5
@@ -82,14 +106,17 @@ class CatalogEntry:
     file: str
     as_of: str = ""
     notes: str = ""
+    exact_aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class _Section:
-    """All entries of one kind, in catalog order, and the index of their normalised names."""
+    """All entries of one kind, in catalog order, the index of their normalised names, and the
+    names matched only as spelled (``exact_aliases``)."""
 
     entries: tuple[CatalogEntry, ...]
     index: dict[str, CatalogEntry]
+    exact: dict[str, CatalogEntry] = dataclasses.field(default_factory=dict)
 
 
 def _normalise(name: str) -> str:
@@ -116,6 +143,10 @@ def _parse_entry(kind: Kind, fname: str, name: str, table: object) -> CatalogEnt
     aliases = data.pop("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
         raise SpecError(f"{where}: 'aliases' must be a list of non-empty strings, got {aliases!r}")
+    exact_aliases = data.pop("exact_aliases", [])
+    if not isinstance(exact_aliases, list) or not all(isinstance(a, str) and a for a in exact_aliases):
+        raise SpecError(f"{where}: 'exact_aliases' must be a list of non-empty strings, "
+                        f"got {exact_aliases!r}")
     description = data.pop("description", "")
     if not isinstance(description, str):
         raise SpecError(f"{where}: 'description' must be a string, got {description!r}")
@@ -133,6 +164,8 @@ def _parse_entry(kind: Kind, fname: str, name: str, table: object) -> CatalogEnt
     if unknown:
         raise SpecError(f"{where}: unknown field(s) {unknown}; the fields are "
                         f"{sorted(allowed | set(_META_KEYS))}")
+    if kind == "models" and data.get("layer_groups") is not None:
+        data = _with_group_fields(where, data)
     if kind == "gpus" and isinstance(data.get("flops_by_bits"), dict):
         # TOML keys are strings; the spec wants integer bits (Gpu validates the values).
         data["flops_by_bits"] = {int(k) if k.isdigit() else k: v for k, v in data["flops_by_bits"].items()}
@@ -143,7 +176,24 @@ def _parse_entry(kind: Kind, fname: str, name: str, table: object) -> CatalogEnt
     except TypeError as e:  # a required field is missing
         raise SpecError(f"{where}: {e}") from e
     return CatalogEntry(kind=kind, name=name, aliases=tuple(aliases), description=description,
-                        source=source, spec=spec, file=fname, as_of=as_of, notes=notes)
+                        source=source, spec=spec, file=fname, as_of=as_of, notes=notes,
+                        exact_aliases=tuple(exact_aliases))
+
+
+def _with_group_fields(where: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Fill n_layers, d_ff, n_experts and n_experts_active from the layer groups where absent
+    (the spec checks them when given)."""
+    groups = data["layer_groups"]
+    if not isinstance(groups, list) or not groups:
+        raise SpecError(f"{where}: 'layer_groups' must be a non-empty array of tables, got {groups!r}")
+    try:
+        parsed = [LayerGroup.from_value(g) for g in groups]
+    except SpecError as e:
+        raise SpecError(f"{where}: field 'layer_groups': {e}") from e
+    rep = parsed[representative_group(parsed)]
+    filled = {"n_layers": math.fsum(g.n_layers for g in parsed), "d_ff": rep.d_ff,
+              "n_experts": rep.n_experts, "n_experts_active": rep.n_experts_active}
+    return {**filled, **data, "layer_groups": parsed}
 
 
 @functools.cache
@@ -173,15 +223,26 @@ def _load() -> dict[Kind, _Section]:
     sections: dict[Kind, _Section] = {}
     for kind in _KINDS:
         index: dict[str, CatalogEntry] = {}
-        for e in entries[kind]:
-            for n in (e.name, *e.aliases):
+        spelled: dict[str, CatalogEntry] = {}
+        for ent in entries[kind]:
+            for n in (ent.name, *ent.aliases):
                 key = _normalise(n)
-                other = index.setdefault(key, e)
-                if other is not e:
+                other = index.setdefault(key, ent)
+                if other is not ent:
                     raise CatalogError(
-                        f"catalog: {_SINGULAR[kind]} name {n!r} of {e.name!r} ({e.file}) clashes with "
+                        f"catalog: {_SINGULAR[kind]} name {n!r} of {ent.name!r} ({ent.file}) clashes with "
                         f"{other.name!r} ({other.file}): both read as {key!r}")
-        sections[kind] = _Section(entries=tuple(entries[kind]), index=index)
+                spelled[n] = ent
+        exact: dict[str, CatalogEntry] = {}
+        for ent in entries[kind]:
+            for n in ent.exact_aliases:
+                other = exact.setdefault(n, ent)
+                if other is not ent or spelled.get(n, ent) is not ent:
+                    clash = other if other is not ent else spelled[n]
+                    raise CatalogError(
+                        f"catalog: {_SINGULAR[kind]} exact alias {n!r} of {ent.name!r} ({ent.file}) is "
+                        f"also a name of {clash.name!r} ({clash.file})")
+        sections[kind] = _Section(entries=tuple(entries[kind]), index=index, exact=exact)
     return sections
 
 
@@ -192,6 +253,8 @@ def _lookup(kind: Kind, name: str) -> CatalogEntry:
         raise CatalogError(f"{what}: expected a catalog name or a {cls}, got {name!r} "
                            f"({type(name).__name__})")
     section = _load()[kind]
+    if name in section.exact:
+        return section.exact[name]
     key = _normalise(name)
     entry = section.index.get(key)
     if entry is not None:
@@ -244,7 +307,7 @@ def _polars_type(annotation: object) -> type[pl.DataType]:
     text = str(annotation)
     if text == "bool":
         return pl.Boolean
-    if text == "int":
+    if text in ("int", "int | None"):
         return pl.Int64
     if text in ("str", "Collectives"):
         return pl.String
@@ -263,11 +326,15 @@ def _frame(kind: Kind, leading: dict[str, Any], derived: dict[str, Any], skip: s
     entries = _load()[kind].entries
     columns: dict[str, tuple[Any, Any]] = {
         "name": (pl.String, lambda e: e.name),
-        "aliases": (pl.String, lambda e: ", ".join(e.aliases)),
+        "aliases": (pl.String, lambda e: ", ".join((*e.aliases, *e.exact_aliases))),
         **leading,
     }
     for f in dataclasses.fields(_SPEC_CLASS[kind]):
         if f.name in skip or f.name in ("name", "source"):
+            continue
+        if f.name == "layer_groups":  # one line per model: "3×dense(f=18432); 58×MoE(...)"
+            columns[f.name] = (pl.String, lambda e: None if e.spec.layer_groups is None else
+                               "; ".join(g.describe() for g in e.spec.layer_groups))
             continue
         columns[f.name] = (_polars_type(f.type), lambda e, n=f.name: getattr(e.spec, n))
     columns.update(derived)
@@ -279,8 +346,10 @@ def _frame(kind: Kind, leading: dict[str, Any], derived: dict[str, Any], skip: s
 
 
 def catalog_models() -> pl.DataFrame:
-    """One row per catalog model: name, aliases (comma-joined), every Model field, the derived
-    total_params, active_params and kv_bytes_per_token, then source and description."""
+    """One row per catalog model: name, aliases (comma-joined), every Model field (``layer_groups``
+    as one line of text, null without groups), the derived total_params, active_params and
+    kv_bytes_per_token (every layer caching the token: windows ignored), then source and
+    description."""
     import polars as pl
 
     derived = {
