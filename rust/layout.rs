@@ -191,6 +191,7 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
     // Skipping on a lower bound needs the attention all-reduces to cost >= 0; NCCL's tuning
     // model guarantees that for nodes of at least one GPU (see the module docs).
     let prunable = node >= 1.0;
+    let increasing = flops.projections >= 0.0;
     let mut best = Best {
         pass: Pass::INFEASIBLE,
         rank: usize::MAX,
@@ -202,7 +203,7 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
         let (p, bm, t) = (st.p, st.bm, st.t);
         let n = bm * s_pos;
         let scaledowns = scratch.scaledowns.logspace_to(t);
-        let compute_s = scaledowns.map(compute_at);
+        let mut compute_s = [f64::NAN; 6];
         // Memory time needs RW_attn (three matmuls); its weights-only floor is cheap, so
         // each f_at's exact memory time is computed the first time a candidate needs it.
         let memory_floor_at = |f_at: f64| {
@@ -263,9 +264,17 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
             let fixed_s = fixed.latency + fixed.bandwidth;
             for (fi, &f_at) in scaledowns.iter().enumerate() {
                 let rank = (ti * 11 + st.index) * 6 + fi;
+                if compute_s[fi].is_nan() {
+                    compute_s[fi] = compute_at(f_at);
+                }
                 let compute_s = compute_s[fi];
                 let floor = prep.kernel_s + fixed_s;
                 if prunable && best.rules_out(floor + memory_floor_at(f_at).max(compute_s)) {
+                    // Both floors grow with f_at when the replicated FLOPs are >= 0, so every
+                    // larger scale-down of this shape is ruled out too.
+                    if increasing {
+                        break;
+                    }
                     continue;
                 }
                 if memory_s[fi].is_nan() {
