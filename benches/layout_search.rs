@@ -48,7 +48,12 @@ fn main() {
     };
     let prep = Prepared::new(&model, &hw).expect("valid specs");
     let threads = rayon::current_num_threads();
+    // `cargo bench --bench layout_search -- pp` or `-- nopp` runs one setting (for profiling).
+    let only = std::env::args().skip(1).find(|a| !a.starts_with("--"));
     for use_pp in [true, false] {
+        if only.as_deref().is_some_and(|o| o != if use_pp { "pp" } else { "nopp" }) {
+            continue;
+        }
         let set = FrontierSettings {
             use_pp,
             ..FrontierSettings::default()

@@ -37,6 +37,7 @@ const NCCL: [(f64, f64, f64); 3] = [
 ];
 
 /// coll(R, nodes, X, kind): zero on one rank; otherwise the fastest algorithm's cost.
+#[inline]
 pub fn collective(hw: &Hardware, ranks: f64, nodes: f64, bytes: f64, kind: Kind) -> Cost {
     if ranks <= 1.0 {
         return Cost::default();
@@ -67,6 +68,11 @@ pub fn collective(hw: &Hardware, ranks: f64, nodes: f64, bytes: f64, kind: Kind)
             };
             for ((per_rank, per_level, phi), base) in NCCL.into_iter().zip(bases) {
                 let latency = mult * (per_node * per_rank + per_level * levels) + base;
+                // Bandwidth time is >= 0: an algorithm whose latency alone does not beat the
+                // best total cannot be chosen, so its divisions are skipped.
+                if latency >= best.total() {
+                    continue;
+                }
                 let intra =
                     nodes * per_node.max(0.0) * bytes / (ranks * hw.intra_node_bandwidth * phi);
                 let bandwidth = if one_node {
