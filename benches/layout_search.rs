@@ -51,7 +51,10 @@ fn main() {
     // `cargo bench --bench layout_search -- pp` or `-- nopp` runs one setting (for profiling).
     let only = std::env::args().skip(1).find(|a| !a.starts_with("--"));
     for use_pp in [true, false] {
-        if only.as_deref().is_some_and(|o| o != if use_pp { "pp" } else { "nopp" }) {
+        if only
+            .as_deref()
+            .is_some_and(|o| o != if use_pp { "pp" } else { "nopp" })
+        {
             continue;
         }
         let set = FrontierSettings {
