@@ -12,9 +12,10 @@
 //! NCCL's per-level latency (5, 8.5, 28 µs) outweighs the per-rank term, which is negative
 //! only when R/nodes < 1, and then log2(nodes) ≥ 1/2 while R/nodes ≥ 1/√2.
 
-use crate::collective::{collective, Cost, Kind};
+use crate::collective::{collective, CollectivePlan, Cost, Kind};
 use crate::forward::{Pass, Prepared};
 use crate::grid::logspace2;
+use crate::spec::Hardware;
 
 /// A decode or verification point: N GPUs, b sequences, context ℓ, S positions each.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,6 +96,7 @@ impl<const N: usize> Memo<N> {
 pub struct Scratch {
     pp_lists: Memo<10>,
     scaledowns: Memo<6>,
+    shapes: ShapeMemo,
 }
 
 impl Default for Scratch {
@@ -102,7 +104,50 @@ impl Default for Scratch {
         Self {
             pp_lists: Memo::new(),
             scaledowns: Memo::new(),
+            shapes: ShapeMemo::new(),
         }
+    }
+}
+
+/// A TP shape and its all-reduce plan: (ranks, other side, nodes, plan).
+type Shape = (f64, f64, f64, CollectivePlan);
+
+/// Direct-mapped memo of TP shapes by (t, 2D or not) for one hardware: the shape and the
+/// all-reduce's latency terms depend on t alone, so rows that share a TP degree (a row of
+/// the frontier grid shares N) skip the sqrt, ceil, log2 and divisions. Entries are what a
+/// direct computation gives, bit for bit.
+struct ShapeMemo {
+    keys: Vec<(u64, bool, usize)>,
+    shapes: Vec<Shape>,
+}
+
+impl ShapeMemo {
+    const SLOTS: usize = 512;
+
+    fn new() -> Self {
+        let empty = CollectivePlan::new_trivial();
+        Self {
+            keys: vec![(u64::MAX, false, usize::MAX); Self::SLOTS],
+            shapes: vec![(0.0, 0.0, 0.0, empty); Self::SLOTS],
+        }
+    }
+
+    #[inline]
+    fn get(&mut self, hw: &Hardware, t: f64, two_d: bool) -> Shape {
+        // The hardware's address tells sweeps over several GPUs apart.
+        let key = (t.to_bits(), two_d, std::ptr::from_ref(hw) as usize);
+        let slot = ((key.0 ^ u64::from(two_d)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize;
+        if self.keys[slot] != key {
+            let (r, other, nodes) = tp_layout(t, hw.gpus_per_node, two_d);
+            self.shapes[slot] = (
+                r,
+                other,
+                nodes,
+                CollectivePlan::new(hw, r, nodes, Kind::AllReduce),
+            );
+            self.keys[slot] = key;
+        }
+        self.shapes[slot]
     }
 }
 
@@ -231,21 +276,15 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
                 } else {
                     g.expert_parallel(t, bm)
                 };
-                let (r_ff, _, nodes_ff) = tp_layout(t_ff, node, two_d);
+                let (r_ff, _, _, ffn_plan) = scratch.shapes.get(hw, t_ff, two_d);
                 let ffn_div = t / r_ff;
                 let k = g.n_experts_active;
                 let down = k * m.ffn_down_matrices * d / ffn_div;
                 if two_d {
                     let up = k * m.ffn_up_matrices * g.d_ff / ffn_div;
-                    fixed.add_scaled(
-                        g.n_layers,
-                        collective(hw, r_ff, nodes_ff, up * bm * s_pos * a, Kind::AllReduce),
-                    );
+                    fixed.add_scaled(g.n_layers, ffn_plan.cost(up * bm * s_pos * a));
                 }
-                fixed.add_scaled(
-                    g.n_layers,
-                    collective(hw, r_ff, nodes_ff, down * bm * s_pos * a, Kind::AllReduce),
-                );
+                fixed.add_scaled(g.n_layers, ffn_plan.cost(down * bm * s_pos * a));
                 if g.n_experts > 1.0 {
                     let r = k.min(n_ep);
                     let bytes = d * bm * r * s_pos * a / t;
@@ -285,20 +324,14 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
                     continue;
                 }
                 let t_at = t / f_at;
-                let (r_at, pr_at, nodes_at) = tp_layout(t_at, node, two_d);
+                let (_, pr_at, _, plan) = scratch.shapes.get(hw, t_at, two_d);
                 let mut net = fixed;
                 if two_d {
                     for word in [d / pr_at, prep.attention_width / pr_at] {
-                        net.add_scaled(
-                            layers,
-                            collective(hw, r_at, nodes_at, word * bm * s_pos * a, Kind::AllReduce),
-                        );
+                        net.add_scaled(layers, plan.cost(word * bm * s_pos * a));
                     }
                 } else {
-                    net.add_scaled(
-                        layers,
-                        collective(hw, r_at, nodes_at, d * bm * s_pos * a, Kind::AllReduce),
-                    );
+                    net.add_scaled(layers, plan.cost(d * bm * s_pos * a));
                 }
                 let total = prep.kernel_s + (net.latency + net.bandwidth) + memory_s.max(compute_s);
                 if best.beats(total, rank) {
