@@ -32,6 +32,11 @@ BYTES_PER_ROW = 8 * 21 + 4 * 4 + 4
 #: Rows per call into Rust: enough to keep both cores busy, few enough for a lively
 #: progress bar and a prompt Ctrl-C (about 0.1 s of work on two cores).
 DEFAULT_CHUNK_ROWS = 1 << 16
+#: With adaptive chunks (``chunk_rows=None``) each call aims at this much work, between
+#: DEFAULT_CHUNK_ROWS/16 and MAX_CHUNK_ROWS rows: fewer, larger calls are faster (each call
+#: warms its memo tables and allocates its columns), and 0.25 s keeps Ctrl-C prompt.
+CHUNK_TARGET_S = 0.25
+MAX_CHUNK_ROWS = 1 << 20
 
 INPUT_COLUMNS = ["model", "gpu", "n_gpus", "batch_size", "context_len", "seq_len", "use_pp",
                  "drafter", "acceptance", "gamma_max"]
@@ -248,19 +253,32 @@ def check_threads(num_threads: int | None) -> None:
         raise GridError(f"grid: num_threads must be None or an integer >= 1, got {num_threads!r}")
 
 
-def chunks(p: Plan, chunk_rows: int, num_threads: int | None, progress: bool | None,
+def chunks(p: Plan, chunk_rows: int | None, num_threads: int | None, progress: bool | None,
            start: int = 0, end: int | None = None) -> Iterator[dict[str, np.ndarray]]:
-    """Evaluate rows start..end in chunks; Ctrl-C is honoured between chunks."""
-    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
-        raise GridError(f"grid: chunk_rows must be an integer >= 1, got {chunk_rows!r}")
+    """Evaluate rows start..end in chunks; Ctrl-C is honoured between chunks.
+
+    ``chunk_rows=None`` adapts the chunk size so that each call takes about CHUNK_TARGET_S;
+    results do not depend on the chunking (rows are independent).
+    """
+    if chunk_rows is not None and (isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int)
+                                   or chunk_rows < 1):
+        raise GridError(f"grid: chunk_rows must be None or an integer >= 1, got {chunk_rows!r}")
     check_threads(num_threads)
     stop = p.rows if end is None else end
-    bar = Progress(stop - start, progress if stop - start > chunk_rows else False)
+    size = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows
+    bar = Progress(stop - start, progress if stop - start > size else False)
+    lo = start
     try:
-        for lo in range(start, stop, chunk_rows):
-            hi = min(lo + chunk_rows, stop)
+        while lo < stop:
+            hi = min(lo + size, stop)
+            began = time.perf_counter()
             yield p.core.evaluate(lo, hi, num_threads=num_threads)
             bar.update(hi - lo)
+            if chunk_rows is None:
+                took = max(time.perf_counter() - began, 1e-6)
+                grown = int(size * min(4.0, CHUNK_TARGET_S / took))
+                size = max(DEFAULT_CHUNK_ROWS // 16, min(MAX_CHUNK_ROWS, grown))
+            lo = hi
     finally:
         bar.close()
 
@@ -279,7 +297,7 @@ def sweep(
     columns: Sequence[str] | None = None,
     num_threads: int | None = None,
     progress: bool | None = None,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_rows: int | None = None,
     max_rows: int | None = None,
 ) -> pl.DataFrame:
     """Evaluate every configuration of the grid: one row per configuration.
@@ -292,7 +310,8 @@ def sweep(
 
     ``progress`` shows a bar on stderr (default: when stderr is a terminal and the grid spans
     more than one chunk); ``num_threads`` caps the Rust thread pool; ``columns`` keeps only
-    those columns; ``max_rows`` refuses larger grids.
+    those columns; ``max_rows`` refuses larger grids; ``chunk_rows`` fixes the rows per call
+    into Rust (default: adaptive, about 0.25 s of work per call, so Ctrl-C stays prompt).
     """
     p = plan(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec, grid)
     if columns is not None:
