@@ -5,47 +5,10 @@ use std::time::Instant;
 
 use infersweep::forward::Prepared;
 use infersweep::frontier::{frontier_grids, latency_grid, FrontierSettings};
-use infersweep::spec::{Collectives, Hardware, Model};
+use infersweep::spec::examples::{h100, llama_70b};
 
 fn main() {
-    let model = Model {
-        name: "Llama-3-70B".into(),
-        d_model: 8192.0,
-        d_ff: 28672.0,
-        n_layers: 80.0,
-        n_heads: 64.0,
-        group_size: 8.0,
-        head_dim: 128.0,
-        vocab_size: 128_256.0,
-        n_experts: 1.0,
-        n_experts_active: 1.0,
-        ffn_up_matrices: 2.0,
-        ffn_down_matrices: 1.0,
-        mla: None,
-        weight_bytes: 2.0,
-        activation_bytes: 2.0,
-        kv_bytes: None,
-        compute_bits: None,
-        tied_embeddings: false,
-        mla_rope_dim: None,
-        layer_groups: Vec::new(),
-    };
-    let hw = Hardware {
-        name: "H100".into(),
-        flops_by_bits: [Some(2e15), Some(2e15), Some(1e15)],
-        flop_utilization: 0.7,
-        hbm_bandwidth: 3.3e12,
-        mem_utilization: 0.75,
-        hbm_bytes: 8e10,
-        intra_node_bandwidth: 2.25e11,
-        inter_node_bandwidth: 2.5e10,
-        gpus_per_node: 8.0,
-        usd_per_hour: 2.1,
-        kernel_latency_s: 4e-6,
-        collectives: Collectives::Nccl,
-        ll_latency_s: 6.8e-6,
-        ll128_latency_s: 14e-6,
-    };
+    let (model, hw) = (llama_70b(), h100());
     let prep = Prepared::new(&model, &hw).expect("valid specs");
     let threads = rayon::current_num_threads();
     // `cargo bench --bench layout_search -- pp` or `-- nopp` runs one setting (for profiling).

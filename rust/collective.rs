@@ -171,7 +171,7 @@ impl CollectivePlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::fixtures::h100;
+    use crate::spec::examples::h100;
 
     #[test]
     fn h100_checks() {

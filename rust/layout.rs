@@ -362,7 +362,7 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::fixtures::{h100, llama_70b, llama_8b};
+    use crate::spec::examples::{h100, llama_70b, llama_8b};
     use crate::spec::LayerGroup;
 
     fn point(n_gpus: f64, batch: f64) -> Point {

@@ -577,8 +577,9 @@ impl Hardware {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod fixtures {
+/// Epoch's H100 and Llama 3 entries (CATALOG.md §1), for the Rust tests and benches; Python
+/// users get them, and every other entry, from the TOML catalog.
+pub mod examples {
     use super::{Collectives, Hardware, Model};
 
     pub fn h100() -> Hardware {
@@ -615,7 +616,7 @@ pub(crate) mod fixtures {
 
 #[cfg(test)]
 mod tests {
-    use super::fixtures::*;
+    use super::examples::*;
     use super::*;
 
     #[test]

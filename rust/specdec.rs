@@ -90,7 +90,7 @@ pub fn economics(prep: &Prepared, pt: Point, latency_s: f64) -> Economics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::fixtures::{h100, llama_70b, llama_8b};
+    use crate::spec::examples::{h100, llama_70b, llama_8b};
 
     #[test]
     fn llama_70b_with_8b_drafter() {
