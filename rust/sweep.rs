@@ -276,7 +276,17 @@ const BLOCK_ROWS: usize = 256;
 
 /// Evaluates rows `start..end` of the grid into columns.
 pub fn sweep(grid: &Grid, start: usize, end: usize) -> Result<Columns, SpecError> {
-    let total = grid.validate()?;
+    sweep_validated(grid, grid.validate()?, start, end)
+}
+
+/// [`sweep`] for a grid already validated (with `total` rows): chunked callers validate once
+/// instead of re-reading every axis value per chunk.
+pub fn sweep_validated(
+    grid: &Grid,
+    total: usize,
+    start: usize,
+    end: usize,
+) -> Result<Columns, SpecError> {
     if start > end || end > total {
         return Err(grid_error(
             "rows",

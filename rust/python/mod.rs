@@ -19,7 +19,7 @@ use crate::forward::Prepared;
 use crate::frontier::{frontier as epoch_frontier, pareto_mask, FrontierSettings};
 use crate::spec::{Collectives, Hardware, LayerGroup, Mla, Model, SpecError};
 use crate::specdec::Drafting;
-use crate::sweep::{sweep, Columns, Grid, SpecDec};
+use crate::sweep::{sweep_validated, Columns, Grid, SpecDec};
 
 mod exceptions {
     pyo3::import_exception!(infersweep.errors, SpecError);
@@ -246,11 +246,11 @@ impl SweepGrid {
         num_threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let pool = pool(num_threads)?;
-        let grid = &self.grid;
+        let (grid, rows) = (&self.grid, self.rows);
         let cols = py
             .detach(|| match pool {
-                Some(p) => p.install(|| sweep(grid, start, end)),
-                None => sweep(grid, start, end),
+                Some(p) => p.install(|| sweep_validated(grid, rows, start, end)),
+                None => sweep_validated(grid, rows, start, end),
             })
             .map_err(|e| to_py_err(&e))?;
         columns_to_dict(py, cols)
