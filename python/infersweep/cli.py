@@ -37,7 +37,7 @@ from .errors import InfersweepError
 from .frontier import PREFERENCE_EXPONENT, preferred
 from .frontier import frontier as compute_frontier
 from .plot import FORMATS as PLOT_FORMATS
-from .plot import PlotDependencyError, layout_text, plot_frontiers, point_text, require_matplotlib
+from .plot import PlotDependencyError, g3, layout_text, plot_frontiers, point_text, require_matplotlib
 from .specs import SpecDec
 from .sweep import INPUT_COLUMNS, OUTPUT_COLUMNS, sweep
 
@@ -155,17 +155,6 @@ data_path = _path_with(DATA_FORMATS, "data")
 
 
 # ============================================================== formatting
-
-
-def g3(x: float | None, digits: int = 3) -> str:
-    """`digits` significant figures; whole thousands with separators; dashes for missing."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    if math.isinf(x):
-        return "inf"
-    if abs(x) >= 10**digits:
-        return f"{x:,.0f}"
-    return f"{x:.{digits}g}"
 
 
 def context_text(x: float) -> str:

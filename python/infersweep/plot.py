@@ -71,7 +71,7 @@ def require_matplotlib() -> None:
 # ------------------------------------------------------------------ text helpers (no matplotlib)
 
 
-def _g(x: float, digits: int = 3) -> str:
+def g3(x: float | None, digits: int = 3) -> str:
     """A number in `digits` significant figures, without a trailing '.0' for whole values."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
@@ -90,14 +90,14 @@ def layout_text(row: Mapping[str, Any]) -> str:
     if not row.get("feasible", True):
         return "does not fit"
     parts = [
-        ("2D" if row["two_d_tp"] else "1D") + f" TP ffn {_g(row['tp_ffn'])} attn {_g(row['tp_attention'])}"
+        ("2D" if row["two_d_tp"] else "1D") + f" TP ffn {g3(row['tp_ffn'])} attn {g3(row['tp_attention'])}"
     ]
     if row.get("pp_degree", 1) and row["pp_degree"] > 1 + 1e-9:
-        parts.append(f"PP {_g(row['pp_degree'])}")
+        parts.append(f"PP {g3(row['pp_degree'])}")
     if row.get("ep_degree", 1) and row["ep_degree"] > 1 + 1e-9:
-        parts.append(f"EP {_g(row['ep_degree'])}")
+        parts.append(f"EP {g3(row['ep_degree'])}")
     if row.get("attention_scaledown", 1) and row["attention_scaledown"] > 1 + 1e-9:
-        parts.append(f"attn÷{_g(row['attention_scaledown'])}")
+        parts.append(f"attn÷{g3(row['attention_scaledown'])}")
     if row.get("gamma", 0):
         parts.append(f"γ={row['gamma']}")
     return ", ".join(parts)
@@ -107,7 +107,7 @@ def point_text(row: Mapping[str, Any]) -> str:
     """One frontier point in a line: speed, cost, GPUs, batch, MFU, latency and layout."""
     return (
         f"{row['tokens_per_s_per_request']:.1f} tok/s at ${row['usd_per_million_tokens']:.3g}/M tokens "
-        f"(N={_g(row['n_gpus'])} GPUs, b={_g(row['batch_size'])}, MFU {100 * row['mfu']:.1f}%, "
+        f"(N={g3(row['n_gpus'])} GPUs, b={g3(row['batch_size'])}, MFU {100 * row['mfu']:.1f}%, "
         f"latency {1e3 * row['token_latency_s']:.2f} ms, {layout_text(row)})"
     )
 
