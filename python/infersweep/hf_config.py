@@ -520,49 +520,65 @@ def _layer_groups(cfg: _Config, n_layers: int, notes: list[str]) -> list[LayerGr
     return [LayerGroup(n, f, e, k, n_shared_experts=sh, window=w) for (f, e, k, sh, w), n in counts.items()]
 
 
-def _faithful(cfg: _Config, raw: dict[str, Any], path: Path | None, name: str | None,
-              precision: dict[str, Any]) -> Model:
-    """The model with `epoch`'s fields and the extensions of docs/extensions.md (approximate=False)."""
-    fam = cfg.family
-    d = cfg.count("hidden_size")
-    n_layers = cfg.count("num_hidden_layers")
-    n_heads = cfg.count("num_attention_heads")
-    vocab = cfg.count("vocab_size")
-    assert d is not None and n_layers is not None and n_heads is not None and vocab is not None
-    unsupported: list[_Feature] = []
-    notes: list[str] = []
-    ext: dict[str, Any] = {}
+@dataclass(frozen=True)
+class _Attention:
+    """The attention shape a config states, before any decision about what to approximate."""
 
+    group_size: float
+    head_dim: float | None
     mla_kv: float | None = None
-    mla_q: float | None = None
-    if fam == "deepseek":
+    #: q_lora_rank (None: queries not compressed).
+    q_rank: float | None = None
+    rope: int = 0
+    v_dim: float | None = None
+
+
+def _sizes(cfg: _Config) -> tuple[int, int, int, int]:
+    """(hidden_size, num_hidden_layers, num_attention_heads, vocab_size)."""
+    sizes = tuple(cfg.count(k) for k in ("hidden_size", "num_hidden_layers", "num_attention_heads",
+                                          "vocab_size"))
+    assert all(v is not None for v in sizes)
+    return sizes  # type: ignore[return-value]
+
+
+def _read_attention(cfg: _Config, n_heads: int) -> _Attention:
+    if cfg.family == "deepseek":
         mla_kv = cfg.count("kv_lora_rank")
         nope = cfg.count("qk_nope_head_dim")
         rope = cfg.count("qk_rope_head_dim", allow_zero=True)
         v_dim = cfg.count("v_head_dim")
         assert nope is not None and v_dim is not None
-        head_dim: float | None = nope
-        group_size = 1.0
-        if rope:
-            ext["mla_rope_dim"] = rope
-            notes.append(f"MLA RoPE key qk_rope_head_dim={rope}: cached with the {mla_kv}-wide latent")
-        if v_dim != nope:
-            unsupported.append(_Feature("v_head_dim", v_dim,
-                                        f"value head width differs from qk_nope_head_dim={nope}",
-                                        f"head_dim = qk_nope_head_dim = {nope} used for values too"))
-        q_rank = cfg.get("q_lora_rank")
-        if q_rank is None:
+        q_rank = None if cfg.get("q_lora_rank") is None else cfg.count("q_lora_rank")
+        return _Attention(1.0, nope, mla_kv, q_rank, rope or 0, v_dim)
+    n_kv = cfg.count("num_key_value_heads", required=False) or n_heads
+    if n_heads % n_kv:
+        raise ConfigError(f"{cfg.where()}: num_attention_heads ({n_heads}) is not a multiple of "
+                          f"num_key_value_heads ({n_kv})")
+    return _Attention(n_heads / n_kv, cfg.count("head_dim", required=False))
+
+
+def _faithful(cfg: _Config, raw: dict[str, Any], path: Path | None, name: str | None,
+              precision: dict[str, Any]) -> Model:
+    """The model with `epoch`'s fields and the extensions of docs/extensions.md (approximate=False)."""
+    fam = cfg.family
+    d, n_layers, n_heads, vocab = _sizes(cfg)
+    unsupported: list[_Feature] = []
+    notes: list[str] = []
+    ext: dict[str, Any] = {}
+
+    att = _read_attention(cfg, n_heads)
+    mla_kv, mla_q, head_dim, group_size = att.mla_kv, att.q_rank, att.head_dim, att.group_size
+    if fam == "deepseek":
+        if att.rope:
+            ext["mla_rope_dim"] = att.rope
+            notes.append(f"MLA RoPE key qk_rope_head_dim={att.rope}: cached with the {mla_kv}-wide latent")
+        if att.v_dim != head_dim:
+            unsupported.append(_Feature("v_head_dim", att.v_dim,
+                                        f"value head width differs from qk_nope_head_dim={head_dim}",
+                                        f"head_dim = qk_nope_head_dim = {head_dim} used for values too"))
+        if att.q_rank is None:
             unsupported.append(_Feature("q_lora_rank", None, "queries not compressed (no low-rank query)",
                                         "modelled as an equivalent MLA query rank"))
-        else:
-            mla_q = cfg.count("q_lora_rank")
-    else:
-        n_kv = cfg.count("num_key_value_heads", required=False) or n_heads
-        if n_heads % n_kv:
-            raise ConfigError(f"{cfg.where()}: num_attention_heads ({n_heads}) is not a multiple of "
-                              f"num_key_value_heads ({n_kv})")
-        group_size = n_heads / n_kv
-        head_dim = cfg.count("head_dim", required=False)
 
     if unsupported:
         listed = "; ".join(f.describe() for f in unsupported)
@@ -656,48 +672,30 @@ def _epoch_approximation(cfg: _Config, raw: dict[str, Any], path: Path | None, n
                          precision: dict[str, Any]) -> Model:
     """The closest model in `epoch`'s fields alone (approximate=True)."""
     fam = cfg.family
-    d = cfg.count("hidden_size")
-    n_layers = cfg.count("num_hidden_layers")
-    n_heads = cfg.count("num_attention_heads")
-    vocab = cfg.count("vocab_size")
-    assert d is not None and n_layers is not None and n_heads is not None and vocab is not None
+    d, n_layers, n_heads, vocab = _sizes(cfg)
     features = _attention_features(cfg)
 
     # attention
-    mla_kv: float | None = None
-    mla_q: float | None = None
+    att = _read_attention(cfg, n_heads)
+    mla_kv, mla_q, head_dim, group_size = att.mla_kv, att.q_rank, att.head_dim, att.group_size
     if fam == "deepseek":
-        mla_kv = cfg.count("kv_lora_rank")
-        nope = cfg.count("qk_nope_head_dim")
-        rope = cfg.count("qk_rope_head_dim", allow_zero=True)
-        v_dim = cfg.count("v_head_dim")
-        assert nope is not None and v_dim is not None
-        head_dim: float | None = nope
-        group_size = 1.0
-        if rope:
-            features.append(_Feature("qk_rope_head_dim", rope, "decoupled RoPE query/key dimensions of MLA",
+        nope = head_dim
+        assert nope is not None
+        if att.rope:
+            features.append(_Feature("qk_rope_head_dim", att.rope,
+                                     "decoupled RoPE query/key dimensions of MLA",
                                      f"ignored as Epoch does: head_dim = qk_nope_head_dim = {nope}; the "
-                                     f"cached {rope}-wide RoPE key is not in kv_bytes_per_token"))
-        if v_dim != nope:
-            features.append(_Feature("v_head_dim", v_dim,
+                                     f"cached {att.rope}-wide RoPE key is not in kv_bytes_per_token"))
+        if att.v_dim != nope:
+            features.append(_Feature("v_head_dim", att.v_dim,
                                      f"value head width differs from qk_nope_head_dim={nope}",
                                      f"head_dim = qk_nope_head_dim = {nope} used for values too"))
-        q_rank = cfg.get("q_lora_rank")
-        if q_rank is None:
+        if att.q_rank is None:
             hh = n_heads * nope
             mla_q = hh * d / (d + hh)
             features.append(_Feature("q_lora_rank", None, "queries not compressed (no low-rank query)",
                                      f"modelled as an MLA query rank q = H·h·d/(d + H·h) = {mla_q:g}, which "
                                      f"keeps the query parameters and FLOPs"))
-        else:
-            mla_q = cfg.count("q_lora_rank")
-    else:
-        n_kv = cfg.count("num_key_value_heads", required=False) or n_heads
-        if n_heads % n_kv:
-            raise ConfigError(f"{cfg.where()}: num_attention_heads ({n_heads}) is not a multiple of "
-                              f"num_key_value_heads ({n_kv})")
-        group_size = n_heads / n_kv
-        head_dim = cfg.count("head_dim", required=False)
 
     # FFN
     ffn = _moe_layout(cfg, n_layers, features) if fam in _MOE_FAMILIES else \
