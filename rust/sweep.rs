@@ -6,6 +6,8 @@
 //! how Python chunks long sweeps; every row depends only on its own inputs, so results do not
 //! depend on the thread count or the chunk size.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use crate::forward::Prepared;
@@ -216,22 +218,36 @@ macro_rules! columns {
         #[derive(Debug, Default)]
         pub struct Columns { $(pub $name: Vec<$ty>,)* }
 
-        /// Mutable views of one block of rows of every column.
-        struct Block<'a> { $($name: &'a mut [$ty],)* }
+        /// Uninitialised views of one block of rows of every column, written once each.
+        struct Block<'a> { $($name: &'a mut [MaybeUninit<$ty>],)* }
 
         impl Columns {
-            pub fn with_rows(rows: usize) -> Self {
-                Self { $($name: vec![<$ty>::default(); rows],)* }
-            }
-
-            /// Splits every column into blocks of `size` rows.
-            fn blocks(&mut self, size: usize) -> Vec<Block<'_>> {
-                $(let mut $name = self.$name.chunks_mut(size);)*
-                let mut out = Vec::new();
-                loop {
-                    $(let Some($name) = $name.next() else { return out };)*
-                    out.push(Block { $($name,)* });
+            /// Evaluates `rows` rows into fresh columns: `fill(first_row, block)` must write
+            /// every row of every column of its block. The buffers are never zeroed first:
+            /// each byte is written once, by the thread that computes it.
+            fn filled<S>(
+                rows: usize,
+                block_rows: usize,
+                init: impl Fn() -> S + Sync + Send,
+                fill: impl Fn(&mut S, usize, &mut Block<'_>) + Sync + Send,
+            ) -> Self {
+                let mut out = Self { $($name: Vec::with_capacity(rows),)* };
+                {
+                    $(let mut $name = out.$name.spare_capacity_mut()[..rows].chunks_mut(block_rows);)*
+                    let mut blocks = Vec::new();
+                    loop {
+                        $(let Some($name) = $name.next() else { break };)*
+                        blocks.push(Block { $($name,)* });
+                    }
+                    blocks
+                        .into_par_iter()
+                        .enumerate()
+                        .for_each_init(&init, |state, (i, mut block)| fill(state, i * block_rows, &mut block));
                 }
+                // SAFETY: `fill` wrote every element of rows 0..rows of every column (the
+                // blocks tile 0..rows), and a panic in `fill` propagates before this point.
+                $(unsafe { out.$name.set_len(rows) };)*
+                out
             }
 
             /// Column names and kinds, in output order.
@@ -337,14 +353,24 @@ pub fn sweep_validated(
         }
     }
 
-    let mut cols = Columns::with_rows(end - start);
-    cols.blocks(BLOCK_ROWS)
-        .into_par_iter()
-        .enumerate()
-        .for_each_init(Scratch::default, |scratch, (block_index, mut block)| {
-            let first = start + block_index * BLOCK_ROWS;
-            fill_block(grid, &targets, &drafters, n_gpu, first, &mut block, scratch);
-        });
+    // One search scratch per rayon task: its memo is keyed by the hardware's address, which
+    // is only stable for the duration of this call.
+    let cols = Columns::filled(
+        end - start,
+        BLOCK_ROWS,
+        Scratch::default,
+        |scratch, offset, block| {
+            fill_block(
+                grid,
+                &targets,
+                &drafters,
+                n_gpu,
+                start + offset,
+                block,
+                scratch,
+            );
+        },
+    );
     Ok(cols)
 }
 
@@ -378,33 +404,33 @@ fn fill_block(
         let dec = decode(prep, drafting, pt, scratch);
         let econ = economics(prep, pt, dec.latency_s);
         let p = dec.target;
-        b.model[i] = ix[0] as u32;
-        b.gpu[i] = ix[1] as u32;
-        b.n_gpus[i] = pt.n_gpus;
-        b.batch_size[i] = pt.batch;
-        b.context_len[i] = pt.context;
-        b.seq_len[i] = pt.positions;
-        b.use_pp[i] = pt.use_pp;
-        b.spec_dec[i] = ix[7] as u32;
-        b.token_latency_s[i] = dec.latency_s;
-        b.tokens_per_s_per_request[i] = econ.tokens_per_s_per_request;
-        b.usd_per_million_tokens[i] = econ.usd_per_million_tokens;
-        b.gpu_seconds_per_token[i] = econ.gpu_seconds_per_token;
-        b.tokens_per_s_per_gpu[i] = econ.tokens_per_s_per_gpu;
-        b.mfu[i] = econ.mfu;
-        b.feasible[i] = p.feasible();
-        b.kernel_s[i] = p.kernel_s;
-        b.network_latency_s[i] = p.network_latency_s;
-        b.network_bandwidth_s[i] = p.network_bandwidth_s;
-        b.memory_s[i] = p.memory_s;
-        b.compute_s[i] = p.compute_s;
-        b.two_d_tp[i] = p.two_d_tp;
-        b.pp_degree[i] = p.pp_degree;
-        b.ep_degree[i] = p.ep_degree;
-        b.tp_ffn[i] = p.tp_ffn;
-        b.tp_attention[i] = p.tp_attention;
-        b.attention_scaledown[i] = p.attention_scaledown;
-        b.gamma[i] = dec.gamma;
-        b.drafter_latency_s[i] = dec.drafter_latency_s;
+        b.model[i].write(ix[0] as u32);
+        b.gpu[i].write(ix[1] as u32);
+        b.n_gpus[i].write(pt.n_gpus);
+        b.batch_size[i].write(pt.batch);
+        b.context_len[i].write(pt.context);
+        b.seq_len[i].write(pt.positions);
+        b.use_pp[i].write(pt.use_pp);
+        b.spec_dec[i].write(ix[7] as u32);
+        b.token_latency_s[i].write(dec.latency_s);
+        b.tokens_per_s_per_request[i].write(econ.tokens_per_s_per_request);
+        b.usd_per_million_tokens[i].write(econ.usd_per_million_tokens);
+        b.gpu_seconds_per_token[i].write(econ.gpu_seconds_per_token);
+        b.tokens_per_s_per_gpu[i].write(econ.tokens_per_s_per_gpu);
+        b.mfu[i].write(econ.mfu);
+        b.feasible[i].write(p.feasible());
+        b.kernel_s[i].write(p.kernel_s);
+        b.network_latency_s[i].write(p.network_latency_s);
+        b.network_bandwidth_s[i].write(p.network_bandwidth_s);
+        b.memory_s[i].write(p.memory_s);
+        b.compute_s[i].write(p.compute_s);
+        b.two_d_tp[i].write(p.two_d_tp);
+        b.pp_degree[i].write(p.pp_degree);
+        b.ep_degree[i].write(p.ep_degree);
+        b.tp_ffn[i].write(p.tp_ffn);
+        b.tp_attention[i].write(p.tp_attention);
+        b.attention_scaledown[i].write(p.attention_scaledown);
+        b.gamma[i].write(dec.gamma);
+        b.drafter_latency_s[i].write(dec.drafter_latency_s);
     }
 }
