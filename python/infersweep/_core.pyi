@@ -46,3 +46,5 @@ def frontier(
 def pareto(
     groups: npt.NDArray[np.uint32], speed: npt.NDArray[np.float64], cost: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.bool_]: ...
+def default_threads() -> int:
+    """Threads of the default pool (all cores, or RAYON_NUM_THREADS)."""

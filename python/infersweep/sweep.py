@@ -29,12 +29,16 @@ Numbers = float | int | Sequence[float] | np.ndarray
 
 #: Output bytes per row (21 float64, 4 uint32 and 4 bool columns, plus the polars frame).
 BYTES_PER_ROW = 8 * 21 + 4 * 4 + 4
-#: Rows per call into Rust: enough to keep both cores busy, few enough for a lively
-#: progress bar and a prompt Ctrl-C (about 0.1 s of work on two cores).
+#: Rows per call into Rust with ``chunk_rows`` fixed by a caller that does not say (streamed
+#: sweeps): enough to keep both cores busy, few enough for a lively progress bar and a prompt
+#: Ctrl-C (about 0.1 s of work on two cores).
 DEFAULT_CHUNK_ROWS = 1 << 16
-#: With adaptive chunks (``chunk_rows=None``) each call aims at this much work, between
-#: DEFAULT_CHUNK_ROWS/16 and MAX_CHUNK_ROWS rows: fewer, larger calls are faster (each call
-#: warms its memo tables and allocates its columns), and 0.25 s keeps Ctrl-C prompt.
+#: With adaptive chunks (``chunk_rows=None``) the first call gets about this many plain rows
+#: (no PP, no drafter) per thread, about 0.1 s of work, scaled down by the layout searches a
+#: row of the grid needs; later calls aim at CHUNK_TARGET_S of measured work each, between
+#: DEFAULT_CHUNK_ROWS/16 and MAX_CHUNK_ROWS rows. Fewer, larger calls are faster (each warms
+#: its memo tables and builds a frame), and 0.25 s keeps Ctrl-C prompt.
+FIRST_CHUNK_ROWS_PER_THREAD = 1 << 18
 CHUNK_TARGET_S = 0.25
 MAX_CHUNK_ROWS = 1 << 20
 
@@ -117,10 +121,23 @@ def _unique_names(kind: str, items: Sequence[Model | Gpu]) -> list[str]:
     return [it.name for it in items]
 
 
-def _labels(name: str, names: list[str], codes: np.ndarray) -> pl.Series:
-    """Codes → an Enum column, by gathering from the few distinct labels (no Python loop)."""
-    categories = list(dict.fromkeys(names))
-    return pl.Series(name, names, dtype=pl.Enum(categories)).gather(codes)
+def _labels(name: str, names: Sequence[str | None], codes: np.ndarray, dtype: pl.DataType) -> pl.Series:
+    """Codes → labels, by gathering from the few distinct labels (no Python loop).
+
+    One label (the usual case: one model, one GPU, one drafter) is repeated instead, which
+    skips reading the codes: a tenth of the time of a gather.
+    """
+    labels = pl.Series(name, names, dtype=dtype)
+    if len(set(names)) == 1:
+        return labels.new_from_index(0, len(codes))
+    return labels.gather(codes)
+
+
+def _spread(values: list[float] | list[int], codes: np.ndarray, dtype: type) -> np.ndarray:
+    """values[codes] as a numpy column (np.full when every value is the same)."""
+    if len(set(values)) == 1:
+        return np.full(len(codes), values[0], dtype=dtype)
+    return np.asarray(values, dtype=dtype)[codes]
 
 
 @dataclass(frozen=True)
@@ -131,6 +148,8 @@ class Plan:
     models: list[Model]
     gpus: list[Gpu]
     spec_decs: list[SpecDec | None]
+    #: Layout searches per row, at most, relative to a plain search without PP.
+    searches_per_row: float = 1.0
 
     @property
     def rows(self) -> int:
@@ -141,15 +160,15 @@ class Plan:
         out: dict[str, Any] = {}
         model_names = _unique_names("model", self.models)
         gpu_names = _unique_names("gpu", self.gpus)
-        out["model"] = _labels("model", model_names, cols["model"])
-        out["gpu"] = _labels("gpu", gpu_names, cols["gpu"])
+        out["model"] = _labels("model", model_names, cols["model"], pl.Enum(list(dict.fromkeys(model_names))))
+        out["gpu"] = _labels("gpu", gpu_names, cols["gpu"], pl.Enum(list(dict.fromkeys(gpu_names))))
         for name in ("n_gpus", "batch_size", "context_len", "seq_len", "use_pp"):
             out[name] = cols[name]
         sd = cols["spec_dec"]
-        drafters = [s.drafter_model.name if s else None for s in self.spec_decs]
-        out["drafter"] = pl.Series("drafter", drafters, dtype=pl.String).gather(sd)
-        out["acceptance"] = np.asarray([s.acceptance if s else np.nan for s in self.spec_decs])[sd]
-        out["gamma_max"] = np.asarray([s.gamma_max if s else 0 for s in self.spec_decs], dtype=np.uint32)[sd]
+        out["drafter"] = _labels("drafter", [s.drafter_model.name if s else None for s in self.spec_decs], sd,
+                                 pl.String())
+        out["acceptance"] = _spread([s.acceptance if s else np.nan for s in self.spec_decs], sd, np.float64)
+        out["gamma_max"] = _spread([s.gamma_max if s else 0 for s in self.spec_decs], sd, np.uint32)
         for name in OUTPUT_COLUMNS:
             out[name] = cols[name]
         if columns is not None:
@@ -189,7 +208,11 @@ def plan(model: ModelLike | Sequence[ModelLike], gpu: GpuLike | Sequence[GpuLike
                                           "gamma_max": s.gamma_max} for s in sds],
         zip=grid == "zip",
     )
-    return Plan(core, models, gpus, sds)
+    # A PP search visits up to 11 pipeline degrees (about 5x the time of one without PP); a
+    # drafter adds its own pass and one verification pass per draft length.
+    pp_cost = 5.0 if any(pps) else 1.0
+    drafts = max((s.gamma_max for s in sds if s is not None), default=0)
+    return Plan(core, models, gpus, sds, pp_cost * (1 + drafts))
 
 
 def _available_memory() -> int:
@@ -253,6 +276,13 @@ def check_threads(num_threads: int | None) -> None:
         raise GridError(f"grid: num_threads must be None or an integer >= 1, got {num_threads!r}")
 
 
+def first_chunk_rows(p: Plan, num_threads: int | None) -> int:
+    """Rows of the first adaptive chunk: about 0.1 s of work, estimated from the grid."""
+    threads = num_threads or _core.default_threads()
+    rows = int(FIRST_CHUNK_ROWS_PER_THREAD * threads / p.searches_per_row)
+    return max(DEFAULT_CHUNK_ROWS // 16, min(MAX_CHUNK_ROWS, rows))
+
+
 def chunks(p: Plan, chunk_rows: int | None, num_threads: int | None, progress: bool | None,
            start: int = 0, end: int | None = None) -> Iterator[dict[str, np.ndarray]]:
     """Evaluate rows start..end in chunks; Ctrl-C is honoured between chunks.
@@ -265,7 +295,7 @@ def chunks(p: Plan, chunk_rows: int | None, num_threads: int | None, progress: b
         raise GridError(f"grid: chunk_rows must be None or an integer >= 1, got {chunk_rows!r}")
     check_threads(num_threads)
     stop = p.rows if end is None else end
-    size = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows
+    size = first_chunk_rows(p, num_threads) if chunk_rows is None else chunk_rows
     bar = Progress(stop - start, progress if stop - start > size else False)
     lo = start
     try:
