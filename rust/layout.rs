@@ -6,9 +6,12 @@
 //!
 //! Speed without changing a bit of the result: what depends only on P (micro-batch, f_at
 //! list, memory and arithmetic time) is computed once for both TP shapes; repeated and
-//! infeasible degrees are dropped; and a candidate is skipped when a lower bound on its
-//! latency (kernel + the network's fixed part + memory/arithmetic) already exceeds the best.
-//! The attention all-reduces it leaves out cost at least zero: with nodes of g ≥ 1 GPUs,
+//! infeasible degrees are dropped; per stage size t, the f_at list and every attention
+//! all-reduce plan are memoised; and a candidate is skipped as soon as a lower bound on its
+//! latency already exceeds the best: first kernel + the network's fixed part + the floors of
+//! memory and arithmetic time, then the same with its whole network time, and only then is
+//! its exact memory time (three matmuls' traffic) computed. The attention all-reduces the
+//! first bound leaves out cost at least zero: with nodes of g ≥ 1 GPUs,
 //! NCCL's per-level latency (5, 8.5, 28 µs) outweighs the per-rank term, which is negative
 //! only when R/nodes < 1, and then log2(nodes) ≥ 1/2 while R/nodes ≥ 1/√2.
 
@@ -90,12 +93,13 @@ impl<const N: usize> Memo<N> {
     }
 }
 
-/// Per-thread scratch of the layout search: memoised PP and f_at lists. Sweeps keep one per
-/// rayon task; points that share a batch (PP list) or a GPUs-per-stage count (f_at list)
-/// then skip the `pow` calls that dominate the search.
+/// Per-thread scratch of the layout search: memoised PP lists, and per stage size the f_at
+/// list and the attention all-reduce plans (plus FFN plans of other sizes, for MoE). Sweeps
+/// keep one per rayon task; points that share a batch (PP list) or a stage size then skip the
+/// `pow`, `log2`, `sqrt` and divisions that dominate the search.
 pub struct Scratch {
     pp_lists: Memo<10>,
-    scaledowns: Memo<6>,
+    stages: TpMemo,
     shapes: ShapeMemo,
 }
 
@@ -103,9 +107,93 @@ impl Default for Scratch {
     fn default() -> Self {
         Self {
             pp_lists: Memo::new(),
-            scaledowns: Memo::new(),
+            stages: TpMemo::new(),
             shapes: ShapeMemo::new(),
         }
+    }
+}
+
+/// One attention TP shape of a stage: t_at = t / f_at GPUs, the other side of the grid and
+/// the all-reduce plan over its ranks.
+#[derive(Clone, Copy)]
+struct AttentionShape {
+    t_at: f64,
+    ranks: f64,
+    other: f64,
+    plan: CollectivePlan,
+}
+
+/// What the search needs about a stage of t GPUs on one hardware: the f_at list, and for
+/// each TP shape (2D, 1D) and f_at the attention shape, built the first time a candidate
+/// needs it. Everything here depends on (t, hardware) alone.
+struct TpEntry {
+    key: (u64, usize),
+    scaledowns: [f64; 6],
+    /// Bit 6·shape + f_at index is set once `attention[shape][f_at index]` is built.
+    built: u16,
+    attention: [[AttentionShape; 6]; 2],
+}
+
+/// Direct-mapped memo of [`TpEntry`] by (t, hardware address): rows that share a stage
+/// size (a row of the frontier grid shares N) reuse the f_at list and the plans.
+struct TpMemo {
+    entries: Vec<TpEntry>,
+}
+
+impl TpMemo {
+    const SLOTS: usize = 64;
+
+    fn new() -> Self {
+        let empty = AttentionShape {
+            t_at: 0.0,
+            ranks: 0.0,
+            other: 0.0,
+            plan: CollectivePlan::new_trivial(),
+        };
+        Self {
+            entries: (0..Self::SLOTS)
+                .map(|_| TpEntry {
+                    key: (u64::MAX, usize::MAX),
+                    scaledowns: [0.0; 6],
+                    built: 0,
+                    attention: [[empty; 6]; 2],
+                })
+                .collect(),
+        }
+    }
+
+    /// The entry of a stage of `t` GPUs, its f_at list filled: logspace2(0, log2(t), 6).
+    #[inline]
+    fn entry(&mut self, hw: &Hardware, t: f64) -> &mut TpEntry {
+        let key = (t.to_bits(), std::ptr::from_ref(hw) as usize);
+        let slot = (key.0.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize;
+        let e = &mut self.entries[slot];
+        if e.key != key {
+            logspace2(0.0, t.log2(), &mut e.scaledowns);
+            e.built = 0;
+            e.key = key;
+        }
+        e
+    }
+}
+
+impl TpEntry {
+    /// The attention shape of TP shape `ti` (0 = 2D) at the `fi`-th f_at, for `t` GPUs.
+    #[inline]
+    fn attention(&mut self, hw: &Hardware, t: f64, ti: usize, fi: usize) -> &AttentionShape {
+        let bit = 1u16 << (6 * ti + fi);
+        if self.built & bit == 0 {
+            let t_at = t / self.scaledowns[fi];
+            let (ranks, other, nodes) = tp_layout(t_at, hw.gpus_per_node, ti == 0);
+            self.attention[ti][fi] = AttentionShape {
+                t_at,
+                ranks,
+                other,
+                plan: CollectivePlan::new(hw, ranks, nodes, Kind::AllReduce),
+            };
+            self.built |= bit;
+        }
+        &self.attention[ti][fi]
     }
 }
 
@@ -133,7 +221,7 @@ impl ShapeMemo {
     }
 
     #[inline]
-    fn get(&mut self, hw: &Hardware, t: f64, two_d: bool) -> Shape {
+    fn get(&mut self, hw: &Hardware, t: f64, two_d: bool) -> &Shape {
         // The hardware's address tells sweeps over several GPUs apart.
         let key = (t.to_bits(), two_d, std::ptr::from_ref(hw) as usize);
         let slot = ((key.0 ^ u64::from(two_d)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize;
@@ -147,7 +235,7 @@ impl ShapeMemo {
             );
             self.keys[slot] = key;
         }
-        self.shapes[slot]
+        &self.shapes[slot]
     }
 }
 
@@ -247,7 +335,8 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
         }
         let (p, bm, t) = (st.p, st.bm, st.t);
         let n = bm * s_pos;
-        let scaledowns = scratch.scaledowns.logspace_to(t);
+        let entry = scratch.stages.entry(hw, t);
+        let scaledowns = entry.scaledowns;
         let mut compute_s = [f64::NAN; 6];
         // Memory time needs RW_attn (three matmuls); its weights-only floor is cheap, so
         // each f_at's exact memory time is computed the first time a candidate needs it.
@@ -276,7 +365,15 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
                 } else {
                     g.expert_parallel(t, bm)
                 };
-                let (r_ff, _, _, ffn_plan) = scratch.shapes.get(hw, t_ff, two_d);
+                // Dense groups (and MoE ones without EP) run the FFN on the whole stage:
+                // the f_at = 1 attention shape is that shape.
+                let (r_ff, ffn_plan) = if t_ff.to_bits() == t.to_bits() {
+                    let s = entry.attention(hw, t, ti, 0);
+                    (s.ranks, &s.plan)
+                } else {
+                    let s = scratch.shapes.get(hw, t_ff, two_d);
+                    (s.0, &s.3)
+                };
                 let ffn_div = t / r_ff;
                 let k = g.n_experts_active;
                 let down = k * m.ffn_down_matrices * d / ffn_div;
@@ -316,15 +413,8 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
                     }
                     continue;
                 }
-                if memory_s[fi].is_nan() {
-                    memory_s[fi] = memory_exact(f_at);
-                }
-                let memory_s = memory_s[fi];
-                if prunable && best.rules_out(floor + memory_s.max(compute_s)) {
-                    continue;
-                }
-                let t_at = t / f_at;
-                let (_, pr_at, _, plan) = scratch.shapes.get(hw, t_at, two_d);
+                let att = entry.attention(hw, t, ti, fi);
+                let (t_at, pr_at, plan) = (att.t_at, att.other, &att.plan);
                 let mut net = fixed;
                 if two_d {
                     for word in [d / pr_at, prep.attention_width / pr_at] {
@@ -333,6 +423,18 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
                 } else {
                     net.add_scaled(layers, plan.cost(d * bm * s_pos * a));
                 }
+                // The whole network time is known now; memory time still has its floor. The
+                // exact memory time (three matmuls' traffic) is left for survivors.
+                let net_s = net.latency + net.bandwidth;
+                if prunable
+                    && best.rules_out(prep.kernel_s + net_s + memory_floor_at(f_at).max(compute_s))
+                {
+                    continue;
+                }
+                if memory_s[fi].is_nan() {
+                    memory_s[fi] = memory_exact(f_at);
+                }
+                let memory_s = memory_s[fi];
                 let total = prep.kernel_s + (net.latency + net.bandwidth) + memory_s.max(compute_s);
                 if best.beats(total, rank) {
                     best = Best {
