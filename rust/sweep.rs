@@ -221,6 +221,25 @@ macro_rules! columns {
         /// Uninitialised views of one block of rows of every column, written once each.
         struct Block<'a> { $($name: &'a mut [MaybeUninit<$ty>],)* }
 
+        /// One row of every column.
+        #[derive(Clone, Copy, Default)]
+        struct Row { $($name: $ty,)* }
+
+        impl Block<'_> {
+            fn len(&self) -> usize {
+                [$(self.$name.len(),)*][0]
+            }
+
+            /// Writes `rows` at rows `at..` of the block, one column at a time: 28 columns
+            /// written row by row are 28 interleaved store streams, more than a core tracks
+            /// at once; column by column each is one sequential stream.
+            fn write_rows(&mut self, at: usize, rows: &[Row]) {
+                $(for (dst, r) in self.$name[at..at + rows.len()].iter_mut().zip(rows) {
+                    dst.write(r.$name);
+                })*
+            }
+        }
+
         impl Columns {
             /// Evaluates `rows` rows into fresh columns: `fill(first_row, block)` must write
             /// every row of every column of its block. The buffers are never zeroed first:
@@ -383,54 +402,79 @@ fn fill_block(
     b: &mut Block<'_>,
     scratch: &mut Scratch,
 ) {
-    for i in 0..b.model.len() {
-        let ix = grid.indices(first + i);
-        let Ok(prep) = &targets[ix[0] * n_gpu + ix[1]] else {
-            unreachable!("checked before the sweep")
-        };
-        let drafting = match &drafters[ix[7] * n_gpu + ix[1]] {
-            Some(Ok(d)) => Some(d),
-            Some(Err(_)) => unreachable!("checked before the sweep"),
-            None => None,
-        };
-        let pt = Point {
-            n_gpus: grid.n_gpus[ix[2]],
-            batch: grid.batch_size[ix[3]],
-            context: grid.context_len[ix[4]],
-            positions: grid.seq_len[ix[5]],
-            use_pp: grid.use_pp[ix[6]],
-        };
-        // Validation keeps drafting to seq_len 1; other seq_lens are plain passes.
-        let dec = decode(prep, drafting, pt, scratch);
-        let econ = economics(prep, pt, dec.latency_s);
-        let p = dec.target;
-        b.model[i].write(ix[0] as u32);
-        b.gpu[i].write(ix[1] as u32);
-        b.n_gpus[i].write(pt.n_gpus);
-        b.batch_size[i].write(pt.batch);
-        b.context_len[i].write(pt.context);
-        b.seq_len[i].write(pt.positions);
-        b.use_pp[i].write(pt.use_pp);
-        b.spec_dec[i].write(ix[7] as u32);
-        b.token_latency_s[i].write(dec.latency_s);
-        b.tokens_per_s_per_request[i].write(econ.tokens_per_s_per_request);
-        b.usd_per_million_tokens[i].write(econ.usd_per_million_tokens);
-        b.gpu_seconds_per_token[i].write(econ.gpu_seconds_per_token);
-        b.tokens_per_s_per_gpu[i].write(econ.tokens_per_s_per_gpu);
-        b.mfu[i].write(econ.mfu);
-        b.feasible[i].write(p.feasible());
-        b.kernel_s[i].write(p.kernel_s);
-        b.network_latency_s[i].write(p.network_latency_s);
-        b.network_bandwidth_s[i].write(p.network_bandwidth_s);
-        b.memory_s[i].write(p.memory_s);
-        b.compute_s[i].write(p.compute_s);
-        b.two_d_tp[i].write(p.two_d_tp);
-        b.pp_degree[i].write(p.pp_degree);
-        b.ep_degree[i].write(p.ep_degree);
-        b.tp_ffn[i].write(p.tp_ffn);
-        b.tp_attention[i].write(p.tp_attention);
-        b.attention_scaledown[i].write(p.attention_scaledown);
-        b.gamma[i].write(dec.gamma);
-        b.drafter_latency_s[i].write(dec.drafter_latency_s);
+    // Rows are computed into a small row-major buffer (in L1), then written to the columns.
+    const SUB: usize = 32;
+    let mut rows = [Row::default(); SUB];
+    let len = b.len();
+    let mut at = 0;
+    while at < len {
+        let n = SUB.min(len - at);
+        for (i, row) in rows[..n].iter_mut().enumerate() {
+            *row = evaluate_row(grid, targets, drafters, n_gpu, first + at + i, scratch);
+        }
+        b.write_rows(at, &rows[..n]);
+        at += n;
+    }
+}
+
+/// Every column of one row of the grid.
+#[inline]
+fn evaluate_row(
+    grid: &Grid,
+    targets: &[Result<Prepared, SpecError>],
+    drafters: &[Option<Result<Drafting, SpecError>>],
+    n_gpu: usize,
+    row: usize,
+    scratch: &mut Scratch,
+) -> Row {
+    let ix = grid.indices(row);
+    let Ok(prep) = &targets[ix[0] * n_gpu + ix[1]] else {
+        unreachable!("checked before the sweep")
+    };
+    let drafting = match &drafters[ix[7] * n_gpu + ix[1]] {
+        Some(Ok(d)) => Some(d),
+        Some(Err(_)) => unreachable!("checked before the sweep"),
+        None => None,
+    };
+    let pt = Point {
+        n_gpus: grid.n_gpus[ix[2]],
+        batch: grid.batch_size[ix[3]],
+        context: grid.context_len[ix[4]],
+        positions: grid.seq_len[ix[5]],
+        use_pp: grid.use_pp[ix[6]],
+    };
+    // Validation keeps drafting to seq_len 1; other seq_lens are plain passes.
+    let dec = decode(prep, drafting, pt, scratch);
+    let econ = economics(prep, pt, dec.latency_s);
+    let p = dec.target;
+    Row {
+        model: ix[0] as u32,
+        gpu: ix[1] as u32,
+        n_gpus: pt.n_gpus,
+        batch_size: pt.batch,
+        context_len: pt.context,
+        seq_len: pt.positions,
+        use_pp: pt.use_pp,
+        spec_dec: ix[7] as u32,
+        token_latency_s: dec.latency_s,
+        tokens_per_s_per_request: econ.tokens_per_s_per_request,
+        usd_per_million_tokens: econ.usd_per_million_tokens,
+        gpu_seconds_per_token: econ.gpu_seconds_per_token,
+        tokens_per_s_per_gpu: econ.tokens_per_s_per_gpu,
+        mfu: econ.mfu,
+        feasible: p.feasible(),
+        kernel_s: p.kernel_s,
+        network_latency_s: p.network_latency_s,
+        network_bandwidth_s: p.network_bandwidth_s,
+        memory_s: p.memory_s,
+        compute_s: p.compute_s,
+        two_d_tp: p.two_d_tp,
+        pp_degree: p.pp_degree,
+        ep_degree: p.ep_degree,
+        tp_ffn: p.tp_ffn,
+        tp_attention: p.tp_attention,
+        attention_scaledown: p.attention_scaledown,
+        gamma: dec.gamma,
+        drafter_latency_s: dec.drafter_latency_s,
     }
 }
