@@ -194,7 +194,11 @@ pub struct SweepGrid {
 }
 
 fn floats(a: &PyReadonlyArray1<'_, f64>) -> Vec<f64> {
-    a.as_array().iter().copied().collect()
+    // Contiguous (Python passes C-contiguous arrays): one memcpy; otherwise element-wise.
+    match a.as_slice() {
+        Ok(s) => s.to_vec(),
+        Err(_) => a.as_array().iter().copied().collect(),
+    }
 }
 
 fn put<T: Element>(out: &Bound<'_, PyDict>, name: &str, v: Vec<T>) -> PyResult<()> {
