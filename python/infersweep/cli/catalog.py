@@ -1,0 +1,131 @@
+"""`infersweep models` and `infersweep gpus`: the catalog as tables or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any
+
+from ..catalog import catalog_gpus, catalog_models
+from .output import text_table
+
+
+def _attention_kind(r: dict[str, Any]) -> str:
+    if r["mla_kv_rank"] is not None:
+        return "MLA"
+    if r["group_size"] == 1:
+        return "MHA"
+    if r["group_size"] == r["n_heads"]:
+        return "MQA"
+    return f"GQA/{r['group_size']:g}"
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    cat = catalog_models()
+    if args.csv:
+        sys.stdout.write(cat.write_csv())
+        return 0
+    rows = []
+    for r in cat.iter_rows(named=True):
+        experts = "dense" if r["n_experts"] == 1 else f"{r['n_experts']:g}/{r['n_experts_active']:g}"
+        row = [
+            r["name"],
+            f"{r['total_params'] / 1e9:.1f}",
+            f"{r['active_params'] / 1e9:.1f}",
+            f"{r['n_layers']:g}",
+            f"{r['d_model']:g}",
+            f"{r['d_ff']:g}",
+            f"{r['n_heads']:g}",
+            _attention_kind(r),
+            experts,
+            f"{8 * r['weight_bytes']:g}",
+            f"{r['kv_bytes_per_token'] / 1024:,.0f}",
+        ]
+        row.append(r["description"] if args.long else _clip(r["description"], 60))
+        if args.long:
+            row += [r["aliases"], r["source"]]
+        rows.append(row)
+    headers = [
+        "name",
+        "total B",
+        "active B",
+        "layers",
+        "d_model",
+        "d_ff",
+        "heads",
+        "attention",
+        "experts",
+        "w bits",
+        "KV KiB/tok",
+        "description",
+    ]
+    if args.long:
+        headers += ["aliases", "source"]
+    print(text_table(headers, rows, "lrrrrrrlrrrl" + ("ll" if args.long else ""), indent=""))
+    print(
+        f"\n{cat.height} models. Parameters in billions; experts = total/active; w bits = bits per "
+        f"weight; KV KiB/tok = KV cache per context token per sequence."
+    )
+    return 0
+
+
+def cmd_gpus(args: argparse.Namespace) -> int:
+    cat = catalog_gpus()
+    if args.csv:
+        sys.stdout.write(cat.write_csv())
+        return 0
+
+    def tflops(v: float | None) -> str:
+        return "–" if v is None else f"{v / 1e12:,.0f}"
+
+    def gbs(v: float) -> str:
+        return "∞" if math.isinf(v) else f"{v / 1e9:,.0f}"
+
+    rows = []
+    for r in cat.iter_rows(named=True):
+        row = [
+            r["name"],
+            tflops(r["flops_16bit"]),
+            tflops(r["flops_8bit"]),
+            tflops(r["flops_4bit"]),
+            f"{r['hbm_bytes'] / 1e9:g}",
+            f"{r['hbm_bandwidth'] / 1e12:g}",
+            gbs(r["intra_node_bandwidth"]),
+            gbs(r["inter_node_bandwidth"]),
+            f"{r['gpus_per_node']:g}",
+            f"{r['usd_per_hour']:.2f}",
+            f"{r['flop_utilization']:g}/{r['mem_utilization']:g}",
+            r["collectives"],
+        ]
+        row.append(r["description"] if args.long else _clip(r["description"], 60))
+        if args.long:
+            row += [r["aliases"], r["source"]]
+        rows.append(row)
+    headers = [
+        "name",
+        "TF/s 16b",
+        "TF/s 8b",
+        "TF/s 4b",
+        "HBM GB",
+        "HBM TB/s",
+        "intra GB/s",
+        "inter GB/s",
+        "per node",
+        "$/h",
+        "caps f/m",
+        "network",
+        "description",
+    ]
+    if args.long:
+        headers += ["aliases", "source"]
+    print(text_table(headers, rows, "lrrrrrrrrrlll" + ("ll" if args.long else ""), indent=""))
+    print(
+        f"\n{cat.height} GPUs. Peak dense TFLOP/s by weight bits; intra/inter = effective all-reduce "
+        f"bandwidth inside / across nodes; caps = FLOP and memory utilisation caps."
+    )
+    return 0

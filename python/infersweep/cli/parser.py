@@ -1,0 +1,386 @@
+"""The argument parser: one subcommand per module of this package."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import textwrap
+from pathlib import Path
+
+from .._core import __version__
+from ..plot import FORMATS as PLOT_FORMATS
+from ..sweep import INPUT_COLUMNS, OUTPUT_COLUMNS
+from .args import (
+    DATA_FORMATS,
+    PROG,
+    boolean,
+    data_path,
+    gpu_name,
+    model_name,
+    number,
+    plot_path,
+    positive_int,
+    spec_dec,
+)
+from .catalog import cmd_gpus, cmd_models
+from .demo import cmd_demo
+from .explain import cmd_explain
+from .frontier import cmd_frontier
+from .sweep import cmd_sweep
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps each line of a description to the terminal; keeps indented lines (examples) as they are."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out = []
+        for line in text.splitlines():
+            if line.startswith("  ") or not line.strip():
+                out.append(indent + line)
+            else:
+                out.append(textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent))
+        return "\n".join(out)
+
+
+def _add_model_gpu(p: argparse.ArgumentParser, many: bool) -> None:
+    if many:
+        p.add_argument(
+            "--model",
+            "-m",
+            nargs="+",
+            action="extend",
+            type=model_name,
+            required=True,
+            metavar="NAME",
+            help="catalog model(s); repeat or list several (see `infersweep models`)",
+        )
+        p.add_argument(
+            "--gpu",
+            "-g",
+            nargs="+",
+            action="extend",
+            type=gpu_name,
+            default=None,
+            metavar="NAME",
+            help="catalog GPU(s) (see `infersweep gpus`); default H100",
+        )
+    else:
+        p.add_argument(
+            "--model",
+            "-m",
+            type=model_name,
+            required=True,
+            metavar="NAME",
+            help="catalog model (see `infersweep models`)",
+        )
+        p.add_argument(
+            "--gpu",
+            "-g",
+            type=gpu_name,
+            default="H100",
+            metavar="NAME",
+            help="catalog GPU (see `infersweep gpus`)",
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        formatter_class=_Formatter,
+        description="How fast can this model run on this hardware, and what does each token cost?\n"
+        "The inference-economics model of Erdil (2025), Epoch AI, evaluated by a Rust engine.",
+        epilog="Numbers accept suffixes: 100k = 100,000, 2M = 2,000,000.\n"
+        "Run `infersweep COMMAND --help` for each command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    # -- frontier
+    p = sub.add_parser(
+        "frontier",
+        formatter_class=_Formatter,
+        help="the speed–cost Pareto frontier of a model on a GPU",
+        description="Epoch's speed–cost frontier (MODEL.md §7): for a model on a GPU, the cheapest "
+        "configuration at every speed. Prints the fastest, preferred and cheapest "
+        "points and a sample of the frontier; writes a plot and the points on request. "
+        "Several --model/--gpu/--context/--spec-dec values give one frontier each "
+        "(their product), drawn on one plot.",
+        epilog="examples:\n"
+        "  infersweep frontier --model Llama-3-70B --gpu H100 --out frontier.png\n"
+        "  infersweep frontier -m Llama-3-70B --spec-dec none Llama-3-8B-MQA:0.8 "
+        "--out sd.html\n"
+        "  infersweep frontier -m Llama-3-70B -g A100 H100 H200 --context 100k "
+        "--data fronts.parquet",
+    )
+    _add_model_gpu(p, many=True)
+    p.add_argument(
+        "--context",
+        "--context-len",
+        nargs="+",
+        action="extend",
+        type=number,
+        default=None,
+        metavar="TOKENS",
+        help="tokens already in context (default 0)",
+    )
+    p.add_argument(
+        "--spec-dec",
+        nargs="+",
+        action="extend",
+        type=spec_dec,
+        default=None,
+        metavar="DRAFTER:ALPHA[:GAMMA]",
+        help="speculative decoding with a catalog drafter, acceptance α in [0, 1) and longest draft "
+        "(default 5); 'none' for plain decoding",
+    )
+    p.add_argument(
+        "--max-throughput",
+        type=number,
+        default=math.inf,
+        metavar="TOK/S",
+        help="cap on tokens/s per instance (batch / latency); default: no cap",
+    )
+    pp = p.add_mutually_exclusive_group()
+    pp.add_argument(
+        "--pp",
+        dest="use_pp",
+        action="store_true",
+        default=True,
+        help="allow pipeline parallelism (the default)",
+    )
+    pp.add_argument("--no-pp", dest="use_pp", action="store_false", help="no pipeline parallelism")
+    p.add_argument(
+        "--resolution",
+        type=positive_int(2),
+        default=400,
+        help="grid points per axis (GPU counts × batch sizes); the paper uses 400 (default: %(default)s)",
+    )
+    p.add_argument(
+        "--targets",
+        type=positive_int(1),
+        default=1000,
+        help="latency targets (default: the paper's %(default)s)",
+    )
+    p.add_argument(
+        "--rows",
+        type=positive_int(2),
+        default=15,
+        help="rows of the printed sample of the frontier (default: %(default)s)",
+    )
+    p.add_argument("--out", type=plot_path, metavar="PLOT", help=f"write a plot: {', '.join(PLOT_FORMATS)}")
+    p.add_argument(
+        "--data", type=data_path, metavar="FILE", help=f"write the frontier points: {', '.join(DATA_FORMATS)}"
+    )
+    p.add_argument("--title", help="plot title")
+    p.add_argument("--threads", type=positive_int(1), help="threads for the engine (default: all cores)")
+    p.set_defaults(func=cmd_frontier)
+
+    # -- sweep
+    p = sub.add_parser(
+        "sweep",
+        formatter_class=_Formatter,
+        help="evaluate a grid of configurations (isw.sweep)",
+        description="Evaluate every configuration of a grid: the cartesian product of the values "
+        "(--grid product) or the lists row by row (--grid zip; length-1 lists "
+        "broadcast). Each row has the token latency, speed, cost, MFU, the time "
+        "components and the winning layout. Without --out a readable table is printed.",
+        epilog="examples:\n"
+        "  infersweep sweep -m Llama-3-70B --n-gpus 8 16 32 --batch-size 1 4 16\n"
+        "  infersweep sweep -m Llama-3-70B Llama-3-405B -g H100 H200 --n-gpus 8 16 64 "
+        "--batch-size 1 64 256 --context 0 8k --out results.parquet\n"
+        "  infersweep sweep -m Llama-3-70B --n-gpus 8 16 --batch-size 16 64 --grid zip "
+        "--spec-dec none Llama-3-8B-MQA:0.8",
+    )
+    _add_model_gpu(p, many=True)
+    p.add_argument(
+        "--n-gpus",
+        "-n",
+        nargs="+",
+        action="extend",
+        type=number,
+        metavar="N",
+        help="GPU counts (real numbers allowed, as in the paper; default 8)",
+    )
+    p.add_argument(
+        "--batch-size",
+        "-b",
+        nargs="+",
+        action="extend",
+        type=number,
+        metavar="B",
+        help="concurrent sequences (default 1)",
+    )
+    p.add_argument(
+        "--context",
+        "--context-len",
+        nargs="+",
+        action="extend",
+        type=number,
+        metavar="TOKENS",
+        help="tokens already in context (default 0)",
+    )
+    p.add_argument(
+        "--seq-len",
+        nargs="+",
+        action="extend",
+        type=number,
+        metavar="S",
+        help="new positions per sequence per pass (default 1: decoding)",
+    )
+    pp = p.add_mutually_exclusive_group()
+    pp.add_argument(
+        "--pp", dest="use_pp", action="store_const", const=[True], help="allow pipeline parallelism"
+    )
+    pp.add_argument(
+        "--no-pp",
+        dest="use_pp",
+        action="store_const",
+        const=[False],
+        help="no pipeline parallelism (the default)",
+    )
+    pp.add_argument(
+        "--use-pp",
+        dest="use_pp",
+        nargs="+",
+        type=boolean,
+        metavar="BOOL",
+        help="a list of pipeline-parallelism settings, e.g. --use-pp false true",
+    )
+    p.add_argument(
+        "--spec-dec",
+        nargs="+",
+        action="extend",
+        type=spec_dec,
+        metavar="DRAFTER:ALPHA[:GAMMA]",
+        help="speculative-decoding settings; 'none' for plain decoding (default none)",
+    )
+    p.add_argument(
+        "--grid",
+        choices=("product", "zip"),
+        default="product",
+        help="how the lists combine (default: %(default)s)",
+    )
+    p.add_argument(
+        "--columns",
+        nargs="+",
+        choices=INPUT_COLUMNS + OUTPUT_COLUMNS,
+        metavar="COL",
+        help="keep only these columns (printed as they are)",
+    )
+    p.add_argument("--max-rows", type=positive_int(1), help="refuse grids with more rows")
+    p.add_argument(
+        "--chunk-rows",
+        type=positive_int(1),
+        default=None,
+        help="rows per engine call (default: adaptive, about 0.25 s of work per call)",
+    )
+    p.add_argument("--threads", type=positive_int(1), help="threads for the engine (default: all cores)")
+    prog = p.add_mutually_exclusive_group()
+    prog.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_const",
+        const=True,
+        help="always show a progress bar on stderr (default: for long sweeps on a terminal)",
+    )
+    prog.add_argument(
+        "--no-progress", dest="progress", action="store_const", const=False, help="never show it"
+    )
+    p.add_argument(
+        "--out",
+        "-o",
+        type=data_path,
+        metavar="FILE",
+        help=f"write every column to a file: {', '.join(DATA_FORMATS)}",
+    )
+    p.add_argument(
+        "--rows", type=positive_int(2), default=20, help="rows to print, head and tail (default: %(default)s)"
+    )
+    p.set_defaults(func=cmd_sweep, use_pp=None, progress=None)
+
+    # -- models, gpus
+    for name, fn, what in (("models", cmd_models, "model"), ("gpus", cmd_gpus, "GPU")):
+        p = sub.add_parser(
+            name,
+            formatter_class=_Formatter,
+            help=f"list the catalog's {what}s",
+            description=f"The catalog's {what}s, one per line, with their key numbers.",
+        )
+        p.add_argument("--long", action="store_true", help="full descriptions, aliases and sources")
+        p.add_argument("--csv", action="store_true", help="every field as CSV on stdout")
+        p.set_defaults(func=fn)
+
+    # -- explain
+    p = sub.add_parser(
+        "explain",
+        formatter_class=_Formatter,
+        help="where the time goes in one configuration",
+        description="One configuration in detail: token latency, speed, cost and MFU; each time "
+        "component (kernel launches, network latency and bandwidth, HBM traffic, "
+        "compute) with its share; the winning layout; what bounds it; and, when it "
+        "does not fit, by how much.",
+        epilog="example:\n  infersweep explain --model Llama-3-70B --gpu H100 --n-gpus 8 --batch-size 64",
+    )
+    _add_model_gpu(p, many=False)
+    p.add_argument("--n-gpus", "-n", type=number, required=True, metavar="N", help="GPUs")
+    p.add_argument("--batch-size", "-b", type=number, required=True, metavar="B", help="concurrent sequences")
+    p.add_argument(
+        "--context",
+        "--context-len",
+        type=number,
+        default=0.0,
+        metavar="TOKENS",
+        help="tokens already in context",
+    )
+    p.add_argument(
+        "--seq-len", type=number, default=1.0, metavar="S", help="new positions per sequence per pass"
+    )
+    pp = p.add_mutually_exclusive_group()
+    pp.add_argument(
+        "--pp", dest="use_pp", action="store_true", default=False, help="allow pipeline parallelism"
+    )
+    pp.add_argument(
+        "--no-pp", dest="use_pp", action="store_false", help="no pipeline parallelism (the default)"
+    )
+    p.add_argument(
+        "--spec-dec",
+        type=spec_dec,
+        default=None,
+        metavar="DRAFTER:ALPHA[:GAMMA]",
+        help="speculative decoding",
+    )
+    p.set_defaults(func=cmd_explain)
+
+    # -- demo
+    p = sub.add_parser(
+        "demo",
+        formatter_class=_Formatter,
+        help="the paper's headline comparisons, with plots",
+        description="Reproduce the paper's headline comparisons in one summary: (a) models on "
+        "H100, (b) speculative decoding, (c) GPU generations, (d) quantization, "
+        "(e) long context. Writes one frontier plot per comparison and summary.txt "
+        "into --out-dir. Takes about a minute on two cores; --quick takes seconds.",
+    )
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        default=Path("infersweep-demo"),
+        help="folder for the plots and summary.txt (default: %(default)s)",
+    )
+    p.add_argument("--quick", action="store_true", help="coarser frontiers (resolution 100) in a few seconds")
+    p.add_argument(
+        "--resolution",
+        type=positive_int(2),
+        default=None,
+        help="grid points per axis (default 400, or 100 with --quick)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("png", "svg", "pdf", "html"),
+        default="png",
+        help="plot format (default: %(default)s)",
+    )
+    p.add_argument("--no-plots", action="store_true", help="print the summary only")
+    p.add_argument("--threads", type=positive_int(1), help="threads for the engine (default: all cores)")
+    p.set_defaults(func=cmd_demo)
+    return parser

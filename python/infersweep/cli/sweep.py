@@ -1,0 +1,97 @@
+"""`infersweep sweep`: a grid of configurations, printed readably or written to a file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import polars as pl
+
+from ..sweep import sweep
+from .output import check_writable, terminal_width, write_data
+
+
+def _integral(s: pl.Series) -> bool:
+    a = s.to_numpy()
+    return (
+        bool(a.size)
+        and bool(np.all(np.isfinite(a)))
+        and bool(np.all(a == np.round(a)))
+        and bool(np.all(np.abs(a) < 2**53))
+    )
+
+
+def display_frame(df: pl.DataFrame) -> pl.DataFrame:
+    """The readable columns of a sweep result for printing (short names; layout degrees rounded)."""
+    cols: list[pl.Expr] = [pl.col("model").cast(pl.String), pl.col("gpu").cast(pl.String)]
+    for c, short in (("n_gpus", "N"), ("batch_size", "b"), ("context_len", "context"), ("seq_len", "S")):
+        if c == "seq_len" and (df[c] == 1).all():
+            continue
+        cols.append(
+            (pl.col(c).cast(pl.Int64) if _integral(df[c]) else pl.col(c).round_sig_figs(4)).alias(short)
+        )
+    if df["use_pp"].any():
+        cols.append(pl.col("use_pp"))
+    if df["drafter"].is_not_null().any():
+        cols += [pl.col("drafter"), pl.col("acceptance").alias("α"), pl.col("gamma").alias("γ")]
+    cols += [
+        (pl.col("token_latency_s") * 1e3).round_sig_figs(4).alias("ms/token"),
+        pl.col("tokens_per_s_per_request").round_sig_figs(4).alias("tok/s"),
+        pl.col("usd_per_million_tokens").round_sig_figs(4).alias("$/M tok"),
+        (pl.col("mfu") * 100).round(2).alias("MFU %"),
+        pl.when(pl.col("feasible"))
+        .then(pl.when(pl.col("two_d_tp")).then(pl.lit("2D")).otherwise(pl.lit("1D")))
+        .otherwise(pl.lit("no fit"))
+        .alias("TP"),
+        pl.col("tp_ffn").round_sig_figs(3).alias("tp ffn"),
+        pl.col("tp_attention").round_sig_figs(3).alias("tp attn"),
+        pl.col("pp_degree").round_sig_figs(3).alias("pp"),
+        pl.col("ep_degree").round_sig_figs(3).alias("ep"),
+        pl.col("attention_scaledown").round_sig_figs(3).alias("attn÷"),
+    ]
+    return df.select(cols)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        check_writable(args.out)
+    t0 = time.perf_counter()
+    df = sweep(
+        args.model,
+        args.gpu or ["H100"],
+        n_gpus=args.n_gpus or [8],
+        batch_size=args.batch_size or [1],
+        context_len=args.context or [0],
+        seq_len=args.seq_len or [1],
+        use_pp=args.use_pp if args.use_pp is not None else [False],
+        spec_dec=args.spec_dec or [None],
+        grid=args.grid,
+        columns=args.columns,
+        num_threads=args.threads,
+        progress=args.progress,
+        chunk_rows=args.chunk_rows,
+        max_rows=args.max_rows,
+    )
+    secs = time.perf_counter() - t0
+    feasible = f", {int(df['feasible'].sum()):,} feasible" if "feasible" in df.columns else ""
+    summary = f"{df.height:,} row{'' if df.height == 1 else 's'}{feasible}, evaluated in {secs:.2f} s"
+    if args.out is not None:
+        write_data(df, args.out)
+        print(f"{summary}; wrote {df.width} columns to {args.out}")
+        return 0
+    shown = df if args.columns else display_frame(df)
+    width = terminal_width() if sys.stdout.isatty() else 250
+    with pl.Config(
+        tbl_rows=args.rows,
+        tbl_cols=-1,
+        tbl_width_chars=width,
+        tbl_hide_column_data_types=True,
+        tbl_hide_dataframe_shape=True,
+        fmt_str_lengths=40,
+        tbl_formatting="UTF8_FULL_CONDENSED",
+    ):
+        print(shown)
+    print(summary + ("" if args.columns else "; use --out FILE.parquet for every column"))
+    return 0
