@@ -404,8 +404,9 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
                     compute_s[fi] = compute_at(f_at);
                 }
                 let compute_s = compute_s[fi];
-                let floor = prep.kernel_s + fixed_s;
-                if prunable && best.rules_out(floor + memory_floor_at(f_at).max(compute_s)) {
+                // Memory and arithmetic time are at least this, whatever the network.
+                let work_floor = memory_floor_at(f_at).max(compute_s);
+                if prunable && best.rules_out(prep.kernel_s + fixed_s + work_floor) {
                     // Both floors grow with f_at when the replicated FLOPs are >= 0, so every
                     // larger scale-down of this shape is ruled out too.
                     if increasing {
@@ -426,9 +427,7 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
                 // The whole network time is known now; memory time still has its floor. The
                 // exact memory time (three matmuls' traffic) is left for survivors.
                 let net_s = net.latency + net.bandwidth;
-                if prunable
-                    && best.rules_out(prep.kernel_s + net_s + memory_floor_at(f_at).max(compute_s))
-                {
+                if prunable && best.rules_out(prep.kernel_s + net_s + work_floor) {
                     continue;
                 }
                 if memory_s[fi].is_nan() {

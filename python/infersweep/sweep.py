@@ -121,6 +121,10 @@ def _unique_names(kind: str, items: Sequence[Model | Gpu]) -> list[str]:
     return [it.name for it in items]
 
 
+def _enum(names: Sequence[str]) -> pl.Enum:
+    return pl.Enum(list(dict.fromkeys(names)))
+
+
 def _labels(name: str, names: Sequence[str | None], codes: np.ndarray, dtype: pl.DataType) -> pl.Series:
     """Codes → labels, by gathering from the few distinct labels (no Python loop).
 
@@ -160,8 +164,8 @@ class Plan:
         out: dict[str, Any] = {}
         model_names = _unique_names("model", self.models)
         gpu_names = _unique_names("gpu", self.gpus)
-        out["model"] = _labels("model", model_names, cols["model"], pl.Enum(list(dict.fromkeys(model_names))))
-        out["gpu"] = _labels("gpu", gpu_names, cols["gpu"], pl.Enum(list(dict.fromkeys(gpu_names))))
+        out["model"] = _labels("model", model_names, cols["model"], _enum(model_names))
+        out["gpu"] = _labels("gpu", gpu_names, cols["gpu"], _enum(gpu_names))
         for name in ("n_gpus", "batch_size", "context_len", "seq_len", "use_pp"):
             out[name] = cols[name]
         sd = cols["spec_dec"]
