@@ -10,10 +10,13 @@
 //! all-reduce plan are memoised; and a candidate is skipped as soon as a lower bound on its
 //! latency already exceeds the best: first kernel + the network's fixed part + the floors of
 //! memory and arithmetic time, then the same with its whole network time, and only then is
-//! its exact memory time (three matmuls' traffic) computed. The attention all-reduces the
-//! first bound leaves out cost at least zero: with nodes of g ≥ 1 GPUs,
-//! NCCL's per-level latency (5, 8.5, 28 µs) outweighs the per-rank term, which is negative
-//! only when R/nodes < 1, and then log2(nodes) ≥ 1/2 while R/nodes ≥ 1/√2.
+//! its exact memory time (three matmuls' traffic) computed. Stages are visited by increasing
+//! bound, except that the previous search's winning degree and TP shape go first (a sweep's
+//! neighbouring points usually share them), which sets a tight bound early.
+//!
+//! The attention all-reduces that the first bound leaves out cost at least zero: with nodes
+//! of g ≥ 1 GPUs, NCCL's per-level latency (5, 8.5, 28 µs) outweighs the per-rank term, which
+//! is negative only when R/nodes < 1, and then log2(nodes) ≥ 1/2 while R/nodes ≥ 1/√2.
 
 use crate::collective::{collective, CollectivePlan, Cost, Kind};
 use crate::forward::{Pass, Prepared};
@@ -101,6 +104,9 @@ pub struct Scratch {
     pp_lists: Memo<10>,
     stages: TpMemo,
     shapes: ShapeMemo,
+    /// Where the last search's winner was: (position in the PP list, 2D). Neighbouring points
+    /// of a sweep usually win with the same layout, so visiting it first sets a tight bound.
+    hint: (usize, bool),
 }
 
 impl Default for Scratch {
@@ -109,6 +115,7 @@ impl Default for Scratch {
             pp_lists: Memo::new(),
             stages: TpMemo::new(),
             shapes: ShapeMemo::new(),
+            hint: (0, false),
         }
     }
 }
@@ -320,6 +327,20 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
         let (x, y) = (x.as_ref().expect("filled"), y.as_ref().expect("filled"));
         x.bound_s.total_cmp(&y.bound_s).then(x.index.cmp(&y.index))
     });
+    // The last winner's pipeline degree goes first; the others stay sorted, so that the scan
+    // may still stop at the first of them whose bound exceeds the best.
+    let (hint_index, hint_2d) = scratch.hint;
+    if let Some(k) = stages
+        .iter()
+        .position(|s| s.as_ref().is_some_and(|s| s.index == hint_index))
+    {
+        stages[..=k].rotate_right(1);
+    }
+    let shapes = if hint_2d {
+        [(0, true), (1, false)]
+    } else {
+        [(1, false), (0, true)]
+    };
 
     // Skipping on a lower bound needs the attention all-reduces to cost >= 0; NCCL's tuning
     // model guarantees that for nodes of at least one GPU (see the module docs).
@@ -353,9 +374,9 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
                 / (n_gpus * prep.hbm_bw_eff)
         };
         let mut memory_s = [f64::NAN; 6];
-        // 1D first: it wins more often, which tightens the bound sooner (ranks keep the
-        // canonical 2D-first tie-break).
-        for (ti, two_d) in [(1, false), (0, true)] {
+        // The last winner's shape first, or 1D, which wins more often: either tightens the
+        // bound sooner (ranks keep the canonical 2D-first tie-break).
+        for (ti, two_d) in shapes {
             let mut fixed = Cost::default();
             // Each group's FFN all-reduces and, for MoE, its two all-to-alls (shared experts
             // join the routed all-reduce: docs/extensions.md §3).
@@ -456,6 +477,9 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
                 }
             }
         }
+    }
+    if best.pass.feasible() {
+        scratch.hint = ((best.rank / 6) % 11, best.rank < 66);
     }
     best.pass
 }
