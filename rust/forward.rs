@@ -10,6 +10,7 @@
 //! expression in `epoch`'s order, so an `epoch` model's numbers are unchanged to the bit.
 
 use crate::arithmetic::{attention_flop, ffn_flop, flop, matmul_traffic};
+use crate::collective::{CollectivePlan, Kind};
 use crate::spec::{representative_group, Hardware, Model, SpecError};
 
 /// Per-group constants of the latency function.
@@ -74,6 +75,8 @@ pub struct Prepared<'a> {
     pub unembedding_bytes: f64,
     /// Attention's weight bytes per layer: the part of RW_attn that no layout avoids.
     pub attention_weight_bytes: f64,
+    /// The pipeline's stage-to-stage send (2 ranks on 2 nodes): the same plan for every stage.
+    pub p2p: CollectivePlan,
 }
 
 impl<'a> Prepared<'a> {
@@ -120,6 +123,7 @@ impl<'a> Prepared<'a> {
             weight_bytes_total: model.weight_bytes * total_params,
             unembedding_bytes: model.weight_bytes * model.vocab_size * model.d_model,
             attention_weight_bytes: attention_weight_bytes(model),
+            p2p: CollectivePlan::new(hw, 2.0, 2.0, Kind::P2p),
         })
     }
 

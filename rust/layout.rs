@@ -374,6 +374,12 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
                 / (n_gpus * prep.hbm_bw_eff)
         };
         let mut memory_s = [f64::NAN; 6];
+        // The stage-to-stage sends cost the same under both TP shapes.
+        let p2p = if p == 1.0 {
+            Cost::default()
+        } else {
+            prep.p2p.cost(d * bm * s_pos * a / t)
+        };
         // The last winner's shape first, or 1D, which wins more often: either tightens the
         // bound sooner (ranks keep the canonical 2D-first tie-break).
         for (ti, two_d) in shapes {
@@ -413,10 +419,7 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
                 }
             }
             if p != 1.0 {
-                fixed.add_scaled(
-                    p - 1.0,
-                    collective(hw, 2.0, 2.0, d * bm * s_pos * a / t, Kind::P2p),
-                );
+                fixed.add_scaled(p - 1.0, p2p);
             }
             let fixed_s = fixed.latency + fixed.bandwidth;
             for (fi, &f_at) in scaledowns.iter().enumerate() {
