@@ -98,6 +98,19 @@ def key_points(front: pl.DataFrame) -> dict[str, dict[str, Any]]:
     }
 
 
+def _frontier_row(r: dict[str, Any], mark: str) -> list[str]:
+    return [
+        f"{r['tokens_per_s_per_request']:.1f}",
+        money(r["usd_per_million_tokens"]),
+        g3(r["n_gpus"]),
+        g3(r["batch_size"]),
+        f"{100 * r['mfu']:.1f}%",
+        f"{1e3 * r['token_latency_s']:.2f}",
+        layout_text(r),
+        mark,
+    ]
+
+
 def frontier_table(front: pl.DataFrame, n_rows: int) -> str:
     f = front.filter(pl.col("usd_per_million_tokens").is_finite())
     if f.height == 0:
@@ -107,38 +120,13 @@ def frontier_table(front: pl.DataFrame, n_rows: int) -> str:
     rows = []
     for i in sorted(idx):
         r = f.row(i, named=True)
-        mark = "◀ preferred" if r == best else ""
-        rows.append(
-            [
-                f"{r['tokens_per_s_per_request']:.1f}",
-                money(r["usd_per_million_tokens"]),
-                g3(r["n_gpus"]),
-                g3(r["batch_size"]),
-                f"{100 * r['mfu']:.1f}%",
-                f"{1e3 * r['token_latency_s']:.2f}",
-                layout_text(r),
-                mark,
-            ]
-        )
+        rows.append(_frontier_row(r, "◀ preferred" if r == best else ""))
     if not any(r[-1] for r in rows):  # the preferred point between two sampled rows: show it too
         pos = int(
             np.searchsorted(-f["tokens_per_s_per_request"].to_numpy(), -best["tokens_per_s_per_request"])
         )
         before = sum(1 for i in sorted(idx) if i < pos)
-        r = best
-        rows.insert(
-            before,
-            [
-                f"{r['tokens_per_s_per_request']:.1f}",
-                money(r["usd_per_million_tokens"]),
-                g3(r["n_gpus"]),
-                g3(r["batch_size"]),
-                f"{100 * r['mfu']:.1f}%",
-                f"{1e3 * r['token_latency_s']:.2f}",
-                layout_text(r),
-                "◀ preferred",
-            ],
-        )
+        rows.insert(before, _frontier_row(best, "◀ preferred"))
     return text_table(
         ["tok/s", "$/M tok", "N GPUs", "batch", "MFU", "latency ms", "layout", ""], rows, "rrrrrrll"
     )
