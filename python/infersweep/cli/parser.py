@@ -83,6 +83,20 @@ def _add_model_gpu(p: argparse.ArgumentParser, many: bool) -> None:
         )
 
 
+def _add_contexts(p: argparse.ArgumentParser) -> None:
+    """--context as a list (frontier and sweep; explain takes one value)."""
+    p.add_argument(
+        "--context",
+        "--context-len",
+        nargs="+",
+        action="extend",
+        type=number,
+        default=None,
+        metavar="TOKENS",
+        help="tokens already in context (default 0)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -113,16 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data fronts.parquet",
     )
     _add_model_gpu(p, many=True)
-    p.add_argument(
-        "--context",
-        "--context-len",
-        nargs="+",
-        action="extend",
-        type=number,
-        default=None,
-        metavar="TOKENS",
-        help="tokens already in context (default 0)",
-    )
+    _add_contexts(p)
     p.add_argument(
         "--spec-dec",
         nargs="+",
@@ -210,15 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="B",
         help="concurrent sequences (default 1)",
     )
-    p.add_argument(
-        "--context",
-        "--context-len",
-        nargs="+",
-        action="extend",
-        type=number,
-        metavar="TOKENS",
-        help="tokens already in context (default 0)",
-    )
+    _add_contexts(p)
     p.add_argument(
         "--seq-len",
         nargs="+",
