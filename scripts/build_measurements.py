@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a table of data rows: one measurement per call reads best unwrapped)
 """Write python/infersweep/data/measured_deployments.csv from the raw rows below.
 
 The rows are copied from their sources (each row's ``source`` says where: repository + commit +

@@ -65,16 +65,16 @@ def common_reason(r: Mapping[str, Any]) -> str | None:
     """Why no semantics of a single decode step can predict this row, or None."""
     if r["spec_decoding"] not in ("", "none"):
         return f"speculative decoding ({r['spec_decoding']}): tokens per step need an acceptance model"
+    if not r["model_catalog"]:
+        return f"model {r['model']!r} is not in the catalog"
+    if not r["gpu_catalog"]:
+        return f"hardware {r['hardware']!r} is not in the catalog"
     if r["measured_step_ms"] is None:
         if r["decode_batch"] is None:
             return "no decode batch: the source gives neither concurrency nor batch size"
         return "no per-step measurement (no TPOT, per-user speed or static batch)"
     if r["decode_batch"] is None:
         return "no decode batch: the instance size (GPUs per replica) is not known"
-    if not r["model_catalog"]:
-        return f"model {r['model']!r} is not in the catalog"
-    if not r["gpu_catalog"]:
-        return f"hardware {r['hardware']!r} is not in the catalog"
     if r["isl"] is None or r["osl"] is None:
         return "no input or output length: the context cannot be set"
     return None
@@ -163,12 +163,13 @@ def validate(semantics: str = "epoch", runtime: Any = None,
     if semantics == "epoch" and runtime is not None:
         raise SpecError(f"validate: semantics 'epoch' takes no runtime (got {runtime!r})")
     df = shipped_measurements() if measurements is None else measurements
-    missing = [c for c in _KEPT + ["decode_batch", "model_catalog", "gpu_catalog", "isl", "osl"]
+    missing = [c for c in [*_KEPT, "decode_batch", "model_catalog", "gpu_catalog", "isl", "osl"]
                if c not in df.columns]
     if missing:
         raise SpecError(f"validate: measurements lack columns {missing}")
 
-    out: dict[str, list[Any]] = {k: [] for k in ["expressible", "reason", "predicted_step_ms", *_INPUT_COLUMNS]}
+    keys = ["expressible", "reason", "predicted_step_ms", *_INPUT_COLUMNS]
+    out: dict[str, list[Any]] = {k: [] for k in keys}
     for r in df.iter_rows(named=True):
         reason = common_reason(r)
         p: Prediction | None = None
