@@ -111,6 +111,8 @@ def test_semantics_and_runtime_errors() -> None:
         isw.validate(runtime=object())
     with pytest.raises(SpecError, match="lack columns"):
         isw.validate(measurements=pl.DataFrame({"id": ["x"]}))
+    with pytest.raises(SpecError, match="unknown columns \\['nope'\\]"):
+        isw.validation_summary(isw.validate(measurements=isw.measurements().head(3)), by=["nope"])
 
 
 def test_a_registered_semantics_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,3 +132,16 @@ def test_a_registered_semantics_is_used(monkeypatch: pytest.MonkeyPatch) -> None
     ok = out.filter(pl.col("expressible"))
     assert ok.height > 0 and ok["ratio"].to_list() == pytest.approx([2.0] * ok.height)
     assert (out.filter(pl.col("model") == "LLaMA 7B")["reason"] == "not this one").all()
+
+
+def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from infersweep.cli import main
+
+    assert main(["validate", "--by", "framework"]) == 0
+    out = capsys.readouterr().out
+    top = isw.validation_summary(isw.validate()).row(0, named=True)
+    line = next(x for x in out.splitlines() if x.strip().startswith("all "))
+    assert f"{top['median_abs_error_pct']:.0f}%" in line and f"{top['geomean_ratio']:.2f}" in line
+    assert "framework = TensorRT-LLM" in out and "scenario =" not in out
+    assert main(["validate", "--semantics", "serving"]) == 2
+    assert "not available" in capsys.readouterr().err

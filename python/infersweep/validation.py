@@ -217,6 +217,10 @@ def validation_summary(frame: pl.DataFrame, by: Sequence[str] = ("scenario", "fr
     (below 1: predicted too fast); ``within_15pct`` / ``within_30pct`` / ``within_2x``: share of the
     points with |ln r| ≤ ln 1.15, ln 1.3, ln 2. ``n`` counts expressible points, ``n_points`` all.
     """
+    unknown = [c for c in by if c not in frame.columns]
+    if unknown:
+        raise SpecError(f"validation_summary: field 'by' names unknown columns {unknown}; "
+                        f"known: {frame.columns}")
     rows: list[dict[str, Any]] = []
 
     def add(group: str, value: str, part: pl.DataFrame) -> None:

@@ -4,6 +4,7 @@
     infersweep sweep --model Llama-3-70B --n-gpus 8 16 32 --batch-size 1 4 16 --out results.parquet
     infersweep explain --model Llama-3-70B --gpu H100 --n-gpus 8 --batch-size 64
     infersweep models | gpus
+    infersweep validate --points
     infersweep demo --quick
 
 Exit status: 0 on success, 2 for a usage error or bad input (an unknown name, an invalid
