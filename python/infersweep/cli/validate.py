@@ -11,7 +11,9 @@ import polars as pl
 from ..validation import validate, validation_summary
 from .output import text_table
 
-SUMMARY_HEADERS = ["group", "points", "predicted", "median |err|", "geomean pred/meas", "≤15%", "≤30%", "≤2×"]
+SUMMARY_HEADERS = [
+    "group", "points", "expressible", "median error", "geomean pred/meas", "≤15%", "≤30%", "≤2×",
+]
 
 
 def _pct(x: float | None) -> str:
