@@ -101,7 +101,8 @@ GPU = {"B200-SXM-180GBx8": "B200", "GB200-NVL72": "GB200-NVL72", "GB300-NVL72": 
        "H200-SXM-141GBx8": "H200-SXM", "8xMI300X": "MI300X", "8xMI325X": "MI325X",
        "HGX-H100": "H100-SXM", "D74U-7U": "H200-SXM", "XE8640": "H100-SXM",
        "IBM": "L40S", "HPE": "H200-SXM", "B200-SXM-180GBx1": "B200", "DGX-H100": "H100-SXM",
-       "MI355X": "MI355X", "RTX": "", "H100-SXM": "H100-SXM", "H200-SXM": "H200-SXM"}
+       "MI355X": "MI355X", "RTX": "", "H100-SXM": "H100-SXM", "H200-SXM": "H200-SXM",
+       "1xMI300X": "MI300X"}
 ADP = "Attention data-parallel over the 8 GPUs of an instance (TensorRT-LLM tp_size 8 with attention DP), MoE EP8."
 TRT = "TensorRT-LLM"
 DS, L2, L405, L8, MX = "DeepSeek-R1", "Llama-2-70B", "Llama-3.1-405B", "Llama-3.1-8B", "Mixtral-8x7B-v0.1"
@@ -230,14 +231,18 @@ for ident, model, cat, gpu, n, wp, tok_s, who, kw in [
 # --- MLPerf Inference v4.1, Server (read in the logs and configs) -----------------------------------
 def mlperf41(ident: str, model: str, cat: str, system: str, bench: str, n: int, gpi: int | None,
              tp: int | None, wp: str, sps: float, tok_s: float, lat_ns: float, ttft_ns: float,
-             tpot_ns: float, p99_ns: float, isl: float | None, notes: str, conf: str = "V") -> None:
-    path = f"closed/NVIDIA/results/{system}/{bench}/Server/performance/run_1/mlperf_log_summary.txt"
-    cfg = ("closed/NVIDIA/configs/llama2-70b/Server/__init__.py" if bench.startswith("llama2")
-           else "closed/NVIDIA/configs/mixtral-8x7b/__init__.py")
-    row(id=ident, source_id="MLPerf-v4.1", source=f"{MLP41}: {path}; layout from {cfg}",
+             tpot_ns: float, p99_ns: float, isl: float | None, notes: str, conf: str = "V",
+             submitter: str = "NVIDIA", fw: str = TRT, cfg: str | None = None, kv: str = "",
+             act: str = "") -> None:
+    path = f"closed/{submitter}/results/{system}/{bench}/Server/performance/run_1/mlperf_log_summary.txt"
+    if cfg is None:
+        cfg = ("closed/NVIDIA/configs/llama2-70b/Server/__init__.py" if bench.startswith("llama2")
+               else "closed/NVIDIA/configs/mixtral-8x7b/__init__.py")
+    row(id=ident, source_id="MLPerf-v4.1", source=f"{MLP41}: {path}; layout and precision from {cfg}",
         source_date="2024-08-28", confidence=conf, workload_confidence="M", model=model, model_catalog=cat,
         hardware=system, gpu_catalog=GPU[system.split("_")[0]], n_gpus=n, gpus_per_instance=gpi,
-        instances=None if gpi is None else n // gpi, framework=TRT, weight_precision=wp, tp=tp,
+        instances=None if gpi is None else n // gpi, framework=fw, weight_precision=wp, kv_precision=kv,
+        activation_precision=act, tp=tp,
         pp=None if tp is None else 1, cuda_graphs=None, scenario="server", batching="in_flight",
         isl=isl, osl_how="throughput_tok_s / samples_per_s", per_user_kind="a", tpot_ms=tpot_ns / 1e6,
         tpot_ms_how=MEASURED, tpot_p99_ms=p99_ns / 1e6, ttft_ms=ttft_ns / 1e6, throughput_tok_s=tok_s,
@@ -268,6 +273,38 @@ mlperf41("MLP41-5", "mixtral-8x7b", MX, "DGX-H100_H100-SXM-80GBx8_TRT", "mixtral
          348.06, 50795.57, 15015963772, 180021403, 102590339, 123136641, None,
          "The Server config of this system was not in the files read (layout unknown); FP8 [M].")
 
+
+AMD_CFG = ("closed/AMD/code/llama2-70b-99/README.md (Quark w_fp8_a_fp8_o_fp8 quantisation, FP8 KV-cache "
+           "scales, vLLM)")
+mlperf41("MLP41-6", "llama2-70b-99.9", L2, "1xMI300X_2xEPYC-9374F", "llama2-70b-99.9", 1, 1, 1, "fp8",
+         8.59, 2520.27, 45213988589, 401873796, 153377770, 190298723, LLAMA2_ISL,
+         "One MI300X (TP1 by construction).", submitter="AMD", fw="vLLM", cfg=AMD_CFG, kv="fp8", act="fp8")
+mlperf41("MLP41-7", "llama2-70b-99", L2, "8xMI300X_2xEPYC-9374F", "llama2-70b-99", 8, 1, 1, "fp8",
+         71.74, 21028.23, 42835428215, 1006329670, 143097185, 197873909, LLAMA2_ISL,
+         "TP1 x 8 instances assumed (the v4.1 scripts read do not show the layout; AMD's v5.1 harness "
+         "runs TP1 x 8) [?].", conf="?", submitter="AMD", fw="vLLM", cfg=AMD_CFG, kv="fp8", act="fp8")
+mlperf41("MLP41-8", "llama2-70b-99", L2, "8xMI300X_2xEPYC-TURIN", "llama2-70b-99", 8, 1, 1, "fp8",
+         74.96, 22020.92, 42927606153, 1038388748, 143074787, 198676867, LLAMA2_ISL,
+         "TP1 x 8 instances assumed (as MLP41-7) [?].", conf="?", submitter="AMD", fw="vLLM", cfg=AMD_CFG,
+         kv="fp8", act="fp8")
+
+# --- vLLM on 8 x MI300X, static batches (vLLM benchmark_latency.py) ---------------------------------
+ORACLE = ("https://blogs.oracle.com/cloud-infrastructure/post/serving-llama-31-405b-model-with-amd-mi300x-gpus "
+          "(Oracle blog 'Serving Llama 3.1 405B model with AMD Instinct MI300X Accelerators', 'Latency "
+          "measurements' table: vLLM benchmark_latency.py, input 128, output 128 tokens)")
+for i, (b, tok, lat_s) in enumerate([(1, 36, 3.530), (2, 71, 3.583), (4, 137, 3.734), (8, 258, 3.974),
+                                      (16, 468, 4.375), (32, 798, 5.130), (64, 1184, 6.919),
+                                      (128, 1585, 10.340), (256, 1846, 17.750)], 1):
+    row(id=f"OCI-405B-{i}", source_id="OCI-MI300X", source=ORACLE, source_date="2024-10-10",
+        model="Llama 3.1 405B FP8", model_catalog=L405, hardware="BM.GPU.MI300X.8", gpu_catalog="MI300X",
+        n_gpus=8, gpus_per_instance=8, instances=1, framework="vLLM", weight_precision="fp8", tp=8, pp=1,
+        scenario="static", batching="static", isl=128, osl=128, batch_size=b, per_user_kind="c",
+        throughput_tok_s=tok, throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU,
+        mean_latency_ms=lat_s * 1000, per_user_tok_s_how=USER_C, decode_batch_how=BATCH_C,
+        measured_step_ms_how=STEP_C,
+        notes="One instance on all 8 GPUs (TP8 per the blog's 'single instance ... all eight GPUs'). "
+        "Static batch of b prompts: mean_latency_ms / osl is the same step time within rounding. KV "
+        "precision not stated.")
 
 # --- TensorRT-LLM static-batch tables (gptSessionBenchmark) -----------------------------------------
 def static(ident: str, source_id: str, source: str, date: str, model: str, cat: str, hw: str, gpu: str,
