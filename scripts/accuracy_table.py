@@ -1,6 +1,8 @@
 """Recompute the error table of every semantics on the shipped measurements and write it into the
 README's "Accuracy" section, between the markers (never typed by hand):
 
+Run with infersweep installed (e.g. `maturin develop`):
+
     python scripts/accuracy_table.py          # rewrite README.md
     python scripts/accuracy_table.py --check  # exit 1 if README.md is not up to date
 
@@ -14,12 +16,11 @@ import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python"))
+import infersweep as isw
+from infersweep.cli.validate import SUMMARY_HEADERS, summary_rows
+from infersweep.errors import SpecError
 
-import infersweep as isw  # noqa: E402
-from infersweep.cli.validate import SUMMARY_HEADERS, summary_rows  # noqa: E402
-from infersweep.errors import SpecError  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 README = ROOT / "README.md"
 START, END = "<!-- accuracy:start -->", "<!-- accuracy:end -->"
@@ -62,17 +63,21 @@ def section() -> str:
     return "\n".join(parts)
 
 
+def readme_with_section(text: str) -> str:
+    """``text`` (the README) with its Accuracy section regenerated."""
+    if START not in text or END not in text:
+        raise SystemExit(f"README.md has no {START} ... {END} markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return head + section() + tail
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--check", action="store_true", help="exit 1 if README.md is not up to date")
     args = p.parse_args()
     text = README.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        print(f"README.md has no {START} ... {END} markers", file=sys.stderr)
-        return 1
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = head + section() + tail
+    new = readme_with_section(text)
     if args.check:
         if new != text:
             print("README.md's Accuracy section is out of date: run scripts/accuracy_table.py",

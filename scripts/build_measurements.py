@@ -4,7 +4,7 @@
 The rows are copied from their sources (each row's ``source`` says where: repository + commit +
 file, or URL + date); every derived number is computed here from the row's raw columns by the
 formula stored next to it in ``<column>_how`` (infersweep.data.derive, the one evaluator), so the
-CSV never holds a hand-computed number. Edit the rows here and re-run:
+CSV never holds a hand-computed number. Edit the rows here and re-run (with infersweep installed, e.g. `maturin develop`):
 
     python scripts/build_measurements.py
 
@@ -15,14 +15,13 @@ three kinds of per-user speed, in-flight batching mixes prefill into TPOT, specu
 from __future__ import annotations
 
 import csv
-import sys
+import io
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python"))
+from infersweep.data import MEASURED, SCHEMA, SCHEMA_VERSION, derive
 
-from infersweep.data import MEASURED, SCHEMA, SCHEMA_VERSION, derive  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 OUT = ROOT / "python" / "infersweep" / "data" / "measured_deployments.csv"
 
@@ -436,17 +435,29 @@ def fill(r: dict[str, Any]) -> dict[str, Any]:
     return r
 
 
-def main() -> None:
+def cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return repr(v) if isinstance(v, float) else str(v)
+
+
+def render() -> str:
+    """The CSV text of the rows above (tests/test_measurements.py checks the shipped file equals it)."""
     ids = [r["id"] for r in ROWS]
     if len(set(ids)) != len(ids):
         raise SystemExit(f"duplicate ids: {sorted({i for i in ids if ids.count(i) > 1})}")
-    with OUT.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(SCHEMA), lineterminator="\n")
-        w.writeheader()
-        for r in ROWS:
-            r = fill(r)
-            w.writerow({k: ("" if v is None else ("true" if v is True else "false" if v is False else
-                             (repr(v) if isinstance(v, float) else v))) for k, v in r.items()})
+    f = io.StringIO()
+    w = csv.DictWriter(f, fieldnames=list(SCHEMA), lineterminator="\n")
+    w.writeheader()
+    for r in ROWS:
+        w.writerow({k: cell(v) for k, v in fill(dict(r)).items()})
+    return f.getvalue()
+
+
+def main() -> None:
+    OUT.write_text(render(), encoding="utf-8", newline="")
     print(f"wrote {len(ROWS)} rows to {OUT.relative_to(ROOT)}")
 
 

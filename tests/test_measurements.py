@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -103,3 +107,24 @@ def test_catalog_names_resolve(df: pl.DataFrame) -> None:
     for name in df["gpu_catalog"].unique().to_list():
         if name:
             isw.gpu(name)
+
+
+def _script(name: str) -> Any:
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_script_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_csv_is_what_the_build_script_writes() -> None:
+    # the CSV is generated (no number typed twice or computed by hand): a hand edit shows here
+    shipped = resources.files("infersweep.data").joinpath("measured_deployments.csv").read_text("utf-8")
+    assert _script("build_measurements").render() == shipped
+
+
+def test_the_readme_accuracy_section_is_generated() -> None:
+    # README's table is scripts/accuracy_table.py's output for the shipped data (run it after a change)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    assert _script("accuracy_table").readme_with_section(readme) == readme
