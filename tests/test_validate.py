@@ -125,13 +125,15 @@ def test_a_registered_semantics_is_used(monkeypatch: pytest.MonkeyPatch) -> None
             raise validation.Unexpressible("not this one")
         return validation.Prediction(2 * r["measured_step_ms"] / 1e3, True, {"n_gpus": 1.0})
 
-    monkeypatch.setitem(validation._SEMANTICS, "twice", twice)
+    monkeypatch.setitem(validation._SEMANTICS, "twice", (twice, {"n_gpus": pl.Float64(), "tp": pl.Int64()}))
     m = isw.measurements().filter(pl.col("source_id") == "TRT-P06")
     out = isw.validate("twice", runtime="rt", measurements=m)
     assert set(seen) == {"rt"} and (out["semantics"] == "twice").all()
     ok = out.filter(pl.col("expressible"))
     assert ok.height > 0 and ok["ratio"].to_list() == pytest.approx([2.0] * ok.height)
     assert (out.filter(pl.col("model") == "LLaMA 7B")["reason"] == "not this one").all()
+    # the semantics' own input columns, typed; an input a prediction does not give is null
+    assert out.schema["tp"] == pl.Int64() and out["tp"].is_null().all() and "context_len" not in out.columns
 
 
 def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:

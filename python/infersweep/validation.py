@@ -52,12 +52,13 @@ class Prediction:
 
 
 Predictor = Callable[[Mapping[str, Any], Any], Prediction]
-_SEMANTICS: dict[str, Predictor] = {}
+_SEMANTICS: dict[str, tuple[Predictor, dict[str, pl.DataType]]] = {}
 
 
-def register_semantics(name: str, predictor: Predictor) -> None:
-    """Make ``validate(semantics=name, runtime=...)`` use ``predictor(row, runtime)``."""
-    _SEMANTICS[name] = predictor
+def register_semantics(name: str, predictor: Predictor, input_columns: Mapping[str, pl.DataType]) -> None:
+    """Make ``validate(semantics=name, runtime=...)`` use ``predictor(row, runtime)``; the keys of
+    ``input_columns`` (with their types) are the ``Prediction.inputs`` shown as output columns."""
+    _SEMANTICS[name] = (predictor, dict(input_columns))
 
 
 # --- checks shared by every semantics ----------------------------------------------------------------
@@ -131,12 +132,11 @@ def predict_epoch(r: Mapping[str, Any], runtime: Any) -> Prediction:
     return Prediction(float(out["token_latency_s"][0]), bool(out["feasible"][0]), inputs)
 
 
-register_semantics("epoch", predict_epoch)
-
-_INPUT_COLUMNS: dict[str, pl.DataType] = {
+EPOCH_INPUTS: dict[str, pl.DataType] = {
     "n_gpus": pl.Float64(), "batch_size": pl.Float64(), "context_len": pl.Float64(), "use_pp": pl.Boolean(),
     "weight_bytes": pl.Float64(), "kv_bytes": pl.Float64(), "compute_bits": pl.Int64(),
 }
+register_semantics("epoch", predict_epoch, EPOCH_INPUTS)
 _KEPT = ["id", "source_id", "model", "gpu_catalog", "framework", "scenario", "batching", "per_user_kind",
          "spec_decoding", "measured_step_ms", "measured_step_ms_how"]
 
@@ -159,7 +159,7 @@ def validate(semantics: str = "epoch", runtime: Any = None,
             raise SpecError("validate: semantics 'serving' is not available in this version "
                             "(issue 11); use semantics='epoch'")
         raise SpecError(f"validate: unknown semantics {semantics!r}; known: {sorted(_SEMANTICS)}")
-    predictor = _SEMANTICS[semantics]
+    predictor, input_columns = _SEMANTICS[semantics]
     if semantics == "epoch" and runtime is not None:
         raise SpecError(f"validate: semantics 'epoch' takes no runtime (got {runtime!r})")
     df = shipped_measurements() if measurements is None else measurements
@@ -168,7 +168,7 @@ def validate(semantics: str = "epoch", runtime: Any = None,
     if missing:
         raise SpecError(f"validate: measurements lack columns {missing}")
 
-    keys = ["expressible", "reason", "predicted_step_ms", *_INPUT_COLUMNS]
+    keys = ["expressible", "reason", "predicted_step_ms", *input_columns]
     out: dict[str, list[Any]] = {k: [] for k in keys}
     for r in df.iter_rows(named=True):
         reason = common_reason(r)
@@ -186,10 +186,10 @@ def validate(semantics: str = "epoch", runtime: Any = None,
         out["expressible"].append(ok)
         out["reason"].append(reason)
         out["predicted_step_ms"].append(p.step_s * 1e3 if (p is not None and ok) else None)
-        for k in _INPUT_COLUMNS:
+        for k in input_columns:
             out[k].append(None if p is None else p.inputs.get(k))
     pred = pl.DataFrame(out, schema={"expressible": pl.Boolean(), "reason": pl.String(),
-                                     "predicted_step_ms": pl.Float64(), **_INPUT_COLUMNS})
+                                     "predicted_step_ms": pl.Float64(), **input_columns})
     res = pl.concat([df.select(_KEPT), pred], how="horizontal").with_columns(
         pl.lit(semantics).alias("semantics"),
         (pl.col("predicted_step_ms") / pl.col("measured_step_ms")).alias("ratio"),
