@@ -129,8 +129,6 @@ mlperf51("MLP51-M8", "llama2-70b-99", L2, "interactive", "NVIDIA", "GB200-NVL72_
          "TP1 x 4 assumed (config not opened) [?].")
 mlperf51("MLP51-M9", "llama2-70b-99", L2, "server", "NVIDIA", "B200-SXM-180GBx8_TRT", "llama2-70b-99", 8, 1, TRT,
          "fp4", "fp8", 1, 99123, 123.3, 132.4, 246, 274, LLAMA2_ISL, "TP1 x 8.")
-mlperf51("MLP51-M10", "llama2-70b-99", L2, "server", "Nebius", "H200-SXM-141GBx8_TRT", "llama2-70b-99", 8, 1,
-         TRT, "fp8", "", 1, 34029, 184.2, 195.6, 590, 294, LLAMA2_ISL, "TP1 x 8, max batch 2048.")
 mlperf51("MLP51-M11", "llama2-70b-99", L2, "server", "AMD", "8xMI300X_2xEPYC_9575F", "llama2-70b-99", 8, 1,
          "vLLM", "fp8", "", 1, 24594, 144.6, 193.4, 918, 301, LLAMA2_ISL, "TP1 x 8, max_num_seqs 650.")
 mlperf51("MLP51-M12", "llama2-70b-99", L2, "server", "Vultr", "8xMI325X_2xEPYC_9554", "llama2-70b-99", 8, 1,
@@ -144,15 +142,11 @@ mlperf51("MLP51-M14", "llama2-70b-99", L2, "server", "NVIDIA", "GB200-NVL72_GB20
          "TP1 x 4 assumed (config not opened) [?].")
 mlperf51("MLP51-M15", "llama3.1-405b", L405, "interactive", "NVIDIA", "B200-SXM-180GBx8_TRT", "llama3.1-405b", 8,
          4, TRT, "fp4", "fp8", 4, 751, 62.3, 77.7, 1000, 653, L405_ISL, "TP4 x 2 instances, max batch 256.")
-mlperf51("MLP51-M16", "llama3.1-405b", L405, "interactive", "Nebius", "H200-SXM-141GBx8_TRT", "llama3.1-405b", 8,
-         8, TRT, "fp8", "", 8, 203, 44.3, 74.4, 1519, 654, L405_ISL, "TP8, max batch 512.")
 mlperf51("MLP51-M17", "llama3.1-405b", L405, "interactive", "NVIDIA", "GB200-NVL72_GB200-186GB_aarch64x72_TRT",
          "llama3.1-405b", 72, 4, TRT, "fp4", "fp8", 4, 9921, 66.2, 72.2, 1365, 654, L405_ISL,
          "TP4 x 18 instances.")
 mlperf51("MLP51-M18", "llama3.1-405b", L405, "server", "NVIDIA", "B200-SXM-180GBx8_TRT", "llama3.1-405b", 8, 4,
          TRT, "fp4", "fp8", 4, 1240, 101.3, 138.2, 1626, 653, L405_ISL, "TP4 x 2 instances, max batch 256.")
-mlperf51("MLP51-M19", "llama3.1-405b", L405, "server", "Nebius", "H200-SXM-141GBx8_TRT", "llama3.1-405b", 8, 8,
-         TRT, "fp8", "", 8, 295, 56.2, 103.4, 1826, 656, L405_ISL, "TP8, max batch 512.")
 mlperf51("MLP51-M20", "llama3.1-405b", L405, "server", "NVIDIA", "GB200-NVL72_GB200-186GB_aarch64x72_TRT",
          "llama3.1-405b", 72, 4, TRT, "fp4", "fp8", 4, 11614, 104.3, 128.0, 1441, 655, L405_ISL,
          "TP4 x 18 instances (the config also lists a TP2xPP2 variant) [?].")
@@ -177,6 +171,49 @@ mlperf51("MLP51-M27", "mixtral-8x7b", MX, "server", "HPE", "HPE_Cray_XD670_H200_
 mlperf51("MLP51-M28", "mixtral-8x7b", MX, "server", "AMD", "8xMI300X_2xEPYC_9575F", "mixtral-8x7b", 8, None,
          "vLLM", "fp8", "", None, 47804, 123.6, 151.8, 762, 144, None,
          "Layout not checked; the dataset's input mean is not in the sources read.")
+
+
+# --- MLPerf v5.1 Server/Interactive read in the logs and configs (Nebius) ---------------------------
+FORK51 = "ntuhpc/inference_results_v5.1 @ a634ab772637c2d940cfef45fae86553211f525b"
+FORK51_NOTE = ("(ntuhpc's repository is a fork carrying mlcommons/inference_results_v5.1 @ "
+               "965182b03376a00fcae415c54e560e1c83937932, whose results tree the index does not hold)")
+
+
+def log51(ident: str, model: str, cat: str, scenario: str, system: str, bench: str, cfg: str, gpi: int,
+          wp: str, sps: float, tok_s: float, lat_ns: float, ttft_ns: float, tpot_ns: float, p99_ns: float,
+          isl: float, notes: str) -> None:
+    path = f"closed/Nebius/results/{system}/{bench}/{scenario.capitalize()}/performance/run_1/mlperf_log_summary.txt"
+    row(id=ident, source_id="MLPerf-v5.1", source=f"{FORK51}: {path}; layout, precision and CUDA graphs "
+        f"from closed/Nebius/configs/{cfg} {FORK51_NOTE}", source_date="2025-09-09", workload_confidence="M", model=model,
+        model_catalog=cat, hardware=system, gpu_catalog=GPU[system.split("_")[0]], n_gpus=8,
+        gpus_per_instance=gpi, instances=8 // gpi, framework=TRT, weight_precision=wp, kv_precision="fp8",
+        tp=gpi, pp=1, cuda_graphs=False, scenario=scenario, batching="in_flight", isl=isl,
+        osl_how="throughput_tok_s / samples_per_s", per_user_kind="a", tpot_ms=tpot_ns / 1e6,
+        tpot_ms_how=MEASURED, tpot_p99_ms=p99_ns / 1e6, ttft_ms=ttft_ns / 1e6, throughput_tok_s=tok_s,
+        throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU, per_user_tok_s_how=USER_A,
+        samples_per_s=sps, mean_latency_ms=lat_ns / 1e6, decode_batch_how=BATCH_A, measured_step_ms_how=STEP_A,
+        notes=notes + " Read in the log and config (kv_cache_dtype fp8, use_graphs False, chunked context). "
+        "OSL = tokens/s / samples/s [D]; ISL is the dataset's input mean [M].")
+
+
+log51("MLP51-M10", "llama2-70b-99", L2, "server", "H200-SXM-141GBx8_TRT", "llama2-70b-99",
+      "H200-SXM-141GBx8/Server/llama2-70b.py", 1, "fp8", 115.59, 34029.38, 54547145666, 589944180, 184197903,
+      195578381, LLAMA2_ISL, "TP1 x 8, gpu_batch_size 2048, max_num_tokens 1536.")
+log51("MLP51-M16", "llama3.1-405b", L405, "interactive", "H200-SXM-141GBx8_TRT", "llama3.1-405b",
+      "H200-SXM-141GBx8/Interactive/llama3_1-405b.py", 8, "fp8", 0.31, 202.78, 30113034709, 1518542387,
+      44273454, 74379707, L405_ISL, "TP8, one instance, runtime max_batch_size 64.")
+log51("MLP51-M19", "llama3.1-405b", L405, "server", "H200-SXM-141GBx8_TRT", "llama3.1-405b",
+      "H200-SXM-141GBx8/Server/llama3_1-405b.py", 8, "fp8", 0.45, 295.36, 38038254686, 1826286556, 56181492,
+      103435731, L405_ISL, "TP8, runtime max_batch_size 64.")
+log51("MLP51-N1", "llama2-70b-99.9", L2, "server", "B200-SXM-180GBx8_TRT", "llama2-70b-99.9",
+      "B200-SXM-180GBx8/Server/llama2-70b.py", 1, "fp4", 370.39, 101610.58, 40257643356, 570605549,
+      145357635, 155397059, LLAMA2_ISL, "Nebius. TP1 x 8, gpu_batch_size 2048, max_num_tokens 3584.")
+log51("MLP51-N2", "llama3.1-405b", L405, "server", "B200-SXM-180GBx8_TRT", "llama3.1-405b",
+      "B200-SXM-180GBx8/Server/llama3_1-405b.py", 4, "fp4", 1.95, 1279.53, 71098521913, 1740977739,
+      106047275, 143316958, L405_ISL, "Nebius. TP4 x 2 instances, gpu_batch_size 256.")
+log51("MLP51-N3", "llama3.1-405b", L405, "interactive", "B200-SXM-180GBx8_TRT", "llama3.1-405b",
+      "B200-SXM-180GBx8/Interactive/llama3_1-405b.py", 4, "fp4", 1.18, 770.67, 42190788040, 1008648482,
+      63142047, 78790749, L405_ISL, "Nebius. TP4 x 2 instances, gpu_batch_size 256, max_num_tokens 1536.")
 
 
 # --- MLPerf v5.1 Offline (summary_results.json): throughput only, no batch -------------------------

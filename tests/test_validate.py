@@ -55,10 +55,12 @@ def test_epoch_mapping_of_a_static_row(v: pl.DataFrame) -> None:
 
 
 def test_epoch_mapping_of_an_in_flight_row(v: pl.DataFrame) -> None:
-    # MLP51-M16: Llama-3.1-405B FP8 on 8 x H200 (TP8, one instance); decode batch = tok/s x TPOT
+    # MLP51-M16: Llama-3.1-405B FP8 (FP8 KV) on 8 x H200, TP8, one instance: 202.78 tok/s at a mean
+    # TPOT of 44.273454 ms, 0.31 samples/s; decode batch = tok/s x TPOT
     r = v.filter(pl.col("id") == "MLP51-M16").row(0, named=True)
-    assert r["n_gpus"] == 8 and r["batch_size"] == pytest.approx(203 * 44.3 / 1000)
-    assert r["context_len"] == pytest.approx(9400 + 654 / 2) and r["measured_step_ms"] == 44.3
+    assert r["n_gpus"] == 8 and r["batch_size"] == pytest.approx(202.78 * 0.044273454)
+    assert r["context_len"] == pytest.approx(9400 + 202.78 / 0.31 / 2)
+    assert r["measured_step_ms"] == pytest.approx(44.273454) and r["kv_bytes"] == 1
 
 
 def test_moe_runs_at_the_expert_precision(v: pl.DataFrame) -> None:
