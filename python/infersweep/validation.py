@@ -21,6 +21,7 @@ from .catalog import model as catalog_model
 from .data import measurements as shipped_measurements
 from .errors import InfersweepError, SpecError
 from .specs import Gpu, Model
+from .sweep import sweep
 
 __all__ = ["PRECISION_BITS", "PRECISION_BYTES", "Prediction", "Unexpressible", "register_semantics",
            "validate", "validation_summary"]
@@ -117,8 +118,6 @@ def epoch_inputs(r: Mapping[str, Any]) -> dict[str, Any]:
 def predict_epoch(r: Mapping[str, Any], runtime: Any) -> Prediction:
     if runtime is not None:
         raise SpecError(f"validate: semantics 'epoch' takes no runtime (got {runtime!r})")
-    from .sweep import sweep  # late: sweep imports the compiled core
-
     m, g = _catalog(r)
     m = epoch_model(r, m, g)
     x = epoch_inputs(r)
