@@ -394,9 +394,11 @@ for i, (m, cat, b, tp, isl, osl, tok) in enumerate([
 # --- DeepSeek-R1 on TensorRT-LLM (A.2 of the compilation) -------------------------------------------
 def dsr1(ident: str, src: str, gpu: str, wp: str, kv: str, spec: str, conc: float, user: float | None,
          tok_s: float | None, notes: str, *, tp: int, ep: int, adp: int | None, expert: str = "",
-         attn: str = "", model: str = "DeepSeek-R1") -> None:
-    row(id=ident, source_id=ident.rsplit("-", 1)[0], source=src + ". " + COMPILED.strip(),
-        source_date="2025", model=model, model_catalog=DS, hardware=f"8x{gpu}", gpu_catalog=gpu, n_gpus=8,
+         attn: str = "", model: str = "DeepSeek-R1", read: bool = False, sps: float | None = None,
+         lat_ms: float | None = None, graphs: bool | None = None, fwv: str = "") -> None:
+    row(id=ident, source_id=ident.rsplit("-", 1)[0], source=src + ("" if read else ". " + COMPILED.strip()),
+        source_date="2025", samples_per_s=sps, mean_latency_ms=lat_ms, cuda_graphs=graphs,
+        framework_version=fwv, model=model, model_catalog=DS, hardware=f"8x{gpu}", gpu_catalog=gpu, n_gpus=8,
         gpus_per_instance=8, instances=1, framework=TRT, weight_precision=wp, expert_precision=expert,
         attention_precision=attn, kv_precision=kv, tp=tp, pp=1, ep=ep, attention_dp=adp,
         scenario="in_flight", batching="in_flight", isl=1024, osl=2048, concurrency=conc, spec_decoding=spec,
@@ -407,9 +409,9 @@ def dsr1(ident: str, src: str, gpu: str, wp: str, kv: str, spec: str, conc: floa
         notes=notes + " trtllm-bench per-user output speed includes TTFT (kind b).")
 
 
-dsr1("TRT-BP-1", TRT_BP + " (B200 min-latency)", "B200", "nvfp4", "", "MTP3", 1, 274.7, 274.4,
-     "Batch 1, real dataset, MTP with 3 layers. TP8 attention; MoE TP4 x EP2.", tp=8, ep=2, adp=None,
-     expert="nvfp4", attn="bf16")
+dsr1("TRT-BP-1", TRT_BP + " (B200 min-latency)", "B200", "nvfp4", "", "MTP3", 1, 274.7188, 274.4168,
+     "Batch 1, 10 requests of a real dataset, MTP with 3 layers; trtllm-bench --tp 8 --ep 2 (MoE TP4 x "
+     "EP2).", tp=8, ep=2, adp=None, expert="nvfp4", attn="bf16", read=True, sps=0.1341, lat_ms=7456.1219)
 dsr1("TRT-B1-1", TRT_B1 + " (MTP table, 'Without MTP')", "B200", "nvfp4", "", "none", 1, 111, None,
      "Batch 1, no speculative decoding (an intermediate optimisation state). At batch 1 and OSL 2K the "
      "TTFT is under 1% of a request, so (b) is close to (a).", tp=8, ep=2, adp=None, expert="nvfp4",
@@ -418,15 +420,23 @@ for k, (mtp, user) in enumerate([(1, 198), (2, 250), (3, 253), (4, 245), (5, 239
     dsr1(f"TRT-B1-{k}", TRT_B1 + " (MTP table)", "B200", "nvfp4", "", f"MTP{mtp}", 1, user, None,
          f"Batch 1, MTP{mtp} (acceptance {[1.92, 2.58, 2.82, 2.99, 3.01][mtp - 1]} tokens per step as reported).",
          tp=8, ep=2, adp=None, expert="nvfp4", attn="bf16")
-dsr1("TRT-BP-2", TRT_BP + " (H200 min-latency)", "H200-SXM", "fp8", "", "MTP3", 1, 158.1, None,
-     "Batch 1, MTP3. TP8, EP4.", tp=8, ep=4, adp=None)
-dsr1("TRT-BP-3", TRT_BP + " (B200 max-throughput, FP16 KV)", "B200", "nvfp4", "fp16", "none", 3072, 11.93, 36384,
-     "Attention DP8 + EP8, max_batch 384 per rank, 49,152 requests.", tp=1, ep=8, adp=8, expert="nvfp4")
-dsr1("TRT-BP-4", TRT_BP + " (B200 max-throughput, FP8 KV)", "B200", "nvfp4", "fp8", "none", 7168, 6.18, 43146,
-     "DeepSeek-R1-0528; attention DP8 + EP8, max_batch 896.", tp=1, ep=8, adp=8, expert="nvfp4",
-     model="DeepSeek-R1-0528")
-dsr1("TRT-BP-5", TRT_BP + " (H200 max-throughput)", "H200-SXM", "fp8", "", "none", 1024, 11.35, 11489,
-     "Attention DP8 + EP8, max_batch 128 per rank.", tp=1, ep=8, adp=8)
+dsr1("TRT-BP-2", TRT_BP + " (H200 min-latency)", "H200-SXM", "fp8", "", "MTP3", 1, 158.1196, 158.0669,
+     "Batch 1, 10 requests of a real dataset, MTP3; --tp 8 --ep 4.", tp=8, ep=4, adp=None, read=True,
+     sps=0.0772, lat_ms=12945.9379)
+dsr1("TRT-BP-3", TRT_BP + " (B200 max-throughput, FP16 KV)", "B200", "nvfp4", "fp16", "none", 3072, 11.9263,
+     36384.0838, "Attention DP8 + EP8 (--tp 8 --ep 8, enable_attention_dp), max_batch_size 384 per rank, "
+     "max_num_tokens 1536, 49,152 synthetic requests of exactly 1024 in / 2048 out; CUDA graphs for batch "
+     "sizes 1-384.", tp=1, ep=8, adp=8, expert="nvfp4", read=True, sps=17.7657, lat_ms=172321.7206,
+     graphs=True, fwv="commit b6261862419c33d6ce2313aff1e7116067d6037d")
+dsr1("TRT-BP-4", TRT_BP + " (B200 max-throughput, FP8 KV)", "B200", "nvfp4", "fp8", "none", 7168, 6.1806,
+     43146.2042, "DeepSeek-R1-0528-FP4; attention DP8 + EP8, max_batch_size 896, max_num_tokens 2048, "
+     "114,688 requests; CUDA graphs for batch sizes 1-896.", tp=1, ep=8, adp=8, expert="nvfp4",
+     model="DeepSeek-R1-0528", read=True, sps=21.0675, lat_ms=332826.9898, graphs=True,
+     fwv="commit b6261862419c33d6ce2313aff1e7116067d6037d")
+dsr1("TRT-BP-5", TRT_BP + " (H200 max-throughput)", "H200-SXM", "fp8", "", "none", 1024, 11.3476,
+     11489.2671, "Attention DP8 + EP8, max_batch_size 128 per rank, max_num_tokens 1151, 5,120 synthetic "
+     "requests of 1024 in / 2048 out; CUDA graph for batch 128. The per-user figure is printed without "
+     "'[w/ ctx]' here.", tp=1, ep=8, adp=8, read=True, sps=5.61, lat_ms=181540.5739, graphs=True)
 
 # --- TensorRT-LLM v1.0 perf overview: saturation throughput, no concurrency --------------------------
 for i, (m, cat, hw, gpu, tp, wp, tok) in enumerate([
