@@ -412,14 +412,20 @@ def dsr1(ident: str, src: str, gpu: str, wp: str, kv: str, spec: str, conc: floa
 dsr1("TRT-BP-1", TRT_BP + " (B200 min-latency)", "B200", "nvfp4", "", "MTP3", 1, 274.7188, 274.4168,
      "Batch 1, 10 requests of a real dataset, MTP with 3 layers; trtllm-bench --tp 8 --ep 2 (MoE TP4 x "
      "EP2).", tp=8, ep=2, adp=None, expert="nvfp4", attn="bf16", read=True, sps=0.1341, lat_ms=7456.1219)
-dsr1("TRT-B1-1", TRT_B1 + " (MTP table, 'Without MTP')", "B200", "nvfp4", "", "none", 1, 111, None,
-     "Batch 1, no speculative decoding (an intermediate optimisation state). At batch 1 and OSL 2K the "
-     "TTFT is under 1% of a request, so (b) is close to (a).", tp=8, ep=2, adp=None, expert="nvfp4",
-     attn="bf16")
+B1_NOTE = ("Batch 1, ISL/OSL 1k/2k. Precision strategy of the blog: attention BF16, dense and MoE FFNs "
+           "NVFP4; CUDA graphs on. At batch 1 and OSL 2K the TTFT is under 1% of a request, so (b) is close "
+           "to (a).")
+dsr1("TRT-B1-1", TRT_B1 + " ('Autoregressive MTP Layers' table, 'Without MTP')", "B200", "nvfp4", "",
+     "none", 1, 111, None, B1_NOTE + " No speculative decoding; the layout of this row is the blog's final "
+     "TP8 attention / MoE TP4 x EP2 as far as stated [?].", tp=8, ep=2, adp=None, expert="nvfp4",
+     attn="bf16", read=True, graphs=True)
+dsr1("TRT-B1-7", TRT_B1 + " ('Key Optimizations' table, 'Baseline: CUDA Graph + EP8TP8')", "B200", "nvfp4",
+     "", "none", 1, 67, None, B1_NOTE + " The starting point of the optimisation: TP8 attention, EP8 experts, "
+     "no MTP.", tp=8, ep=8, adp=None, expert="nvfp4", attn="bf16", read=True, graphs=True)
 for k, (mtp, user) in enumerate([(1, 198), (2, 250), (3, 253), (4, 245), (5, 239)], 2):
-    dsr1(f"TRT-B1-{k}", TRT_B1 + " (MTP table)", "B200", "nvfp4", "", f"MTP{mtp}", 1, user, None,
-         f"Batch 1, MTP{mtp} (acceptance {[1.92, 2.58, 2.82, 2.99, 3.01][mtp - 1]} tokens per step as reported).",
-         tp=8, ep=2, adp=None, expert="nvfp4", attn="bf16")
+    dsr1(f"TRT-B1-{k}", TRT_B1 + " ('Autoregressive MTP Layers' table)", "B200", "nvfp4", "", f"MTP{mtp}", 1,
+         user, None, B1_NOTE + f" MTP{mtp} (acceptance {[1.92, 2.58, 2.82, 2.99, 3.01][mtp - 1]} tokens per "
+         "step as reported).", tp=8, ep=2, adp=None, expert="nvfp4", attn="bf16", read=True, graphs=True)
 dsr1("TRT-BP-2", TRT_BP + " (H200 min-latency)", "H200-SXM", "fp8", "", "MTP3", 1, 158.1196, 158.0669,
      "Batch 1, 10 requests of a real dataset, MTP3; --tp 8 --ep 4.", tp=8, ep=4, adp=None, read=True,
      sps=0.0772, lat_ms=12945.9379)
