@@ -51,6 +51,14 @@ def leftovers(path: Path) -> list[str]:
     return sorted(p.name for p in path.iterdir()) if path.exists() else []
 
 
+#: What a dataset directory holds besides its parts: the manifest and its lock file.
+DATASET = ["_infersweep.json", "_infersweep.lock"]
+
+
+def parts(path: Path) -> list[str]:
+    return [name for name in leftovers(path) if name.startswith("part-")]
+
+
 # ---------------------------------------------------------------- datasets
 
 
@@ -58,9 +66,10 @@ def test_round_trip_equals_sweep_row_for_row(tmp_path: Path, reference: pl.DataF
     paths = isw.sweep_to_parquet(**GRID, path=tmp_path / "ds", chunk_rows=250)
     assert [Path(p).name for p in paths] == [f"part-{i:05d}-of-00006.parquet" for i in range(6)]
     assert paths == sorted(paths) and all(os.path.isabs(p) for p in paths)
-    assert leftovers(tmp_path / "ds") == [Path(p).name for p in paths]
+    assert leftovers(tmp_path / "ds") == DATASET + [Path(p).name for p in paths]
     assert max(pl.scan_parquet(p).select(pl.len()).collect().item() for p in paths) <= 250
     assert_frame_equal(read(tmp_path / "ds"), reference)
+    assert_frame_equal(isw.read_sweep(tmp_path / "ds").collect(), reference)
     assert_frame_equal(pl.concat([pl.read_parquet(p) for p in paths]), reference)
 
 
@@ -84,12 +93,15 @@ def test_zip_grid(tmp_path: Path) -> None:
     assert_frame_equal(read(tmp_path), isw.sweep(**args))
 
 
-def test_rewrite_replaces_an_earlier_dataset(tmp_path: Path, reference: pl.DataFrame) -> None:
+def test_overwrite_replaces_an_earlier_dataset(tmp_path: Path, reference: pl.DataFrame) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     isw.sweep_to_parquet(**GRID, path=tmp_path, chunk_rows=150)  # 10 parts
-    isw.sweep_to_parquet(**GRID, path=tmp_path, chunk_rows=500)  # 3 parts: the other 7 must go
-    assert leftovers(tmp_path) == ["notes.txt"] + [f"part-{i:05d}-of-00003.parquet" for i in range(3)]
-    assert_frame_equal(read(tmp_path), reference)
+    with pytest.raises(GridError, match=r"holds another dataset .*num_shards \(10 there, 3 here\)"):
+        isw.sweep_to_parquet(**GRID, path=tmp_path, chunk_rows=500)  # 3 parts
+    assert len(parts(tmp_path)) == 10, "a refused call touches nothing"
+    isw.sweep_to_parquet(**GRID, path=tmp_path, chunk_rows=500, overwrite=True)  # the other 7 must go
+    assert leftovers(tmp_path) == DATASET + ["notes.txt"] + [f"part-{i:05d}-of-00003.parquet" for i in range(3)]
+    assert_frame_equal(isw.read_sweep(tmp_path).collect(), reference)
 
 
 def test_bad_arguments_write_nothing(tmp_path: Path) -> None:
@@ -108,7 +120,7 @@ def test_bad_arguments_write_nothing(tmp_path: Path) -> None:
     paths = isw.sweep_to_parquet(**GRID, path=tmp_path / "f", columns=SOME)
     with pytest.raises(GridError):
         isw.sweep_to_parquet(**GRID, path=tmp_path / "f", columns=["nope"])
-    assert [str(p) for p in sorted((tmp_path / "f").iterdir())] == paths
+    assert [str(tmp_path / "f" / p) for p in parts(tmp_path / "f")] == paths
 
 
 # ---------------------------------------------------------------- shards
@@ -124,11 +136,20 @@ def test_shards_union_is_the_whole_sweep(tmp_path: Path, reference: pl.DataFrame
     assert_frame_equal(read(tmp_path), reference)
 
 
-def test_more_shards_than_rows_gives_empty_parts(tmp_path: Path) -> None:
-    args = dict(model="Llama-3-70B", n_gpus=[8, 16])
-    for i in range(5):
-        isw.sweep_shard(**args, shard=i, num_shards=5, path=tmp_path, columns=SOME)
-    assert_frame_equal(read(tmp_path), isw.sweep(**args, columns=SOME))
+def test_more_shards_than_rows_are_clamped_with_a_warning(tmp_path: Path) -> None:
+    args = dict(model="Llama-3-70B", n_gpus=[8, 16, 32], columns=SOME)  # 3 rows
+    got = []
+    for i in range(3000):
+        with pytest.warns(UserWarning, match=r"num_shards=3,000 is more than the grid's 3 rows"):
+            got.append(isw.sweep_shard(**args, shard=i, num_shards=3000, path=tmp_path / "shards"))
+    assert got[3:] == [None] * 2997, "shards past the rows have nothing to do"
+    assert [Path(p).name for p in got[:3]] == [f"part-{i:05d}-of-00003.parquet" for i in range(3)]
+    assert leftovers(tmp_path / "shards") == DATASET + [f"part-{i:05d}-of-00003.parquet" for i in range(3)]
+    assert_frame_equal(isw.read_sweep(tmp_path / "shards").collect(), isw.sweep(**args))
+    with pytest.warns(UserWarning, match=r"num_shards=3,000 .* has 3 parts"):
+        paths = isw.sweep_to_parquet(**args, num_shards=3000, path=tmp_path / "whole")
+    assert len(paths) == 3 and parts(tmp_path / "whole") == [Path(p).name for p in paths]
+    assert_frame_equal(isw.read_sweep(tmp_path / "whole").collect(), isw.sweep(**args))
 
 
 def test_shard_rerun_is_idempotent(tmp_path: Path, reference: pl.DataFrame) -> None:
@@ -145,11 +166,14 @@ def test_shard_rerun_is_idempotent(tmp_path: Path, reference: pl.DataFrame) -> N
     isw.sweep_shard(**GRID, shard=1, num_shards=3, path=tmp_path)
     assert Path(path).read_bytes() == first
     other = {**GRID, "batch_size": [1, 4, 16, 64, 256, 512]}
-    isw.sweep_shard(**other, shard=1, num_shards=3, path=tmp_path)
-    assert Path(path).read_bytes() != first
-    isw.sweep_shard(**GRID, shard=1, num_shards=3, path=tmp_path)
+    with pytest.raises(GridError, match=r"another dataset .*batch_size .*\"max\": 1024.0.* there, .*512.0.* here"):
+        isw.sweep_shard(**other, shard=1, num_shards=3, path=tmp_path)
     assert Path(path).read_bytes() == first
-    assert leftovers(tmp_path) == [Path(path).name]
+    isw.sweep_shard(**other, shard=1, num_shards=3, path=tmp_path, overwrite=True)
+    assert Path(path).read_bytes() != first
+    isw.sweep_shard(**GRID, shard=1, num_shards=3, path=tmp_path, overwrite=True)
+    assert Path(path).read_bytes() == first
+    assert leftovers(tmp_path) == DATASET + [Path(path).name]
     lo, hi = ROWS // 3, 2 * ROWS // 3
     assert_frame_equal(pl.read_parquet(path), reference.slice(lo, hi - lo))
 
@@ -344,5 +368,5 @@ def test_ray_retries_a_shard_whose_worker_dies(tmp_path: Path, ray_local) -> Non
     assert killed is not None, "no shard was seen running"
     assert "error" not in done, done.get("error")
     assert len(done["paths"]) == 4  # type: ignore[arg-type]
-    assert leftovers(tmp_path) == [f"part-{i:05d}-of-00004.parquet" for i in range(4)]
+    assert leftovers(tmp_path) == DATASET + [f"part-{i:05d}-of-00004.parquet" for i in range(4)]
     assert_frame_equal(read(tmp_path), isw.sweep(**args))
