@@ -100,7 +100,8 @@ def test_overwrite_replaces_an_earlier_dataset(tmp_path: Path, reference: pl.Dat
         isw.sweep_to_parquet(**GRID, path=tmp_path, chunk_rows=500)  # 3 parts
     assert len(parts(tmp_path)) == 10, "a refused call touches nothing"
     isw.sweep_to_parquet(**GRID, path=tmp_path, chunk_rows=500, overwrite=True)  # the other 7 must go
-    assert leftovers(tmp_path) == DATASET + ["notes.txt"] + [f"part-{i:05d}-of-00003.parquet" for i in range(3)]
+    three = [f"part-{i:05d}-of-00003.parquet" for i in range(3)]
+    assert leftovers(tmp_path) == [*DATASET, "notes.txt", *three]
     assert_frame_equal(isw.read_sweep(tmp_path).collect(), reference)
 
 
@@ -166,14 +167,15 @@ def test_shard_rerun_is_idempotent(tmp_path: Path, reference: pl.DataFrame) -> N
     isw.sweep_shard(**GRID, shard=1, num_shards=3, path=tmp_path)
     assert Path(path).read_bytes() == first
     other = {**GRID, "batch_size": [1, 4, 16, 64, 256, 512]}
-    with pytest.raises(GridError, match=r"another dataset .*batch_size .*\"max\": 1024.0.* there, .*512.0.* here"):
+    differs = r"another dataset .*batch_size .*\"max\": 1024.0.* there, .*512.0.* here"
+    with pytest.raises(GridError, match=differs):
         isw.sweep_shard(**other, shard=1, num_shards=3, path=tmp_path)
     assert Path(path).read_bytes() == first
     isw.sweep_shard(**other, shard=1, num_shards=3, path=tmp_path, overwrite=True)
     assert Path(path).read_bytes() != first
     isw.sweep_shard(**GRID, shard=1, num_shards=3, path=tmp_path, overwrite=True)
     assert Path(path).read_bytes() == first
-    assert leftovers(tmp_path) == DATASET + [Path(path).name]
+    assert leftovers(tmp_path) == [*DATASET, Path(path).name]
     lo, hi = ROWS // 3, 2 * ROWS // 3
     assert_frame_equal(pl.read_parquet(path), reference.slice(lo, hi - lo))
 

@@ -236,16 +236,18 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[Any], object
     ``helper_thread=False`` writes on this thread (a small file: no Ctrl-C delay to avoid);
     ``clean=False`` skips looking for stale temporary files (see :func:`temp_file`).
     """
-    final = os.fspath(path)
+    shown = os.fspath(path)
+    # Through a symbolic link, the file it points to is replaced (the link stays a link).
+    final = os.path.realpath(shown) if os.path.islink(shown) else shown
     if _special(final):
         fd = os.open(final, os.O_WRONLY)
         try:
-            write_into(fd, final, write, helper_thread)
+            write_into(fd, shown, write, helper_thread)
         finally:
             os.close(fd)
         return
     with temp_file(final, clean=clean) as (tmp, fd):
-        write_into(fd, final, write, helper_thread)
+        write_into(fd, shown, write, helper_thread)
         commit(tmp, fd, final)
 
 

@@ -19,6 +19,7 @@ the argument types in ``args``, tables and files in ``output`` and the parser in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -55,6 +56,19 @@ def _interrupted() -> None:
         signal.signal(signal.SIGINT, previous)
 
 
+def _exit_now(code: int) -> None:
+    """End the process at once, after Ctrl-C stopped the work and every partial file was removed.
+
+    After Ctrl-C reaches a polars write that calls back into Python (our file sink), the
+    interpreter's normal shutdown can abort (SIGABRT or SIGBUS, polars 2.1), turning exit
+    status 130 into a crash; nothing is left to clean up by then, so skip the shutdown.
+    """
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failure, 2 bad input)."""
     parser = build_parser()
@@ -82,4 +96,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         _interrupted()
+        if argv is None:  # the process's own command line: end it now (see _exit_now)
+            _exit_now(130)
         return 130
