@@ -200,7 +200,10 @@ def temp_file(final: str, *, clean: bool = True) -> Iterator[tuple[str, int]]:
     if clean:
         remove_stale(directory or ".", lambda n: is_temp_of(n, name))
     tmp = temp_name(final)
-    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
+    try:
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
+    except OSError as e:  # name the file the caller asked for, not the temporary one
+        raise OSError(e.errno, e.strerror or str(e), final) from e
     try:
         _lock(fd, blocking=True)
         yield tmp, fd
