@@ -12,6 +12,7 @@ records which parts are complete, so ``read_sweep`` reads a dataset only once it
 >>> import infersweep as isw
 >>> paths = isw.sweep_to_parquet("Llama-3-70B", "H100", n_gpus=range(1, 257), batch_size=range(1, 4097),
 ...                              path="sweep.parquet", columns=["n_gpus", "batch_size", "token_latency_s"])
+>>> import polars as pl
 >>> isw.read_sweep("sweep.parquet").filter(pl.col("token_latency_s") < 0.02).collect()
 """
 
