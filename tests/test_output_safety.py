@@ -255,6 +255,18 @@ def test_stale_temporaries_go_and_live_ones_stay(tmp_path: Path) -> None:
     assert pl.read_csv(final)["a"].to_list() == [2]
 
 
+def test_a_replaced_file_keeps_its_permissions_and_links_stay_links(tmp_path: Path) -> None:
+    final = tmp_path / "p.parquet"
+    write_data(pl.DataFrame({"a": [1]}), final)
+    final.chmod(0o640)
+    link = tmp_path / "link.parquet"
+    link.symlink_to(final)
+    write_data(pl.DataFrame({"a": [2]}), link)
+    assert link.is_symlink() and os.stat(final).st_mode & 0o777 == 0o640
+    assert pl.read_parquet(final)["a"].to_list() == [2]
+    assert names(tmp_path) == ["link.parquet", "p.parquet"]
+
+
 def test_write_failure_in_process_raises_oserror_naming_the_path(tmp_path: Path) -> None:
     with pytest.raises(OSError) as e:
         _atomic.write_atomically("/proc/nope.json", lambda f: f.write(b"{}"))

@@ -206,6 +206,8 @@ def temp_file(final: str, *, clean: bool = True) -> Iterator[tuple[str, int]]:
         raise OSError(e.errno, e.strerror or str(e), final) from e
     try:
         _lock(fd, blocking=True)
+        with contextlib.suppress(OSError):  # a replaced file keeps its permissions
+            os.fchmod(fd, stat.S_IMODE(os.stat(final).st_mode))
         yield tmp, fd
     except BaseException:
         remove(tmp)
