@@ -11,6 +11,7 @@ from . import errors, reference
 from ._core import __version__
 from .catalog import catalog_gpus, catalog_models, gpu, gpu_names, model, model_names
 from .data import measurements
+from .dataset import read_sweep
 from .errors import CatalogError, ConfigError, GridError, InfersweepError, SpecError
 from .frontier import frontier as frontier
 from .frontier import pareto_front, preferred
@@ -59,6 +60,7 @@ __all__ = [
     "model_names",
     "pareto_front",
     "preferred",
+    "read_sweep",
     "reference",
     "scale_model",
     "sweep",
