@@ -14,6 +14,7 @@ from .errors import CatalogError, ConfigError, GridError, InfersweepError, SpecE
 from .frontier import frontier as frontier
 from .frontier import pareto_front, preferred
 from .hf_config import from_hf_config
+from .serving import Precision, Runtime
 from .scaling import (
     FrontierFit,
     SizeEstimate,
@@ -37,6 +38,8 @@ __all__ = [
     "InfersweepError",
     "LayerGroup",
     "Model",
+    "Precision",
+    "Runtime",
     "SizeEstimate",
     "SpecDec",
     "SpecError",
