@@ -62,6 +62,8 @@ def layout_problem(m: Model, n_gpus: int, lay: Layout) -> str | None:
     if not _divides(lay.pp, m.n_layers):
         return f"pp={lay.pp} does not divide the {m.n_layers:g} layers of model {m.name!r}"
     stage = n_gpus // lay.pp
+    if stage % lay.tp:
+        return f"tp={lay.tp} does not divide the {stage} GPUs of a stage (n_gpus={n_gpus} / pp={lay.pp})"
     if lay.tp * lay.attention_dp != stage:
         return (f"tp={lay.tp} × attention_dp={lay.attention_dp} must equal the {stage} GPUs of a stage "
                 f"(n_gpus={n_gpus} / pp={lay.pp})")

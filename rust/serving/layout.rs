@@ -64,6 +64,15 @@ pub fn problem(m: &Model, n_gpus: u32, lay: Layout) -> Option<(&'static str, Str
         ));
     }
     let stage = n_gpus / lay.pp;
+    if stage % lay.tp != 0 {
+        return Some((
+            "tp",
+            format!(
+                "tp={} does not divide the {stage} GPUs of a stage (n_gpus={n_gpus} / pp={})",
+                lay.tp, lay.pp
+            ),
+        ));
+    }
     if lay.tp * lay.attention_dp != stage {
         return Some((
             "attention_dp",
