@@ -56,7 +56,9 @@ pub fn attention_traffic(
         None => matmul_traffic(attention_width, d, n, t, w, a) + out,
         Some(mla) => {
             let cq = model.mla_compressed_width(mla);
-            matmul_traffic(cq, d, n, t, w, a) + matmul_traffic(attention_width, cq, n, t, w, a) + out
+            matmul_traffic(cq, d, n, t, w, a)
+                + matmul_traffic(attention_width, cq, n, t, w, a)
+                + out
         }
     }
 }

@@ -52,7 +52,10 @@ pub fn kv_heads(m: &Model) -> f64 {
 /// Why a layout cannot be deployed: the field to blame and the reason; None when it can.
 pub fn problem(m: &Model, n_gpus: u32, lay: Layout) -> Option<(&'static str, String)> {
     if n_gpus % lay.pp != 0 {
-        return Some(("pp", format!("pp={} does not divide n_gpus={n_gpus}", lay.pp)));
+        return Some((
+            "pp",
+            format!("pp={} does not divide n_gpus={n_gpus}", lay.pp),
+        ));
     }
     if !divides(lay.pp, m.n_layers) {
         return Some((
@@ -170,7 +173,11 @@ pub fn layouts(m: &Model, n_gpus: u32, pins: Pins) -> Result<Vec<Layout>, SpecEr
     if out.is_empty() {
         // Complete the pins with the most permissive values to name a reason.
         let pp = if pins.pp == 0 { 1 } else { pins.pp };
-        let stage = if n_gpus % pp == 0 { n_gpus / pp } else { n_gpus };
+        let stage = if n_gpus % pp == 0 {
+            n_gpus / pp
+        } else {
+            n_gpus
+        };
         let tp = match (pins.tp, pins.attention_dp) {
             (0, dp) if dp != 0 && stage % dp == 0 => stage / dp,
             (0, _) => 1,

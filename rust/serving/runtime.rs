@@ -71,7 +71,10 @@ impl Runtime {
             in_range("launch_kernel_s", v, 0.0, 1e-2)?;
         }
         for (field, v) in [
-            ("weight_bandwidth_efficiency", self.weight_bandwidth_efficiency),
+            (
+                "weight_bandwidth_efficiency",
+                self.weight_bandwidth_efficiency,
+            ),
             ("kv_bandwidth_efficiency", self.kv_bandwidth_efficiency),
             ("gemm_efficiency", self.gemm_efficiency),
         ] {
@@ -86,7 +89,12 @@ impl Runtime {
         }
         in_range("gemm_tile_tokens", self.gemm_tile_tokens, 0.0, 4096.0)?;
         in_range("overlap", self.overlap, 0.0, 1.0)?;
-        in_range("memory_reserve_fraction", self.memory_reserve_fraction, 0.0, 0.99)?;
+        in_range(
+            "memory_reserve_fraction",
+            self.memory_reserve_fraction,
+            0.0,
+            0.99,
+        )?;
         in_range("memory_reserve_bytes", self.memory_reserve_bytes, 0.0, 1e15)?;
         Ok(())
     }

@@ -37,7 +37,11 @@ fn rate_for(hw: &Hardware, bits: f64, model: &Model, what: &str) -> Result<f64, 
 }
 
 impl<'a> ServingPrep<'a> {
-    pub fn new(model: &'a Model, hw: &'a Hardware, precision: Precision) -> Result<Self, SpecError> {
+    pub fn new(
+        model: &'a Model,
+        hw: &'a Hardware,
+        precision: Precision,
+    ) -> Result<Self, SpecError> {
         let epoch = Prepared::new(model, hw)?;
         let rates_peak = [
             rate_for(hw, precision.attention_bits, model, "attention_compute")?,
@@ -202,11 +206,9 @@ pub fn decode_step(
             let active = g.n_experts / ep * touched;
             let rank_tokens = n * k / ep * imb;
             let per_expert = rank_tokens / active;
-            stream += lg
-                * active
-                * mats
-                * matmul_traffic(d, g.d_ff, per_expert, et, prec.experts, a)
-                / et;
+            stream +=
+                lg * active * mats * matmul_traffic(d, g.d_ff, per_expert, et, prec.experts, a)
+                    / et;
             flops_exp += lg * 2.0 * mats * d * g.d_ff * active * pad(per_expert, tile) / et;
             if lay.ep > 1 {
                 let ep_nodes = nodes(ep);
@@ -229,18 +231,12 @@ pub fn decode_step(
                     collective(hw, et, nodes(et), rank_tokens * d * a, Kind::AllReduce),
                 );
             } else {
-                net.add_scaled(
-                    lg,
-                    collective(hw, t, nodes(t), n * d * a, Kind::AllReduce),
-                );
+                net.add_scaled(lg, collective(hw, t, nodes(t), n * d * a, Kind::AllReduce));
             }
         } else {
             stream += lg * mats * matmul_traffic(d, g.d_ff, n, t, prec.dense_ffn, a) / t;
             flops_ffn += lg * 2.0 * mats * d * g.d_ff * pad(n, tile) / t;
-            net.add_scaled(
-                lg,
-                collective(hw, t, nodes(t), n * d * a, Kind::AllReduce),
-            );
+            net.add_scaled(lg, collective(hw, t, nodes(t), n * d * a, Kind::AllReduce));
         }
         if g.n_shared_experts != 0.0 {
             stream += lg
@@ -248,7 +244,8 @@ pub fn decode_step(
                 * mats
                 * matmul_traffic(d, g.shared_d_ff, n, t, prec.dense_ffn, a)
                 / t;
-            flops_ffn += lg * g.n_shared_experts * 2.0 * mats * d * g.shared_d_ff * pad(n, tile) / t;
+            flops_ffn +=
+                lg * g.n_shared_experts * 2.0 * mats * d * g.shared_d_ff * pad(n, tile) / t;
         }
     }
     stream += m.vocab_size * d * prec.embeddings / tp;
@@ -264,9 +261,7 @@ pub fn decode_step(
     let mem = memory(m, hw, prep.kv_bytes_at(ctx), batch, lay, rt, prec);
     let kv_read = bg * mem.kv_per_sequence;
     let beta = hw.hbm_bandwidth;
-    let w_eff = rt
-        .weight_bandwidth_efficiency
-        .unwrap_or(hw.mem_utilization);
+    let w_eff = rt.weight_bandwidth_efficiency.unwrap_or(hw.mem_utilization);
     let kv_eff = rt.kv_bandwidth_efficiency.unwrap_or(hw.mem_utilization);
     let weight_s = stream / (beta * w_eff);
     let kv_s = kv_read / (beta * kv_eff);
@@ -371,5 +366,83 @@ pub fn economics(
         tokens_per_s_per_gpu: batch * positions / (n_gpus * latency_s),
         mfu: flop(prep.model, prep.active_params, ctx, batch, positions)
             / (n_gpus * sp.attention_peak() * latency_s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{best_pass, Point};
+    use crate::spec::examples::{h100, llama_70b};
+
+    /// `epoch`'s own costs: Runtime::ideal with the GPU's caps and τ (Python's `Runtime.epoch()`).
+    fn epoch_runtime() -> Runtime {
+        Runtime {
+            weight_bandwidth_efficiency: None,
+            kv_bandwidth_efficiency: None,
+            gemm_efficiency: None,
+            ..Runtime::ideal()
+        }
+    }
+
+    #[test]
+    fn tp8_bridges_to_epoch() {
+        let (m, hw) = (llama_70b(), h100());
+        let sp = ServingPrep::new(&m, &hw, Precision::of_model(&m)).unwrap();
+        let prep = Prepared::new(&m, &hw).unwrap();
+        for (batch, ctx) in [(1.0, 0.0), (32.0, 4096.0)] {
+            let lay = Layout {
+                tp: 8,
+                pp: 1,
+                ep: 1,
+                attention_dp: 1,
+            };
+            let st = decode_step(&sp, &epoch_runtime(), 8, batch, ctx, 1.0, lay);
+            let pass = best_pass(
+                &prep,
+                Point {
+                    n_gpus: 8.0,
+                    batch,
+                    context: ctx,
+                    positions: 1.0,
+                    use_pp: false,
+                },
+            );
+            assert!(((st.latency_s - pass.latency_s) / pass.latency_s).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn kv_heads_replicate_beyond_tp8() {
+        let (m, hw) = (llama_70b(), h100());
+        let sp = ServingPrep::new(&m, &hw, Precision::of_model(&m)).unwrap();
+        let kv = |tp: u32| {
+            let lay = Layout {
+                tp,
+                pp: 1,
+                ep: 1,
+                attention_dp: 1,
+            };
+            decode_step(&sp, &Runtime::ideal(), tp, 1.0, 1000.0, 1.0, lay)
+                .memory
+                .kv
+        };
+        // One of 8 KV heads: 2·128·2·80 = 40,960 B per token, at TP8 and (replicated) TP16.
+        assert_eq!(kv(8), 40_960.0 * 1000.0);
+        assert_eq!(kv(16), kv(8));
+        assert_eq!(kv(4), 2.0 * kv(8));
+    }
+
+    #[test]
+    fn pinned_layouts_are_checked() {
+        let m = llama_70b();
+        let pins = |tp, ep| Pins {
+            tp,
+            ep,
+            ..Pins::default()
+        };
+        assert_eq!(layouts(&m, 8, Pins::default()).unwrap().len(), 10);
+        assert_eq!(layouts(&m, 8, pins(3, 0)).unwrap_err().field, "tp");
+        assert_eq!(layouts(&m, 8, pins(8, 2)).unwrap_err().field, "ep");
     }
 }

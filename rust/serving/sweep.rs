@@ -128,24 +128,22 @@ impl ServingGrid {
     /// Checks every axis, spec and pinned layout before any work; returns the row count.
     pub fn validate(&self) -> Result<usize, SpecError> {
         let rows = self.row_count()?;
-        let integer = |field: &'static str, values: &[f64], hi: f64| {
-            match values
-                .iter()
-                .find(|&&v| !(v >= 1.0 && v <= hi && v.fract() == 0.0))
-            {
-                Some(v) => Err(grid_error(
-                    field,
-                    format!("must be an integer in [1, {hi:e}] under serving semantics, got {v}"),
-                )),
-                None => Ok(()),
-            }
+        let integer = |field: &'static str, values: &[f64], hi: f64| match values
+            .iter()
+            .find(|&&v| !(v >= 1.0 && v <= hi && v.fract() == 0.0))
+        {
+            Some(v) => Err(grid_error(
+                field,
+                format!("must be an integer in [1, {hi:e}] under serving semantics, got {v}"),
+            )),
+            None => Ok(()),
         };
         integer("n_gpus", &self.n_gpus, MAX_GPUS)?;
         integer("batch_size", &self.batch_size, AXIS_MAX)?;
         if let Some(v) = self
             .context_len
             .iter()
-            .find(|&&v| !(v >= 0.0 && v <= AXIS_MAX))
+            .find(|&&v| !(0.0..=AXIS_MAX).contains(&v))
         {
             return Err(grid_error(
                 "context_len",
@@ -155,7 +153,7 @@ impl ServingGrid {
         if let Some(v) = self
             .seq_len
             .iter()
-            .find(|&&v| !(v >= 1.0 && v <= AXIS_MAX))
+            .find(|&&v| !(1.0..=AXIS_MAX).contains(&v))
         {
             return Err(grid_error(
                 "seq_len",
@@ -178,7 +176,14 @@ impl ServingGrid {
         // Every (model, n_gpus, pins) combination must allow a layout.
         let mut seen = HashSet::new();
         let mut check = |mi: usize, n: f64, pins: Pins| -> Result<(), SpecError> {
-            if seen.insert((mi, n.to_bits(), pins.tp, pins.pp, pins.ep, pins.attention_dp)) {
+            if seen.insert((
+                mi,
+                n.to_bits(),
+                pins.tp,
+                pins.pp,
+                pins.ep,
+                pins.attention_dp,
+            )) {
                 layouts(&self.models[mi], n as u32, pins)?;
             }
             Ok(())
