@@ -107,7 +107,8 @@ def test_fp4_gemms_need_a_rated_gpu() -> None:
     with pytest.raises(isw.SpecError, match="expert_compute"):
         serve(DSV3, "H200-SXM", n_gpus=8, batch_size=1, precision=isw.Precision(experts="nvfp4"))
     # Dequantised to BF16 on Hopper it runs.
-    row = serve(DSV3, "H200-SXM", n_gpus=8, batch_size=1, precision=isw.Precision(experts="nvfp4", expert_compute=16))
+    dequantised = isw.Precision(experts="nvfp4", expert_compute=16)
+    row = serve(DSV3, "H200-SXM", n_gpus=8, batch_size=1, precision=dequantised)
     assert row["feasible"]
 
 
@@ -128,9 +129,10 @@ def test_small_m_gemms_cost_a_whole_tile() -> None:
 
 def test_cuda_graphs_on_and_off() -> None:
     # A Llama decoder layer: 6 attention kernels + 3 FFN kernels; 80 layers = 720 launches.
-    on = serve(LLAMA, n_gpus=8, tp=8, batch_size=1, runtime=isw.Runtime(cuda_graphs=True, graph_kernel_s=1e-6))
-    off = serve(LLAMA, n_gpus=8, tp=8, batch_size=1, runtime=isw.Runtime(cuda_graphs=False, launch_kernel_s=9e-6))
-    gpu_tau = serve(LLAMA, n_gpus=8, tp=8, batch_size=1, runtime=isw.Runtime(cuda_graphs=False, launch_kernel_s=None))
+    kw = {"n_gpus": 8, "tp": 8, "batch_size": 1}
+    on = serve(LLAMA, **kw, runtime=isw.Runtime(cuda_graphs=True, graph_kernel_s=1e-6))
+    off = serve(LLAMA, **kw, runtime=isw.Runtime(cuda_graphs=False, launch_kernel_s=9e-6))
+    gpu_tau = serve(LLAMA, **kw, runtime=isw.Runtime(cuda_graphs=False, launch_kernel_s=None))
     assert on["kernel_s"] == pytest.approx(720e-6, rel=1e-12)
     assert off["kernel_s"] == pytest.approx(720 * 9e-6, rel=1e-12)
     assert gpu_tau["kernel_s"] == pytest.approx(720 * 4e-6, rel=1e-12)
@@ -158,7 +160,8 @@ def test_all_to_all_across_nodes_uses_scale_out() -> None:
     dispatch = ref.collective(H100, 16, 2, tokens_per_rank * 7168 * 2, ref.ALL_TO_ALL)
     combine = ref.collective(H100, 16, 2, tokens_per_rank * 7168 * 2, ref.ALL_TO_ALL)
     dense = ref.collective(H100, 16, 2, 256 * 7168 * 2, ref.ALLREDUCE)  # 3 dense layers over the stage
-    assert row["network_bandwidth_s"] == pytest.approx(58 * (dispatch[1] + combine[1]) + 3 * dense[1], rel=1e-12)
+    want = 58 * (dispatch[1] + combine[1]) + 3 * dense[1]
+    assert row["network_bandwidth_s"] == pytest.approx(want, rel=1e-12)
     # The inter-node term binds: (nodes − 1)·X/(R·B_inter) over 25 GB/s, not NVLink's 225.
     x = tokens_per_rank * 7168 * 2
     assert dispatch[1] >= (2 - 1) * x / (16 * H100.inter_node_bandwidth * 1.0) / 2

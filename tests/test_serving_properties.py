@@ -73,7 +73,8 @@ def serving_models(draw: st.DrawFn) -> isw.Model:
         window = draw(st.sampled_from([None, 1024.0]))
         m = m.with_layer_groups([
             LayerGroup(dense, m.d_ff * 4, window=window),
-            LayerGroup(layers - dense, m.d_ff, experts, active, n_shared_experts=draw(st.sampled_from([0, 1]))),
+            LayerGroup(layers - dense, m.d_ff, experts, active,
+                       n_shared_experts=draw(st.sampled_from([0, 1]))),
         ])
     return m
 
@@ -161,6 +162,7 @@ def test_zip_equals_product_rows() -> None:
     """A zipped grid gives the rows of a product grid that share its inputs, bit for bit."""
     kw = {"semantics": "serving", "context_len": 1024}
     prod = isw.sweep("Mixtral-8x7B", "H100", n_gpus=[4, 8], batch_size=[1, 64], **kw)
-    zipped = isw.sweep("Mixtral-8x7B", "H100", n_gpus=[4, 4, 8, 8], batch_size=[1, 64, 1, 64], grid="zip", **kw)
+    zipped = isw.sweep("Mixtral-8x7B", "H100", n_gpus=[4, 4, 8, 8], batch_size=[1, 64, 1, 64], grid="zip",
+                       **kw)
     for col in ("token_latency_s", "tp", "ep", "attention_dp", "max_batch_size"):
         assert np.array_equal(prod[col].to_numpy(), zipped[col].to_numpy())

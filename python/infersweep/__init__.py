@@ -14,7 +14,6 @@ from .errors import CatalogError, ConfigError, GridError, InfersweepError, SpecE
 from .frontier import frontier as frontier
 from .frontier import pareto_front, preferred
 from .hf_config import from_hf_config
-from .serving import Precision, Runtime
 from .scaling import (
     FrontierFit,
     SizeEstimate,
@@ -24,6 +23,7 @@ from .scaling import (
     mfu_target,
     scale_model,
 )
+from .serving import Precision, Runtime
 from .specs import Gpu, LayerGroup, Model, SpecDec
 from .stream import sweep_shard, sweep_to_parquet
 from .sweep import sweep

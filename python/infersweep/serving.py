@@ -45,7 +45,8 @@ def _bytes_and_bits(field: str, value: Any) -> tuple[float | None, int | None]:
                             f"{sorted(FORMATS)}, got {value!r}")
         b, bits = FORMATS[key]
         return b, bits
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value <= 0:
         raise SpecError(f"precision: field {field!r} must be a positive number of bytes or a format "
                         f"name, got {value!r}")
     return float(value), None
@@ -59,7 +60,8 @@ def _bits(field: str, value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value not in RATE_BITS:
-        raise SpecError(f"precision: field {field!r} must be one of {RATE_BITS} or a format name, got {value!r}")
+        raise SpecError(f"precision: field {field!r} must be one of {RATE_BITS} or a format name, "
+                        f"got {value!r}")
     return value
 
 
@@ -172,7 +174,9 @@ class Runtime:
             raise SpecError(f"runtime: field 'cuda_graphs' must be a bool, got {self.cuda_graphs!r}")
         _check("graph_kernel_s", self.graph_kernel_s, hi=1e-2)
         _check("launch_kernel_s", self.launch_kernel_s, hi=1e-2, allow_none=True)
-        for f in ("attention_kernels", "mla_extra_kernels", "dense_ffn_kernels", "moe_kernels", "gemm_tile_tokens"):
+        counts = ("attention_kernels", "mla_extra_kernels", "dense_ffn_kernels", "moe_kernels",
+                  "gemm_tile_tokens")
+        for f in counts:
             v = getattr(self, f)
             if v is None and f == "attention_kernels":
                 continue
@@ -279,8 +283,9 @@ def sweep_serving(models: list[Model], gpus: list[Gpu], n_gpus: np.ndarray, batc
         for g in gpus:
             for comp in ("attention_bits", "ffn_bits", "expert_bits"):
                 if int(p[comp]) not in g.flops_by_bits:
-                    raise SpecError(f"gpu {g.name!r}: field 'flops_by_bits' has no {int(p[comp])}-bit rate for "
-                                    f"precision field {comp.replace('_bits', '_compute')!r} of model {m.name!r}; "
+                    what = comp.replace("_bits", "_compute")
+                    raise SpecError(f"gpu {g.name!r}: field 'flops_by_bits' has no {int(p[comp])}-bit rate "
+                                    f"for precision field {what!r} of model {m.name!r}; "
                                     f"rated: {sorted(g.flops_by_bits)}")
     cols = _core.serving_sweep(
         models=[model_dict(m) for m in models], gpus=[gpu_dict(g) for g in gpus],
@@ -312,7 +317,8 @@ def runtime_dict(rt: Runtime) -> dict[str, Any]:
               "expert_imbalance"):
         d[f] = math.nan if d[f] is None else float(d[f])
     d["attention_kernels"] = -1 if d["attention_kernels"] is None else d["attention_kernels"]
-    return {k: (float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v) for k, v in d.items()}
+    return {k: (float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+            for k, v in d.items()}
 
 
 __all__ = ["FORMATS", "Precision", "Runtime"]

@@ -89,7 +89,8 @@ def _divisors(n: int) -> list[int]:
     return [k for k in range(1, n + 1) if n % k == 0]
 
 
-def layouts(m: Model, n_gpus: int, tp: int = 0, pp: int = 0, ep: int = 0, attention_dp: int = 0) -> list[Layout]:
+def layouts(m: Model, n_gpus: int, tp: int = 0, pp: int = 0, ep: int = 0,
+            attention_dp: int = 0) -> list[Layout]:
     """Every deployable layout of n_gpus matching the pinned degrees (0: any), in canonical order
     (pp, then tp, then ep ascending); a GridError naming the field when the pins allow none."""
     out = []
@@ -286,7 +287,8 @@ def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: La
             active = grp.n_experts / ep * touched
             rank_tokens = n * k / ep * imb
             per_expert = rank_tokens / active
-            stream += Lg * active * mats * matmul_traffic(d, grp.d_ff, per_expert, et, prec["experts"], a) / et
+            stream += (Lg * active * mats
+                       * matmul_traffic(d, grp.d_ff, per_expert, et, prec["experts"], a) / et)
             flops_exp += Lg * 2 * mats * d * grp.d_ff * active * pad(per_expert, tile) / et
             if ep > 1:
                 ep_nodes = math.ceil(ep / node)
@@ -315,7 +317,8 @@ def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: La
     kv_eff = g.mem_utilization if rt.kv_bandwidth_efficiency is None else rt.kv_bandwidth_efficiency
     weight_s = stream / (beta * w_eff)
     kv_s = kv_read / (beta * kv_eff)
-    compute_s = (flops_attn / _rate(g, prec["attention_bits"], rt) + flops_ffn / _rate(g, prec["ffn_bits"], rt)
+    compute_s = (flops_attn / _rate(g, prec["attention_bits"], rt)
+                 + flops_ffn / _rate(g, prec["ffn_bits"], rt)
                  + flops_exp / _rate(g, prec["expert_bits"], rt))
 
     per_kernel = rt.graph_kernel_s if rt.cuda_graphs else (

@@ -401,8 +401,9 @@ def _sweep_serving(model: Any, gpu: Any, n_gpus: Numbers, batch_size: Numbers, c
     axes = {k: _numbers(k, v) for k, v in (("n_gpus", n_gpus), ("batch_size", batch_size),
                                            ("context_len", context_len), ("seq_len", seq_len))}
     if max_rows is not None:
-        rows = math.prod(len(x) for x in (models, gpus, *axes.values()))
+        rows = len(models) * len(gpus) * math.prod(len(x) for x in axes.values())
         if rows > max_rows:
             raise GridError(f"grid: {rows:,} rows exceed max_rows={max_rows:,}")
-    return sweep_serving(models, gpus, axes["n_gpus"], axes["batch_size"], axes["context_len"], axes["seq_len"],
+    return sweep_serving(models, gpus, axes["n_gpus"], axes["batch_size"], axes["context_len"],
+                         axes["seq_len"],
                          grid=grid, num_threads=num_threads, columns=columns, **args)
