@@ -31,8 +31,11 @@ from .stream import sweep_shard, sweep_to_parquet
 from .sweep import sweep
 from .toy import toy_critical_batch, toy_latency, toy_min_latency, toy_optimal_gpus
 from .validation import validate, validation_summary
+from . import serving_validation as _serving_validation  # noqa: F401  (registers semantics 'serving')
+from .calibration import Calibration, Profile, calibrate, load_profile, shipped_profiles
 
 __all__ = [
+    "Calibration",
     "CatalogError",
     "ConfigError",
     "FrontierFit",
@@ -42,11 +45,13 @@ __all__ = [
     "LayerGroup",
     "Model",
     "Precision",
+    "Profile",
     "Runtime",
     "SizeEstimate",
     "SpecDec",
     "SpecError",
     "__version__",
+    "calibrate",
     "catalog_gpus",
     "catalog_models",
     "errors",
@@ -57,6 +62,7 @@ __all__ = [
     "gpu",
     "gpu_names",
     "infer_model_size",
+    "load_profile",
     "measurements",
     "mfu_target",
     "model",
@@ -66,6 +72,7 @@ __all__ = [
     "read_sweep",
     "reference",
     "scale_model",
+    "shipped_profiles",
     "sweep",
     "sweep_shard",
     "sweep_to_parquet",
