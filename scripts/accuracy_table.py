@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 import infersweep as isw
-from infersweep.cli.validate import SUMMARY_HEADERS, summary_rows
 from infersweep.calibration import CV_SEMANTICS, shipped_cross_validation
+from infersweep.cli.validate import SUMMARY_HEADERS, summary_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,7 +56,8 @@ def section() -> str:
         n_ok = int(v["expressible"].sum())
         parts += [f"**{label}** ({note}{n_ok} of {v.height} points expressible; the others need "
                   "speculative decoding, a decode batch the source does not give, a model or GPU outside "
-                  "the catalog, or do not fit in memory under the semantics: `infersweep validate --points`):",
+                  "the catalog, or do not fit in memory under the semantics: "
+                  "`infersweep validate --points`):",
                   "", _markdown(SUMMARY_HEADERS, summary_rows(s)), ""]
     parts += ["Shipped runtime profiles (`isw.shipped_profiles()`, fitted on every point of their group; "
               "± is one standard deviation of the log parameter, from the fit's covariance):", "",

@@ -147,7 +147,7 @@ def test_toml_round_trip(fitted: isw.Profile, tmp_path: Any) -> None:
 
 
 def test_toml_errors_name_the_field() -> None:
-    with pytest.raises(isw.SpecError, match="runtime.*unknown keys.*bogus"):
+    with pytest.raises(isw.SpecError, match=r"runtime.*unknown keys.*bogus"):
         isw.Profile.from_toml('name="x"\nparams=[]\nlog_covariance=[]\nresidual_sd=0.1\n'
                               '[runtime]\nbogus=1\n')
     with pytest.raises(isw.SpecError, match="missing fields"):
@@ -173,7 +173,8 @@ def band(profile: isw.Profile, pts: list[dict[str, Any]], num_threads: int | Non
                                batch_size=[p["batch"] for p in sub], context_len=[p["isl"] for p in sub],
                                tp=[p["tp"] for p in sub], grid="zip", semantics="serving", precision=FP8,
                                runtime=profile, uncertainty=0.8, num_threads=num_threads)
-                     .with_columns(pl.Series("id", [p["id"] for p in sub]), pl.col("model").cast(pl.String())))
+                     .with_columns(pl.Series("id", [p["id"] for p in sub]),
+                                   pl.col("model").cast(pl.String())))
     return pl.concat(parts)
 
 
@@ -198,8 +199,8 @@ def test_band_is_deterministic_across_runs_and_threads(fitted: isw.Profile) -> N
 
 
 def test_band_widens_with_the_level_and_needs_a_profile(fitted: isw.Profile) -> None:
-    kw: dict[str, Any] = {"n_gpus": 8, "batch_size": [1, 64], "context_len": 4096, "tp": 8, "semantics": "serving",
-                          "precision": FP8, "runtime": fitted}
+    kw: dict[str, Any] = {"n_gpus": 8, "batch_size": [1, 64], "context_len": 4096, "tp": 8,
+                          "semantics": "serving", "precision": FP8, "runtime": fitted}
     lo80 = isw.sweep("Llama-3.1-70B", "H100-SXM", uncertainty=0.8, **kw)
     lo95 = isw.sweep("Llama-3.1-70B", "H100-SXM", uncertainty=0.95, **kw)
     assert (lo95["tpot_s_hi"] > lo80["tpot_s_hi"]).all() and (lo95["tpot_s_lo"] < lo80["tpot_s_lo"]).all()

@@ -8,7 +8,9 @@ evaluated by a Rust engine over millions of configurations and returned as polar
 """
 
 from . import errors, reference
+from . import serving_validation as _serving_validation  # noqa: F401  (registers semantics 'serving')
 from ._core import __version__
+from .calibration import Calibration, Profile, calibrate, load_profile, shipped_profiles
 from .catalog import catalog_gpus, catalog_models, gpu, gpu_names, model, model_names
 from .data import measurements
 from .dataset import read_sweep
@@ -31,8 +33,6 @@ from .stream import sweep_shard, sweep_to_parquet
 from .sweep import sweep
 from .toy import toy_critical_batch, toy_latency, toy_min_latency, toy_optimal_gpus
 from .validation import validate, validation_summary
-from . import serving_validation as _serving_validation  # noqa: F401  (registers semantics 'serving')
-from .calibration import Calibration, Profile, calibrate, load_profile, shipped_profiles
 
 __all__ = [
     "Calibration",

@@ -140,7 +140,7 @@ class Profile:
         unknown = sorted(set(d["runtime"]) - known)
         if unknown:
             raise SpecError(f"profile {d['name']!r}: field 'runtime' has unknown keys {unknown}")
-        rt_fields = {k: None for k in ("launch_kernel_s", "weight_bandwidth_efficiency",
+        rt_fields: dict[str, Any] = {k: None for k in ("launch_kernel_s", "weight_bandwidth_efficiency",
                                        "kv_bandwidth_efficiency", "gemm_efficiency", "expert_imbalance",
                                        "attention_kernels")}
         rt_fields.update(d["runtime"])
@@ -432,7 +432,7 @@ def _cv_frame(df: pl.DataFrame, pred: dict[str, float], fb: dict[str, bool], rea
     """validate(semantics='serving')'s frame with the cross-validated predictions in place."""
     v = validate("serving", runtime=base, measurements=df)
     rows_pred, rows_ok, rows_reason, rows_fb = [], [], [], []
-    for i, ok, reason in zip(v["id"], v["expressible"], v["reason"], strict=True):
+    for i, _ok, reason in zip(v["id"], v["expressible"], v["reason"], strict=True):
         p = pred.get(i)
         good = p is not None and math.isfinite(p)
         rows_pred.append(float(p) if good else None)  # type: ignore[arg-type]

@@ -22,9 +22,9 @@ A static run's measured step is batch / output throughput of the whole run, pref
 predicted as the decode step plus the batch's prefill pass spread over the OSL steps
 (:func:`static_steps`). An in-flight row is predicted as the pure decode step for now
 (``STEP_PREDICTORS`` maps a batching kind to its predictor, so an in-flight step with the prefill
-chunks it carries can replace it for ``batching == "in_flight"`` rows). :func:`predict_rows` evaluates many rows in a few engine calls
-(calibration runs it hundreds of times); :func:`predict_serving` is the one-row predictor
-registered with :func:`infersweep.validation.register_semantics`.
+chunks it carries can replace it for ``batching == "in_flight"`` rows). :func:`predict_rows`
+evaluates many rows in a few engine calls (calibration runs it hundreds of times);
+:func:`predict_serving` is the one-row predictor registered with :func:`infersweep.validation.register_semantics`.
 """
 
 from __future__ import annotations

@@ -367,7 +367,8 @@ def sweep(
     serving_args = {"tp": tp, "pp": pp, "ep": ep, "attention_dp": attention_dp, "runtime": runtime,
                     "precision": precision}
     if uncertainty is not None and semantics != "serving":
-        raise GridError("grid: field 'uncertainty' needs semantics='serving' and a calibrated runtime profile")
+        raise GridError("grid: field 'uncertainty' needs semantics='serving' and a calibrated runtime "
+                        "profile")
     if semantics == "serving" and (uncertainty is not None or hasattr(runtime, "log_covariance")):
         from .uncertainty import sweep_profile
 
