@@ -24,7 +24,8 @@ predicted as the decode step plus the batch's prefill pass spread over the OSL s
 (``STEP_PREDICTORS`` maps a batching kind to its predictor, so an in-flight step with the prefill
 chunks it carries can replace it for ``batching == "in_flight"`` rows). :func:`predict_rows`
 evaluates many rows in a few engine calls (calibration runs it hundreds of times);
-:func:`predict_serving` is the one-row predictor registered with :func:`infersweep.validation.register_semantics`.
+:func:`predict_serving` is the one-row predictor registered with
+:func:`infersweep.validation.register_semantics`.
 """
 
 from __future__ import annotations
