@@ -302,3 +302,20 @@ def test_validate_maps_deployments_onto_their_layouts() -> None:
                    context_len=m16["isl"] + m16["osl"] / 2, precision=fp8,
                    runtime=isw.Runtime.default().with_(cuda_graphs=False))
     assert rows["MLP51-M16"]["predicted_step_ms"] == pytest.approx(direct["token_latency_s"] * 1e3, rel=1e-12)
+
+
+def test_precision_from_hf_quantization_config() -> None:
+    from pathlib import Path
+
+    hf = Path(__file__).parent / "data" / "hf"
+    oss = isw.Precision.from_hf_config(hf / "gpt-oss-120b.json")
+    # modules_to_not_convert keeps attention, the router and the embeddings in BF16.
+    assert (oss.attention, oss.experts, oss.embeddings) == ("bf16", "mxfp4", "bf16")
+    assert (oss.attention_compute, oss.expert_compute) == (16, 4)
+    ds = isw.Precision.from_hf_config(hf / "deepseek-v3.json")
+    # FP8 e4m3 with one FP32 scale per 128×128 block.
+    assert ds.experts == ds.attention == pytest.approx(1 + 4 / 16384)
+    assert ds.embeddings == "bf16" and ds.expert_compute == 8
+    assert isw.Precision.from_hf_config(hf / "llama-3.1-70b.json") == isw.Precision()
+    with pytest.raises(isw.SpecError, match="'awq' is not supported"):
+        isw.Precision.from_hf_config({"quantization_config": {"quant_method": "awq"}})
