@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import polars as pl
@@ -23,14 +24,14 @@ def v() -> pl.DataFrame:
 def test_pinned_layout_precision_and_graphs_come_from_the_row(v: pl.DataFrame) -> None:
     r = v.filter(pl.col("id") == "MLP51-M1").row(0, named=True)   # DeepSeek-R1, DP8 attention + EP8
     assert (r["tp"], r["pp"], r["ep"], r["attention_dp"]) == (1, 1, 8, 8) and not r["layout_searched"]
-    assert r["precision"] == "attn=nvfp4 ffn=nvfp4 experts=nvfp4 kv=8b act=16b"
+    assert r["precision"] == "attn=nvfp4 ffn=nvfp4 experts=nvfp4 kv=8b act=16b"  # "fp4" is NVFP4
     b1 = v.filter(pl.col("id") == "TRT-B1-1").row(0, named=True)   # TP8, EP2: expert-TP 4
     assert (b1["tp"], b1["ep"], b1["attention_dp"]) == (8, 2, 1)
     assert b1["precision"].startswith("attn=16b ffn=nvfp4 experts=nvfp4")
     n1 = v.filter(pl.col("id") == "MLP51-N2").row(0, named=True)
     assert n1["cuda_graphs"] is False
     m = row("MLP51-M1")
-    assert r["context_len"] == m["isl"] + m["osl"] / 2 and r["batch_size"] == round(m["decode_batch"])
+    assert r["context_len"] == m["isl"] + m["osl"] / 2 and r["batch_size"] == math.ceil(m["decode_batch"])
 
 
 def test_cuda_graphs_off_costs_the_eager_launches() -> None:

@@ -7,8 +7,8 @@ evaluated by a Rust engine over millions of configurations and returned as polar
 >>> df = isw.sweep("Llama-3-70B", "H100", n_gpus=[8, 16], batch_size=[1, 64])
 """
 
-from . import errors, reference
-from . import serving_validation as _serving_validation  # noqa: F401  (registers semantics 'serving')
+# serving_validation registers semantics="serving" with validate.
+from . import errors, reference, serving_validation
 from ._core import __version__
 from .calibration import Calibration, Profile, calibrate, load_profile, shipped_profiles
 from .catalog import catalog_gpus, catalog_models, gpu, gpu_names, model, model_names
@@ -72,6 +72,7 @@ __all__ = [
     "read_sweep",
     "reference",
     "scale_model",
+    "serving_validation",
     "shipped_profiles",
     "sweep",
     "sweep_shard",

@@ -10,13 +10,12 @@ Each expressible row becomes one pure decode step of the deployment *as deployed
 - **precision** (:func:`row_precision`): weights in ``weight_precision`` ("fp4" is NVIDIA's NVFP4),
   attention in ``attention_precision`` and routed experts in ``expert_precision`` where given, the
   KV cache in ``kv_precision`` and activations in ``activation_precision`` where given, else the
-  catalog model's. Embeddings keep the catalog's precision: quantised checkpoints (ModelOpt, the
-  MLPerf submissions) leave the embedding and ``lm_head`` in BF16. Each GEMM runs at the FLOP
-  rate its format names; a format the GPU has no rate for is a reason.
+  catalog model's; the embeddings in ``weight_precision`` (the dataset does not say otherwise).
+  Each GEMM runs at the FLOP rate its format names; a format the GPU has no rate for is a reason.
 - **runtime**: the given :class:`~infersweep.Runtime` (default ``Runtime.default()``) with
   ``cuda_graphs`` set from the row where the source says.
-- **workload**: the instance's decode batch (``decode_batch``, rounded to the nearest integer, at
-  least 1) at context ISL + OSL/2, the mean context over a request's decode.
+- **workload**: the instance's decode batch (``decode_batch``, rounded up to whole sequences)
+  at context ISL + OSL/2, the mean context over a request's decode.
 
 A static run's measured step is batch / output throughput of the whole run, prefill included: it is
 predicted as the decode step plus the batch's prefill pass spread over the OSL steps
@@ -30,6 +29,7 @@ evaluates many rows in a few engine calls (calibration runs it hundreds of times
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -65,8 +65,8 @@ def row_precision(r: Mapping[str, Any]) -> Precision:
     w = _format(r, "weight_precision")
     attn = _format(r, "attention_precision") or w
     exp = _format(r, "expert_precision") or w
-    return Precision(attention=attn, dense_ffn=w, experts=exp, kv_cache=_format(r, "kv_precision"),
-                     activations=_format(r, "activation_precision"))
+    return Precision(attention=attn, dense_ffn=w, experts=exp, embeddings=w,
+                     kv_cache=_format(r, "kv_precision"), activations=_format(r, "activation_precision"))
 
 
 def _precision_label(p: Mapping[str, float]) -> str:
@@ -133,7 +133,7 @@ def serving_point(r: Mapping[str, Any]) -> ServingPoint:
     except (GridError, SpecError) as e:
         raise Unexpressible(f"serving: {e}") from None
     graphs = r.get("cuda_graphs")
-    return ServingPoint(m, g, prec, int(n), float(max(1, round(r["decode_batch"]))),
+    return ServingPoint(m, g, prec, int(n), float(max(1, math.ceil(r["decode_batch"] - 1e-9))),
                         float(r["isl"] + r["osl"] / 2), tp, pp, ep, dp,
                         None if graphs is None else bool(graphs), float(r["isl"]), float(r["osl"]),
                         "static" if r["batching"] == "static" else "in_flight")
@@ -199,7 +199,9 @@ def _steps(points: Sequence[ServingPoint], runtime: Runtime) -> list[dict[str, A
         for j, i in enumerate(idx):
             out[i] = {"step_s": float(time[j]), "feasible": bool(cols["feasible"][j]),
                       "tp": int(cols["tp"][j]), "pp": int(cols["pp"][j]), "ep": int(cols["ep"][j]),
-                      "attention_dp": int(cols["attention_dp"][j]), "cuda_graphs": key[3]}
+                      "attention_dp": int(cols["attention_dp"][j]), "cuda_graphs": key[3],
+                      "weights_gb_per_gpu": float(cols["weights_gb_per_gpu"][j]),
+                      "max_batch_size": float(cols["max_batch_size"][j])}
     return out
 
 
@@ -241,7 +243,8 @@ def predict_rows(rows: Sequence[Mapping[str, Any]], runtime: Runtime | None = No
         inputs = {"n_gpus": float(p.n_gpus), "batch_size": p.batch_size, "context_len": p.context_len,
                   "tp": s["tp"], "pp": s["pp"], "ep": s["ep"], "attention_dp": s["attention_dp"],
                   "layout_searched": p.layout_searched, "cuda_graphs": s["cuda_graphs"],
-                  "precision": _precision_label(p.precision), "prefill_ms": 1e3 * s.get("prefill_s", 0.0)}
+                  "precision": _precision_label(p.precision), "prefill_ms": 1e3 * s.get("prefill_s", 0.0),
+                  "weights_gb_per_gpu": s["weights_gb_per_gpu"], "max_batch_size": s["max_batch_size"]}
         out[i] = Prediction(s["step_s"], s["feasible"], inputs)
     return out
 
@@ -258,5 +261,6 @@ SERVING_INPUTS: dict[str, pl.DataType] = {
     "n_gpus": pl.Float64(), "batch_size": pl.Float64(), "context_len": pl.Float64(), "tp": pl.Int64(),
     "pp": pl.Int64(), "ep": pl.Int64(), "attention_dp": pl.Int64(), "layout_searched": pl.Boolean(),
     "cuda_graphs": pl.Boolean(), "precision": pl.String(), "prefill_ms": pl.Float64(),
+    "weights_gb_per_gpu": pl.Float64(), "max_batch_size": pl.Float64(),
 }
 register_semantics("serving", predict_serving, SERVING_INPUTS)

@@ -6,6 +6,7 @@
 //! what they split: GPUs, layers, query heads, KV heads (or tp is a multiple of them: the KV
 //! heads are then replicated) and experts.
 
+use crate::forward::GroupPrep;
 use crate::spec::{Hardware, Model, SpecError};
 
 use super::runtime::{Precision, Runtime};
@@ -239,6 +240,9 @@ pub fn kv_share(m: &Model, tp: f64) -> f64 {
 pub fn memory(
     m: &Model,
     hw: &Hardware,
+    groups: &[GroupPrep],
+    attention_params: f64,
+    embedding_params: f64,
     kv_bytes_at_ctx: f64,
     batch: f64,
     lay: Layout,
@@ -254,8 +258,8 @@ pub fn memory(
     let mats = m.ffn_up_matrices + m.ffn_down_matrices;
     let d = m.d_model;
     let per_stage = 1.0 / pp;
-    let mut weights = m.n_layers * per_stage * m.attention_params_per_layer() * prec.attention / tp;
-    for g in &m.groups() {
+    let mut weights = m.n_layers * per_stage * attention_params * prec.attention / tp;
+    for g in groups {
         let layers = g.n_layers * per_stage;
         let w = if g.n_experts > 1.0 {
             prec.experts
@@ -269,7 +273,7 @@ pub fn memory(
         }
     }
     let emb = if lay.pp == 1 {
-        m.embedding_params()
+        embedding_params
     } else {
         m.vocab_size * d
     };
