@@ -1,6 +1,6 @@
-"""The toy model of paper §2 and its closed forms (spec/MODEL.md §8).
+"""The toy model of paper §2 and its closed forms (docs/model.md §8).
 
-The expected toy latency is copied from the spec (VALIDATION.md, "The toy model"); the closed
+The expected toy latency is copied from the spec (docs/validation.md, "The toy model"); the closed
 forms are checked against a brute-force minimisation of the latency they claim to minimise.
 """
 
@@ -58,7 +58,7 @@ def _brute_min(f: Latency, lo: float = 1.0, hi: float = 1e8) -> tuple[float, flo
 
 
 def test_validation_case() -> None:
-    """VALIDATION.md: Llama 3 70B, H100, N = 8, b = 64, ℓ = 0 → 10,216.697 µs."""
+    """docs/validation.md: Llama 3 70B, H100, N = 8, b = 64, ℓ = 0 → 10,216.697 µs."""
     assert toy_latency(LLAMA_70B, H100, 8, 64) == pytest.approx(10_216.697e-6, rel=1e-6)
     assert toy_latency("Llama-3-70B", "H100", 8, 64, 0) == toy_latency(LLAMA_70B, H100, 8, 64)
 
