@@ -109,6 +109,13 @@ def test_capacity() -> None:
     assert toy_latency(m, H100, n, b_edge * 1.001, ctx) == math.inf
     out = toy_latency(m, H100, [1.0, 8.0], 1)
     assert np.isinf(out[0]) and np.isfinite(out[1])
+    # 1e-12 relative slack (docs/model.md, rounding rule): Mistral Large 2's N_min·HBM is 3e-5
+    # bytes short of w·P_total in floating point, and still holds the weights, as in isw.sweep.
+    ml2 = isw.model("Mistral-Large-2")
+    n_min = ml2.weight_bytes * ml2.total_params / H100.hbm_bytes
+    assert n_min * H100.hbm_bytes < ml2.weight_bytes * ml2.total_params
+    assert math.isfinite(toy_latency(ml2, H100, n_min, 1))
+    assert toy_latency(ml2, H100, n_min * (1 - 1e-9), 1) == math.inf
 
 
 def test_bad_inputs() -> None:
