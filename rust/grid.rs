@@ -1,4 +1,4 @@
-//! Log-spaced lists and counts that do not depend on the last ulp (docs/model.md, preamble).
+//! Log-spaced lists and counts that do not depend on the last ulp (docs/model.md, "The rounding rule").
 //!
 //! `logspace2(lo, hi, n)` is `2^(lo + i·step)` with `step = (hi − lo)/(n − 1)` for the
 //! interior points; its ends are the end values themselves, never `2^log2(x)`, which the C
