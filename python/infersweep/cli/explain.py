@@ -9,6 +9,7 @@ from typing import Any
 from ..catalog import gpu as lookup_gpu
 from ..catalog import model as lookup_model
 from ..plot import g3, layout_text
+from ..reference import pp_degrees
 from ..specs import SpecDec
 from ..sweep import sweep
 from .output import context_text, text_table
@@ -154,7 +155,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def _explain_infeasible(
     m: Any, g: Any, args: argparse.Namespace, weights: float, kv_full: float, hbm: float
 ) -> None:
+    """Why no layout exists: no pipeline degree P of the engine's list has P <= min(N, b), or
+    none of those that do fits in memory (docs/model.md §5: the two infeasibility tests)."""
     N, b, ctx = args.n_gpus, args.batch_size, args.context
+    degrees = pp_degrees(b, m.n_layers, args.use_pp)
+    if not any(P <= min(N, b) for P in degrees):  # noqa: SIM300 (P is the variable)
+        _explain_too_small(m, g, args, weights, kv_full, hbm)
+        return
     kv_text = (
         f" ({g3(b)} sequence{'s' if b != 1 else ''} × {context_text(ctx)} tokens × "
         f"{m.kv_bytes_for_context(ctx) / ctx:,.0f} B/token)"
@@ -180,9 +187,7 @@ def _explain_infeasible(
             f"micro-batches: {_gb(weights + kv_full / p_max)} is still more than {_gb(hbm)}"
         )
         # Smallest N with N·HBM >= weights + KV / P for a pipeline degree P <= N of the engine's
-        # grid: 1 and logspace2(0, log2(min(b, L)), 10) (MODEL.md §5).
-        top = math.log2(min(b, m.n_layers))
-        degrees = [1.0] + [2.0 ** (i * (top / 9)) for i in range(9)] + [2.0**top]
+        # list (docs/model.md §5).
         n_need = min(max(P, (weights + kv_full / P) / hbm1) for P in degrees)
         msg = f"  fits from {n_need:.3g} GPUs with pipeline parallelism"
     else:
@@ -194,3 +199,25 @@ def _explain_infeasible(
             " without PP" if args.use_pp else ""
         )
     print(msg)
+
+
+def _explain_too_small(
+    m: Any, g: Any, args: argparse.Namespace, weights: float, kv_full: float, hbm: float
+) -> None:
+    """min(N, b) < 1: every pipeline degree is >= 1, and a layout needs P <= min(N, b)."""
+    N, b = args.n_gpus, args.batch_size
+    short = [f"{g3(N)} GPUs" if N < 1 else "", f"{g3(b)} sequences" if b < 1 else ""]
+    print(
+        f"  no layout: every pipeline degree P is at least 1 and a layout needs P <= min(N, b), "
+        f"but min(N, b) = {g3(min(N, b))} ({' and '.join(x for x in short if x)}): a pipeline "
+        f"stage needs at least one GPU and one sequence (docs/model.md §5)"
+    )
+    need = weights + kv_full
+    verdict = "would fit" if not hbm < need else "would not fit either"
+    print(
+        f"  memory {verdict}: weights {_gb(weights)} + KV cache {_gb(kv_full)} = {_gb(need)} "
+        f"{'<=' if not hbm < need else '>'} {_gb(hbm)} of HBM"
+    )
+    n_fix = max(1, math.ceil(weights / g.hbm_bytes))
+    fixes = ([f"--n-gpus {n_fix} or more"] if N < 1 else []) + (["--batch-size 1 or more"] if b < 1 else [])
+    print(f"  use {' and '.join(fixes)}")
