@@ -14,8 +14,11 @@ a change of the data or the model.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
+
+import polars as pl
 
 import infersweep as isw
 from infersweep.calibration import CV_SEMANTICS, shipped_cross_validation
@@ -59,6 +62,15 @@ def section() -> str:
                   "the catalog, or do not fit in memory under the semantics: "
                   "`infersweep validate --points`):",
                   "", _markdown(SUMMARY_HEADERS, summary_rows(s)), ""]
+    cv = shipped_cross_validation().filter(pl.col("expressible"))
+    med = 100 * (math.exp(float(cv["log_ratio"].abs().median())) - 1)  # type: ignore[arg-type]
+    beyond = int((cv["log_ratio"].abs() > math.log(2)).sum())
+    met = med <= 15 and beyond == 0
+    parts += ["Target for the cross-validated `serving` (median |error| ≤ 15%, no point off by more "
+              f"than 2×): {'met' if met else 'missed'} — median {med:.0f}%, {beyond} of {cv.height} "
+              "points beyond 2×. "
+              "In-flight TPOTs carry the prefill of arriving requests, which a pure decode step lacks; "
+              "fitted physical parameters cannot stand in for it (docs/calibration.md).", ""]
     parts += ["Shipped runtime profiles (`isw.shipped_profiles()`, fitted on every point of their group; "
               "± is one standard deviation of the log parameter, from the fit's covariance):", "",
               _markdown(["profile", "points", "fit median error", "cross-validated median error",
