@@ -319,3 +319,27 @@ def test_precision_from_hf_quantization_config() -> None:
     assert isw.Precision.from_hf_config(hf / "llama-3.1-70b.json") == isw.Precision()
     with pytest.raises(isw.SpecError, match="'awq' is not supported"):
         isw.Precision.from_hf_config({"quantization_config": {"quant_method": "awq"}})
+
+
+def test_degrees_of_one_split_fractional_models_and_huge_pins_are_errors() -> None:
+    # 7.5 heads cannot be split: tp = 1 only (attention DP or pipeline stages use the GPUs).
+    odd = isw.Model("odd", d_model=960, d_ff=3840, n_layers=4, n_heads=7.5, group_size=7.5, vocab_size=1000)
+    assert sr.layouts(odd, 2) == [sr.Layout(1, 1, 1, 2), sr.Layout(1, 2, 1, 1)]
+    row = serve(odd, n_gpus=2, batch_size=4, context_len=100)
+    assert row["tp"] == 1 and row["feasible"]
+    with pytest.raises(isw.GridError, match="field 'tp'"):
+        serve(odd, n_gpus=2, batch_size=4, tp=2)
+    # Products of pinned degrees far beyond n_gpus are a GridError, not an overflow.
+    with pytest.raises(isw.GridError, match="field 'tp'"):
+        serve(LLAMA, n_gpus=8, batch_size=1, tp=1 << 20, attention_dp=1 << 20)
+
+
+def test_serving_grid_limits() -> None:
+    with pytest.raises(isw.GridError, match="max_rows"):
+        isw.sweep(LLAMA, "H100", n_gpus=[8, 16], batch_size=[1, 2, 3], semantics="serving", tp=[4, 8],
+                  max_rows=11)
+    with pytest.raises(isw.GridError, match="chunk_rows"):
+        isw.sweep(LLAMA, "H100", semantics="serving", chunk_rows=10)
+    df = isw.sweep(LLAMA, "H100", n_gpus=[8, 16], batch_size=[1, 2, 3], semantics="serving", tp=[4, 8],
+                   max_rows=12)
+    assert df.height == 12 and set(df["tp"].to_list()) == {4, 8}
