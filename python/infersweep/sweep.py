@@ -121,8 +121,10 @@ def _unique_names(kind: str, items: Sequence[Model | Gpu]) -> list[str]:
     return [it.name for it in items]
 
 
-def _enum(names: Sequence[str]) -> pl.Enum:
-    return pl.Enum(list(dict.fromkeys(names)))
+#: The dtype of the ``model`` and ``gpu`` columns: Categorical, whose categories polars keeps
+#: process-wide, so results of different calls concatenate (``pl.concat``; an Enum of each call's
+#: names would refuse: "Enum mismatch"), at the cost of an Enum (4-byte codes, no string per row).
+LABEL_DTYPE = pl.Categorical
 
 
 def _labels(name: str, names: Sequence[str | None], codes: np.ndarray, dtype: pl.DataType) -> pl.Series:
@@ -164,8 +166,8 @@ class Plan:
         out: dict[str, Any] = {}
         model_names = _unique_names("model", self.models)
         gpu_names = _unique_names("gpu", self.gpus)
-        out["model"] = _labels("model", model_names, cols["model"], _enum(model_names))
-        out["gpu"] = _labels("gpu", gpu_names, cols["gpu"], _enum(gpu_names))
+        out["model"] = _labels("model", model_names, cols["model"], LABEL_DTYPE())
+        out["gpu"] = _labels("gpu", gpu_names, cols["gpu"], LABEL_DTYPE())
         for name in ("n_gpus", "batch_size", "context_len", "seq_len", "use_pp"):
             out[name] = cols[name]
         sd = cols["spec_dec"]

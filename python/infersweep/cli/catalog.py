@@ -7,8 +7,23 @@ import math
 import sys
 from typing import Any
 
-from ..catalog import catalog_gpus, catalog_models
+from ..catalog import catalog_gpus, catalog_models, catalog_of
+from ..specs import Gpu
 from .output import text_table
+
+#: What each catalog's prices and caps are, for the tables whose rankings depend on them.
+CATALOG_TERMS = {
+    "epoch": "Epoch's paper entry: the paper's price and caps",
+    "modern": "modern entry: a dated market price, caps carried over from Epoch's H100",
+    None: "not a catalog entry",
+}
+
+
+def gpu_terms(g: Gpu) -> str:
+    """A GPU's price and utilisation caps, and which catalog they come from, in one line: what a
+    cost (or a ranking by cost or speed) depends on beyond the chip's rates."""
+    return (f"{g.name}: ${g.usd_per_hour:.2f}/GPU-hour, utilisation caps FLOP {g.flop_utilization:g} / "
+            f"memory {g.mem_utilization:g} ({CATALOG_TERMS[catalog_of(g)]})")
 
 
 def _attention_kind(r: dict[str, Any]) -> str:

@@ -53,8 +53,8 @@ def terminal_width() -> int:
 
 def write_data(df: pl.DataFrame, path: Path) -> None:
     ext = path.suffix.lower()
-    # Enum columns become plain strings so that every reader (and concatenation) accepts them.
-    df = df.with_columns(pl.col(pl.Enum).cast(pl.String))
+    # Enum and Categorical columns become plain strings so that every reader accepts them.
+    df = df.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String))
     writers: dict[str, Callable[[Path], object]] = {
         ".parquet": df.write_parquet,
         ".csv": df.write_csv,
