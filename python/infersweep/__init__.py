@@ -11,6 +11,7 @@ from . import errors, reference
 from ._core import __version__
 from .catalog import catalog_gpus, catalog_models, gpu, gpu_names, model, model_names
 from .errors import CatalogError, ConfigError, GridError, InfersweepError, SpecError
+from .explain import Explanation, explain
 from .frontier import frontier as frontier
 from .frontier import pareto_front, preferred
 from .hf_config import from_hf_config
@@ -31,6 +32,7 @@ from .toy import toy_critical_batch, toy_latency, toy_min_latency, toy_optimal_g
 __all__ = [
     "CatalogError",
     "ConfigError",
+    "Explanation",
     "FrontierFit",
     "Gpu",
     "GridError",
@@ -44,6 +46,7 @@ __all__ = [
     "catalog_gpus",
     "catalog_models",
     "errors",
+    "explain",
     "fit_frontier",
     "from_hf_config",
     "frontier",

@@ -50,6 +50,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         experts = "dense" if r["n_experts"] == 1 else f"{r['n_experts']:g}/{r['n_experts_active']:g}"
         row = [
             r["name"],
+            r["catalog"],
             f"{r['total_params'] / 1e9:.1f}",
             f"{r['active_params'] / 1e9:.1f}",
             f"{r['n_layers']:g}",
@@ -67,6 +68,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         rows.append(row)
     headers = [
         "name",
+        "catalog",
         "total B",
         "active B",
         "layers",
@@ -81,10 +83,11 @@ def cmd_models(args: argparse.Namespace) -> int:
     ]
     if args.long:
         headers += ["aliases", "source"]
-    print(text_table(headers, rows, "lrrrrrrlrrrl" + ("ll" if args.long else ""), indent=""))
+    print(text_table(headers, rows, "llrrrrrrlrrrl" + ("ll" if args.long else ""), indent=""))
     print(
-        f"\n{cat.height} models. Parameters in billions; experts = total/active; w bits = bits per "
-        f"weight; KV KiB/tok = KV cache per context token per sequence."
+        f"\n{cat.height} models. catalog: epoch = Epoch's paper, reproduced exactly (each also named "
+        f"<name>-epoch); modern = as published configs describe them. Parameters in billions; experts = "
+        f"total/active; w bits = bits per weight; KV KiB/tok = KV cache per context token per sequence."
     )
     return 0
 
@@ -105,6 +108,7 @@ def cmd_gpus(args: argparse.Namespace) -> int:
     for r in cat.iter_rows(named=True):
         row = [
             r["name"],
+            r["catalog"],
             tflops(r["flops_16bit"]),
             tflops(r["flops_8bit"]),
             tflops(r["flops_4bit"]),
@@ -123,6 +127,7 @@ def cmd_gpus(args: argparse.Namespace) -> int:
         rows.append(row)
     headers = [
         "name",
+        "catalog",
         "TF/s 16b",
         "TF/s 8b",
         "TF/s 4b",
@@ -138,9 +143,13 @@ def cmd_gpus(args: argparse.Namespace) -> int:
     ]
     if args.long:
         headers += ["aliases", "source"]
-    print(text_table(headers, rows, "lrrrrrrrrrlll" + ("ll" if args.long else ""), indent=""))
+    print(text_table(headers, rows, "llrrrrrrrrrlll" + ("ll" if args.long else ""), indent=""))
     print(
-        f"\n{cat.height} GPUs. Peak dense TFLOP/s by weight bits; intra/inter = effective all-reduce "
-        f"bandwidth inside / across nodes; caps = FLOP and memory utilisation caps."
+        f"\n{cat.height} GPUs. catalog: epoch = Epoch's paper, reproduced exactly (each also named "
+        f"<name>-epoch; prices: the paper's), modern = dated vendor figures and market prices (caps "
+        f"carried over from Epoch's H100). Costs and rankings depend on $/h and the caps: H200 and "
+        f"H200-SXM are the same chip with different ones. Peak dense TFLOP/s by weight bits; "
+        f"intra/inter = effective all-reduce bandwidth inside / across nodes; caps = FLOP and memory "
+        f"utilisation caps."
     )
     return 0

@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..catalog import gpu as lookup_gpu
 from ..frontier import PREFERENCE_EXPONENT, preferred
 from ..frontier import frontier as compute_frontier
 from ..plot import g3, layout_text, plot_frontiers, point_text, require_matplotlib
 from ..specs import Model, SpecDec
+from .catalog import gpu_terms
 from .output import check_writable, context_text, money, text_table, write_data
 
 
@@ -152,6 +154,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         secs = time.perf_counter() - t0
         fronts[label] = front
         print(f"== {s.describe(('model', 'gpu', 'context', 'spec_dec', 'pp', 'throughput'))} ==")
+        print(f"  {gpu_terms(lookup_gpu(s.gpu))}")
         print(f"{front.height} frontier points (resolution {args.resolution}, {secs:.1f} s)")
         pts = key_points(front)
         if not pts:
