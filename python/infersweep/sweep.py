@@ -96,6 +96,7 @@ _NOT_FOR_ENGINE = ("source", "parallel_attention", "attention_sinks")
 #: Extension fields (docs/extensions.md), passed only when set, so that an `epoch` model's dict
 #: (and a stored sweep's fingerprint) is what it was before the extensions existed.
 _EXTENSION_DEFAULTS: dict[str, Any] = {"kv_bytes": None, "compute_bits": None, "tied_embeddings": False,
+                                       "lookup_embedding": False,
                                        "mla_rope_dim": None, "layer_groups": None}
 
 
