@@ -345,6 +345,12 @@ def sweep(
     With ``seq_len`` S > 1 each pass yields S positions per sequence: ``token_latency_s`` is
     the pass time and speeds and costs count S tokens per sequence per pass.
 
+    ``use_pp`` defaults to False: one configuration's latency as the paper's point checks give
+    it (a PP search visits up to 11 pipeline degrees, about 5× the time); :func:`infersweep.frontier`
+    defaults to True, so pass ``use_pp=True`` to compare a row with a frontier point.
+
+    ``model`` and ``gpu`` are Categorical columns: results of different calls concatenate.
+
     ``progress`` shows a bar on stderr (default: when stderr is a terminal and the grid spans
     more than one chunk); ``num_threads`` caps the Rust thread pool; ``columns`` keeps only
     those columns; ``max_rows`` refuses larger grids; ``chunk_rows`` fixes the rows per call

@@ -323,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="One configuration in detail: token latency, speed, cost and MFU; each time "
         "component (kernel launches, network latency and bandwidth, HBM traffic, "
         "compute) with its share; the winning layout; what bounds it; and, when it "
-        "does not fit, by how much.",
+        "does not fit, by how much. The same breakdown as data: isw.explain(...).",
         epilog="example:\n  infersweep explain --model Llama-3-70B --gpu H100 --n-gpus 8 --batch-size 64",
     )
     _add_model_gpu(p, many=False)
