@@ -417,6 +417,12 @@ MODERN_MODELS: dict[str, tuple[str, dict[str, Any], float, float | None]] = {
     "gpt-oss-120b": ("gpt-oss-120b", {"weight_bytes": 0.53125, "compute_bits": 16}, 116.8e9, None),
     "Gemma-3-27B": ("gemma-3-27b-it", {}, 27.4e9 - 0.4e9, None),  # without the vision tower
     "Llama-4-Maverick": ("llama-4-maverick-17b-128e", {}, 400e9, 17e9),
+    # the models of the measured deployments (python/infersweep/data/)
+    "Llama-2-70B": ("llama-2-70b", {}, 69.0e9, None),
+    "Llama-2-13B": ("llama-2-13b", {}, 13.0e9, None),
+    "Llama-2-7B": ("llama-2-7b", {}, 6.74e9, None),
+    "Falcon-180B-GQA": ("", {}, 180e9, None),  # model_type falcon: no from_hf_config (see below)
+    "DeepSeek-R1": ("deepseek-v3", {"weight_bytes": 1}, 671e9, None),  # V3's config keys
 }
 
 
@@ -433,11 +439,23 @@ def test_modern_models_present_in_order() -> None:
 def test_modern_model_is_its_hf_config(name: str) -> None:
     fixture, precision, total, active = MODERN_MODELS[name]
     m = catalog.model(name)
-    assert m == from_hf_config(DATA / f"{fixture}.json", **precision).with_(name=name)
+    if fixture:
+        assert m == from_hf_config(DATA / f"{fixture}.json", **precision).with_(name=name)
     assert m.total_params == pytest.approx(total, rel=0.01)
     assert m.lookup_embedding  # the input embedding is a lookup: only the unembedding is computed
     if active is not None:  # Mistral's, Qwen's and Meta's published active counts include it
         assert m.active_params + m.vocab_size * m.d_model == pytest.approx(active, rel=0.01)
+
+
+def test_falcon_180b_has_its_8_kv_heads() -> None:
+    # the released Falcon-180B (new_decoder_architecture): 232 query heads over 8 KV heads, a GELU
+    # MLP of 4 x 14848, parallel attention; Epoch's entry of the same model is multi-query
+    m, epoch = catalog.model("tiiuae/falcon-180B"), catalog.model("Falcon-180B")
+    assert m.name == "Falcon-180B-GQA" and epoch.name == "Falcon-180B"
+    assert (m.n_heads / m.group_size, epoch.n_heads / epoch.group_size) == (8, 1)
+    assert (m.d_ff, m.ffn_up_matrices, m.head_dim, m.parallel_attention) == (59392, 1, 64, True)
+    # K and V of 8 heads of 64 per layer, 80 layers, BF16
+    assert m.kv_bytes_per_token == 2 * 80 * 8 * 64 * 2
 
 
 def test_deepseek_names() -> None:

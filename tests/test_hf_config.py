@@ -35,7 +35,7 @@ def config(name: str) -> dict[str, Any]:
 
 # Configs epoch expresses exactly, and those that need the extensions (or approximate=True).
 EXACT = ["llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b", "mistral-large-2407", "mixtral-8x7b-v0.1",
-         "qwen3-32b", "qwen3-235b-a22b"]
+         "qwen3-32b", "qwen3-235b-a22b", "llama-2-7b", "llama-2-13b", "llama-2-70b"]
 APPROX = ["deepseek-v3", "gpt-oss-120b", "gemma-3-27b-it", "llama-4-maverick-17b-128e"]
 
 
@@ -59,6 +59,9 @@ FIELDS: dict[str, tuple[Any, ...]] = {
     "mixtral-8x7b-v0.1": (4096, 14336, 32, 32, 4, 128, 32000, 8, 2, None),
     "qwen3-32b": (5120, 25600, 64, 64, 8, 128, 151936, 1, 1, None),  # head_dim 128 != 5120 / 64
     "qwen3-235b-a22b": (4096, 1536, 94, 64, 16, 128, 151936, 128, 8, None),
+    "llama-2-7b": (4096, 11008, 32, 32, 1, 128, 32000, 1, 1, None),  # MHA: 32 KV heads
+    "llama-2-13b": (5120, 13824, 40, 40, 1, 128, 32000, 1, 1, None),  # MHA: 40 KV heads
+    "llama-2-70b": (8192, 28672, 80, 64, 8, 128, 32000, 1, 1, None),
     # approximations: Epoch's DeepSeek-V3 (58 MoE layers, shared expert as a 9th active one) ...
     "deepseek-v3": (7168, 2048, 58, 128, 1, 128, 129280, 256, 9, (512, 1536)),
     "gpt-oss-120b": (2880, 2880, 36, 64, 8, 64, 201088, 128, 4, None),
@@ -150,6 +153,10 @@ PUBLISHED: dict[str, tuple[float, float, float | None, float]] = {
     "llama-4-maverick-17b-128e": (400e9, 0.01, 17e9, 0.01),
     # 27.4B includes the ~0.4B vision tower, which no config key describes
     "gemma-3-27b-it": (27.4e9 - 0.4e9, 0.01, None, 0),
+    # the Llama 2 paper's 6.7B and 13B, and the 69B the Hub lists for Llama-2-70b-hf ("70B")
+    "llama-2-7b": (6.74e9, 0.01, None, 0),
+    "llama-2-13b": (13.0e9, 0.01, None, 0),
+    "llama-2-70b": (69.0e9, 0.01, None, 0),
 }
 # epoch's approximation (approximate=True): the shared experts missing from the total, DeepSeek's
 # 3 dense layers dropped, Gemma's tied embedding counted twice (+V·d = 1.41B)
@@ -261,6 +268,8 @@ KV = {
     "mistral-large-2407": 360_448, "mixtral-8x7b-v0.1": 131_072, "qwen3-32b": 262_144,
     "qwen3-235b-a22b": 192_512, "gpt-oss-120b": 73_728, "gemma-3-27b-it": 507_904,
     "llama-4-maverick-17b-128e": 196_608, "deepseek-v3": 70_272,
+    # Llama 2 (2 · layers · KV heads · 128 · 2 bytes): MHA for 7B and 13B, GQA-8 for 70B
+    "llama-2-7b": 524_288, "llama-2-13b": 819_200, "llama-2-70b": 327_680,
 }
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from ._atomic import write_bytes_atomically
 from .frontier import PREFERENCE_EXPONENT, preferred
 
 if TYPE_CHECKING:
@@ -354,14 +355,15 @@ def plot_frontiers(
     require_matplotlib()
     if ext in (".html", ".htm"):
         page = _html_page(fronts, title, figsize, exponent)
-        p.write_text(page, encoding="utf-8")
+        write_bytes_atomically(p, page.encode("utf-8"))
         return p
     fig = figure_frontiers(fronts, title=title, figsize=figsize, exponent=exponent)
     import matplotlib
 
-    # Write to memory first so that a failed write leaves no half-written file behind.
+    # Drawn in memory, then written under a temporary name and renamed: Ctrl-C or a failed
+    # write leaves no half-written file behind (infersweep._atomic).
     buf = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "infersweep"}):
         fig.savefig(buf, format=ext[1:], dpi=dpi)
-    p.write_bytes(buf.getvalue())
+    write_bytes_atomically(p, buf.getvalue())
     return p

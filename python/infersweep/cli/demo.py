@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from .._atomic import write_bytes_atomically
 from .._core import __version__
 from ..catalog import gpu as lookup_gpu
 from ..catalog import gpu_names
@@ -195,7 +196,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     text = "\n".join(lines)
     print(text)
-    (out_dir / "summary.txt").write_text(text + "\n", encoding="utf-8")
+    write_bytes_atomically(out_dir / "summary.txt", (text + "\n").encode("utf-8"))
     print(f"wrote {out_dir / 'summary.txt'}" + (f" and {len(comparisons)} plots" if plots else ""))
     return 0
 

@@ -28,6 +28,7 @@ from .demo import cmd_demo
 from .explain import cmd_explain
 from .frontier import cmd_frontier
 from .sweep import cmd_sweep
+from .validate import cmd_validate
 
 #: Why the defaults of --pp differ between commands, as the paper does (shown in --help).
 PP_WHY = ("a frontier is the best layout at every speed, and the paper's frontiers search pipeline "
@@ -394,4 +395,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plots", action="store_true", help="print the summary only")
     p.add_argument("--threads", type=positive_int(1), help="threads for the engine (default: all cores)")
     p.set_defaults(func=cmd_demo)
+
+    # -- validate
+    p = sub.add_parser(
+        "validate",
+        formatter_class=_Formatter,
+        help="predicted against measured decode steps on public deployments (isw.validate)",
+        description="Map each shipped measured deployment (MLPerf, TensorRT-LLM and vLLM results; "
+        "docs/measurements.md) onto a semantics and print the error table: median |error| on "
+        "log scale, geomean ratio predicted/measured, share within 15% / 30% / 2x, overall and "
+        "per scenario and framework. Points the semantics cannot express are counted, with "
+        "their reasons under --points.",
+        epilog="examples:\n  infersweep validate\n  infersweep validate --points\n"
+        "  infersweep validate --csv > validation.csv",
+    )
+    p.add_argument("--semantics", choices=("epoch", "serving"), default="epoch",
+                   help="the semantics to check (default: %(default)s)")
+    p.add_argument("--by", nargs="+", default=["scenario", "framework"], metavar="COLUMN",
+                   help="columns to break the summary down by (default: scenario framework)")
+    p.add_argument("--points", action="store_true", help="also print every point, with its reason")
+    p.add_argument("--csv", action="store_true", help="write the per-point frame as CSV to stdout")
+    p.set_defaults(func=cmd_validate)
     return parser
