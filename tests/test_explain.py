@@ -85,6 +85,12 @@ def test_explain_bad_input_is_a_clear_error() -> None:
         isw.explain("Llama-9", "H100")
     with pytest.raises(isw.GridError, match="n_gpus"):
         isw.explain("Llama-3-70B", "H100", n_gpus=-1)
+    with pytest.raises(isw.GridError, match=r"'batch_size' must be one number.*isw\.sweep"):
+        isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=[1, 64])
+    with pytest.raises(isw.GridError, match="'use_pp' must be True or False"):
+        isw.explain("Llama-3-70B", "H100", use_pp=[True])  # type: ignore[arg-type]
+    with pytest.raises(isw.GridError, match="'spec_dec' must be None or one"):
+        isw.explain("Llama-3-70B", "H100", spec_dec=[None])  # type: ignore[arg-type]
 
 
 def test_the_cli_prints_what_explain_computes(capsys: pytest.CaptureFixture[str]) -> None:

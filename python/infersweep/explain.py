@@ -15,8 +15,11 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from .catalog import gpu as lookup_gpu
 from .catalog import model as lookup_model
+from .errors import GridError
 from .plot import g3 as _g3
 from .specs import Gpu, Model, SpecDec
 from .sweep import GpuLike, ModelLike, sweep
@@ -175,6 +178,15 @@ def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_si
     GridError / CatalogError for invalid input; a configuration that does not fit is data
     (``feasible`` false, ``infeasible`` saying why).
     """
+    for field, value in (("n_gpus", n_gpus), ("batch_size", batch_size), ("context_len", context_len),
+                         ("seq_len", seq_len)):
+        if np.ndim(value) != 0:  # a grid belongs to isw.sweep; explain is one row
+            raise GridError(f"explain: field {field!r} must be one number, got {value!r}; "
+                            f"use isw.sweep for a grid")
+    if not isinstance(use_pp, (bool, np.bool_)):
+        raise GridError(f"explain: field 'use_pp' must be True or False, got {use_pp!r}")
+    if spec_dec is not None and not isinstance(spec_dec, SpecDec):
+        raise GridError(f"explain: field 'spec_dec' must be None or one isw.SpecDec, got {spec_dec!r}")
     m, g = lookup_model(model), lookup_gpu(gpu)
     r = sweep(m, g, n_gpus=n_gpus, batch_size=batch_size, context_len=context_len, seq_len=seq_len,
               use_pp=use_pp, spec_dec=spec_dec).row(0, named=True)
