@@ -1,4 +1,4 @@
-//! Model and hardware specs (spec/MODEL.md §1–2): plain structs, validation, derived values.
+//! Model and hardware specs (docs/model.md §1–2): plain structs, validation, derived values.
 //!
 //! Every quantity is an `f64`: `epoch` semantics treat GPU counts, widths and degrees as
 //! real numbers. Derived values are computed in the same order as `reference.py` so that the
@@ -93,7 +93,7 @@ pub fn representative_group(groups: &[LayerGroup]) -> usize {
     best
 }
 
-/// A Transformer in the fields of MODEL.md §1, with the extensions of docs/extensions.md
+/// A Transformer in the fields of docs/model.md §1, with the extensions of docs/extensions.md
 /// (each default reproduces `epoch`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
@@ -503,14 +503,14 @@ impl Model {
     }
 }
 
-/// How collectives are timed (MODEL.md §4).
+/// How collectives are timed (docs/model.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Collectives {
     Nccl,
     Torus,
 }
 
-/// An accelerator in the fields of MODEL.md §2.
+/// An accelerator in the fields of docs/model.md §2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hardware {
     pub name: String,

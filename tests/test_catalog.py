@@ -1,6 +1,6 @@
 """The catalog: Epoch entries reproduced exactly, lookup, errors and tables.
 
-The expected numbers are copied from the project's spec (CATALOG.md §1 and VALIDATION.md,
+The expected numbers are copied from the project's spec (CATALOG.md §1 and docs/validation.md,
 "Derived model quantities"); the tests never read the spec itself.
 """
 
@@ -84,7 +84,7 @@ MODELS: dict[str, tuple[Any, ...]] = {
                     1, 2, False),
 }
 
-# --- VALIDATION.md, derived model quantities: P_total, P_active, kappa, s ----------------------
+# --- docs/validation.md, derived model quantities: P_total, P_active, kappa, s ----------------------
 DERIVED = [
     ("GPT-4", 1_796_850_057_216, 274_821_021_696, 92_160, 8),
     ("Mixtral-8x22B", 140_617_187_328, 39_148_584_960, 229_376, 4),

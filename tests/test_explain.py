@@ -70,6 +70,15 @@ def test_explain_infeasible_says_why_as_data() -> None:
     assert e.infeasible == infeasibility(isw.model("Llama-3-405B"), isw.gpu("H100"), 8, 64, 100_000, False)
 
 
+def test_explain_too_small_blames_p_not_memory() -> None:
+    # half a GPU: no pipeline degree P >= 1 has P <= min(N, b), although the weights would fit
+    e = isw.explain("Llama-3-8B", "A100", n_gpus=0.5, batch_size=1)
+    assert not e.feasible and e.infeasible is not None
+    assert e.infeasible.reason.startswith("no layout: every pipeline degree P is at least 1")
+    assert e.infeasible.hints == ("memory would fit: weights 16.1 GB + KV cache 0.0 GB = 16.1 GB <= 40.0 GB "
+                                  "of HBM", "use --n-gpus 1 or more")
+
+
 def test_explain_to_dict_is_plain_data() -> None:
     sd = isw.SpecDec("Llama-3-8B-MQA", 0.8, 5)
     d = isw.explain("Llama-3-70B", "H200", n_gpus=16, batch_size=32, spec_dec=sd).to_dict()

@@ -21,6 +21,7 @@ from .catalog import gpu as lookup_gpu
 from .catalog import model as lookup_model
 from .errors import GridError
 from .plot import g3 as _g3
+from .reference import pp_degrees
 from .specs import Gpu, Model, SpecDec
 from .sweep import GpuLike, ModelLike, sweep
 
@@ -124,27 +125,24 @@ class Explanation:
         return out
 
 
-def pipeline_degrees(b: float, n_layers: float) -> list[float]:
-    """The pipeline degrees the engine tries with PP (docs/model.md §5): 1, then 10 log-spaced
-    degrees from 1 to min(b, L)."""
-    last = max(1.0, min(b, n_layers))
-    top = math.log2(last)
-    return [1.0] + [2.0 ** (i * (top / 9)) for i in range(9)] + [last]
-
-
 def infeasibility(m: Model, g: Gpu, n_gpus: float, batch_size: float, context_len: float,
                   use_pp: bool) -> Infeasibility:
-    """Why (N, b, ℓ) does not fit on these GPUs, and what would: the one place that says so
-    (``isw.explain`` and ``infersweep explain`` both use it)."""
+    """Why (N, b, ℓ) has no layout, and what would give it one: the one place that says so
+    (``isw.explain`` and ``infersweep explain`` both use it). The two tests of docs/model.md §5:
+    no pipeline degree P of the engine's list has P <= min(N, b) (N < 1 or b < 1), or none of
+    those that do fits in memory."""
     N, b, ctx = n_gpus, batch_size, context_len
     weights = m.weight_bytes * m.total_params
     kv_full = m.kv_bytes_for_context(ctx) * b
     hbm1 = g.hbm_bytes
     hbm = N * hbm1
+    degrees = pp_degrees(b, m.n_layers, use_pp)
+    if not any(P <= min(N, b) for P in degrees):  # noqa: SIM300 (P is the variable)
+        return _too_small(m, g, N, b, weights, kv_full, hbm)
     kv_text = (f" ({_g3(b)} sequence{'s' if b != 1 else ''} × {_tokens(ctx)} tokens × "
                f"{m.kv_bytes_for_context(ctx) / ctx:,.0f} B/token)" if kv_full > 0 else "")
-    reason = (f"weights {_gb(weights)} + KV cache {_gb(kv_full)}{kv_text} = {_gb(weights + kv_full)} > "
-              f"{_g3(N)} × {hbm1 / 1e9:g} GB = {_gb(hbm)} of HBM")
+    reason = (f"does not fit: weights {_gb(weights)} + KV cache {_gb(kv_full)}{kv_text} = "
+              f"{_gb(weights + kv_full)} > {_g3(N)} × {hbm1 / 1e9:g} GB = {_gb(hbm)} of HBM")
     hints: list[str] = []
     if weights >= hbm:
         hints.append(f"the weights alone need {weights / hbm1:.3g} GPUs: "
@@ -155,8 +153,9 @@ def infeasibility(m: Model, g: Gpu, n_gpus: float, batch_size: float, context_le
         p_max = min(b, m.n_layers, N)
         hints.append(f"pipeline parallelism splits the KV cache into at most min(b, L, N) = {_g3(p_max)} "
                      f"micro-batches: {_gb(weights + kv_full / p_max)} is still more than {_gb(hbm)}")
-        # Smallest N with N·HBM >= weights + KV / P for a pipeline degree P <= N of the engine's grid.
-        n_need = min(max(P, (weights + kv_full / P) / hbm1) for P in pipeline_degrees(b, m.n_layers))
+        # Smallest N with N·HBM >= weights + KV / P for a pipeline degree P <= N of the engine's
+        # list (docs/model.md §5).
+        n_need = min(max(P, (weights + kv_full / P) / hbm1) for P in degrees)
         msg = f"fits from {n_need:.3g} GPUs with pipeline parallelism"
     else:
         n_need = (weights + kv_full) / hbm1
@@ -166,6 +165,22 @@ def infeasibility(m: Model, g: Gpu, n_gpus: float, batch_size: float, context_le
         msg += f", or with at most {b_max:.3g} sequences on {_g3(N)} GPUs" + (" without PP" if use_pp else "")
     hints.append(msg)
     return Infeasibility(reason, tuple(hints))
+
+
+def _too_small(m: Model, g: Gpu, N: float, b: float, weights: float, kv_full: float,
+               hbm: float) -> Infeasibility:
+    """min(N, b) < 1: every pipeline degree is >= 1, and a layout needs P <= min(N, b)."""
+    short = [f"{_g3(N)} GPUs" if N < 1 else "", f"{_g3(b)} sequences" if b < 1 else ""]
+    reason = (f"no layout: every pipeline degree P is at least 1 and a layout needs P <= min(N, b), "
+              f"but min(N, b) = {_g3(min(N, b))} ({' and '.join(x for x in short if x)}): a pipeline "
+              f"stage needs at least one GPU and one sequence (docs/model.md §5)")
+    need = weights + kv_full
+    verdict = "would fit" if not hbm < need else "would not fit either"
+    memory = (f"memory {verdict}: weights {_gb(weights)} + KV cache {_gb(kv_full)} = {_gb(need)} "
+              f"{'<=' if not hbm < need else '>'} {_gb(hbm)} of HBM")
+    n_fix = max(1, math.ceil(weights / g.hbm_bytes))
+    fixes = ([f"--n-gpus {n_fix} or more"] if N < 1 else []) + (["--batch-size 1 or more"] if b < 1 else [])
+    return Infeasibility(reason, (memory, f"use {' and '.join(fixes)}"))
 
 
 def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_size: float = 1,

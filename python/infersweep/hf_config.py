@@ -9,7 +9,7 @@ same keys), ``gpt_oss``, ``gemma3`` / ``gemma3_text`` (a multimodal config's nes
 ``text_config`` is read) and ``llama4`` / ``llama4_text`` (likewise). Every family has a gated
 FFN (SwiGLU or GeGLU), so ``ffn_up_matrices = 2``.
 
-Mapping onto the `epoch` fields of spec/MODEL.md §1::
+Mapping onto the `epoch` fields of docs/model.md §1::
 
     d_model          hidden_size
     d_ff             intermediate_size; per expert for MoE: moe_intermediate_size (qwen3_moe,

@@ -1,4 +1,4 @@
-"""Model and GPU specs: frozen, validated dataclasses (spec/MODEL.md §1-2).
+"""Model and GPU specs: frozen, validated dataclasses (docs/model.md §1-2).
 
 Units: widths and counts are plain numbers (they may be fractional: `epoch` semantics treat
 every quantity as a real number, and scaled models have fractional widths); bytes per weight
@@ -139,7 +139,7 @@ def representative_group(groups: Sequence[LayerGroup]) -> int:
 
 @dataclass(frozen=True)
 class Model:
-    """A Transformer, in the fields of spec/MODEL.md §1, with the named extensions of
+    """A Transformer, in the fields of docs/model.md §1, with the named extensions of
     docs/extensions.md.
 
     ``group_size`` is the number of query heads per KV head (``n_heads`` is MQA, 1 is MHA).
@@ -266,7 +266,7 @@ class Model:
                                 f"layer_groups[{rep}] ({getattr(parsed[rep], fname):g}), the group with the "
                                 f"most experts; Model.with_layer_groups sets it")
 
-    # --- derived quantities (spec/MODEL.md §1; the extensions: docs/extensions.md) ---
+    # --- derived quantities (docs/model.md §1; the extensions: docs/extensions.md) ---
     @property
     def is_mla(self) -> bool:
         return self.mla_kv_rank is not None
@@ -488,7 +488,7 @@ class Model:
 
 @dataclass(frozen=True)
 class Gpu:
-    """An accelerator, in the fields of spec/MODEL.md §2.
+    """An accelerator, in the fields of docs/model.md §2.
 
     ``flops_by_bits`` maps compute bits (4, 8, 16) to peak dense FLOP/s; the rate used for a
     model is ``flops_by_bits[model.compute_bits]``, or ``flops_by_bits[8 * weight_bytes]`` when
@@ -564,7 +564,7 @@ class Gpu:
 
 @dataclass(frozen=True)
 class SpecDec:
-    """Speculative decoding (spec/MODEL.md §6): a drafter on the same GPUs and batch.
+    """Speculative decoding (docs/model.md §6): a drafter on the same GPUs and batch.
 
     ``acceptance`` is the probability that a drafted token is accepted, in [0, 1);
     drafts of 2 to ``gamma_max`` tokens are tried and the best kept (plain decoding too).

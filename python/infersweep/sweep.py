@@ -340,7 +340,7 @@ def sweep(
     """Evaluate every configuration of the grid: one row per configuration.
 
     Each row carries its inputs and the token latency, speed, cost, utilisation and the winning
-    layout with its four time components (spec/MODEL.md §5-7). Rows that do not fit in memory
+    layout with its four time components (docs/model.md §5-7). Rows that do not fit in memory
     are data: ``feasible`` is false, latency and cost are ``inf`` and the components NaN.
     With ``seq_len`` S > 1 each pass yields S positions per sequence: ``token_latency_s`` is
     the pass time and speeds and costs count S tokens per sequence per pass.

@@ -308,7 +308,7 @@ fn columns_to_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
     Ok(out)
 }
 
-/// One collective's (latency, bandwidth) time in seconds (MODEL.md §4).
+/// One collective's (latency, bandwidth) time in seconds (docs/model.md §4).
 #[pyfunction]
 #[pyo3(signature = (gpu, ranks, nodes, nbytes, kind))]
 fn collective_time(
@@ -334,7 +334,7 @@ fn collective_time(
     Ok((c.latency, c.bandwidth))
 }
 
-/// Epoch's frontier (MODEL.md §7): the recorded points' N, b, latency and GPU-seconds/token.
+/// Epoch's frontier (docs/model.md §7): the recorded points' N, b, latency and GPU-seconds/token.
 #[pyfunction]
 #[pyo3(signature = (model, gpu, spec_dec, *, context_len, use_pp, max_throughput, n_batch, n_gpus, n_targets, num_threads=None))]
 fn frontier<'py>(

@@ -55,7 +55,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     print("─" * min(len(head), 100))
     print(f"  {gpu_terms(g)}")
     if e.infeasible is not None:
-        print(f"  does not fit: {e.infeasible.reason}")
+        print(f"  {e.infeasible.reason}")
         for hint in e.infeasible.hints:
             print(f"  {hint}")
         return 0

@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         "frontier",
         formatter_class=_Formatter,
         help="the speed–cost Pareto frontier of a model on a GPU",
-        description="Epoch's speed–cost frontier (MODEL.md §7): for a model on a GPU, the cheapest "
+        description="Epoch's speed–cost frontier (docs/model.md §7): for a model on a GPU, the cheapest "
         "configuration at every speed. Prints the fastest, preferred and cheapest "
         "points and a sample of the frontier; writes a plot and the points on request. "
         "Several --model/--gpu/--context/--spec-dec values give one frontier each "
