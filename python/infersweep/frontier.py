@@ -40,7 +40,9 @@ def frontier(
     of ``n_targets`` latency targets between the fastest latency and 100× it, the cheapest
     point no slower than the target is recorded (docs/model.md §7; the defaults are the
     paper's). ``max_throughput`` caps tokens/s per instance (b / latency). With ``spec_dec``
-    every point uses speculative decoding when it helps.
+    every point uses speculative decoding when it helps. ``use_pp`` defaults to True, unlike
+    :func:`infersweep.sweep` and :func:`infersweep.explain`: a frontier is the best layout at
+    every speed, and the paper's frontiers search pipeline degrees too.
 
     ``exact=True`` is the finer mode: instead of sampling 1000 latency targets it returns every
     non-dominated point of the grid (:func:`pareto_front` of the whole sweep), typically a few

@@ -89,6 +89,7 @@ fn model_from(d: &Bound<'_, PyDict>) -> PyResult<Model> {
         kv_bytes: get_opt(d, "kv_bytes")?,
         compute_bits: get_opt(d, "compute_bits")?,
         tied_embeddings: get_opt(d, "tied_embeddings")?.unwrap_or(false),
+        lookup_embedding: get_opt(d, "lookup_embedding")?.unwrap_or(false),
         mla_rope_dim: get_opt(d, "mla_rope_dim")?,
         layer_groups: match get_opt::<Bound<'_, PyList>>(d, "layer_groups")? {
             None => Vec::new(),
