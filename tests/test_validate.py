@@ -151,3 +151,13 @@ def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     top = isw.validation_summary(isw.validate("serving")).row(0, named=True)
     line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("all "))
     assert f"{top['median_abs_error_pct']:.0f}%" in line and f"{top['geomean_ratio']:.2f}" in line
+    # a calibrated profile, by name
+    assert main(["validate", "--semantics", "serving", "--profile", "vllm"]) == 0
+    rt = isw.shipped_profiles()["vllm"].runtime
+    top = isw.validation_summary(isw.validate("serving", runtime=rt)).row(0, named=True)
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("all "))
+    assert f"{top['median_abs_error_pct']:.0f}%" in line and f"{top['geomean_ratio']:.2f}" in line
+    assert main(["validate", "--semantics", "serving", "--profile", "nope"]) == 2
+    assert "neither a shipped profile" in capsys.readouterr().err
+    assert main(["validate", "--profile", "vllm"]) == 2
+    assert "needs --semantics serving" in capsys.readouterr().err
