@@ -146,6 +146,13 @@ def test_toml_round_trip(fitted: isw.Profile, tmp_path: Any) -> None:
     assert isw.Profile.from_toml(epoch_like.to_toml()).runtime == isw.Runtime.epoch()
 
 
+def test_validate_takes_a_profile(fitted: isw.Profile) -> None:
+    meas = simulate(design(5, 20), TRUTH, 0.0, seed=5)
+    a = isw.validate("serving", runtime=fitted, measurements=meas)
+    b = isw.validate("serving", runtime=fitted.runtime, measurements=meas)
+    assert a.equals(b) and a["expressible"].all()
+
+
 def test_toml_errors_name_the_field() -> None:
     with pytest.raises(isw.SpecError, match=r"runtime.*unknown keys.*bogus"):
         isw.Profile.from_toml('name="x"\nparams=[]\nlog_covariance=[]\nresidual_sd=0.1\n'

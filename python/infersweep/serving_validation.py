@@ -223,9 +223,11 @@ def predict_steps(points: Sequence[ServingPoint], runtime: Runtime) -> list[dict
 def predict_rows(rows: Sequence[Mapping[str, Any]], runtime: Runtime | None = None
                  ) -> list[Prediction | str]:
     """A :class:`Prediction` or the reason it cannot be made, for each row (module docstring)."""
-    rt = Runtime.default() if runtime is None else runtime
+    rt: Any = Runtime.default() if runtime is None else runtime
+    if isinstance(getattr(rt, "runtime", None), Runtime):  # an isw.Profile: its runtime
+        rt = rt.runtime
     if not isinstance(rt, Runtime):
-        raise SpecError(f"validate: semantics 'serving' takes an isw.Runtime, got {rt!r}")
+        raise SpecError(f"validate: semantics 'serving' takes an isw.Runtime or isw.Profile, got {rt!r}")
     out: list[Prediction | str] = ["" for _ in rows]
     items: list[tuple[int, ServingPoint]] = []
     for i, r in enumerate(rows):
