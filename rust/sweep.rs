@@ -155,6 +155,13 @@ impl Grid {
     /// Checks every value of every axis, and specs, before any work.
     pub fn validate(&self) -> Result<usize, SpecError> {
         let n = self.row_count()?;
+        self.check_values()?;
+        Ok(n)
+    }
+
+    /// Checks every value of every axis, and the specs the grid holds (none for an empty
+    /// axis): [`Grid::validate`] without the row count, for callers with one point.
+    pub fn check_values(&self) -> Result<(), SpecError> {
         // The upper bound keeps every product of the model (FLOPs reach 1e13 params × 1e12
         // tokens × 1e12 positions) far from overflow, hence from inf − inf = NaN.
         #[allow(clippy::needless_bitwise_bool)] // on purpose: see below
@@ -215,7 +222,7 @@ impl Grid {
                 format!("must be 1 with speculative decoding (drafts set the positions per pass), got {s}"),
             ));
         }
-        Ok(n)
+        Ok(())
     }
 }
 

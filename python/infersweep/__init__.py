@@ -19,6 +19,7 @@ from .explain import Explanation, explain
 from .frontier import frontier as frontier
 from .frontier import pareto_front, preferred
 from .hf_config import from_hf_config
+from .point import Evaluation, evaluate
 from .scaling import (
     FrontierFit,
     SizeEstimate,
@@ -39,6 +40,7 @@ __all__ = [
     "Calibration",
     "CatalogError",
     "ConfigError",
+    "Evaluation",
     "Explanation",
     "FrontierFit",
     "Gpu",
@@ -57,6 +59,7 @@ __all__ = [
     "catalog_gpus",
     "catalog_models",
     "errors",
+    "evaluate",
     "explain",
     "fit_frontier",
     "from_hf_config",

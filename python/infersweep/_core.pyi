@@ -27,6 +27,22 @@ class SweepGrid:
     def __len__(self) -> int: ...
     def evaluate(self, start: int, end: int, *, num_threads: int | None = None) -> dict[str, np.ndarray]: ...
 
+class Pair:
+    """A validated (model, GPU) pair for evaluate_point, with its layout-search scratch."""
+
+    def __new__(cls, model: dict[str, Any], gpu: dict[str, Any]) -> Pair: ...
+
+def evaluate_point(
+    pair: Pair, n_gpus: float, batch_size: float, context_len: float, seq_len: float, use_pp: bool
+) -> tuple[
+    float, float, float, float, float, float, bool,
+    tuple[float, float, float, float, float],
+    tuple[bool, float, float, float, float, float],
+]:
+    """One epoch point: (latency, tokens/s/request, USD/Mtok, GPU-s/token, tokens/s/GPU, MFU,
+    feasible, (kernel, network latency, network bandwidth, memory, compute),
+    (two_d_tp, pp, ep, tp_ffn, tp_attention, attention_scaledown))."""
+
 def collective_time(
     gpu: dict[str, Any], ranks: float, nodes: float, nbytes: float, kind: str
 ) -> tuple[float, float]: ...
