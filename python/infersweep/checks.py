@@ -60,7 +60,7 @@ def integer(what: str, value: Any, lo: int, hi: int, *,
             exc: type[InfersweepError] = GridError) -> int:
     """``value`` as an int in [lo, hi] (bools and floats refused), or ``exc`` naming it."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise exc(f"{what} must be an integer in [{lo}, {hi}], got {show(value)}")
+        raise exc(f"{what} must be an integer in [{lo:,}, {hi:,}], got {show(value)}")
     if not lo <= value <= hi:
         raise exc(f"{what} must be an integer in [{lo:,}, {hi:,}], got {show(value)}")
     return int(value)
@@ -79,8 +79,8 @@ def real_array(what: str, value: Any, *, exc: type[InfersweepError] = GridError)
     # element types is built in C, so even long lists are checked in a few milliseconds.
     if isinstance(value, (list, tuple)):
         kinds = set(map(type, value))
-        if not all(issubclass(k, (int, float, np.integer, np.floating)) and not issubclass(k, (bool, np.bool_))
-                   for k in kinds):
+        real_types = (int, float, np.integer, np.floating)
+        if not all(issubclass(k, real_types) and not issubclass(k, (bool, np.bool_)) for k in kinds):
             offender = next(v for v in value if isinstance(v, (bool, np.bool_))
                             or not isinstance(v, (int, float, np.integer, np.floating)))
             raise exc(f"{what} must be numbers, got {show(offender)}")

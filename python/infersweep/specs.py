@@ -594,7 +594,8 @@ class SpecDec:
             raise SpecError(f"spec_dec: field 'acceptance' must be in [0, 1), got {show(a)}")
         g = self.gamma_max
         if isinstance(g, bool) or not isinstance(g, int) or not 2 <= g <= MAX_GAMMA:
-            raise SpecError(f"spec_dec: field 'gamma_max' must be an integer in [2, {MAX_GAMMA}], got {show(g)}")
+            raise SpecError(f"spec_dec: field 'gamma_max' must be an integer in [2, {MAX_GAMMA}], "
+                            f"got {show(g)}")
         if isinstance(self.drafter, str):
             from .catalog import model as _lookup
 

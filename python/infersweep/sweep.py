@@ -18,9 +18,9 @@ import numpy as np
 import polars as pl
 
 from . import _core
-from .checks import real_array, show
 from .catalog import gpu as lookup_gpu
 from .catalog import model as lookup_model
+from .checks import real_array, show
 from .errors import GridError, SpecError
 from .specs import Gpu, Model, SpecDec
 
@@ -359,8 +359,11 @@ def sweep(
 
     ``progress`` shows a bar on stderr (default: when stderr is a terminal and the grid spans
     more than one chunk); ``num_threads`` (1 to MAX_THREADS = 1024) caps the Rust thread
-    pool; ``columns`` keeps only those columns (a list of names, or one name); ``max_rows`` refuses larger grids; ``chunk_rows`` fixes the rows per call
-    into Rust (default: adaptive, about 0.25 s of work per call, so Ctrl-C stays prompt).
+    pool; ``columns`` keeps only those columns (a list of names, or one name); ``max_rows``
+    refuses larger grids; ``chunk_rows`` fixes the rows per call into Rust (default: adaptive,
+    about 0.25 s of work per call, so Ctrl-C stays prompt). Every numeric axis has an accepted
+    range, as every spec field has (README, "Accepted ranges"): n_gpus and batch_size in
+    [1e-6, 1e12], context_len in [0, 1e12], seq_len in [1, 1e12].
     """
     p = plan(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec, grid)
     columns = check_columns(columns)
