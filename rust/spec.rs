@@ -29,10 +29,14 @@ impl std::error::Error for SpecError {}
 pub mod ranges {
     /// Widths in numbers: d_model, d_ff, head_dim, MLA ranks, shared experts' width.
     pub const WIDTH: (f64, f64) = (1e-3, 1e7);
-    /// Layers (fractional in scaled models' layer groups).
-    pub const LAYERS: (f64, f64) = (1e-3, 1e6);
-    /// Query heads, and the query heads per KV head.
-    pub const HEADS: (f64, f64) = (1e-3, 1e6);
+    /// A model's layers: at least one (a pipeline stage holds at least one layer).
+    pub const LAYERS: (f64, f64) = (1.0, 1e6);
+    /// A layer group's layers (fractional in scaled models).
+    pub const GROUP_LAYERS: (f64, f64) = (1e-3, 1e6);
+    /// Query heads: at least one.
+    pub const HEADS: (f64, f64) = (1.0, 1e6);
+    /// Query heads per KV head (below 1 in a scaled-down multi-head model).
+    pub const GROUP_SIZE: (f64, f64) = (1e-3, 1e6);
     /// Routed experts, and those active per token.
     pub const EXPERTS: (f64, f64) = (1e-3, 1e6);
     /// Shared experts per layer (0: none).
@@ -65,7 +69,7 @@ pub mod ranges {
         ("d_ff", WIDTH),
         ("n_layers", LAYERS),
         ("n_heads", HEADS),
-        ("group_size", HEADS),
+        ("group_size", GROUP_SIZE),
         ("head_dim", WIDTH),
         ("vocab_size", VOCAB),
         ("n_experts", EXPERTS),
@@ -81,7 +85,7 @@ pub mod ranges {
     ];
     /// Layer-group fields and their ranges.
     pub const LAYER_GROUP: [(&str, (f64, f64)); 7] = [
-        ("n_layers", LAYERS),
+        ("n_layers", GROUP_LAYERS),
         ("d_ff", WIDTH),
         ("n_experts", EXPERTS),
         ("n_experts_active", EXPERTS),
