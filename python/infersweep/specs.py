@@ -73,7 +73,8 @@ class LayerGroup:
     """A group of layers that share an FFN and an attention window (docs/extensions.md §1).
 
     ``n_layers`` layers, each with ``n_experts`` routed experts of width ``d_ff`` of which
-    ``n_experts_active`` are used per token (1 and 1: a dense FFN), plus ``n_shared_experts``
+    ``n_experts_active`` are used per token (1 and 1: a dense FFN; each in [1e-3, 1e6], as
+    ``n_layers``; widths in [1e-3, 1e7]; ``window`` in [1e-3, 1e12]), plus ``n_shared_experts``
     shared experts of width ``shared_d_ff`` (default ``d_ff``) that every token uses.
     ``window`` is the attention window in tokens (sliding-window, local or chunked attention):
     a layer's KV cache and attention FLOPs stop growing at it; ``None`` is full attention.
@@ -168,6 +169,11 @@ class Model:
     ``head_dim`` defaults to ``floor(d_model / n_heads)``. ``mla_kv_rank`` and ``mla_q_rank``
     (both or neither) make the attention multi-head latent attention, which needs
     ``group_size == 1``. ``weight_bytes`` and ``activation_bytes`` are bytes per number.
+
+    Accepted ranges (inclusive; ``FIELD_RANGES["model"]``, README "Accepted ranges"): widths
+    (``d_model``, ``d_ff``, ``head_dim``, MLA ranks) in [1e-3, 1e7]; ``n_layers`` and
+    ``n_heads`` in [1, 1e6]; ``group_size`` and expert counts in [1e-3, 1e6]; ``vocab_size``
+    in [0, 1e9]; FFN matrices integers in [1, 64]; bytes per number in [1e-3, 64].
 
     Extensions (each default reproduces `epoch` exactly):
 
@@ -515,6 +521,11 @@ class Gpu:
     the model does not set it (`epoch`'s rule: the weights' precision is the compute precision).
     Bandwidths are effective all-reduce bandwidths (Epoch: half the per-direction link
     bandwidth); ``inf`` is allowed for an interconnect that never limits (TPU's intra-node entry).
+
+    Accepted ranges (inclusive; ``FIELD_RANGES["gpu"]``, README "Accepted ranges"): FLOP
+    rates in [1e6, 1e21] FLOP/s; bandwidths in [1e3, 1e18] B/s; ``hbm_bytes`` in [1e3, 1e16];
+    ``gpus_per_node`` in [1, 1e6]; ``usd_per_hour`` in [1e-6, 1e6]; utilisations in
+    [1e-3, 1]; latencies in [0, 1] s.
     """
 
     name: str
