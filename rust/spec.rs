@@ -28,7 +28,7 @@ impl std::error::Error for SpecError {}
 /// feasible row always has a finite, positive latency and cost.
 pub mod ranges {
     /// Widths in numbers: d_model, d_ff, head_dim, MLA ranks, shared experts' width.
-    pub const WIDTH: (f64, f64) = (1e-3, 1e7);
+    pub const WIDTH: (f64, f64) = (1.0, 1e7);
     /// A model's layers: at least one (a pipeline stage holds at least one layer).
     pub const LAYERS: (f64, f64) = (1.0, 1e6);
     /// A layer group's layers (fractional in scaled models).

@@ -74,7 +74,7 @@ class LayerGroup:
 
     ``n_layers`` layers, each with ``n_experts`` routed experts of width ``d_ff`` of which
     ``n_experts_active`` are used per token (1 and 1: a dense FFN; each in [1e-3, 1e6], as
-    ``n_layers``; widths in [1e-3, 1e7]; ``window`` in [1e-3, 1e12]), plus ``n_shared_experts``
+    ``n_layers``; widths in [1, 1e7]; ``window`` in [1e-3, 1e12]), plus ``n_shared_experts``
     shared experts of width ``shared_d_ff`` (default ``d_ff``) that every token uses.
     ``window`` is the attention window in tokens (sliding-window, local or chunked attention):
     a layer's KV cache and attention FLOPs stop growing at it; ``None`` is full attention.
@@ -171,7 +171,7 @@ class Model:
     ``group_size == 1``. ``weight_bytes`` and ``activation_bytes`` are bytes per number.
 
     Accepted ranges (inclusive; ``FIELD_RANGES["model"]``, README "Accepted ranges"): widths
-    (``d_model``, ``d_ff``, ``head_dim``, MLA ranks) in [1e-3, 1e7]; ``n_layers`` and
+    (``d_model``, ``d_ff``, ``head_dim``, MLA ranks) in [1, 1e7]; ``n_layers`` and
     ``n_heads`` in [1, 1e6]; ``group_size`` and expert counts in [1e-3, 1e6]; ``vocab_size``
     in [0, 1e9]; FFN matrices integers in [1, 64]; bytes per number in [1e-3, 64].
 
