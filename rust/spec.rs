@@ -118,6 +118,16 @@ pub mod ranges {
     }
 }
 
+/// A number as an error message shows it: plain when moderate (`-8`, `0.5`, `nan`), in
+/// exponent form when very large or small (`1e-300`, not 300 zeros).
+pub fn show(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-4..1e16).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
 fn check(spec: &str, field: &'static str, value: f64, range: (f64, f64)) -> Result<(), SpecError> {
     let (lo, hi) = range;
     // NaN fails both comparisons.
@@ -127,7 +137,10 @@ fn check(spec: &str, field: &'static str, value: f64, range: (f64, f64)) -> Resu
         Err(SpecError {
             spec: spec.to_string(),
             field,
-            message: format!("must be finite and in [{lo:e}, {hi:e}], got {value}"),
+            message: format!(
+                "must be finite and in [{lo:e}, {hi:e}], got {}",
+                show(value)
+            ),
         })
     }
 }
@@ -357,7 +370,10 @@ impl Model {
                 if !(value >= lo && value <= hi) {
                     return Err(err(
                         "layer_groups",
-                        format!("[{i}]: {what} must be finite and in [{lo:e}, {hi:e}], got {value}"),
+                        format!(
+                            "[{i}]: {what} must be finite and in [{lo:e}, {hi:e}], got {}",
+                            show(value)
+                        ),
                     ));
                 }
             }

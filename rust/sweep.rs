@@ -82,7 +82,10 @@ fn check_axis(
         return Ok(());
     }
     match values.iter().find(|v| !ok(**v)) {
-        Some(v) => Err(grid_error(field, format!("must be {rule}, got {v}"))),
+        Some(v) => Err(grid_error(
+            field,
+            format!("must be {rule}, got {}", crate::spec::show(*v)),
+        )),
         None => Ok(()),
     }
 }

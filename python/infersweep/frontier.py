@@ -15,7 +15,8 @@ from .checks import integer, real, show
 from .errors import GridError
 from .reference import logspace2 as _logspace2
 from .specs import FIELD_RANGES, Gpu, Model, SpecDec
-from .sweep import BYTES_PER_ROW, check_fits, check_threads, gpu_dict, model_dict, sweep
+from .sweep import BYTES_PER_ROW, check_threads, gpu_dict, model_dict, sweep
+from .sweep import _available_memory as available_memory
 
 #: The paper's fitted preference: users maximise speed^3 / cost.
 PREFERENCE_EXPONENT = 3.0
@@ -71,9 +72,14 @@ def frontier(
             raise GridError(f"frontier: {name!r} must be True or False, got {show(flag)}")
     if spec_dec is not None and not isinstance(spec_dec, SpecDec):
         raise GridError(f"frontier: 'spec_dec' must be None or an isw.SpecDec, got {show(spec_dec)}")
-    # The search holds about FRONTIER_BYTES_PER_POINT per grid point (exact mode: a sweep row).
-    check_fits(resolution * resolution, None,
-               bytes_per_row=BYTES_PER_ROW if exact else FRONTIER_BYTES_PER_POINT)
+    # Refuse, before allocating, a search that would not fit: about FRONTIER_BYTES_PER_POINT
+    # per grid point (exact mode: a sweep row per point).
+    points = resolution * resolution
+    need, avail = points * (BYTES_PER_ROW if exact else FRONTIER_BYTES_PER_POINT), available_memory()
+    if need > avail // 2:
+        raise GridError(f"frontier: resolution={resolution} means {points:,} grid points, about "
+                        f"{need / 2**30:.1f} GiB, more than half of the {avail / 2**30:.1f} GiB available; "
+                        f"lower 'resolution'")
     sd = None
     if spec_dec is not None:
         sd = {"drafter": model_dict(spec_dec.drafter_model), "acceptance": spec_dec.acceptance,

@@ -227,6 +227,7 @@ def plan(model: ModelLike | Sequence[ModelLike], gpu: GpuLike | Sequence[GpuLike
 
 
 def _available_memory() -> int:
+    """Bytes of memory available now (MemAvailable; else free pages; else 8 GiB)."""
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -240,9 +241,9 @@ def _available_memory() -> int:
         return 8 << 30
 
 
-def check_fits(rows: int, max_rows: int | None, *, bytes_per_row: int = BYTES_PER_ROW) -> None:
+def check_fits(rows: int, max_rows: int | None) -> None:
     """Refuse, before allocating, a result that would not fit in memory."""
-    need = rows * bytes_per_row
+    need = rows * BYTES_PER_ROW
     if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int)):
         raise GridError(f"grid: max_rows must be None or an integer, got {show(max_rows)}")
     if max_rows is not None and rows > max_rows:

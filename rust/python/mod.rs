@@ -219,10 +219,12 @@ fn run_on_pool<T: Send>(
     work: impl FnOnce() -> T + Send,
 ) -> PyResult<T> {
     check_threads(num_threads)?;
-    py.detach(|| pool(num_threads).map(|p| match p {
-        Some(p) => p.install(work),
-        None => work(),
-    }))
+    py.detach(|| {
+        pool(num_threads).map(|p| match p {
+            Some(p) => p.install(work),
+            None => work(),
+        })
+    })
     .map_err(|e| PyGridError::new_err(format!("grid: cannot start {num_threads:?} threads: {e}")))
 }
 
@@ -298,10 +300,8 @@ impl SweepGrid {
         num_threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let (grid, rows) = (&self.grid, self.rows);
-        let cols = run_on_pool(py, num_threads, || {
-            sweep_validated(grid, rows, start, end)
-        })?
-        .map_err(|e| to_py_err(&e))?;
+        let cols = run_on_pool(py, num_threads, || sweep_validated(grid, rows, start, end))?
+            .map_err(|e| to_py_err(&e))?;
         columns_to_dict(py, cols)
     }
 }
