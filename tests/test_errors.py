@@ -9,12 +9,14 @@ mistakes a panic for a clean error.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import resource
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +24,7 @@ import polars as pl
 import pytest
 
 import infersweep as isw
-from infersweep.errors import CatalogError, GridError, InfersweepError, SpecError
+from infersweep.errors import CatalogError, ConfigError, GridError, InfersweepError, SpecError
 
 NAN, INF = math.nan, math.inf
 
@@ -503,7 +505,8 @@ def test_infer_model_size_stops_when_the_bracket_cannot_shrink(monkeypatch: pyte
 # ----------------------------------------------------------------------------- raw exceptions
 
 
-@pytest.mark.parametrize("value", [10**400, [8, 10**400], np.array([10**400], dtype=object)])
+@pytest.mark.parametrize("value", [10**400, [8, 10**400], np.array([10**400], dtype=object)],
+                         ids=["int", "list", "object-array"])
 def test_axis_integer_too_large_for_a_float(value: Any) -> None:
     raises(GridError, lambda: sweep(n_gpus=value), "n_gpus")
 
@@ -669,8 +672,6 @@ def test_engine_refuses_a_gpu_field_outside_its_range() -> None:
 
 def test_readme_lists_the_engine_ranges() -> None:
     """README's "Accepted ranges" table is the engine's table (FIELD_RANGES), row for row."""
-    from pathlib import Path
-
     from infersweep.specs import FIELD_RANGES
 
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
@@ -712,3 +713,107 @@ def test_preferred_refuses_a_front_with_no_feasible_row() -> None:
 def test_preferred_skips_infeasible_rows() -> None:
     df = isw.sweep("Llama-3-70B", "H100", n_gpus=[1, 8], batch_size=1)
     assert isw.preferred(df)["n_gpus"][0] == 8.0
+
+
+# ----------------------------------------------------------------------------- Hugging Face configs
+
+HF = Path(__file__).parent / "data" / "hf"
+
+
+def hf(name: str, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((HF / f"{name}.json").read_text())
+    data.update(changes)
+    return data
+
+
+class _NoContains(list):  # type: ignore[type-arg]
+    """A list whose membership test fails: reading it must go through a set."""
+
+    def __contains__(self, item: object) -> bool:
+        raise AssertionError("membership tested on the list (quadratic in the layers)")
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_hf_mlp_only_layers_read_as_a_set(approximate: bool) -> None:
+    """`i in mlp_only_layers` over every layer was quadratic: a 425 kB config took 41 s."""
+    layers = 20_000
+    cfg = hf("qwen3-235b-a22b", num_hidden_layers=layers, mlp_only_layers=_NoContains(range(0, layers, 2)))
+    m = isw.Model.from_hf_config(cfg, approximate=approximate)
+    assert m.n_layers == layers
+    if not approximate:
+        assert m.layer_groups is not None
+        assert sorted(g.n_layers for g in m.layer_groups) == [layers / 2, layers / 2]
+
+
+def test_hf_moe_layers_read_as_a_set() -> None:
+    cfg = hf("llama-4-maverick-17b-128e")
+    text = cfg["text_config"]
+    n = text["num_hidden_layers"]
+    text["moe_layers"] = _NoContains(range(1, n, 2))
+    m = isw.Model.from_hf_config(cfg)
+    assert m.layer_groups is not None and math.fsum(g.n_layers for g in m.layer_groups) == n
+
+
+@pytest.mark.parametrize("layers", [10**8, 100_001, pytest.param(10**400, id="10**400")])
+def test_hf_layer_count_bounded(layers: int) -> None:
+    """num_hidden_layers=10**8 allocated 1.6 GB of per-layer lists."""
+    raises(ConfigError, lambda: isw.Model.from_hf_config(hf("llama-3.1-8b", num_hidden_layers=layers)),
+           "num_hidden_layers", "100,000")
+
+
+@pytest.mark.parametrize(("name", "key", "value"), [
+    ("qwen3-235b-a22b", "mlp_only_layers", 5),
+    ("qwen3-235b-a22b", "mlp_only_layers", ["1"]),
+    ("qwen3-235b-a22b", "mlp_only_layers", [True]),
+    ("gpt-oss-120b", "layer_types", 5),
+    ("gpt-oss-120b", "layer_types", [["sliding_attention"]]),
+    ("qwen3-32b", "use_sliding_window", "yes"),
+    ("llama-3.1-8b", "tie_word_embeddings", "no"),
+    ("llama-3.1-8b", "hidden_size", "4096"),
+    pytest.param("llama-3.1-8b", "hidden_size", 10**400, id="hidden_size-10**400"),
+    ("llama-3.1-8b", "num_attention_heads", [32]),
+    ("mixtral-8x7b-v0.1", "sliding_window", {"size": 4096}),
+])
+@pytest.mark.parametrize("approximate", [False, True])
+def test_hf_key_of_the_wrong_type(name: str, key: str, value: Any, approximate: bool) -> None:
+    """Wrong-typed keys raised TypeError (5 is not iterable, a list is unhashable) or were accepted."""
+    cfg = hf(name, **{key: value})
+    raises(ConfigError, lambda: isw.Model.from_hf_config(cfg, approximate=approximate), key)
+
+
+@pytest.mark.parametrize(("key", "value"), [("moe_layers", "1,3"), ("no_rope_layers", "x")])
+def test_hf_llama4_text_keys_of_the_wrong_type(key: str, value: Any) -> None:
+    cfg = hf("llama-4-maverick-17b-128e")
+    cfg["text_config"][key] = value
+    raises(ConfigError, lambda: isw.Model.from_hf_config(cfg), key)
+
+
+@pytest.mark.parametrize("model_type", [["llama"], {"a": 1}, 5])
+def test_hf_model_type_of_the_wrong_type(model_type: Any) -> None:
+    raises(ConfigError, lambda: isw.Model.from_hf_config(hf("llama-3.1-8b", model_type=model_type)),
+           "model_type")
+
+
+def test_hf_deeply_nested_json(tmp_path: Path) -> None:
+    """json.loads raised RecursionError on deeply nested input."""
+    path = tmp_path / "config.json"
+    path.write_text('{"model_type": "llama", "x": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    raises(ConfigError, lambda: isw.Model.from_hf_config(path), "config.json", "JSON")
+
+
+def test_hf_huge_integer_in_json(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    text = json.dumps(hf("llama-3.1-8b")).replace('"hidden_size": 4096', '"hidden_size": ' + "9" * 5000)
+    path.write_text(text)
+    raises(ConfigError, lambda: isw.Model.from_hf_config(path), "config.json")
+
+
+def test_hf_deeply_nested_value() -> None:
+    deep: Any = 4096
+    for _ in range(100_000):
+        deep = [deep]
+    raises(ConfigError, lambda: isw.Model.from_hf_config(hf("llama-3.1-8b", hidden_size=deep)), "hidden_size")
+
+
+def test_hf_sizes_outside_the_accepted_ranges() -> None:
+    raises(ConfigError, lambda: isw.Model.from_hf_config(hf("llama-3.1-8b", hidden_size=10**11)), "d_model")

@@ -297,9 +297,12 @@ def _default_name(raw: dict[str, Any], path: Path | None, model_type: str) -> st
     return model_type
 
 
-def _window_binds(cfg: _Config, window: Any) -> bool:
+def _window_binds(cfg: _Config, window: Any, key: str = "sliding_window") -> bool:
+    """Whether a window (a positive integer, or None) is shorter than the longest context."""
     if window is None:
         return False
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ConfigError(f"{cfg.where()}: key {key!r} must be a positive integer, got {show(window)}")
     max_pos = cfg.get("max_position_embeddings")
     return not (isinstance(max_pos, int) and isinstance(window, int) and window >= max_pos)
 
@@ -466,7 +469,7 @@ def _moe_layout(cfg: _Config, n_layers: int, features: list[_Feature]) -> _Ffn:
 
 def _binding(cfg: _Config, window: Any, key: str) -> float | None:
     """A window that binds, as a float; None when it never binds (or is absent)."""
-    if window is None or not _window_binds(cfg, window):
+    if window is None or not _window_binds(cfg, window, key):
         return None
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ConfigError(f"{cfg.where()}: key {key!r} must be a positive integer, got {show(window)}")
