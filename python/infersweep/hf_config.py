@@ -301,8 +301,9 @@ def _window_binds(cfg: _Config, window: Any, key: str = "sliding_window") -> boo
     """Whether a window (a positive integer, or None) is shorter than the longest context."""
     if window is None:
         return False
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ConfigError(f"{cfg.where()}: key {key!r} must be a positive integer, got {show(window)}")
+    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= MAX_COUNT:
+        raise ConfigError(f"{cfg.where()}: key {key!r} must be a positive integer at most {MAX_COUNT:.0e}, "
+                          f"got {show(window)}")
     max_pos = cfg.get("max_position_embeddings")
     return not (isinstance(max_pos, int) and isinstance(window, int) and window >= max_pos)
 

@@ -38,6 +38,9 @@ COST = "usd_per_million_tokens"
 #: Accepted scale factors F (scale_model's ``factor``, infer_model_size's ``lo`` and ``hi``):
 #: beyond them a scaled catalog model leaves the accepted ranges of its fields anyway.
 FACTOR_RANGE = (1e-6, 1e6)
+#: Speeds fit_frontier accepts (tokens/s): the scanned x_m, up to 1e4 times the fastest, and
+#: the gaps down to 1e-9 of it, stay normal floats.
+SPEED_RANGE = (1e-100, 1e100)
 #: Accepted ``tol`` of infer_model_size: below 1e-12 the bracket is a few ulps of log F wide.
 TOL_RANGE = (1e-12, 1.0)
 
@@ -307,7 +310,8 @@ def fit_frontier(front: pl.DataFrame | ArrayLike, cost: ArrayLike | None = None,
 
     ``front`` is a frontier DataFrame (speed ``tokens_per_s_per_request``, cost
     ``usd_per_million_tokens``), or an array of speeds with ``cost`` the array of costs.
-    Rows with a non-finite or non-positive speed or cost are ignored; at least 3 must remain.
+    Rows with a non-finite or non-positive speed or cost are ignored; at least 3 must remain,
+    with speeds in [1e-100, 1e100]; a fit that is not finite is a GridError.
     When the best x_m is at the end of the scanned range the fit is degenerate (a pure
     exponential or a pole at the last point); the end value is returned.
     """
@@ -333,6 +337,10 @@ def fit_frontier(front: pl.DataFrame | ArrayLike, cost: ArrayLike | None = None,
     x, log_y = x_all[keep], np.log(y_all[keep])
     if x.size < 3 or np.unique(x).size < 2:
         raise GridError(f"fit_frontier: need at least 3 points with distinct speeds, got {x.size}")
+    lo, hi = SPEED_RANGE
+    if not (lo <= x.min() and x.max() <= hi):
+        raise GridError(f"fit_frontier: speeds must be in [{lo:g}, {hi:g}] (x_m up to 1e4 times the fastest "
+                        f"must stay finite), got {x.min():g} to {x.max():g}")
 
     s_grid = np.linspace(math.log(1e-9), math.log(1e4), grid_points)
     sse = np.array([_profile(x, log_y, s)[0] for s in s_grid])
@@ -352,6 +360,9 @@ def fit_frontier(front: pl.DataFrame | ArrayLike, cost: ArrayLike | None = None,
             fd = _profile(x, log_y, d)[0]
     candidates = [_profile(x, log_y, s) for s in (s_grid[i], 0.5 * (a + b))]
     _, log_a, beta, x_m = min(candidates, key=lambda r: r[0])
+    if not all(map(math.isfinite, (log_a, beta, x_m))) or log_a > 700:
+        raise GridError(f"fit_frontier: the fit is degenerate (log A = {log_a:g}, beta = {beta:g}, "
+                        f"x_m = {x_m:g})")
     return FrontierFit(A=math.exp(log_a), beta=beta, x_m=x_m)
 
 
