@@ -61,6 +61,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..checks import show
 from ..errors import CatalogError, SpecError
 from ..specs import Gpu, LayerGroup, Model, representative_group
 
@@ -250,7 +251,7 @@ def _lookup(kind: Kind, name: str) -> CatalogEntry:
     what = _SINGULAR[kind]
     if not isinstance(name, str):
         cls = _SPEC_CLASS[kind].__name__
-        raise CatalogError(f"{what}: expected a catalog name or a {cls}, got {name!r} "
+        raise CatalogError(f"{what}: expected a catalog name or a {cls}, got {show(name)} "
                            f"({type(name).__name__})")
     section = _load()[kind]
     if name in section.exact:
