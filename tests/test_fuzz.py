@@ -6,8 +6,8 @@ bools, nested lists, complex numbers, dates), and calls an entry point. The only
 outcomes are an ``InfersweepError`` (``SpecError``, ``GridError``, ``CatalogError``,
 ``ConfigError``) with a message, or a result satisfying the documented invariants:
 
-- a feasible row has a finite, positive latency, speed and cost, components ≥ 0, and
-  0 < mfu ≤ 1 (for one position per sequence);
+- a feasible row has a finite, positive latency, speed and cost, components ≥ 0, a
+  pipeline degree ≥ 1 and 0 < mfu ≤ 1;
 - an infeasible row has an infinite latency, cost and GPU-seconds per token, zero speeds and
   mfu, and NaN components and layout degrees.
 
@@ -111,16 +111,12 @@ def check_rows(df: pl.DataFrame) -> None:
     for c in POSITIVE:
         ok = pl.col(c).is_finite() & (pl.col(c) > 0)
         assert feasible.select(ok.all()).item() is not False, (c, feasible.filter(~ok))
-    one = feasible.filter(pl.col("seq_len") == 1)["mfu"].to_numpy()
-    # mfu with seq_len > 1 can exceed 1 (issue 9 §4: it must use the latency's FLOPs; fixed elsewhere).
-    assert np.all((one > 0) & (one <= 1)), feasible.filter((pl.col("seq_len") == 1) & (pl.col("mfu") > 1))
-    # Known elsewhere (issue 9 §1): with PP, b < 1 or N < 1 gives a pipeline degree below 1 and
-    # a negative network time; the numerics branch makes the PP list [1] there.
-    sub_unit_pp = pl.col("use_pp") & ((pl.col("batch_size") < 1) | (pl.col("n_gpus") < 1))
-    checked = feasible.filter(~sub_unit_pp)
+    mfu = (pl.col("mfu") > 0) & (pl.col("mfu") <= 1)
+    assert feasible.select(mfu.all()).item() is not False, feasible.filter(~mfu)
     for c in COMPONENTS:
         ok = pl.col(c).is_finite() & (pl.col(c) >= 0)
-        assert checked.select(ok.all()).item() is not False, (c, checked.filter(~ok))
+        assert feasible.select(ok.all()).item() is not False, (c, feasible.filter(~ok))
+    assert feasible.select((pl.col("pp_degree") >= 1).all()).item() is not False
     for c in ("token_latency_s", "usd_per_million_tokens", "gpu_seconds_per_token"):
         assert np.all(infeasible[c].to_numpy() == math.inf), c
     for c in ("tokens_per_s_per_request", "tokens_per_s_per_gpu", "mfu"):

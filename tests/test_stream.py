@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +19,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import infersweep as isw
+from infersweep.dataset import part_name
 from infersweep.errors import GridError
 from infersweep.sweep import plan
 
@@ -51,6 +54,14 @@ def leftovers(path: Path) -> list[str]:
     return sorted(p.name for p in path.iterdir()) if path.exists() else []
 
 
+#: What a dataset directory holds besides its parts: the manifest and its lock file.
+DATASET = ["_infersweep.json", "_infersweep.lock"]
+
+
+def parts(path: Path) -> list[str]:
+    return [name for name in leftovers(path) if name.startswith("part-")]
+
+
 # ---------------------------------------------------------------- datasets
 
 
@@ -58,9 +69,10 @@ def test_round_trip_equals_sweep_row_for_row(tmp_path: Path, reference: pl.DataF
     paths = isw.sweep_to_parquet(**GRID, path=tmp_path / "ds", chunk_rows=250)
     assert [Path(p).name for p in paths] == [f"part-{i:05d}-of-00006.parquet" for i in range(6)]
     assert paths == sorted(paths) and all(os.path.isabs(p) for p in paths)
-    assert leftovers(tmp_path / "ds") == [Path(p).name for p in paths]
+    assert leftovers(tmp_path / "ds") == DATASET + [Path(p).name for p in paths]
     assert max(pl.scan_parquet(p).select(pl.len()).collect().item() for p in paths) <= 250
     assert_frame_equal(read(tmp_path / "ds"), reference)
+    assert_frame_equal(isw.read_sweep(tmp_path / "ds").collect(), reference)
     assert_frame_equal(pl.concat([pl.read_parquet(p) for p in paths]), reference)
 
 
@@ -84,12 +96,16 @@ def test_zip_grid(tmp_path: Path) -> None:
     assert_frame_equal(read(tmp_path), isw.sweep(**args))
 
 
-def test_rewrite_replaces_an_earlier_dataset(tmp_path: Path, reference: pl.DataFrame) -> None:
+def test_overwrite_replaces_an_earlier_dataset(tmp_path: Path, reference: pl.DataFrame) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     isw.sweep_to_parquet(**GRID, path=tmp_path, chunk_rows=150)  # 10 parts
-    isw.sweep_to_parquet(**GRID, path=tmp_path, chunk_rows=500)  # 3 parts: the other 7 must go
-    assert leftovers(tmp_path) == ["notes.txt"] + [f"part-{i:05d}-of-00003.parquet" for i in range(3)]
-    assert_frame_equal(read(tmp_path), reference)
+    with pytest.raises(GridError, match=r"holds another dataset .*num_shards \(10 there, 3 here\)"):
+        isw.sweep_to_parquet(**GRID, path=tmp_path, chunk_rows=500)  # 3 parts
+    assert len(parts(tmp_path)) == 10, "a refused call touches nothing"
+    isw.sweep_to_parquet(**GRID, path=tmp_path, chunk_rows=500, overwrite=True)  # the other 7 must go
+    three = [f"part-{i:05d}-of-00003.parquet" for i in range(3)]
+    assert leftovers(tmp_path) == [*DATASET, "notes.txt", *three]
+    assert_frame_equal(isw.read_sweep(tmp_path).collect(), reference)
 
 
 def test_bad_arguments_write_nothing(tmp_path: Path) -> None:
@@ -108,7 +124,7 @@ def test_bad_arguments_write_nothing(tmp_path: Path) -> None:
     paths = isw.sweep_to_parquet(**GRID, path=tmp_path / "f", columns=SOME)
     with pytest.raises(GridError):
         isw.sweep_to_parquet(**GRID, path=tmp_path / "f", columns=["nope"])
-    assert [str(p) for p in sorted((tmp_path / "f").iterdir())] == paths
+    assert [str(tmp_path / "f" / p) for p in parts(tmp_path / "f")] == paths
 
 
 # ---------------------------------------------------------------- shards
@@ -124,11 +140,20 @@ def test_shards_union_is_the_whole_sweep(tmp_path: Path, reference: pl.DataFrame
     assert_frame_equal(read(tmp_path), reference)
 
 
-def test_more_shards_than_rows_gives_empty_parts(tmp_path: Path) -> None:
-    args = dict(model="Llama-3-70B", n_gpus=[8, 16])
-    for i in range(5):
-        isw.sweep_shard(**args, shard=i, num_shards=5, path=tmp_path, columns=SOME)
-    assert_frame_equal(read(tmp_path), isw.sweep(**args, columns=SOME))
+def test_more_shards_than_rows_are_clamped_with_a_warning(tmp_path: Path) -> None:
+    args = dict(model="Llama-3-70B", n_gpus=[8, 16, 32], columns=SOME)  # 3 rows
+    got = []
+    for i in range(300):
+        with pytest.warns(UserWarning, match=r"num_shards=300 is more than the grid's 3 rows"):
+            got.append(isw.sweep_shard(**args, shard=i, num_shards=300, path=tmp_path / "shards"))
+    assert got[3:] == [None] * 297, "shards past the rows have nothing to do"
+    assert [Path(p).name for p in got[:3]] == [f"part-{i:05d}-of-00003.parquet" for i in range(3)]
+    assert leftovers(tmp_path / "shards") == DATASET + [f"part-{i:05d}-of-00003.parquet" for i in range(3)]
+    assert_frame_equal(isw.read_sweep(tmp_path / "shards").collect(), isw.sweep(**args))
+    with pytest.warns(UserWarning, match=r"num_shards=3,000 .* has 3 parts"):
+        paths = isw.sweep_to_parquet(**args, num_shards=3000, path=tmp_path / "whole")
+    assert len(paths) == 3 and parts(tmp_path / "whole") == [Path(p).name for p in paths]
+    assert_frame_equal(isw.read_sweep(tmp_path / "whole").collect(), isw.sweep(**args))
 
 
 def test_shard_rerun_is_idempotent(tmp_path: Path, reference: pl.DataFrame) -> None:
@@ -145,13 +170,143 @@ def test_shard_rerun_is_idempotent(tmp_path: Path, reference: pl.DataFrame) -> N
     isw.sweep_shard(**GRID, shard=1, num_shards=3, path=tmp_path)
     assert Path(path).read_bytes() == first
     other = {**GRID, "batch_size": [1, 4, 16, 64, 256, 512]}
-    isw.sweep_shard(**other, shard=1, num_shards=3, path=tmp_path)
-    assert Path(path).read_bytes() != first
-    isw.sweep_shard(**GRID, shard=1, num_shards=3, path=tmp_path)
+    differs = r"another dataset .*batch_size .*\"max\": 1024.0.* there, .*512.0.* here"
+    with pytest.raises(GridError, match=differs):
+        isw.sweep_shard(**other, shard=1, num_shards=3, path=tmp_path)
     assert Path(path).read_bytes() == first
-    assert leftovers(tmp_path) == [Path(path).name]
+    isw.sweep_shard(**other, shard=1, num_shards=3, path=tmp_path, overwrite=True)
+    assert Path(path).read_bytes() != first
+    isw.sweep_shard(**GRID, shard=1, num_shards=3, path=tmp_path, overwrite=True)
+    assert Path(path).read_bytes() == first
+    assert leftovers(tmp_path) == [*DATASET, Path(path).name]
     lo, hi = ROWS // 3, 2 * ROWS // 3
     assert_frame_equal(pl.read_parquet(path), reference.slice(lo, hi - lo))
+
+
+# ---------------------------------------------------------------- manifest, names, refusals, read_sweep
+
+
+def test_the_manifest_describes_the_dataset(tmp_path: Path) -> None:
+    paths = isw.sweep_to_parquet(**GRID, path=tmp_path, columns=SOME, chunk_rows=500)
+    m = json.loads((tmp_path / "_infersweep.json").read_text())
+    assert (m["format"], m["format_version"]) == ("infersweep-dataset", 1)
+    assert (m["rows"], m["num_shards"], m["requested_num_shards"]) == (ROWS, 3, 3)
+    assert m["complete"] == [[0, 3]]
+    assert m["parts"].format(index=2) == Path(paths[2]).name == "part-00002-of-00003.parquet"
+    assert len(m["fingerprint"]) == 64 and int(m["fingerprint"], 16) >= 0
+    g = m["grid"]
+    assert g["models"] == ["Llama-3-8B", "Llama-3-70B"] and g["gpus"] == ["H100", "A100"]
+    assert g["n_gpus"] == {"count": 5, "min": 1.0, "max": 64.0}
+    assert g["columns"] == SOME and g["grid"] == "product" and g["infersweep"] == isw.__version__
+    assert g["spec_dec"] == [None, "Llama-3-8B acceptance=0.7 gamma_max=5"]
+
+
+def test_part_names_are_padded_to_the_shard_count(tmp_path: Path) -> None:
+    assert part_name(7, 99_999) == "part-00007-of-99999.parquet"
+    assert part_name(7, 100_000) == "part-000007-of-100000.parquet"
+    assert part_name(123_456, 1_000_000) == "part-0123456-of-1000000.parquet"
+    for n in (10, 99_999, 100_000, 1_234_567):
+        sample = sorted({0, 1, 9, 10, 99, 9_999, 99_998, 99_999, n - 1} & set(range(n)))
+        assert sorted(part_name(i, n) for i in sample) == [part_name(i, n) for i in sample]
+    # A real shard of a 100,000-shard dataset (one row each).
+    args = dict(model="Llama-3-70B", n_gpus=np.arange(1, 101), batch_size=np.arange(1, 1001), columns=SOME)
+    path = isw.sweep_shard(**args, shard=99_999, num_shards=100_000, path=tmp_path)
+    assert path is not None and Path(path).name == "part-099999-of-100000.parquet"
+    assert_frame_equal(pl.read_parquet(path), isw.sweep(**args).tail(1))
+    with pytest.raises(GridError, match=r"99,999 of 100,000 parts are missing \(parts 0-99998\)"):
+        isw.read_sweep(tmp_path)
+
+
+def test_read_sweep_refuses_an_incomplete_dataset_and_lists_the_missing_parts(tmp_path: Path,
+                                                                             reference: pl.DataFrame) -> None:
+    for i in (0, 3, 4, 6):
+        isw.sweep_shard(**GRID, shard=i, num_shards=7, path=tmp_path)
+    with pytest.raises(GridError, match=r"incomplete: 3 of 7 parts are missing \(parts 1-2, 5\)"):
+        isw.read_sweep(tmp_path)
+    for i in (1, 2, 5):
+        isw.sweep_shard(**GRID, shard=i, num_shards=7, path=tmp_path)
+    assert_frame_equal(isw.read_sweep(tmp_path).collect(), reference)
+    os.remove(tmp_path / "part-00004-of-00007.parquet")  # listed complete, but gone
+    with pytest.raises(GridError, match=r"1 of 7 parts are missing \(parts 4\)"):
+        isw.read_sweep(tmp_path)
+    with pytest.raises(GridError, match="holds no sweep dataset"):
+        isw.read_sweep(tmp_path / "..")
+    with pytest.raises(GridError, match="is not a directory"):
+        isw.read_sweep(tmp_path / "nowhere")
+    (tmp_path / "_infersweep.json").write_text("{not json")
+    with pytest.raises(GridError, match=r"manifest .* is not readable"):
+        isw.read_sweep(tmp_path)
+
+
+def test_a_glob_of_a_killed_run_would_read_part_of_it_read_sweep_does_not(tmp_path: Path) -> None:
+    isw.sweep_to_parquet(**GRID, path=tmp_path, chunk_rows=250)
+    m = json.loads((tmp_path / "_infersweep.json").read_text())
+    m["complete"] = [[0, 2]]  # as a run killed after its first two parts leaves it
+    (tmp_path / "_infersweep.json").write_text(json.dumps(m))
+    for i in range(2, 6):
+        os.remove(tmp_path / f"part-{i:05d}-of-00006.parquet")
+    assert 0 < len(read(tmp_path)) < ROWS
+    with pytest.raises(GridError, match=r"4 of 6 parts are missing \(parts 2-5\)"):
+        isw.read_sweep(tmp_path)
+
+
+def test_part_files_without_a_manifest_are_refused(tmp_path: Path, reference: pl.DataFrame) -> None:
+    (tmp_path / "part-00000-of-00002.parquet").write_bytes(b"an older dataset's part")
+    (tmp_path / "keep.parquet").write_bytes(b"not a part file")
+    with pytest.raises(GridError, match=r"holds 1 part files but no _infersweep.json"):
+        isw.sweep_to_parquet(**GRID, path=tmp_path)
+    with pytest.raises(GridError, match=r"holds 1 part files but no _infersweep.json"):
+        isw.sweep_shard(**GRID, shard=0, num_shards=2, path=tmp_path)
+    isw.sweep_to_parquet(**GRID, path=tmp_path, overwrite=True)
+    assert leftovers(tmp_path) == [*DATASET, "keep.parquet", "part-00000-of-00001.parquet"]
+    assert_frame_equal(isw.read_sweep(tmp_path).collect(), reference)
+
+
+def _hold(path: Path) -> int:
+    """Open and flock ``path`` as a live writer does; close the fd to let go."""
+    fd = os.open(path, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock")
+def test_stale_temporaries_of_the_dataset_are_removed_live_ones_kept(tmp_path: Path) -> None:
+    isw.sweep_shard(**GRID, shard=0, num_shards=3, path=tmp_path, columns=SOME)
+    stale = tmp_path / "part-00001-of-00003.parquet.0123456789ab.tmp"  # a killed shard's 151 MB
+    live = tmp_path / "part-00001-of-00003.parquet.ba9876543210.tmp"  # a writer at work
+    foreign = tmp_path / "part-00001-of-00004.parquet.0123456789ab.tmp"  # another dataset's
+    for p in (stale, live, foreign):
+        p.write_bytes(b"partial")
+    fd = _hold(live)
+    try:
+        isw.sweep_shard(**GRID, shard=1, num_shards=3, path=tmp_path, columns=SOME)
+        assert not stale.exists() and live.exists() and foreign.exists()
+        stale.write_bytes(b"partial")  # and sweep_to_parquet, resuming, cleans the whole dataset
+        isw.sweep_to_parquet(**GRID, path=tmp_path, columns=SOME, num_shards=3)
+        assert not stale.exists() and live.exists()
+    finally:
+        os.close(fd)
+    isw.sweep_to_parquet(**GRID, path=tmp_path, columns=SOME, num_shards=3)
+    assert not live.exists() and foreign.exists()
+
+
+def test_two_writers_of_one_shard_do_not_collide(tmp_path: Path, reference: pl.DataFrame) -> None:
+    errors: list[BaseException] = []
+
+    def write(shard: int) -> None:
+        try:
+            isw.sweep_shard(**GRID, shard=shard, num_shards=2, path=tmp_path, overwrite=True)
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(i % 2,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert leftovers(tmp_path) == [*DATASET, "part-00000-of-00002.parquet", "part-00001-of-00002.parquet"]
+    assert_frame_equal(isw.read_sweep(tmp_path).collect(), reference)
 
 
 # ---------------------------------------------------------------- Ctrl-C
@@ -344,5 +499,5 @@ def test_ray_retries_a_shard_whose_worker_dies(tmp_path: Path, ray_local) -> Non
     assert killed is not None, "no shard was seen running"
     assert "error" not in done, done.get("error")
     assert len(done["paths"]) == 4  # type: ignore[arg-type]
-    assert leftovers(tmp_path) == [f"part-{i:05d}-of-00004.parquet" for i in range(4)]
+    assert leftovers(tmp_path) == DATASET + [f"part-{i:05d}-of-00004.parquet" for i in range(4)]
     assert_frame_equal(read(tmp_path), isw.sweep(**args))

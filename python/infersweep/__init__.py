@@ -10,7 +10,10 @@ evaluated by a Rust engine over millions of configurations and returned as polar
 from . import errors, reference
 from ._core import __version__
 from .catalog import catalog_gpus, catalog_models, gpu, gpu_names, model, model_names
+from .data import measurements
+from .dataset import read_sweep
 from .errors import CatalogError, ConfigError, GridError, InfersweepError, SpecError
+from .explain import Explanation, explain
 from .frontier import frontier as frontier
 from .frontier import pareto_front, preferred
 from .hf_config import from_hf_config
@@ -27,10 +30,12 @@ from .specs import Gpu, LayerGroup, Model, SpecDec
 from .stream import sweep_shard, sweep_to_parquet
 from .sweep import sweep
 from .toy import toy_critical_batch, toy_latency, toy_min_latency, toy_optimal_gpus
+from .validation import validate, validation_summary
 
 __all__ = [
     "CatalogError",
     "ConfigError",
+    "Explanation",
     "FrontierFit",
     "Gpu",
     "GridError",
@@ -44,6 +49,7 @@ __all__ = [
     "catalog_gpus",
     "catalog_models",
     "errors",
+    "explain",
     "fit_frontier",
     "from_hf_config",
     "frontier",
@@ -51,11 +57,13 @@ __all__ = [
     "gpu",
     "gpu_names",
     "infer_model_size",
+    "measurements",
     "mfu_target",
     "model",
     "model_names",
     "pareto_front",
     "preferred",
+    "read_sweep",
     "reference",
     "scale_model",
     "sweep",
@@ -65,4 +73,6 @@ __all__ = [
     "toy_latency",
     "toy_min_latency",
     "toy_optimal_gpus",
+    "validate",
+    "validation_summary",
 ]

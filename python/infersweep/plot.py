@@ -20,6 +20,7 @@ import html
 import io
 import math
 import os
+import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from ._atomic import write_bytes_atomically
 from .frontier import PREFERENCE_EXPONENT, preferred
 
 if TYPE_CHECKING:
@@ -47,6 +49,10 @@ __all__ = [
 #: Figure size in inches and resolution of raster output: PNGs are FIGSIZE × DPI pixels.
 FIGSIZE = (14.0, 5.6)
 DPI = 110
+#: Longest line of a figure title, in characters (longer lines are wrapped): at 13 pt bold it fits
+#: the width of a FIGSIZE figure. The legend sits at the right, centred on the axes' height, so
+#: that it never covers the title above them.
+TITLE_WRAP = 110
 #: File extensions plot_frontiers writes.
 FORMATS = (".png", ".svg", ".pdf", ".html", ".htm")
 
@@ -209,8 +215,9 @@ def figure_frontiers(
         ax.grid(True, which="major", alpha=0.35)
         ax.grid(True, which="minor", alpha=0.12)
     if title:
-        fig.suptitle(title, fontsize=13, fontweight="bold")
-    fig.legend(handles=handles, loc="outside right upper", fontsize=9, frameon=False)
+        lines = [w for line in title.splitlines() for w in textwrap.wrap(line, TITLE_WRAP) or [""]]
+        fig.suptitle("\n".join(lines), fontsize=13, fontweight="bold")
+    fig.legend(handles=handles, loc="outside right center", fontsize=9, frameon=False)
     return fig
 
 
@@ -348,14 +355,15 @@ def plot_frontiers(
     require_matplotlib()
     if ext in (".html", ".htm"):
         page = _html_page(fronts, title, figsize, exponent)
-        p.write_text(page, encoding="utf-8")
+        write_bytes_atomically(p, page.encode("utf-8"))
         return p
     fig = figure_frontiers(fronts, title=title, figsize=figsize, exponent=exponent)
     import matplotlib
 
-    # Write to memory first so that a failed write leaves no half-written file behind.
+    # Drawn in memory, then written under a temporary name and renamed: Ctrl-C or a failed
+    # write leaves no half-written file behind (infersweep._atomic).
     buf = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "infersweep"}):
         fig.savefig(buf, format=ext[1:], dpi=dpi)
-    p.write_bytes(buf.getvalue())
+    write_bytes_atomically(p, buf.getvalue())
     return p

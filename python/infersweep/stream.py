@@ -1,17 +1,19 @@
 """Sweeps larger than memory: stream a grid to a Parquet dataset, whole or one shard at a time.
 
-A dataset is a directory of part files ``part-00000-of-00191.parquet`` ... in row order: part
-``i`` of ``n`` holds the grid's rows ``[i * rows // n, (i + 1) * rows // n)``, so any
+A dataset is a directory of part files ``part-00000-of-00191.parquet`` ... in row order, with
+a manifest ``_infersweep.json`` (see ``infersweep.dataset`` for the layout and the format):
+part ``i`` of ``n`` holds the grid's rows ``[i * rows // n, (i + 1) * rows // n)``, so any
 scheduler can compute the parts independently (``sweep_shard``) and ``sweep_to_parquet``
 computes them all, here or as Ray tasks. Each file is written under a temporary ``*.tmp``
 name and renamed when complete, so a reader never sees half a file; its footer records which
-grid and rows it holds, so rerunning a shard that is already done does nothing.
+grid and rows it holds, so rerunning a shard that is already done does nothing; the manifest
+records which parts are complete, so ``read_sweep`` reads a dataset only once it is whole.
 
 >>> import infersweep as isw
 >>> paths = isw.sweep_to_parquet("Llama-3-70B", "H100", n_gpus=range(1, 257), batch_size=range(1, 4097),
 ...                              path="sweep.parquet", columns=["n_gpus", "batch_size", "token_latency_s"])
 >>> import polars as pl
->>> pl.scan_parquet("sweep.parquet/*.parquet").filter(pl.col("token_latency_s") < 0.02).collect()
+>>> isw.read_sweep("sweep.parquet").filter(pl.col("token_latency_s") < 0.02).collect()
 """
 
 from __future__ import annotations
@@ -20,9 +22,8 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import threading
-import uuid
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -30,7 +31,16 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from . import _core
+from . import _atomic, _core
+from .dataset import (
+    Manifest,
+    mark_complete,
+    open_dataset,
+    part_name,
+    read_manifest,
+    remove_created,
+    remove_stale_parts,
+)
 from .errors import GridError
 from .specs import SpecDec
 from .sweep import (
@@ -49,6 +59,8 @@ from .sweep import (
     plan,
 )
 
+__all__ = ["part_name", "sweep_shard", "sweep_to_parquet"]
+
 #: Rows held in memory at once (and the size of a part file when ``num_shards`` is not given):
 #: about 100 MB with every column, and a write short enough for a prompt Ctrl-C.
 DEFAULT_PART_ROWS = 1 << 19
@@ -58,18 +70,18 @@ EVAL_ROWS = DEFAULT_CHUNK_ROWS
 Compression = Literal["zstd", "lz4", "snappy", "gzip", "brotli", "uncompressed"]
 COMPRESSIONS = ("zstd", "lz4", "snappy", "gzip", "brotli", "uncompressed")
 
-_PART = re.compile(r"^part-\d{5,}-of-\d{5,}\.parquet(\.[0-9a-f]+\.tmp)?$")
 _META_GRID = "infersweep:grid"
 _META_ROWS = "infersweep:rows"
 
 
 @dataclass(frozen=True)
 class _Job:
-    """A validated grid with its output columns and a fingerprint of both."""
+    """A validated grid with its output columns, a fingerprint of both and a description."""
 
     plan: Plan
     columns: list[str] | None
     fingerprint: str
+    description: dict[str, Any]
 
     @property
     def rows(self) -> int:
@@ -83,6 +95,9 @@ class _Job:
 
     def schema(self) -> pl.Schema:
         return self.frame(0, min(1, self.rows), None).schema
+
+    def manifest(self, num_shards: int, requested: int) -> Manifest:
+        return Manifest(self.fingerprint, self.description, self.rows, num_shards, requested)
 
 
 def _columns(columns: Sequence[str] | str | None) -> list[str] | None:
@@ -98,14 +113,18 @@ def _columns(columns: Sequence[str] | str | None) -> list[str] | None:
     return cols
 
 
-def _fingerprint(p: Plan, axes: dict[str, Any], grid: str, columns: list[str] | None) -> str:
+_AXES = ("n_gpus", "batch_size", "context_len", "seq_len")
+
+
+def _fingerprint(p: Plan, numbers: dict[str, np.ndarray], axes: dict[str, Any], grid: str,
+                 columns: list[str] | None) -> str:
     """A digest of everything a part file's contents depend on."""
     doc = {
         "version": _core.__version__,
         "grid": grid,
         "models": [model_dict(m) for m in p.models],
         "gpus": [gpu_dict(g) for g in p.gpus],
-        **{k: _numbers(k, axes[k]).tolist() for k in ("n_gpus", "batch_size", "context_len", "seq_len")},
+        **{k: numbers[k].tolist() for k in _AXES},
         "use_pp": [bool(x) for x in _as_list(axes["use_pp"])],
         "spec_dec": [None if s is None else [model_dict(s.drafter_model), s.acceptance, s.gamma_max]
                      for s in p.spec_decs],
@@ -115,11 +134,35 @@ def _fingerprint(p: Plan, axes: dict[str, Any], grid: str, columns: list[str] | 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _description(p: Plan, numbers: dict[str, np.ndarray], axes: dict[str, Any], grid: str,
+                 columns: list[str] | None) -> dict[str, Any]:
+    """The grid in a few readable fields, for the manifest (the fingerprint covers every value)."""
+
+    def axis(a: np.ndarray) -> dict[str, Any]:
+        if not a.size:
+            return {"count": 0}
+        return {"count": int(a.size), "min": float(a.min()), "max": float(a.max())}
+
+    return {
+        "infersweep": _core.__version__,
+        "grid": grid,
+        "models": [m.name for m in p.models],
+        "gpus": [g.name for g in p.gpus],
+        **{k: axis(numbers[k]) for k in _AXES},
+        "use_pp": [bool(x) for x in _as_list(axes["use_pp"])],
+        "spec_dec": [None if s is None else f"{s.drafter_model.name} acceptance={s.acceptance:g} "
+                     f"gamma_max={s.gamma_max}" for s in p.spec_decs],
+        "columns": columns,
+    }
+
+
 def _job(axes: dict[str, Any], grid: Literal["product", "zip"], columns: Sequence[str] | str | None) -> _Job:
     p = plan(axes["model"], axes["gpu"], axes["n_gpus"], axes["batch_size"], axes["context_len"],
              axes["seq_len"], axes["use_pp"], axes["spec_dec"], grid)
     cols = _columns(columns)
-    return _Job(p, cols, _fingerprint(p, axes, grid, cols))
+    numbers = {k: _numbers(k, axes[k]) for k in _AXES}
+    return _Job(p, cols, _fingerprint(p, numbers, axes, grid, cols),
+                _description(p, numbers, axes, grid, cols))
 
 
 def _positive(name: str, value: int | None) -> None:
@@ -133,9 +176,14 @@ def _compression(value: str) -> None:
         raise GridError(f"grid: compression must be one of {list(COMPRESSIONS)}, got {value!r}")
 
 
-def part_name(shard: int, num_shards: int) -> str:
-    """The file name of part ``shard`` of ``num_shards``."""
-    return f"part-{shard:05d}-of-{num_shards:05d}.parquet"
+def _clamp(job: _Job, num_shards: int) -> int:
+    """At most one part per row: more parts would be empty files (a grid always gets one part)."""
+    n = min(int(num_shards), max(job.rows, 1))
+    if n < num_shards:
+        warnings.warn(f"num_shards={int(num_shards):,} is more than the grid's {job.rows:,} rows: the "
+                      f"dataset has {n:,} parts of one row each instead (part files part-*-of-{n:05d})",
+                      UserWarning, stacklevel=3)
+    return n
 
 
 def _is_done(final: str, job: _Job, lo: int, hi: int) -> bool:
@@ -149,21 +197,20 @@ def _is_done(final: str, job: _Job, lo: int, hi: int) -> bool:
         return False
 
 
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(path)
-
-
-def _remove_all(paths: Sequence[str]) -> None:
-    """Remove files after a failure.
+def _until_done(cleanup: Any) -> None:
+    """Run ``cleanup()`` to the end even if Ctrl-C is pressed again meanwhile.
 
     Cleaning up after Ctrl-C must survive a second KeyboardInterrupt: polars raises one when it
     sees the signal and Python raises its own at the next bytecode (pola-rs/polars#23988). So
-    callers call this inside a ``try`` that retries it on KeyboardInterrupt: a ``try`` inside
-    this function would come too late, as the pending interrupt fires on entering it.
+    callers call this inside their ``except``: a ``try`` inside the cleanup would come too late,
+    as the pending interrupt fires on entering it.
     """
-    for path in paths:
-        _remove(path)
+    while True:
+        try:
+            cleanup()
+        except KeyboardInterrupt:
+            continue
+        break
 
 
 def _batches(job: _Job, lo: int, hi: int, num_threads: int | None, bar: Progress | None,
@@ -177,28 +224,24 @@ def _batches(job: _Job, lo: int, hi: int, num_threads: int | None, bar: Progress
             bar.update(b - a)
 
 
-def _write_part(job: _Job, lo: int, hi: int, final: str, created: list[str], *, chunk_rows: int,
-                num_threads: int | None, compression: Compression, bar: Progress | None) -> None:
-    """Rows lo..hi into ``final``, by way of a temporary file.
-
-    ``created`` gets the temporary file's path before it is written and ``final``'s before the
-    rename: on failure the caller removes what it lists.
-    """
-    tmp = f"{final}.{uuid.uuid4().hex[:12]}.tmp"
+def _write_part(job: _Job, lo: int, hi: int, final: str, *, chunk_rows: int, num_threads: int | None,
+                compression: Compression, bar: Progress | None, clean: bool) -> None:
+    """Rows lo..hi into ``final``, by way of a locked temporary file (removed on failure)."""
     meta = {_META_GRID: job.fingerprint, _META_ROWS: f"{lo}:{hi}"}
-    created.append(tmp)
-    if hi - lo <= chunk_rows:
-        frames = list(_batches(job, lo, hi, num_threads, bar))
-        df = pl.concat(frames, rechunk=False) if frames else pl.DataFrame(schema=job.schema())
-        df.write_parquet(tmp, compression=compression, metadata=meta)
-    else:
-        _stream(job, lo, hi, tmp, num_threads=num_threads, compression=compression, meta=meta, bar=bar)
-    created.append(final)
-    os.replace(tmp, final)
+    with _atomic.temp_file(final, clean=clean) as (tmp, fd):
+        if hi - lo <= chunk_rows:
+            frames = list(_batches(job, lo, hi, num_threads, bar))
+            df = pl.concat(frames, rechunk=False) if frames else pl.DataFrame(schema=job.schema())
+            _atomic.write_into(fd, final,
+                               lambda f: df.write_parquet(f, compression=compression, metadata=meta))
+        else:
+            _stream(job, lo, hi, tmp, final, num_threads=num_threads, compression=compression, meta=meta,
+                    bar=bar)
+        _atomic.commit(tmp, fd, final)
 
 
-def _stream(job: _Job, lo: int, hi: int, tmp: str, *, num_threads: int | None, compression: Compression,
-            meta: dict[str, str], bar: Progress | None) -> None:
+def _stream(job: _Job, lo: int, hi: int, tmp: str, final: str, *, num_threads: int | None,
+            compression: Compression, meta: dict[str, str], bar: Progress | None) -> None:
     """A part too large for memory: polars sinks the batches as they come, in bounded memory.
 
     The sink runs on a helper thread so that Ctrl-C reaches this (main) thread at once; it then
@@ -213,30 +256,19 @@ def _stream(job: _Job, lo: int, hi: int, tmp: str, *, num_threads: int | None, c
         yield from _batches(job, lo, hi, num_threads, bar, cancel)
 
     lf = register_io_source(source, schema=job.schema())
-    failure: list[BaseException] = []
 
-    def run() -> None:
+    def sink() -> None:
         try:
             lf.sink_parquet(tmp, compression=compression, metadata=meta, maintain_order=True)
-        except BaseException as e:
-            failure.append(e)
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:
+            err = _atomic.os_error(e, final)
+            if err is None:
+                raise
+            raise err from e
 
-    worker = threading.Thread(target=run, name="infersweep-sink", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.05)
-    except BaseException:
-        cancel.set()
-        while True:
-            try:
-                worker.join()
-            except KeyboardInterrupt:
-                continue
-            break
-        raise
-    if failure:
-        raise failure[0]
+    _atomic.in_helper_thread(sink, cancel.set)
 
 
 def _axes(model: Any, gpu: Any, n_gpus: Any, batch_size: Any, context_len: Any, seq_len: Any,
@@ -265,17 +297,25 @@ def sweep_shard(
     progress: bool | None = None,
     compression: Compression = "zstd",
     overwrite: bool = False,
-) -> str:
+) -> str | None:
     """Compute part ``shard`` of ``num_shards`` of the grid into its own file in the directory ``path``.
 
     The grid's rows (in ``isw.sweep`` order) are cut into ``num_shards`` contiguous ranges; part
     ``shard`` holds rows ``[shard * rows // num_shards, (shard + 1) * rows // num_shards)`` and is
-    written to ``path/part-{shard:05d}-of-{num_shards:05d}.parquet``, whose path is returned. The
-    call is deterministic and idempotent: a file already there that holds this grid's rows (its
-    footer records a digest of the grid, the columns and the version, and the row range) is kept
-    as it is unless ``overwrite``; anything else is recomputed and replaced, atomically. So one
-    array job per shard (a SLURM array, a Kubernetes indexed job) can be rerun freely, and the
-    directory reads back with ``pl.scan_parquet(path + "/*.parquet")``.
+    written to ``path/part-{shard:05d}-of-{num_shards:05d}.parquet`` (wider with more than 99,999
+    shards), whose path is returned, and recorded as complete in the dataset's manifest
+    ``path/_infersweep.json`` (``infersweep.dataset``). The call is deterministic and idempotent:
+    a file already there that holds this grid's rows (its footer records a digest of the grid,
+    the columns and the version, and the row range) is kept as it is unless ``overwrite``;
+    anything else is recomputed and replaced, atomically, and temporary files left by killed
+    runs of this part are removed. So one array job per shard (a SLURM array, a Kubernetes
+    indexed job) can be rerun freely, and ``isw.read_sweep(path)`` reads the dataset back once
+    every shard is complete.
+
+    A directory holding another dataset (another grid, columns, version or ``num_shards``) is
+    refused with a GridError, or replaced when ``overwrite``. With more shards than the grid has
+    rows, ``num_shards`` is clamped to the number of rows (with a warning): shards past it have
+    nothing to do and return None.
 
     Memory stays bounded by ``chunk_rows``: larger parts are streamed to disk. The other
     arguments are those of ``isw.sweep``.
@@ -287,41 +327,25 @@ def sweep_shard(
     if isinstance(shard, bool) or not isinstance(shard, (int, np.integer)) or not 0 <= shard < num_shards:
         raise GridError(f"grid: shard must be an integer in 0..{num_shards - 1}, got {shard!r}")
     job = _job(_axes(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec), grid, columns)
+    n = _clamp(job, num_shards)
+    if shard >= n:
+        return None
     directory = os.fspath(path)
     os.makedirs(directory, exist_ok=True)
-    final = os.path.join(directory, part_name(int(shard), int(num_shards)))
-    lo, hi = job.bounds(int(shard), int(num_shards))
+    open_dataset(directory, job.manifest(n, int(num_shards)), overwrite=overwrite)
+    final = os.path.join(directory, part_name(int(shard), n))
+    lo, hi = job.bounds(int(shard), n)
     if not overwrite and _is_done(final, job, lo, hi):
+        mark_complete(directory, job.fingerprint, n, int(shard))  # a run killed before recording it
         return final
     bar = Progress(hi - lo, progress)
-    created: list[str] = []
     try:
-        _write_part(job, lo, hi, final, created, chunk_rows=chunk_rows, num_threads=num_threads,
-                    compression=compression, bar=bar)
-    except BaseException:
-        while True:
-            try:
-                _remove_all([f for f in created if f.endswith(".tmp")])
-            except KeyboardInterrupt:
-                continue
-            break
-        raise
+        _write_part(job, lo, hi, final, chunk_rows=chunk_rows, num_threads=num_threads,
+                    compression=compression, bar=bar, clean=True)
+        mark_complete(directory, job.fingerprint, n, int(shard))
     finally:
         bar.close()
     return final
-
-
-def _clear(directory: str) -> None:
-    """Remove an earlier dataset's part files (and only those) from ``directory``."""
-    for name in os.listdir(directory):
-        if _PART.match(name):
-            _remove(os.path.join(directory, name))
-
-
-def _remove_tmp(directory: str) -> None:
-    for name in os.listdir(directory):
-        if _PART.match(name) and name.endswith(".tmp"):
-            _remove(os.path.join(directory, name))
 
 
 def sweep_to_parquet(
@@ -343,19 +367,29 @@ def sweep_to_parquet(
     backend: Literal["local", "ray"] = "local",
     num_shards: int | None = None,
     compression: Compression = "zstd",
+    overwrite: bool = False,
 ) -> list[str]:
     """Evaluate a grid of any size into a Parquet dataset (the directory ``path``), in bounded memory.
 
     The rows are those of ``isw.sweep`` with the same arguments, in the same order, cut into
-    ``num_shards`` part files (default: enough that none exceeds ``chunk_rows`` rows); the part
-    files' paths are returned in row order. Read the dataset back with
-    ``pl.scan_parquet(f"{path}/*.parquet")``. ``columns`` keeps only those columns, which also
-    makes the files much smaller. Part files of an earlier dataset in ``path`` are removed first.
+    ``num_shards`` part files (default: enough that none exceeds ``chunk_rows`` rows; at most
+    one per row, with a warning when more were asked for); the part files' paths are returned in
+    row order. Read the dataset back with ``isw.read_sweep(path)``, a polars LazyFrame, which
+    refuses a dataset that is not complete (``infersweep.dataset`` describes the files and the
+    manifest ``_infersweep.json``). ``columns`` keeps only those columns, which also makes the
+    files much smaller.
+
+    Rerun with the same arguments (after a crash, ``kill -9``, a full disk), it keeps the parts
+    already complete and computes the others, removing temporary files of killed runs. A
+    directory holding another dataset (another grid, columns, version or shard count) is refused
+    with a GridError; ``overwrite=True`` replaces it (and recomputes every part). Files that are
+    not part of a dataset are left alone.
 
     ``backend="local"`` computes the parts one after another on a rayon pool of
     ``num_threads`` threads (default: every core), with a progress bar on stderr when it is a
     terminal (``progress=`` forces it on or off). Ctrl-C stops it within a fraction of a second
-    and removes every file this call wrote.
+    and removes every file of the dataset this call started (when it resumed one, only the
+    temporary file: the parts completed are kept for the next run).
 
     ``backend="ray"`` runs each part as a Ray task (``pip install 'infersweep[ray]'``) that
     reserves ``num_threads`` CPUs (default 1) and caps its pool to them, is retried if its worker
@@ -372,28 +406,30 @@ def sweep_to_parquet(
     ray = _import_ray() if backend == "ray" else None
     axes = _axes(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec)
     job = _job(axes, grid, columns)
-    n = int(num_shards) if num_shards is not None else max(1, -(-job.rows // chunk_rows))
+    requested = int(num_shards) if num_shards is not None else max(1, -(-job.rows // chunk_rows))
+    n = _clamp(job, requested)
     directory = os.path.abspath(os.fspath(path))
     os.makedirs(directory, exist_ok=True)
-    _clear(directory)
+    created = open_dataset(directory, job.manifest(n, requested), overwrite=overwrite)
     if ray is not None:
-        return _run_ray(ray, job, axes, directory, n, grid=grid, columns=job.columns, chunk_rows=chunk_rows,
-                        num_threads=num_threads or 1, progress=progress, compression=compression)
+        return _run_ray(ray, job, axes, directory, n, created, grid=grid, columns=job.columns,
+                        chunk_rows=chunk_rows, num_threads=num_threads or 1, progress=progress,
+                        compression=compression, overwrite=overwrite)
     paths = [os.path.join(directory, part_name(i, n)) for i in range(n)]
-    created: list[str] = []
+    before = None if created or overwrite else read_manifest(directory)
     bar = Progress(job.rows, progress)
     try:
         for i, final in enumerate(paths):
             lo, hi = job.bounds(i, n)
-            _write_part(job, lo, hi, final, created, chunk_rows=chunk_rows, num_threads=num_threads,
-                        compression=compression, bar=bar)
-    except BaseException:
-        while True:  # see _remove_all
-            try:
-                _remove_all(created)
-            except KeyboardInterrupt:
+            if before is not None and before.is_complete(i) and _is_done(final, job, lo, hi):
+                bar.update(hi - lo)
                 continue
-            break
+            _write_part(job, lo, hi, final, chunk_rows=chunk_rows, num_threads=num_threads,
+                        compression=compression, bar=bar, clean=False)
+            mark_complete(directory, job.fingerprint, n, i)
+    except BaseException:
+        if created:
+            _until_done(lambda: remove_created(directory))
         raise
     finally:
         bar.close()
@@ -412,7 +448,8 @@ def _import_ray() -> Any:
     return ray
 
 
-def _shard_task(axes: dict[str, Any], shard: int, num_shards: int, path: str, kwargs: dict[str, Any]) -> str:
+def _shard_task(axes: dict[str, Any], shard: int, num_shards: int, path: str,
+                kwargs: dict[str, Any]) -> str | None:
     """One part, in a Ray worker."""
     return sweep_shard(**axes, shard=shard, num_shards=num_shards, path=path, progress=False, **kwargs)
 
@@ -429,24 +466,28 @@ def _remote(ray: Any) -> Any:
     return _REMOTE[key]
 
 
-def _abandon(ray: Any, refs: list[Any], directory: str) -> None:
-    """Stop the shards (killing their workers) and remove every part file of this run."""
+def _abandon(ray: Any, refs: list[Any], directory: str, n: int, created: bool) -> None:
+    """Stop the shards (killing their workers) and remove the dataset if this run started it."""
     for ref in refs:
         with contextlib.suppress(Exception):
             ray.cancel(ref, force=True)
     with contextlib.suppress(Exception):
         ray.wait(refs, num_returns=len(refs), timeout=5)
-    _clear(directory)
+    if created:
+        remove_created(directory)
+    else:
+        remove_stale_parts(directory, n)
 
 
-def _run_ray(ray: Any, job: _Job, axes: dict[str, Any], directory: str, n: int, *, grid: str,
+def _run_ray(ray: Any, job: _Job, axes: dict[str, Any], directory: str, n: int, created: bool, *, grid: str,
              columns: list[str] | None, chunk_rows: int, num_threads: int, progress: bool | None,
-             compression: Compression) -> list[str]:
+             compression: Compression, overwrite: bool) -> list[str]:
     if not ray.is_initialized():
         ray.init()
     task = _remote(ray).options(num_cpus=num_threads)
+    # The driver opened (or replaced) the dataset; a task recomputes its part only if asked to.
     kwargs = {"grid": grid, "columns": columns, "chunk_rows": chunk_rows, "num_threads": num_threads,
-              "compression": compression}
+              "compression": compression, "overwrite": overwrite and not created}
     axes_ref = ray.put(axes)
     refs = [task.remote(axes_ref, i, n, directory, kwargs) for i in range(n)]
     shard_of = {ref: i for i, ref in enumerate(refs)}
@@ -461,15 +502,10 @@ def _run_ray(ray: Any, job: _Job, axes: dict[str, Any], directory: str, n: int, 
                 bar.update(hi - lo)
         paths = [os.path.join(directory, part_name(i, n)) for i in range(n)]
     except BaseException:
-        while True:  # see _remove_all
-            try:
-                _abandon(ray, refs, directory)
-            except KeyboardInterrupt:
-                continue
-            break
+        _until_done(lambda: _abandon(ray, refs, directory, n, created))
         raise
     finally:
         bar.close()
     # A worker killed mid-write leaves its temporary file behind; its retry wrote the part.
-    _remove_tmp(directory)
+    remove_stale_parts(directory, n)
     return paths

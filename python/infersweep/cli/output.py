@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import polars as pl
 
+from .._atomic import remove, temp_name, write_atomically
 from .args import DATA_FORMATS, UsageError
 
 
@@ -52,10 +54,16 @@ def terminal_width() -> int:
 
 
 def write_data(df: pl.DataFrame, path: Path) -> None:
+    """Write ``df`` to ``path`` (the format follows the extension), whole or not at all.
+
+    The file is written under a temporary name in the same folder and renamed when complete
+    (see ``infersweep._atomic``): Ctrl-C, ``kill -9``, a full disk or a file-size limit leave
+    no file (or the previous one) at ``path``; a failed write raises OSError naming ``path``.
+    """
     ext = path.suffix.lower()
-    # Enum columns become plain strings so that every reader (and concatenation) accepts them.
-    df = df.with_columns(pl.col(pl.Enum).cast(pl.String))
-    writers: dict[str, Callable[[Path], object]] = {
+    # Enum and Categorical columns become plain strings so that every reader accepts them.
+    df = df.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String))
+    writers: dict[str, Callable[[Any], object]] = {
         ".parquet": df.write_parquet,
         ".csv": df.write_csv,
         ".json": df.write_json,
@@ -64,11 +72,7 @@ def write_data(df: pl.DataFrame, path: Path) -> None:
         raise UsageError(
             f"cannot write {str(path)!r}: the extension must be one of {', '.join(DATA_FORMATS)}"
         )
-    try:
-        writers[ext](path)
-    except OSError as e:  # polars' messages carry the path; say it once, plainly
-        reason = e.strerror or str(e).split(" (os error")[0]
-        raise OSError(e.errno, reason, str(path)) from e
+    write_atomically(path, writers[ext])
 
 
 def check_writable(path: Path) -> None:
@@ -80,3 +84,11 @@ def check_writable(path: Path) -> None:
         raise NotADirectoryError(20, "not a folder", str(parent))
     if path.is_dir():
         raise IsADirectoryError(21, "is a folder", str(path))
+    # The file goes to a temporary name in the same folder: try creating one (a read-only or
+    # full file system, a folder without write permission) before hours of work.
+    probe = temp_name(str(path))
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as e:
+        raise OSError(e.errno, e.strerror or str(e), str(path)) from e
+    remove(probe)

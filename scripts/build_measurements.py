@@ -1,0 +1,518 @@
+# ruff: noqa: E501  (a table of data rows: one measurement per call reads best unwrapped)
+"""Write python/infersweep/data/measured_deployments.csv from the raw rows below.
+
+The rows are copied from their sources (each row's ``source`` says where: repository + commit +
+file, or URL + date); every derived number is computed here from the row's raw columns by the
+formula stored next to it in ``<column>_how`` (infersweep.data.derive, the one evaluator), so the
+CSV never holds a hand-computed number. Edit the rows here and re-run (with infersweep installed, e.g. `maturin develop`):
+
+    python scripts/build_measurements.py
+
+docs/measurements.md describes the schema and the caveats (A.0 of the team's compilation:
+three kinds of per-user speed, in-flight batching mixes prefill into TPOT, speculative decoding).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from infersweep.data import MEASURED, SCHEMA, SCHEMA_VERSION, derive
+
+ROOT = Path(__file__).resolve().parents[1]
+
+OUT = ROOT / "python" / "infersweep" / "data" / "measured_deployments.csv"
+
+# --- sources ---------------------------------------------------------------------------------------
+MLP51 = "mlcommons/inference_results_v5.1 @ 965182b03376a00fcae415c54e560e1c83937932"
+MLP41 = "mlcommons/inference_results_v4.1 @ a2f5d66d17e8f75c02fd74dfe810ecca6a046696"
+TRT_P06 = ("NVIDIA/TensorRT-LLM @ 138f96d45f90b9667426f7c47297d8c06bafac73: docs/source/performance.md "
+           "(TensorRT-LLM v0.6.1 H100 FP8 table; L40S FP8 v0.5; A100 FP16; gptSessionBenchmark, static "
+           "batch; H100 engines built with --enable_fp8 --fp8_kv_cache per the same file)")
+TRT_H200 = ("NVIDIA/TensorRT-LLM @ 1555478c1b417a0b34de05209862ea5a2ab9add1: docs/source/blogs/H200launch.md "
+            "('H200 FP8 Max throughput' table, TensorRT-LLM v0.5.0, TensorRT v9.1.0.4)")
+TRT_BP = ("NVIDIA/TensorRT-LLM @ 01c4ece911eb569e72cf4177f83238a0520641c2: docs/source/blogs/"
+          "Best_perf_practice_on_DeepSeek-R1_in_TensorRT-LLM.md (expected-results blocks)")
+TRT_B1 = ("NVIDIA/TensorRT-LLM @ 01c4ece911eb569e72cf4177f83238a0520641c2: docs/source/blogs/tech_blog/"
+          "blog1_Pushing_Latency_Boundaries_Optimizing_DeepSeek-R1_Performance_on_NVIDIA_B200_GPUs.md")
+TRT_PO = ("NVIDIA/TensorRT-LLM @ 00f37686aa854010d68bcbd0f4ab000221541ca6: docs/source/performance/"
+          "perf-overview.md ('Total Output Throughput (tokens/sec)', trtllm-bench, PyTorch backend, "
+          "ISL/OSL 1000/1000, max load)")
+COMPILED = "Copied from the team's compilation (measured_deployments.md), which read the primary source. "
+
+# --- formulas (the only arithmetic in the dataset) --------------------------------------------------
+PER_GPU = "throughput_tok_s / n_gpus"
+TOTAL = "throughput_tok_s_per_gpu * n_gpus"
+USER_A = "1000 / tpot_ms"
+BATCH_A = "throughput_tok_s * tpot_ms / 1000 / instances"  # sequences decoding at once (each emits 1 per TPOT)
+STEP_A = "tpot_ms"
+BATCH_B = "concurrency / instances"
+STEP_B = "1000 / per_user_tok_s"  # includes TTFT: an upper bound on TPOT (kind b)
+BATCH_C = "batch_size"
+STEP_C = "1000 * batch_size * instances / throughput_tok_s"  # includes prefill (kind c)
+USER_C = "throughput_tok_s / instances / batch_size"
+
+DEFAULTS: dict[str, Any] = {c: None for c in SCHEMA}
+DEFAULTS.update({c: "" for c, t in SCHEMA.items() if str(t) == "String"})
+DEFAULTS.update(schema_version=SCHEMA_VERSION, confidence="V", workload_confidence="V", pp=1,
+                spec_decoding="none", per_user_kind="")
+
+ROWS: list[dict[str, Any]] = []
+
+
+def row(**kw: Any) -> None:
+    r = dict(DEFAULTS)
+    unknown = set(kw) - set(r)
+    if unknown:
+        raise KeyError(f"unknown columns {sorted(unknown)}")
+    r.update(kw)
+    ROWS.append(r)
+
+
+# --- MLPerf Inference v5.1, Server and Interactive (A.1 of the compilation) -------------------------
+LLAMA2_ISL, L405_ISL, L8_ISL, DSR1_ISL = 850.0, 9400.0, 780.0, 800.0  # dataset input means, [M]
+
+
+def mlperf51(ident: str, model: str, cat: str | None, scenario: str, submitter: str, system: str,
+             bench: str, n: int, gpi: int | None, fw: str, wp: str, kv: str, tp: int | None,
+             tok_s: float, tpot: float, p99: float, ttft: float, osl: float, isl: float | None,
+             notes: str, *, ep: int | None = None, adp: int | None = None, pp: int | None = 1,
+             fwv: str = "", expert: str = "", attn: str = "") -> None:
+    path = f"closed/{submitter}/results/{system}/{bench}/{scenario.capitalize()}/performance/run_1/mlperf_log_summary.txt"
+    row(id=ident, source_id="MLPerf-v5.1", source=f"{MLP51}: {path}; layout and precision from the "
+        f"submitter's configs. {COMPILED.strip()}", source_date="2025-09-09", workload_confidence="M",
+        model=model, model_catalog=cat or "", hardware=system, gpu_catalog=GPU[system.split("_")[0]],
+        n_gpus=n, gpus_per_instance=gpi, instances=None if gpi is None else n // gpi, framework=fw,
+        framework_version=fwv, weight_precision=wp, expert_precision=expert, attention_precision=attn,
+        kv_precision=kv, tp=tp, pp=pp if tp is not None else None, ep=ep, attention_dp=adp,
+        scenario=scenario, batching="in_flight", isl=isl, osl=osl, osl_how=MEASURED, per_user_kind="a",
+        tpot_ms=tpot,
+        tpot_ms_how=MEASURED, tpot_p99_ms=p99, ttft_ms=ttft, throughput_tok_s=tok_s,
+        throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU, per_user_tok_s_how=USER_A,
+        decode_batch_how=BATCH_A if gpi is not None else "", measured_step_ms_how=STEP_A,
+        notes=notes + " OSL = output tokens per request as logged (tokens/s / samples/s) [D]; ISL is the "
+        "dataset's input mean [M]. In-flight batching: prefill of arriving requests is mixed into TPOT.")
+
+
+GPU = {"B200-SXM-180GBx8": "B200", "GB200-NVL72": "GB200-NVL72", "GB300-NVL72": "GB300-NVL72",
+       "H200-SXM-141GBx8": "H200-SXM", "8xMI300X": "MI300X", "8xMI325X": "MI325X",
+       "HGX-H100": "H100-SXM", "D74U-7U": "H200-SXM", "XE8640": "H100-SXM",
+       "IBM": "L40S", "HPE": "H200-SXM", "B200-SXM-180GBx1": "B200", "DGX-H100": "H100-SXM",
+       "MI355X": "MI355X", "RTX": "", "H100-SXM": "H100-SXM", "H200-SXM": "H200-SXM",
+       "1xMI300X": "MI300X"}
+ADP = "Attention data-parallel over the 8 GPUs of an instance (TensorRT-LLM tp_size 8 with attention DP), MoE EP8."
+TRT = "TensorRT-LLM"
+DS, L2, L405, L8, MX = "DeepSeek-R1", "Llama-2-70B", "Llama-3.1-405B", "Llama-3.1-8B", "Mixtral-8x7B-v0.1"
+
+mlperf51("MLP51-M1", "deepseek-r1", DS, "server", "NVIDIA", "B200-SXM-180GBx8_TRT", "deepseek-r1", 8, 8, TRT,
+         "fp4", "fp8", 1, 18592, 66.5, 72.2, 726, 3748, DSR1_ISL, ADP + " Max batch 512 per rank; no spec "
+         "decoding in the config.", ep=8, adp=8, expert="nvfp4")
+mlperf51("MLP51-M2", "deepseek-r1", DS, "server", "NVIDIA", "GB200-NVL72_GB200-186GB_aarch64x72_TRT",
+         "deepseek-r1", 72, 8, TRT, "fp4", "fp8", 1, 167578, 69.6, 64.5, 659, 3744, DSR1_ISL,
+         "9 instances. " + ADP + " p99 TPOT below the mean as logged [?].", ep=8, adp=8)
+mlperf51("MLP51-M3", "deepseek-r1", DS, "server", "NVIDIA", "GB300-NVL72_GB300-288GB_aarch64x72_TRT",
+         "deepseek-r1", 72, 8, TRT, "fp4", "fp8", 1, 209328, 63.7, 70.8, 780, 3676, DSR1_ISL,
+         "9 instances. " + ADP,
+         ep=8, adp=8)
+mlperf51("MLP51-M4", "llama2-70b-99", L2, "interactive", "NVIDIA", "B200-SXM-180GBx8_TRT", "llama2-70b-99", 8,
+         1, TRT, "fp4", "", 1, 59545, 34.2, 38.1, 69, 272, LLAMA2_ISL, "TP1 x 8 replicas, max batch 768.")
+mlperf51("MLP51-M5", "llama2-70b-99", L2, "interactive", "Nebius", "H200-SXM-141GBx8_TRT", "llama2-70b-99", 8,
+         1, TRT, "fp8", "", 1, 23080, 37.1, 39.6, 138, 292, LLAMA2_ISL, "TP1 x 8 replicas, max batch 512.")
+mlperf51("MLP51-M6", "llama2-70b-99", L2, "interactive", "AMD", "8xMI300X_2xEPYC_9575F", "llama2-70b-99", 8, 1,
+         "vLLM", "fp8", "", 1, 8840, 32.1, 39.5, 201, 301, LLAMA2_ISL, "TP1 x 8, max_num_seqs 600.")
+mlperf51("MLP51-M7", "llama2-70b-99", L2, "interactive", "Vultr", "8xMI325X_2xEPYC_9554", "llama2-70b-99", 8, 1,
+         "vLLM", "fp8", "", 1, 17710, 34.6, 38.9, 113, 301, LLAMA2_ISL, "TP1 x 8 assumed from AMD's harness [?].")
+mlperf51("MLP51-M8", "llama2-70b-99", L2, "interactive", "NVIDIA", "GB200-NVL72_GB200-186GB_aarch64x4_TRT",
+         "llama2-70b-99", 4, 1, TRT, "fp4", "", 1, 29746, 30.6, 33.6, 58, 272, LLAMA2_ISL,
+         "TP1 x 4 assumed (config not opened) [?].")
+mlperf51("MLP51-M9", "llama2-70b-99", L2, "server", "NVIDIA", "B200-SXM-180GBx8_TRT", "llama2-70b-99", 8, 1, TRT,
+         "fp4", "fp8", 1, 99123, 123.3, 132.4, 246, 274, LLAMA2_ISL, "TP1 x 8.")
+mlperf51("MLP51-M11", "llama2-70b-99", L2, "server", "AMD", "8xMI300X_2xEPYC_9575F", "llama2-70b-99", 8, 1,
+         "vLLM", "fp8", "", 1, 24594, 144.6, 193.4, 918, 301, LLAMA2_ISL, "TP1 x 8, max_num_seqs 650.")
+mlperf51("MLP51-M12", "llama2-70b-99", L2, "server", "Vultr", "8xMI325X_2xEPYC_9554", "llama2-70b-99", 8, 1,
+         "vLLM", "fp8", "", 1, 30339, 113.3, 135.7, 933, 300, LLAMA2_ISL, "TP1 x 8 (max_num_seqs 1024 in "
+         "AMD's harness).")
+mlperf51("MLP51-M13", "llama2-70b-99", L2, "server", "Cisco", "HGX-H100_H100-SXM-80GBx16_TRT", "llama2-70b-99",
+         16, None, TRT, "fp8", "", None, 61101, 142.5, 145.2, 426, 293, LLAMA2_ISL,
+         "2 nodes; TP/PP not checked, so the instance size is unknown.")
+mlperf51("MLP51-M14", "llama2-70b-99", L2, "server", "NVIDIA", "GB200-NVL72_GB200-186GB_aarch64x4_TRT",
+         "llama2-70b-99", 4, 1, TRT, "fp4", "", 1, 49360, 115.9, 129.9, 218, 277, LLAMA2_ISL,
+         "TP1 x 4 assumed (config not opened) [?].")
+mlperf51("MLP51-M15", "llama3.1-405b", L405, "interactive", "NVIDIA", "B200-SXM-180GBx8_TRT", "llama3.1-405b", 8,
+         4, TRT, "fp4", "fp8", 4, 751, 62.3, 77.7, 1000, 653, L405_ISL, "TP4 x 2 instances, max batch 256.")
+mlperf51("MLP51-M17", "llama3.1-405b", L405, "interactive", "NVIDIA", "GB200-NVL72_GB200-186GB_aarch64x72_TRT",
+         "llama3.1-405b", 72, 4, TRT, "fp4", "fp8", 4, 9921, 66.2, 72.2, 1365, 654, L405_ISL,
+         "TP4 x 18 instances.")
+mlperf51("MLP51-M18", "llama3.1-405b", L405, "server", "NVIDIA", "B200-SXM-180GBx8_TRT", "llama3.1-405b", 8, 4,
+         TRT, "fp4", "fp8", 4, 1240, 101.3, 138.2, 1626, 653, L405_ISL, "TP4 x 2 instances, max batch 256.")
+mlperf51("MLP51-M20", "llama3.1-405b", L405, "server", "NVIDIA", "GB200-NVL72_GB200-186GB_aarch64x72_TRT",
+         "llama3.1-405b", 72, 4, TRT, "fp4", "fp8", 4, 11614, 104.3, 128.0, 1441, 655, L405_ISL,
+         "TP4 x 18 instances (the config also lists a TP2xPP2 variant) [?].")
+mlperf51("MLP51-M21", "llama3.1-405b", L405, "server", "NVIDIA", "GB300-NVL72_GB300-288GB_aarch64x72_TRT",
+         "llama3.1-405b", 72, 2, TRT, "fp4", "fp8", 2, 12248, 75.7, 100.1, 1779, 629, L405_ISL,
+         "TP2 x 36 instances, max batch 2048.")
+mlperf51("MLP51-M22", "llama3_1-405b", L405, "server", "Cisco", "HGX-H100_H100-SXM-80GBx16_TRT", "llama3.1-405b",
+         16, None, TRT, "fp8", "", None, 563, 66.7, 99.5, 1484, 626, L405_ISL,
+         "2 nodes; TP/PP not checked, so the instance size is unknown.")
+mlperf51("MLP51-M23", "llama3.1-8b", L8, "interactive", "NVIDIA", "B200-SXM-180GBx8_TRT", "llama3.1-8b", 8, 1, TRT,
+         "fp4", "fp8", 1, 102903, 23.4, 27.9, 113, 129, L8_ISL, "TP1 x 8, max batch 6000.")
+mlperf51("MLP51-M24", "llama3.1-8b", L8, "interactive", "Quanta_Cloud_Technology",
+         "D74U-7U_H200-SXM-141GBx8_TRT", "llama3.1-8b", 8, 1, TRT, "fp8", "", 1, 54118, 22.7, 26.2, 63, 129,
+         L8_ISL, "TP1 x 8 assumed (config not opened) [?].")
+mlperf51("MLP51-M25", "llama3.1-8b", L8, "server", "RedHat", "XE8640_4xH100_vLLM", "llama3.1-8b", 1, 1, "vLLM",
+         "fp8", "", 1, 5104, 23.1, 25.1, 359, 129, L8_ISL, "One H100 of the 4-GPU system, TP1.", fwv="0.10.0")
+mlperf51("MLP51-M26", "llama3.1-8b", L8, "server", "RedHat", "IBM_Cloud_gx3-48x240x2l40s_vLLM", "llama3.1-8b", 1,
+         1, "vLLM", "fp8", "", 1, 1207, 48.3, 97.1, 124, 129, L8_ISL, "One L40S, TP1.", fwv="0.10.0")
+mlperf51("MLP51-M27", "mixtral-8x7b", MX, "server", "HPE", "HPE_Cray_XD670_H200_SXM_141GBx8_TRT", "mixtral-8x7b",
+         8, None, TRT, "fp8", "", None, 60955, 175.2, 198.6, 339, 147, None,
+         "Layout not checked; the dataset's input mean is not in the sources read.")
+mlperf51("MLP51-M28", "mixtral-8x7b", MX, "server", "AMD", "8xMI300X_2xEPYC_9575F", "mixtral-8x7b", 8, None,
+         "vLLM", "fp8", "", None, 47804, 123.6, 151.8, 762, 144, None,
+         "Layout not checked; the dataset's input mean is not in the sources read.")
+
+
+# --- MLPerf v5.1 Server/Interactive read in the logs and configs (Nebius) ---------------------------
+FORK51 = "ntuhpc/inference_results_v5.1 @ a634ab772637c2d940cfef45fae86553211f525b"
+FORK51_NOTE = ("(ntuhpc's repository is a fork carrying mlcommons/inference_results_v5.1 @ "
+               "965182b03376a00fcae415c54e560e1c83937932, whose results tree the index does not hold)")
+
+
+def log51(ident: str, model: str, cat: str, scenario: str, system: str, bench: str, cfg: str, gpi: int,
+          wp: str, sps: float, tok_s: float, lat_ns: float, ttft_ns: float, tpot_ns: float, p99_ns: float,
+          isl: float, notes: str) -> None:
+    path = f"closed/Nebius/results/{system}/{bench}/{scenario.capitalize()}/performance/run_1/mlperf_log_summary.txt"
+    row(id=ident, source_id="MLPerf-v5.1", source=f"{FORK51}: {path}; layout, precision and CUDA graphs "
+        f"from closed/Nebius/configs/{cfg} {FORK51_NOTE}", source_date="2025-09-09", workload_confidence="M", model=model,
+        model_catalog=cat, hardware=system, gpu_catalog=GPU[system.split("_")[0]], n_gpus=8,
+        gpus_per_instance=gpi, instances=8 // gpi, framework=TRT, weight_precision=wp, kv_precision="fp8",
+        tp=gpi, pp=1, cuda_graphs=False, scenario=scenario, batching="in_flight", isl=isl,
+        osl_how="throughput_tok_s / samples_per_s", per_user_kind="a", tpot_ms=tpot_ns / 1e6,
+        tpot_ms_how=MEASURED, tpot_p99_ms=p99_ns / 1e6, ttft_ms=ttft_ns / 1e6, throughput_tok_s=tok_s,
+        throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU, per_user_tok_s_how=USER_A,
+        samples_per_s=sps, mean_latency_ms=lat_ns / 1e6, decode_batch_how=BATCH_A, measured_step_ms_how=STEP_A,
+        notes=notes + " Read in the log and config (kv_cache_dtype fp8, use_graphs False, chunked context). "
+        "OSL = tokens/s / samples/s [D]; ISL is the dataset's input mean [M].")
+
+
+log51("MLP51-M10", "llama2-70b-99", L2, "server", "H200-SXM-141GBx8_TRT", "llama2-70b-99",
+      "H200-SXM-141GBx8/Server/llama2-70b.py", 1, "fp8", 115.59, 34029.38, 54547145666, 589944180, 184197903,
+      195578381, LLAMA2_ISL, "TP1 x 8, gpu_batch_size 2048, max_num_tokens 1536.")
+log51("MLP51-M16", "llama3.1-405b", L405, "interactive", "H200-SXM-141GBx8_TRT", "llama3.1-405b",
+      "H200-SXM-141GBx8/Interactive/llama3_1-405b.py", 8, "fp8", 0.31, 202.78, 30113034709, 1518542387,
+      44273454, 74379707, L405_ISL, "TP8, one instance, runtime max_batch_size 64.")
+log51("MLP51-M19", "llama3.1-405b", L405, "server", "H200-SXM-141GBx8_TRT", "llama3.1-405b",
+      "H200-SXM-141GBx8/Server/llama3_1-405b.py", 8, "fp8", 0.45, 295.36, 38038254686, 1826286556, 56181492,
+      103435731, L405_ISL, "TP8, runtime max_batch_size 64.")
+log51("MLP51-N1", "llama2-70b-99.9", L2, "server", "B200-SXM-180GBx8_TRT", "llama2-70b-99.9",
+      "B200-SXM-180GBx8/Server/llama2-70b.py", 1, "fp4", 370.39, 101610.58, 40257643356, 570605549,
+      145357635, 155397059, LLAMA2_ISL, "Nebius. TP1 x 8, gpu_batch_size 2048, max_num_tokens 3584.")
+log51("MLP51-N2", "llama3.1-405b", L405, "server", "B200-SXM-180GBx8_TRT", "llama3.1-405b",
+      "B200-SXM-180GBx8/Server/llama3_1-405b.py", 4, "fp4", 1.95, 1279.53, 71098521913, 1740977739,
+      106047275, 143316958, L405_ISL, "Nebius. TP4 x 2 instances, gpu_batch_size 256.")
+log51("MLP51-N3", "llama3.1-405b", L405, "interactive", "B200-SXM-180GBx8_TRT", "llama3.1-405b",
+      "B200-SXM-180GBx8/Interactive/llama3_1-405b.py", 4, "fp4", 1.18, 770.67, 42190788040, 1008648482,
+      63142047, 78790749, L405_ISL, "Nebius. TP4 x 2 instances, gpu_batch_size 256, max_num_tokens 1536.")
+
+
+# --- MLPerf v5.1 Offline (summary_results.json): throughput only, no batch -------------------------
+def offline51(ident: str, model: str, cat: str, gpu: str, n: int, wp: str, tok_s: float, who: str,
+              fw: str = TRT, notes: str = "", gpi: int | None = None, tp: int | None = None,
+              pp: int | None = None, fwv: str = "") -> None:
+    row(id=ident, source_id="MLPerf-v5.1", source=f"{MLP51}: summary_results.json ({who}). {COMPILED.strip()}",
+        source_date="2025-09-09", workload_confidence="M", model=model, model_catalog=cat, hardware=gpu,
+        gpu_catalog=GPU.get(gpu, ""), n_gpus=n, gpus_per_instance=gpi,
+        instances=None if gpi is None else n // gpi, framework=fw, framework_version=fwv,
+        weight_precision=wp, tp=tp, pp=pp, scenario="offline", batching="in_flight",
+        throughput_tok_s=tok_s, throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU,
+        notes=(notes + " " if notes else "") + "Offline: all queries at once, no latency limit; the decode "
+        "batch is not logged.")
+
+
+for ident, model, cat, gpu, n, wp, tok_s, who, kw in [
+    ("MLP51-O1", "deepseek-r1", DS, "B200-SXM-180GBx8", 8, "fp4", 33379, "NVIDIA 5.1-0069", {}),
+    ("MLP51-O2", "deepseek-r1", DS, "GB200-NVL72", 72, "fp4", 289712, "NVIDIA 5.1-0071", {}),
+    ("MLP51-O3", "deepseek-r1", DS, "GB300-NVL72", 72, "fp4", 420659, "NVIDIA 5.1-0072", {}),
+    ("MLP51-O4", "llama2-70b-99", L2, "B200-SXM-180GBx8", 8, "fp4", 102909, "Lenovo 5.1-0061", {}),
+    ("MLP51-O5", "llama2-70b-99", L2, "H200-SXM", 8, "fp8", 35317, "Dell 5.1-0026", {}),
+    ("MLP51-O6", "llama2-70b-99", L2, "H200-SXM", 8, "fp8", 34812, "Nebius 5.1-0075", {}),
+    ("MLP51-O7", "llama2-70b-99", L2, "H100-SXM", 16, "fp8", 62352, "Cisco 5.1-0015", {}),
+    ("MLP51-O8", "llama2-70b-99", L2, "8xMI300X", 8, "fp8", 27854, "MangoBoost 5.1-0066", {"fw": ""}),
+    ("MLP51-O9", "llama2-70b-99", L2, "8xMI325X", 8, "fp8", 34555, "AMD 5.1-0003", {"fw": "vLLM"}),
+    ("MLP51-O10", "llama2-70b-99", L2, "MI355X", 8, "mxfp4", 93046, "AMD 5.1-0098, open division",
+     {"fw": "vLLM"}),
+    ("MLP51-O11", "llama2-70b-99", L2, "RTX", 8, "fp4", 26206, "HPE 5.1-0051, RTX PRO 6000 Blackwell", {}),
+    ("MLP51-O12", "llama3.1-405b", L405, "B200-SXM-180GBx8", 8, "fp4", 1661, "Dell 5.1-0028", {}),
+    ("MLP51-O13", "llama3.1-405b", L405, "GB200-NVL72", 72, "fp4", 14774, "NVIDIA 5.1-0071", {}),
+    ("MLP51-O14", "llama3.1-405b", L405, "GB300-NVL72", 72, "fp4", 16104, "NVIDIA 5.1-0072", {}),
+    ("MLP51-O15", "llama3.1-405b", L405, "H200-SXM", 8, "fp8", 553, "Nebius 5.1-0075",
+     {"gpi": 8, "tp": 4, "pp": 2, "notes": "TP4 x PP2."}),
+    ("MLP51-O16", "llama3.1-405b", L405, "H100-SXM", 16, "fp8", 783, "Cisco 5.1-0015", {}),
+    ("MLP51-O17", "llama3.1-405b", L405, "MI355X", 8, "mxfp4", 2019, "AMD 5.1-0100, open division",
+     {"fw": "vLLM"}),
+    ("MLP51-O18", "llama3.1-8b", L8, "B200-SXM-180GBx8", 8, "fp4", 146960, "Lenovo 5.1-0062", {}),
+    ("MLP51-O19", "llama3.1-8b", L8, "H200-SXM", 8, "fp8", 66037, "HPE 5.1-0049", {}),
+    ("MLP51-O20", "llama3.1-8b", L8, "H100-SXM", 1, "fp8", 5777, "RedHat 5.1-0083",
+     {"fw": "vLLM", "fwv": "0.10.0", "gpi": 1, "tp": 1, "pp": 1}),
+    ("MLP51-O21", "llama3.1-8b", L8, "IBM", 1, "fp8", 1642, "RedHat 5.1-0082, L40S",
+     {"fw": "vLLM", "fwv": "0.10.0", "gpi": 1, "tp": 1, "pp": 1}),
+    ("MLP51-O22", "mixtral-8x7b", MX, "H200-SXM", 8, "fp8", 62108, "HPE 5.1-0049", {}),
+    ("MLP51-O23", "mixtral-8x7b", MX, "8xMI300X", 8, "fp8", 53334, "Dell 5.1-0027", {"fw": ""}),
+    ("MLP51-O24", "mixtral-8x7b", MX, "8xMI325X", 8, "fp8", 70036, "Vultr 5.1-0096", {"fw": "vLLM"}),
+]:
+    offline51(ident, model, cat, gpu, n, wp, tok_s, who, **kw)
+
+
+# --- MLPerf Inference v4.1, Server (read in the logs and configs) -----------------------------------
+def mlperf41(ident: str, model: str, cat: str, system: str, bench: str, n: int, gpi: int | None,
+             tp: int | None, wp: str, sps: float, tok_s: float, lat_ns: float, ttft_ns: float,
+             tpot_ns: float, p99_ns: float, isl: float | None, notes: str, conf: str = "V",
+             submitter: str = "NVIDIA", fw: str = TRT, cfg: str | None = None, kv: str = "",
+             act: str = "") -> None:
+    path = f"closed/{submitter}/results/{system}/{bench}/Server/performance/run_1/mlperf_log_summary.txt"
+    if cfg is None:
+        cfg = ("closed/NVIDIA/configs/llama2-70b/Server/__init__.py" if bench.startswith("llama2")
+               else "closed/NVIDIA/configs/mixtral-8x7b/__init__.py")
+    row(id=ident, source_id="MLPerf-v4.1", source=f"{MLP41}: {path}; layout and precision from {cfg}",
+        source_date="2024-08-28", confidence=conf, workload_confidence="M", model=model, model_catalog=cat,
+        hardware=system, gpu_catalog=GPU[system.split("_")[0]], n_gpus=n, gpus_per_instance=gpi,
+        instances=None if gpi is None else n // gpi, framework=fw, weight_precision=wp, kv_precision=kv,
+        activation_precision=act, tp=tp,
+        pp=None if tp is None else 1, cuda_graphs=None, scenario="server", batching="in_flight",
+        isl=isl, osl_how="throughput_tok_s / samples_per_s", per_user_kind="a", tpot_ms=tpot_ns / 1e6,
+        tpot_ms_how=MEASURED, tpot_p99_ms=p99_ns / 1e6, ttft_ms=ttft_ns / 1e6, throughput_tok_s=tok_s,
+        throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU, per_user_tok_s_how=USER_A,
+        samples_per_s=sps, mean_latency_ms=lat_ns / 1e6,
+        decode_batch_how=BATCH_A if gpi is not None else "", measured_step_ms_how=STEP_A,
+        notes=notes + " OSL = completed tokens/s / samples/s [D]; ISL is the dataset's input mean [M]. "
+        "Little's law in flight = samples_per_s * mean_latency_ms / 1000 (includes queued and prefilling "
+        "requests).")
+
+
+mlperf41("MLP41-1", "llama2-70b-99.9", L2, "DGX-H100_H100-SXM-80GBx8_TRT", "llama2-70b-99.9", 8, 2, 2, "fp8",
+         74.42, 21605.79, 44954547225, 275926440, 154960329, 175354317, LLAMA2_ISL,
+         "Config H100_SXM_80GB_TP2x4(_HighAccuracy): tensor_parallelism 2, 4 instances, use_fp8, "
+         "gpu_batch_size 1024, server_target_qps 75.")
+mlperf41("MLP41-2", "llama2-70b-99", L2, "H200-SXM-141GBx8_TRT", "llama2-70b-99", 8, 1, 1, "fp8",
+         100.35, 29228.22, 35854894885, 198269106, 123263268, 146040006, LLAMA2_ISL,
+         "Config H200_SXM_141GBx8: tensor_parallelism 1 (8 instances), use_fp8, gpu_batch_size 896.")
+mlperf41("MLP41-3", "llama2-70b-99.9", L2, "B200-SXM-180GBx1_TRT", "llama2-70b-99.9", 1, 1, 1, "fp4",
+         39.25, 10755.59, 35975781094, 208804128, 131536562, 151920554, LLAMA2_ISL,
+         "Preview B200, one GPU. The B200 config is not in the file read: TP1 follows from one GPU; FP4 "
+         "weights as NVIDIA reported for this preview submission [M].", conf="?")
+mlperf41("MLP41-4", "mixtral-8x7b", MX, "H200-SXM-141GBx8_TRT", "mixtral-8x7b", 8, None, None, "fp8",
+         391.79, 57177.20, 20222944271, 227612110, 138388730, 167039660, None,
+         "The Server config of this system was not in the files read (layout unknown); FP8 [M]; "
+         "use_graphs False in the Mixtral base config.")
+mlperf41("MLP41-5", "mixtral-8x7b", MX, "DGX-H100_H100-SXM-80GBx8_TRT", "mixtral-8x7b", 8, None, None, "fp8",
+         348.06, 50795.57, 15015963772, 180021403, 102590339, 123136641, None,
+         "The Server config of this system was not in the files read (layout unknown); FP8 [M].")
+
+
+AMD_CFG = ("closed/AMD/code/llama2-70b-99/README.md (Quark w_fp8_a_fp8_o_fp8 quantisation, FP8 KV-cache "
+           "scales, vLLM)")
+mlperf41("MLP41-6", "llama2-70b-99.9", L2, "1xMI300X_2xEPYC-9374F", "llama2-70b-99.9", 1, 1, 1, "fp8",
+         8.59, 2520.27, 45213988589, 401873796, 153377770, 190298723, LLAMA2_ISL,
+         "One MI300X (TP1 by construction).", submitter="AMD", fw="vLLM", cfg=AMD_CFG, kv="fp8", act="fp8")
+mlperf41("MLP41-7", "llama2-70b-99", L2, "8xMI300X_2xEPYC-9374F", "llama2-70b-99", 8, 1, 1, "fp8",
+         71.74, 21028.23, 42835428215, 1006329670, 143097185, 197873909, LLAMA2_ISL,
+         "TP1 x 8 instances assumed (the v4.1 scripts read do not show the layout; AMD's v5.1 harness "
+         "runs TP1 x 8) [?].", conf="?", submitter="AMD", fw="vLLM", cfg=AMD_CFG, kv="fp8", act="fp8")
+mlperf41("MLP41-8", "llama2-70b-99", L2, "8xMI300X_2xEPYC-TURIN", "llama2-70b-99", 8, 1, 1, "fp8",
+         74.96, 22020.92, 42927606153, 1038388748, 143074787, 198676867, LLAMA2_ISL,
+         "TP1 x 8 instances assumed (as MLP41-7) [?].", conf="?", submitter="AMD", fw="vLLM", cfg=AMD_CFG,
+         kv="fp8", act="fp8")
+
+# --- vLLM on 8 x MI300X, static batches (vLLM benchmark_latency.py) ---------------------------------
+ORACLE = ("https://blogs.oracle.com/cloud-infrastructure/post/serving-llama-31-405b-model-with-amd-mi300x-gpus "
+          "(Oracle blog 'Serving Llama 3.1 405B model with AMD Instinct MI300X Accelerators', 'Latency "
+          "measurements' table: vLLM benchmark_latency.py, input 128, output 128 tokens)")
+for i, (b, tok, lat_s) in enumerate([(1, 36, 3.530), (2, 71, 3.583), (4, 137, 3.734), (8, 258, 3.974),
+                                      (16, 468, 4.375), (32, 798, 5.130), (64, 1184, 6.919),
+                                      (128, 1585, 10.340), (256, 1846, 17.750)], 1):
+    row(id=f"OCI-405B-{i}", source_id="OCI-MI300X", source=ORACLE, source_date="2024-10-10",
+        model="Llama 3.1 405B FP8", model_catalog=L405, hardware="BM.GPU.MI300X.8", gpu_catalog="MI300X",
+        n_gpus=8, gpus_per_instance=8, instances=1, framework="vLLM", weight_precision="fp8", tp=8, pp=1,
+        scenario="static", batching="static", isl=128, osl=128, batch_size=b, per_user_kind="c",
+        throughput_tok_s=tok, throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU,
+        mean_latency_ms=lat_s * 1000, per_user_tok_s_how=USER_C, decode_batch_how=BATCH_C,
+        measured_step_ms_how=STEP_C,
+        notes="One instance on all 8 GPUs (TP8 per the blog's 'single instance ... all eight GPUs'). "
+        "Static batch of b prompts: mean_latency_ms / osl is the same step time within rounding. KV "
+        "precision not stated.")
+
+# --- TensorRT-LLM static-batch tables (gptSessionBenchmark) -----------------------------------------
+def static(ident: str, source_id: str, source: str, date: str, model: str, cat: str, hw: str, gpu: str,
+           tp: int, batch: int, isl: int, osl: int, tok: float, per_gpu: bool, wp: str, kv: str,
+           version: str, notes: str = "") -> None:
+    row(id=ident, source_id=source_id, source=source, source_date=date, model=model, model_catalog=cat,
+        hardware=hw, gpu_catalog=gpu, n_gpus=tp, gpus_per_instance=tp, instances=1, framework=TRT,
+        framework_version=version, weight_precision=wp, kv_precision=kv, tp=tp, pp=1, scenario="static",
+        batching="static", isl=isl, osl=osl, batch_size=batch, per_user_kind="c",
+        throughput_tok_s=None if per_gpu else tok, throughput_tok_s_how=TOTAL if per_gpu else MEASURED,
+        throughput_tok_s_per_gpu=tok if per_gpu else None,
+        throughput_tok_s_per_gpu_how=MEASURED if per_gpu else PER_GPU, per_user_tok_s_how=USER_C,
+        decode_batch_how=BATCH_C, measured_step_ms_how=STEP_C,
+        notes=(notes + " " if notes else "") + "Static batch: output tokens / (prefill + decode time), so "
+        "the step time derived from it includes the prefill (kind c, an upper bound on TPOT).")
+
+
+H100_ROWS = [  # model, catalog, batch, tp, isl, osl, out tok/s/GPU
+    ("GPT-J 6B", "GPT-J-6B", 1024, 1, 128, 128, 26150), ("GPT-J 6B", "GPT-J-6B", 120, 1, 128, 2048, 8011),
+    ("GPT-J 6B", "GPT-J-6B", 64, 1, 2048, 128, 2551), ("GPT-J 6B", "GPT-J-6B", 64, 1, 2048, 2048, 3327),
+    ("LLaMA 7B", "Llama-2-7B", 768, 1, 128, 128, 19694), ("LLaMA 7B", "Llama-2-7B", 112, 1, 128, 2048, 6818),
+    ("LLaMA 7B", "Llama-2-7B", 80, 1, 2048, 128, 2244), ("LLaMA 7B", "Llama-2-7B", 48, 1, 2048, 2048, 2740),
+    ("LLaMA 70B", L2, 1024, 2, 128, 128, 2657), ("LLaMA 70B", L2, 480, 4, 128, 2048, 1486),
+    ("LLaMA 70B", L2, 96, 2, 2048, 128, 306), ("LLaMA 70B", L2, 64, 2, 2048, 2048, 547),
+    ("Falcon 180B", "Falcon-180B-GQA", 1024, 4, 128, 128, 987),
+    ("Falcon 180B", "Falcon-180B-GQA", 1024, 8, 128, 2048, 724),
+    ("Falcon 180B", "Falcon-180B-GQA", 64, 4, 2048, 128, 112),
+    ("Falcon 180B", "Falcon-180B-GQA", 64, 4, 2048, 2048, 264),
+]
+NAME_NOTE = "'LLaMA 7B/70B' are the Llama-2 models (the file's methodology names Llama2-7b and Llama2-70b)."
+for i, (m, cat, b, tp, isl, osl, tok) in enumerate(H100_ROWS, 1):
+    static(f"TRT-P06-H{i}", "TRT-P06", TRT_P06, "2023-12", m, cat, "H100-SXM-80GB", "H100-SXM", tp, b, isl,
+           osl, tok, True, "fp8", "fp8", "0.6.1", NAME_NOTE if "LLaMA" in m else "")
+for i, (b, isl, osl, tok) in enumerate([(64, 128, 128, 3240), (64, 128, 2048, 1622), (32, 2048, 128, 581),
+                                        (16, 2048, 2048, 531)], 1):
+    static(f"TRT-P06-L{i}", "TRT-P06", TRT_P06, "2023-12", "LLaMA 7B", "Llama-2-7B", "L40S", "L40S", 1, b,
+           isl, osl, tok, False, "fp8", "fp8", "0.5", NAME_NOTE + " TP1: out tok/s is also per GPU.")
+for i, (b, isl, osl, tok) in enumerate([(384, 128, 128, 5586), (60, 128, 2048, 1928), (52, 2048, 128, 591)], 1):
+    static(f"TRT-P06-A{i}", "TRT-P06", TRT_P06, "2023-12", "LLaMA 7B", "Llama-2-7B", "A100-SXM-80GB",
+           "A100-SXM-80GB", 1, b, isl, osl, tok, False, "fp16", "fp16", "0.6.1",
+           NAME_NOTE + " TP1: out tok/s is also per GPU (the file does not say per GPU for A100 rows).")
+for i, (m, cat, b, tp, isl, osl, tok) in enumerate([
+        ("llama_13b", "Llama-2-13B", 1024, 1, 128, 128, 11819), ("llama_13b", "Llama-2-13B", 128, 1, 128, 2048, 4750),
+        ("llama_13b", "Llama-2-13B", 64, 1, 2048, 128, 1349), ("llama_70b", L2, 512, 1, 128, 128, 3014),
+        ("llama_70b", L2, 512, 2, 128, 2048, 1654), ("llama_70b", L2, 64, 1, 2048, 128, 341),
+        ("llama_70b", L2, 32, 1, 2048, 128, 303)], 1):
+    static(f"TRT-H200-{i}", "TRT-H200", TRT_H200, "2023-11", m, cat, "H200-SXM-141GB", "H200-SXM", tp, b, isl,
+           osl, tok, True, "fp8", "", "0.5.0", "llama_13b / llama_70b taken as Llama-2 (2023 release) [?].")
+
+
+# --- DeepSeek-R1 on TensorRT-LLM (A.2 of the compilation) -------------------------------------------
+def dsr1(ident: str, src: str, gpu: str, wp: str, kv: str, spec: str, conc: float, user: float | None,
+         tok_s: float | None, notes: str, *, tp: int, ep: int, adp: int | None, expert: str = "",
+         attn: str = "", model: str = "DeepSeek-R1", read: bool = False, sps: float | None = None,
+         lat_ms: float | None = None, graphs: bool | None = None, fwv: str = "") -> None:
+    row(id=ident, source_id=ident.rsplit("-", 1)[0], source=src + ("" if read else ". " + COMPILED.strip()),
+        source_date="2025", samples_per_s=sps, mean_latency_ms=lat_ms, cuda_graphs=graphs,
+        framework_version=fwv, model=model, model_catalog=DS, hardware=f"8x{gpu}", gpu_catalog=gpu, n_gpus=8,
+        gpus_per_instance=8, instances=1, framework=TRT, weight_precision=wp, expert_precision=expert,
+        attention_precision=attn, kv_precision=kv, tp=tp, pp=1, ep=ep, attention_dp=adp,
+        scenario="in_flight", batching="in_flight", isl=1024, osl=2048, concurrency=conc, spec_decoding=spec,
+        per_user_kind="b", per_user_tok_s=user, per_user_tok_s_how=MEASURED if user is not None else "",
+        throughput_tok_s=tok_s, throughput_tok_s_how=MEASURED if tok_s is not None else "",
+        throughput_tok_s_per_gpu_how=PER_GPU if tok_s is not None else "",
+        decode_batch_how=BATCH_B, measured_step_ms_how=STEP_B if user is not None else "",
+        notes=notes + " trtllm-bench per-user output speed includes TTFT (kind b).")
+
+
+dsr1("TRT-BP-1", TRT_BP + " (B200 min-latency)", "B200", "nvfp4", "", "MTP3", 1, 274.7188, 274.4168,
+     "Batch 1, 10 requests of a real dataset, MTP with 3 layers; trtllm-bench --tp 8 --ep 2 (MoE TP4 x "
+     "EP2).", tp=8, ep=2, adp=None, expert="nvfp4", attn="bf16", read=True, sps=0.1341, lat_ms=7456.1219)
+B1_NOTE = ("Batch 1, ISL/OSL 1k/2k. Precision strategy of the blog: attention BF16, dense and MoE FFNs "
+           "NVFP4; CUDA graphs on. At batch 1 and OSL 2K the TTFT is under 1% of a request, so (b) is close "
+           "to (a).")
+dsr1("TRT-B1-1", TRT_B1 + " ('Autoregressive MTP Layers' table, 'Without MTP')", "B200", "nvfp4", "",
+     "none", 1, 111, None, B1_NOTE + " No speculative decoding; the layout of this row is the blog's final "
+     "TP8 attention / MoE TP4 x EP2 as far as stated [?].", tp=8, ep=2, adp=None, expert="nvfp4",
+     attn="bf16", read=True, graphs=True)
+dsr1("TRT-B1-7", TRT_B1 + " ('Key Optimizations' table, 'Baseline: CUDA Graph + EP8TP8')", "B200", "nvfp4",
+     "", "none", 1, 67, None, B1_NOTE + " The starting point of the optimisation: TP8 attention, EP8 experts, "
+     "no MTP.", tp=8, ep=8, adp=None, expert="nvfp4", attn="bf16", read=True, graphs=True)
+for k, (mtp, user) in enumerate([(1, 198), (2, 250), (3, 253), (4, 245), (5, 239)], 2):
+    dsr1(f"TRT-B1-{k}", TRT_B1 + " ('Autoregressive MTP Layers' table)", "B200", "nvfp4", "", f"MTP{mtp}", 1,
+         user, None, B1_NOTE + f" MTP{mtp} (acceptance {[1.92, 2.58, 2.82, 2.99, 3.01][mtp - 1]} tokens per "
+         "step as reported).", tp=8, ep=2, adp=None, expert="nvfp4", attn="bf16", read=True, graphs=True)
+dsr1("TRT-BP-2", TRT_BP + " (H200 min-latency)", "H200-SXM", "fp8", "", "MTP3", 1, 158.1196, 158.0669,
+     "Batch 1, 10 requests of a real dataset, MTP3; --tp 8 --ep 4.", tp=8, ep=4, adp=None, read=True,
+     sps=0.0772, lat_ms=12945.9379)
+dsr1("TRT-BP-3", TRT_BP + " (B200 max-throughput, FP16 KV)", "B200", "nvfp4", "fp16", "none", 3072, 11.9263,
+     36384.0838, "Attention DP8 + EP8 (--tp 8 --ep 8, enable_attention_dp), max_batch_size 384 per rank, "
+     "max_num_tokens 1536, 49,152 synthetic requests of exactly 1024 in / 2048 out; CUDA graphs for batch "
+     "sizes 1-384.", tp=1, ep=8, adp=8, expert="nvfp4", read=True, sps=17.7657, lat_ms=172321.7206,
+     graphs=True, fwv="commit b6261862419c33d6ce2313aff1e7116067d6037d")
+dsr1("TRT-BP-4", TRT_BP + " (B200 max-throughput, FP8 KV)", "B200", "nvfp4", "fp8", "none", 7168, 6.1806,
+     43146.2042, "DeepSeek-R1-0528-FP4; attention DP8 + EP8, max_batch_size 896, max_num_tokens 2048, "
+     "114,688 requests; CUDA graphs for batch sizes 1-896.", tp=1, ep=8, adp=8, expert="nvfp4",
+     model="DeepSeek-R1-0528", read=True, sps=21.0675, lat_ms=332826.9898, graphs=True,
+     fwv="commit b6261862419c33d6ce2313aff1e7116067d6037d")
+dsr1("TRT-BP-5", TRT_BP + " (H200 max-throughput)", "H200-SXM", "fp8", "", "none", 1024, 11.3476,
+     11489.2671, "Attention DP8 + EP8, max_batch_size 128 per rank, max_num_tokens 1151, 5,120 synthetic "
+     "requests of 1024 in / 2048 out; CUDA graph for batch 128. The per-user figure is printed without "
+     "'[w/ ctx]' here.", tp=1, ep=8, adp=8, read=True, sps=5.61, lat_ms=181540.5739, graphs=True)
+
+# --- TensorRT-LLM v1.0 perf overview: saturation throughput, no concurrency --------------------------
+for i, (m, cat, hw, gpu, tp, wp, tok) in enumerate([
+        ("Llama 3.1 8B", L8, "H100", "H100-SXM", 1, "fp8", 15220),
+        ("Llama 3.1 8B", L8, "H200", "H200-SXM", 1, "fp8", 17744),
+        ("Llama 3.3 70B", "Llama-3.1-70B", "H100", "H100-SXM", 2, "fp8", 4205),
+        ("Llama 3.3 70B", "Llama-3.1-70B", "H200", "H200-SXM", 1, "fp8", 2909),
+        ("Llama 3.3 70B", "Llama-3.1-70B", "B200", "B200", 1, "fp4", 7007),
+        ("Llama 3.3 70B", "Llama-3.1-70B", "GB200", "GB200-NVL72", 1, "fp4", 7326),
+        ("Llama 3.1 405B", L405, "H100", "H100-SXM", 8, "fp8", 2919),
+        ("Llama 3.1 405B", L405, "H200", "H200-SXM", 8, "fp8", 3330),
+        ("Llama 3.1 405B", L405, "B200", "B200", 4, "fp4", 5209),
+        ("Llama 4 Scout", "", "H100", "H100-SXM", 4, "fp8", 12129),
+        ("Llama 4 Scout", "", "H200", "H200-SXM", 4, "fp8", 21636),
+        ("Llama 4 Scout", "", "B200", "B200", 1, "fp4", 10591),
+        ("Llama 4 Maverick", "Llama-4-Maverick", "H100", "H100-SXM", 8, "fp8", 9677),
+        ("Llama 4 Maverick", "Llama-4-Maverick", "H200", "H200-SXM", 8, "fp8", 31782),
+        ("Llama 4 Maverick", "Llama-4-Maverick", "B200", "B200", 8, "fp4", 79617),
+        ("Qwen3-235B-A22B", "Qwen3-235B-A22B", "H100", "H100-SXM", 8, "fp8", 14898),
+        ("Qwen3-235B-A22B", "Qwen3-235B-A22B", "H200", "H200-SXM", 8, "fp8", 23789),
+        ("Qwen3-235B-A22B", "Qwen3-235B-A22B", "B200", "B200", 8, "fp4", 42391),
+        ("Qwen3-30B-A3B", "", "B200", "B200", 1, "fp4", 25828)], 1):
+    row(id=f"TRT-PO-{i}", source_id="TRT-PO", source=TRT_PO + ". " + COMPILED.strip(), source_date="2025",
+        model=m, model_catalog=cat, hardware=hw, gpu_catalog=gpu, n_gpus=tp, gpus_per_instance=tp, instances=1,
+        framework=TRT, framework_version="1.0", weight_precision=wp, tp=tp, pp=1, scenario="offline",
+        batching="in_flight", isl=1000, osl=1000, throughput_tok_s=tok, throughput_tok_s_how=MEASURED,
+        throughput_tok_s_per_gpu_how=PER_GPU,
+        notes="Max load ('infinite rate'): the concurrency the run reached is not in the table. "
+        "ModelOpt FP8/FP4 checkpoints.")
+
+
+def fill(r: dict[str, Any]) -> dict[str, Any]:
+    """Compute every derived column from its formula, in dependency order."""
+    for col in ("osl", "throughput_tok_s", "throughput_tok_s_per_gpu", "tpot_ms", "per_user_tok_s", "decode_batch",
+                "measured_step_ms"):
+        how = r[f"{col}_how"]
+        if not how and r[col] is not None:
+            how = r[f"{col}_how"] = MEASURED
+        if how and how != MEASURED:
+            r[col] = derive(how, r)
+        elif how == MEASURED and r[col] is None:
+            raise ValueError(f"{r['id']}: {col} is marked measured but empty")
+    return r
+
+
+def cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return repr(v) if isinstance(v, float) else str(v)
+
+
+def render() -> str:
+    """The CSV text of the rows above (tests/test_measurements.py checks the shipped file equals it)."""
+    ids = [r["id"] for r in ROWS]
+    if len(set(ids)) != len(ids):
+        raise SystemExit(f"duplicate ids: {sorted({i for i in ids if ids.count(i) > 1})}")
+    f = io.StringIO()
+    w = csv.DictWriter(f, fieldnames=list(SCHEMA), lineterminator="\n")
+    w.writeheader()
+    for r in ROWS:
+        w.writerow({k: cell(v) for k, v in fill(dict(r)).items()})
+    return f.getvalue()
+
+
+def main() -> None:
+    OUT.write_text(render(), encoding="utf-8", newline="")
+    print(f"wrote {len(ROWS)} rows to {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
