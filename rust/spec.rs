@@ -840,6 +840,26 @@ mod tests {
     }
 
     #[test]
+    fn fields_outside_their_ranges_are_refused() {
+        let mut m = llama_70b();
+        m.d_model = 1e150;
+        assert_eq!(m.validate().unwrap_err().field, "d_model");
+        let mut m = llama_70b();
+        m.n_layers = 0.5;
+        assert_eq!(m.validate().unwrap_err().field, "n_layers");
+        let mut g = h100();
+        g.hbm_bandwidth = 1e30;
+        assert_eq!(g.validate().unwrap_err().field, "hbm_bandwidth");
+        let mut g = h100();
+        g.intra_node_bandwidth = f64::INFINITY; // a link that never limits
+        assert!(g.validate().is_ok());
+        g.inter_node_bandwidth = 1e30;
+        let e = g.validate().unwrap_err();
+        assert_eq!(e.field, "inter_node_bandwidth");
+        assert!(e.to_string().contains("1e30"), "{e}");
+    }
+
+    #[test]
     fn missing_rate_is_error() {
         let mut g = h100();
         g.flops_by_bits[0] = None;
