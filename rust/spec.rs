@@ -128,6 +128,18 @@ pub fn show(v: f64) -> String {
     }
 }
 
+/// An accepted range as messages show it: `[0, 1e12]`, `[1e-6, 1e12]`.
+pub fn show_range((lo, hi): (f64, f64)) -> String {
+    let end = |v: f64| {
+        if v == 0.0 {
+            "0".to_string()
+        } else {
+            format!("{v:e}")
+        }
+    };
+    format!("[{}, {}]", end(lo), end(hi))
+}
+
 fn check(spec: &str, field: &'static str, value: f64, range: (f64, f64)) -> Result<(), SpecError> {
     let (lo, hi) = range;
     // NaN fails both comparisons.
@@ -138,7 +150,8 @@ fn check(spec: &str, field: &'static str, value: f64, range: (f64, f64)) -> Resu
             spec: spec.to_string(),
             field,
             message: format!(
-                "must be finite and in [{lo:e}, {hi:e}], got {}",
+                "must be finite and in {}, got {}",
+                show_range(range),
                 show(value)
             ),
         })
@@ -374,7 +387,8 @@ impl Model {
                     return Err(err(
                         "layer_groups",
                         format!(
-                            "[{i}]: {what} must be finite and in [{lo:e}, {hi:e}], got {}",
+                            "[{i}]: {what} must be finite and in {}, got {}",
+                            show_range((lo, hi)),
                             show(value)
                         ),
                     ));

@@ -182,7 +182,7 @@ impl Grid {
             ("seq_len", &self.seq_len),
         ] {
             let range = crate::spec::ranges::of(&AXIS_RANGES, field);
-            let rule = format!("in [{:e}, {:e}]", range.0, range.1);
+            let rule = format!("in {}", crate::spec::show_range(range));
             check_axis(field, values, within(range), &rule)?;
         }
         for m in &self.models {

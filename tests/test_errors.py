@@ -531,6 +531,7 @@ def test_deeply_nested_values_are_shown_short() -> None:
     raises(SpecError, lambda: model(d_model=deep), "d_model", "[[[")
     raises(SpecError, lambda: isw.LayerGroup(deep, 128), "n_layers")
     raises(GridError, lambda: sweep(n_gpus=deep), "n_gpus")
+    raises(GridError, lambda: isw.explain("Llama-3-8B", n_gpus=deep), "n_gpus", "[[[")
     raises(CatalogError, lambda: isw.sweep(deep), "model", "[[[")  # type: ignore[arg-type]
     raises(CatalogError, lambda: isw.sweep("Llama-3-8B", deep), "gpu", "[[[")  # type: ignore[arg-type]
 
