@@ -369,7 +369,8 @@ def sweep(
 
     ``progress`` shows a bar on stderr (default: when stderr is a terminal and the grid spans
     more than one chunk); ``num_threads`` (1 to MAX_THREADS = 1024) caps the Rust thread
-    pool; ``columns`` keeps only those columns (a list of names, or one name); ``max_rows``
+    pool (built without the GIL; the four pools used last are kept, older ones end their
+    threads); ``columns`` keeps only those columns (a list of names, or one name); ``max_rows``
     refuses larger grids; ``chunk_rows`` fixes the rows per call into Rust (default: adaptive,
     about 0.25 s of work per call, so Ctrl-C stays prompt). Every numeric axis has an accepted
     range, as every spec field has (README, "Accepted ranges"): n_gpus and batch_size in
