@@ -105,7 +105,7 @@ def test_epoch_is_too_fast_on_measured_deployments(v: pl.DataFrame) -> None:
 
 
 def test_semantics_and_runtime_errors() -> None:
-    with pytest.raises(SpecError, match="'serving' is not available"):
+    with pytest.raises(SpecError, match=r"'serving' takes an isw\.Runtime"):
         isw.validate(semantics="serving", runtime=object())
     with pytest.raises(SpecError, match="unknown semantics 'nope'"):
         isw.validate(semantics="nope")
@@ -147,5 +147,17 @@ def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     line = next(x for x in out.splitlines() if x.strip().startswith("all "))
     assert f"{top['median_abs_error_pct']:.0f}%" in line and f"{top['geomean_ratio']:.2f}" in line
     assert "framework = TensorRT-LLM" in out and "scenario =" not in out
-    assert main(["validate", "--semantics", "serving"]) == 2
-    assert "not available" in capsys.readouterr().err
+    assert main(["validate", "--semantics", "serving"]) == 0
+    top = isw.validation_summary(isw.validate("serving")).row(0, named=True)
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("all "))
+    assert f"{top['median_abs_error_pct']:.0f}%" in line and f"{top['geomean_ratio']:.2f}" in line
+    # a calibrated profile, by name
+    assert main(["validate", "--semantics", "serving", "--profile", "vllm"]) == 0
+    rt = isw.shipped_profiles()["vllm"].runtime
+    top = isw.validation_summary(isw.validate("serving", runtime=rt)).row(0, named=True)
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("all "))
+    assert f"{top['median_abs_error_pct']:.0f}%" in line and f"{top['geomean_ratio']:.2f}" in line
+    assert main(["validate", "--semantics", "serving", "--profile", "nope"]) == 2
+    assert "neither a shipped profile" in capsys.readouterr().err
+    assert main(["validate", "--profile", "vllm"]) == 2
+    assert "needs --semantics serving" in capsys.readouterr().err

@@ -7,8 +7,10 @@ evaluated by a Rust engine over millions of configurations and returned as polar
 >>> df = isw.sweep("Llama-3-70B", "H100", n_gpus=[8, 16], batch_size=[1, 64])
 """
 
-from . import errors, reference
+# serving_validation registers semantics="serving" with validate.
+from . import errors, reference, serving_validation
 from ._core import __version__
+from .calibration import Calibration, Profile, calibrate, load_profile, shipped_profiles
 from .catalog import catalog_gpus, catalog_models, gpu, gpu_names, model, model_names
 from .data import measurements
 from .dataset import read_sweep
@@ -26,6 +28,7 @@ from .scaling import (
     mfu_target,
     scale_model,
 )
+from .serving import Precision, Runtime
 from .specs import Gpu, LayerGroup, Model, SpecDec
 from .stream import sweep_shard, sweep_to_parquet
 from .sweep import sweep
@@ -33,6 +36,7 @@ from .toy import toy_critical_batch, toy_latency, toy_min_latency, toy_optimal_g
 from .validation import validate, validation_summary
 
 __all__ = [
+    "Calibration",
     "CatalogError",
     "ConfigError",
     "Explanation",
@@ -42,10 +46,14 @@ __all__ = [
     "InfersweepError",
     "LayerGroup",
     "Model",
+    "Precision",
+    "Profile",
+    "Runtime",
     "SizeEstimate",
     "SpecDec",
     "SpecError",
     "__version__",
+    "calibrate",
     "catalog_gpus",
     "catalog_models",
     "errors",
@@ -57,6 +65,7 @@ __all__ = [
     "gpu",
     "gpu_names",
     "infer_model_size",
+    "load_profile",
     "measurements",
     "mfu_target",
     "model",
@@ -66,6 +75,8 @@ __all__ = [
     "read_sweep",
     "reference",
     "scale_model",
+    "serving_validation",
+    "shipped_profiles",
     "sweep",
     "sweep_shard",
     "sweep_to_parquet",

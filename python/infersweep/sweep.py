@@ -7,6 +7,7 @@ the signature) or the sequences row by row (``grid="zip"``; length-1 arguments b
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -352,6 +353,14 @@ def sweep(
     progress: bool | None = None,
     chunk_rows: int | None = None,
     max_rows: int | None = None,
+    semantics: Literal["epoch", "serving"] = "epoch",
+    tp: Any = None,
+    pp: Any = None,
+    ep: Any = None,
+    attention_dp: Any = None,
+    runtime: Any = None,
+    precision: Any = None,
+    uncertainty: float | None = None,
 ) -> pl.DataFrame:
     """Evaluate every configuration of the grid: one row per configuration.
 
@@ -375,7 +384,39 @@ def sweep(
     about 0.25 s of work per call, so Ctrl-C stays prompt). Every numeric axis has an accepted
     range, as every spec field has (README, "Accepted ranges"): n_gpus and batch_size in
     [1e-6, 1e12], context_len in [0, 1e12], seq_len in [1, 1e12].
+
+    ``semantics="serving"`` (docs/serving.md) evaluates deployable integer layouts instead:
+    ``tp``, ``pp``, ``ep`` and ``attention_dp`` are integer axes (None: searched over every valid
+    layout of ``n_gpus``), with an ``isw.Runtime`` (default ``Runtime.default()``) and an
+    ``isw.Precision``; ``use_pp`` and ``spec_dec`` do not apply, and the sweep is one call into
+    Rust (no ``chunk_rows``, no progress bar yet). ``runtime`` may be a calibrated
+    ``isw.Profile`` (``isw.calibrate``, ``isw.shipped_profiles()``); with one, ``uncertainty=0.8``
+    adds ``tpot_s_lo``/``tpot_s_hi`` and the bounds of the speeds and the cost: the central 80%
+    interval from the profile's parameter covariance and residual spread (docs/calibration.md).
     """
+    serving_args = {"tp": tp, "pp": pp, "ep": ep, "attention_dp": attention_dp, "runtime": runtime,
+                    "precision": precision}
+    if uncertainty is not None and semantics != "serving":
+        raise GridError("grid: field 'uncertainty' needs semantics='serving' and a calibrated runtime "
+                        "profile")
+    if semantics == "serving" and chunk_rows is not None:
+        raise GridError("grid: field 'chunk_rows' does not apply to semantics='serving' yet "
+                        "(a serving sweep is one call into Rust)")
+    if semantics == "serving" and (uncertainty is not None or hasattr(runtime, "log_covariance")):
+        from .uncertainty import sweep_profile
+
+        return sweep_profile(lambda args, cols: _sweep_serving(
+            model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec, grid, cols, num_threads,
+            max_rows, args), serving_args, uncertainty, columns)
+    if semantics == "serving":
+        return _sweep_serving(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec,
+                              grid, columns, num_threads, max_rows, serving_args)
+    if semantics != "epoch":
+        raise GridError(f"grid: field 'semantics' must be 'epoch' or 'serving', got {semantics!r}")
+    given = [k for k, v in serving_args.items() if v is not None]
+    if given:
+        raise GridError(f"grid: field {given[0]!r} needs semantics='serving' (epoch layouts are continuous "
+                        f"and searched)")
     p = plan(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec, grid)
     columns = check_columns(columns)
     check_fits(p.rows, max_rows)
@@ -383,3 +424,28 @@ def sweep(
     if len(frames) == 1:
         return frames[0]
     return pl.concat(frames, rechunk=False)
+
+
+def _sweep_serving(model: Any, gpu: Any, n_gpus: Numbers, batch_size: Numbers, context_len: Numbers,
+                   seq_len: Numbers, use_pp: Any, spec_dec: Any, grid: str, columns: Sequence[str] | None,
+                   num_threads: int | None, max_rows: int | None, args: dict[str, Any]) -> pl.DataFrame:
+    """``sweep(..., semantics="serving")``: normalise the axes and hand them to serving.py."""
+    from .serving import sweep_serving
+
+    if grid not in ("product", "zip"):
+        raise GridError(f"grid: must be 'product' or 'zip', got {grid!r}")
+    if any(bool(p) for p in _as_list(use_pp)):
+        raise GridError("grid: field 'use_pp' does not apply to semantics='serving'; pin or search 'pp'")
+    if any(s is not None for s in _as_list(spec_dec)):
+        raise GridError("grid: field 'spec_dec' is not supported by semantics='serving' yet")
+    check_threads(num_threads)
+    models = [lookup_model(m) for m in _as_list(model)]
+    gpus = [lookup_gpu(g) for g in _as_list(gpu)]
+    axes = {k: _numbers(k, v) for k, v in (("n_gpus", n_gpus), ("batch_size", batch_size),
+                                           ("context_len", context_len), ("seq_len", seq_len))}
+    lens = [len(models), len(gpus), *(len(x) for x in axes.values())]
+    lens += [len(_as_list(args[k])) for k in ("tp", "pp", "ep", "attention_dp")]
+    check_fits(max(lens) if grid == "zip" else math.prod(lens), max_rows)
+    return sweep_serving(models, gpus, axes["n_gpus"], axes["batch_size"], axes["context_len"],
+                         axes["seq_len"],
+                         grid=grid, num_threads=num_threads, columns=columns, **args)

@@ -21,6 +21,8 @@ use crate::spec::{ranges, Collectives, Hardware, LayerGroup, Mla, Model, SpecErr
 use crate::specdec::Drafting;
 use crate::sweep::{sweep_validated, Columns, Grid, SpecDec, AXIS_RANGES};
 
+mod serving;
+
 mod exceptions {
     pyo3::import_exception!(infersweep.errors, SpecError);
     pyo3::import_exception!(infersweep.errors, GridError);
@@ -483,6 +485,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(frontier, m)?)?;
     m.add_function(wrap_pyfunction!(pareto, m)?)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
+    serving::register(m)?;
     m.add("COLUMNS", Columns::NAMES.to_vec())?;
     m.add("MAX_THREADS", MAX_THREADS)?;
     m.add("MAX_FRONTIER_RESOLUTION", MAX_FRONTIER_RESOLUTION)?;
