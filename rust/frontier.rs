@@ -171,11 +171,14 @@ pub fn frontier(
 
 /// Non-dominated rows (higher speed and lower cost are better) within each group, in
 /// O(n log n): sort by (group, speed desc, cost asc, row), keep rows cheaper than every
-/// faster row. Exact duplicates keep their first row; NaN rows are never kept.
+/// faster row. Exact duplicates keep their first row; rows with a NaN speed or a cost that
+/// is not finite are never kept.
 pub fn pareto_mask(groups: &[u32], speed: &[f64], cost: &[f64]) -> Vec<bool> {
     let n = speed.len();
+    // A row with a NaN speed, or a cost that is not finite (NaN, −inf from a bad table, +inf
+    // for an infeasible row), is never on the front and dominates nothing.
     let mut order: Vec<usize> = (0..n)
-        .filter(|&i| !speed[i].is_nan() && !cost[i].is_nan())
+        .filter(|&i| !speed[i].is_nan() && cost[i].is_finite())
         .collect();
     order.par_sort_unstable_by(|&x, &y| {
         groups[x]
@@ -210,12 +213,25 @@ mod tests {
                 !(0..speed.len()).any(|j| {
                     groups[j] == groups[i]
                         && j != i
+                        && cost[j].is_finite()
+                        && !speed[j].is_nan()
                         && speed[j] >= speed[i]
                         && cost[j] <= cost[i]
                         && (speed[j] > speed[i] || cost[j] < cost[i] || j < i)
                 }) && cost[i].is_finite()
+                    && !speed[i].is_nan()
             })
             .collect()
+    }
+
+    #[test]
+    fn non_finite_cost_is_never_on_the_front() {
+        let cost = [f64::NEG_INFINITY, 1.0, f64::NAN, f64::INFINITY, 2.0];
+        let speed = [10.0, 5.0, 20.0, 30.0, 6.0];
+        let groups = [0; 5];
+        let keep = pareto_mask(&groups, &speed, &cost);
+        assert_eq!(keep, vec![false, true, false, false, true]);
+        assert_eq!(keep, quadratic(&groups, &speed, &cost));
     }
 
     #[test]

@@ -22,22 +22,144 @@ impl fmt::Display for SpecError {
 
 impl std::error::Error for SpecError {}
 
-fn check(spec: &str, field: &'static str, value: f64, allow_zero: bool) -> Result<(), SpecError> {
-    let ok = value.is_finite() && (value > 0.0 || (allow_zero && value == 0.0));
-    if ok {
+/// The accepted range of every spec field, inclusive (README, "Accepted ranges"). Every real
+/// model and accelerator lies far inside. The bounds keep every product the model forms
+/// (parameters × tokens × positions, bytes / bandwidth, N·T/b) finite and non-zero, so that a
+/// feasible row always has a finite, positive latency and cost.
+pub mod ranges {
+    /// Widths in numbers: d_model, d_ff, head_dim, MLA ranks, shared experts' width.
+    pub const WIDTH: (f64, f64) = (1.0, 1e7);
+    /// A model's layers: at least one (a pipeline stage holds at least one layer).
+    pub const LAYERS: (f64, f64) = (1.0, 1e6);
+    /// A layer group's layers (fractional in scaled models).
+    pub const GROUP_LAYERS: (f64, f64) = (1e-3, 1e6);
+    /// Query heads: at least one.
+    pub const HEADS: (f64, f64) = (1.0, 1e6);
+    /// Query heads per KV head (below 1 in a scaled-down multi-head model).
+    pub const GROUP_SIZE: (f64, f64) = (1e-3, 1e6);
+    /// Routed experts, and those active per token.
+    pub const EXPERTS: (f64, f64) = (1e-3, 1e6);
+    /// Shared experts per layer (0: none).
+    pub const SHARED_EXPERTS: (f64, f64) = (0.0, 1e6);
+    /// Vocabulary (0: no embeddings).
+    pub const VOCAB: (f64, f64) = (0.0, 1e9);
+    /// Up- and down-projection matrices per FFN (integers).
+    pub const MATRICES: (f64, f64) = (1.0, 64.0);
+    /// Bytes per weight, activation or KV-cache element.
+    pub const BYTES_PER_NUMBER: (f64, f64) = (1e-3, 64.0);
+    /// Attention window in tokens (as long as the longest context).
+    pub const WINDOW: (f64, f64) = (1e-3, 1e12);
+    /// Peak FLOP/s per GPU, each precision.
+    pub const FLOPS: (f64, f64) = (1e6, 1e21);
+    /// HBM and interconnect bandwidth, bytes/s (interconnects may also be inf).
+    pub const BANDWIDTH: (f64, f64) = (1e3, 1e18);
+    /// HBM per GPU, bytes.
+    pub const MEMORY: (f64, f64) = (1e3, 1e16);
+    pub const GPUS_PER_NODE: (f64, f64) = (1.0, 1e6);
+    /// US dollars per GPU-hour.
+    pub const PRICE: (f64, f64) = (1e-6, 1e6);
+    /// Achievable fraction of peak FLOP/s or HBM bandwidth.
+    pub const UTILIZATION: (f64, f64) = (1e-3, 1.0);
+    /// Kernel and collective latencies, seconds.
+    pub const LATENCY: (f64, f64) = (0.0, 1.0);
+
+    /// Model fields and their ranges (the optional ones apply when set).
+    pub const MODEL: [(&str, (f64, f64)); 17] = [
+        ("d_model", WIDTH),
+        ("d_ff", WIDTH),
+        ("n_layers", LAYERS),
+        ("n_heads", HEADS),
+        ("group_size", GROUP_SIZE),
+        ("head_dim", WIDTH),
+        ("vocab_size", VOCAB),
+        ("n_experts", EXPERTS),
+        ("n_experts_active", EXPERTS),
+        ("ffn_up_matrices", MATRICES),
+        ("ffn_down_matrices", MATRICES),
+        ("mla_kv_rank", WIDTH),
+        ("mla_q_rank", WIDTH),
+        ("mla_rope_dim", WIDTH),
+        ("weight_bytes", BYTES_PER_NUMBER),
+        ("activation_bytes", BYTES_PER_NUMBER),
+        ("kv_bytes", BYTES_PER_NUMBER),
+    ];
+    /// Layer-group fields and their ranges.
+    pub const LAYER_GROUP: [(&str, (f64, f64)); 7] = [
+        ("n_layers", GROUP_LAYERS),
+        ("d_ff", WIDTH),
+        ("n_experts", EXPERTS),
+        ("n_experts_active", EXPERTS),
+        ("n_shared_experts", SHARED_EXPERTS),
+        ("shared_d_ff", WIDTH),
+        ("window", WINDOW),
+    ];
+    /// GPU fields and their ranges.
+    pub const GPU: [(&str, (f64, f64)); 12] = [
+        ("flops_by_bits", FLOPS),
+        ("hbm_bandwidth", BANDWIDTH),
+        ("hbm_bytes", MEMORY),
+        ("intra_node_bandwidth", BANDWIDTH),
+        ("inter_node_bandwidth", BANDWIDTH),
+        ("gpus_per_node", GPUS_PER_NODE),
+        ("usd_per_hour", PRICE),
+        ("flop_utilization", UTILIZATION),
+        ("mem_utilization", UTILIZATION),
+        ("kernel_latency_s", LATENCY),
+        ("ll_latency_s", LATENCY),
+        ("ll128_latency_s", LATENCY),
+    ];
+
+    /// The range of `field` in `table` (every caller names a field of the table).
+    pub fn of(table: &[(&str, (f64, f64))], field: &str) -> (f64, f64) {
+        table
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map_or((f64::NAN, f64::NAN), |&(_, r)| r)
+    }
+}
+
+/// A number as an error message shows it: plain when moderate (`-8`, `0.5`, `nan`), in
+/// exponent form when very large or small (`1e-300`, not 300 zeros).
+pub fn show(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-4..1e16).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// An accepted range as messages show it: `[0, 1e12]`, `[1e-6, 1e12]`.
+pub fn show_range((lo, hi): (f64, f64)) -> String {
+    let end = |v: f64| {
+        if v == 0.0 {
+            "0".to_string()
+        } else {
+            format!("{v:e}")
+        }
+    };
+    format!("[{}, {}]", end(lo), end(hi))
+}
+
+fn check(spec: &str, field: &'static str, value: f64, range: (f64, f64)) -> Result<(), SpecError> {
+    let (lo, hi) = range;
+    // NaN fails both comparisons.
+    if value >= lo && value <= hi {
         Ok(())
     } else {
-        let bound = if allow_zero {
-            "non-negative"
-        } else {
-            "positive"
-        };
         Err(SpecError {
             spec: spec.to_string(),
             field,
-            message: format!("must be finite and {bound}, got {value}"),
+            message: format!(
+                "must be finite and in {}, got {}",
+                show_range(range),
+                show(value)
+            ),
         })
     }
+}
+
+fn check_model(spec: &str, field: &'static str, value: f64) -> Result<(), SpecError> {
+    check(spec, field, value, ranges::of(&ranges::MODEL, field))
 }
 
 /// Multi-head latent attention ranks (c, q).
@@ -166,24 +288,23 @@ impl Model {
     /// Checks every field; the engine never sees an invalid model.
     pub fn validate(&self) -> Result<(), SpecError> {
         let spec = format!("model '{}'", self.name);
-        let positive = [
+        for (field, value) in [
             ("d_model", self.d_model),
             ("d_ff", self.d_ff),
             ("n_layers", self.n_layers),
             ("n_heads", self.n_heads),
             ("group_size", self.group_size),
             ("head_dim", self.head_dim),
+            ("vocab_size", self.vocab_size),
             ("n_experts", self.n_experts),
             ("n_experts_active", self.n_experts_active),
             ("ffn_up_matrices", self.ffn_up_matrices),
             ("ffn_down_matrices", self.ffn_down_matrices),
             ("weight_bytes", self.weight_bytes),
             ("activation_bytes", self.activation_bytes),
-        ];
-        for (field, value) in positive {
-            check(&spec, field, value, false)?;
+        ] {
+            check_model(&spec, field, value)?;
         }
-        check(&spec, "vocab_size", self.vocab_size, true)?;
         let err = |field, message: String| SpecError {
             spec: spec.clone(),
             field,
@@ -209,8 +330,8 @@ impl Model {
             ));
         }
         if let Some(mla) = self.mla {
-            check(&spec, "mla_kv_rank", mla.kv_rank, false)?;
-            check(&spec, "mla_q_rank", mla.q_rank, false)?;
+            check_model(&spec, "mla_kv_rank", mla.kv_rank)?;
+            check_model(&spec, "mla_q_rank", mla.q_rank)?;
             if self.group_size != 1.0 {
                 return Err(err(
                     "group_size",
@@ -229,7 +350,7 @@ impl Model {
             message,
         };
         if let Some(kv) = self.kv_bytes {
-            check(&spec, "kv_bytes", kv, false)?;
+            check_model(&spec, "kv_bytes", kv)?;
         }
         if let Some(bits) = self.compute_bits {
             if ![4.0, 8.0, 16.0].contains(&bits) {
@@ -240,7 +361,7 @@ impl Model {
             }
         }
         if let Some(rope) = self.mla_rope_dim {
-            check(&spec, "mla_rope_dim", rope, false)?;
+            check_model(&spec, "mla_rope_dim", rope)?;
             if self.mla.is_none() {
                 return Err(err("mla_rope_dim", format!("({rope}) needs MLA")));
             }
@@ -250,36 +371,28 @@ impl Model {
         }
         let mut total = 0.0;
         for (i, g) in self.layer_groups.iter().enumerate() {
-            let bad = |what: &str, value: f64| {
-                err(
-                    "layer_groups",
-                    format!("[{i}]: {what} must be finite and positive, got {value}"),
-                )
-            };
-            for (what, value) in [
-                ("n_layers", g.n_layers),
-                ("d_ff", g.d_ff),
-                ("n_experts", g.n_experts),
-                ("n_experts_active", g.n_experts_active),
-                ("shared_d_ff", g.shared_d_ff),
-            ] {
-                if !(value.is_finite() && value > 0.0) {
-                    return Err(bad(what, value));
+            let fields = [
+                ("n_layers", Some(g.n_layers)),
+                ("d_ff", Some(g.d_ff)),
+                ("n_experts", Some(g.n_experts)),
+                ("n_experts_active", Some(g.n_experts_active)),
+                ("n_shared_experts", Some(g.n_shared_experts)),
+                ("shared_d_ff", Some(g.shared_d_ff)),
+                ("window", g.window),
+            ];
+            for (what, value) in fields {
+                let Some(value) = value else { continue };
+                let (lo, hi) = ranges::of(&ranges::LAYER_GROUP, what);
+                if !(value >= lo && value <= hi) {
+                    return Err(err(
+                        "layer_groups",
+                        format!(
+                            "[{i}]: {what} must be finite and in {}, got {}",
+                            show_range((lo, hi)),
+                            show(value)
+                        ),
+                    ));
                 }
-            }
-            if let Some(w) = g.window {
-                if !(w.is_finite() && w > 0.0) {
-                    return Err(bad("window", w));
-                }
-            }
-            if !(g.n_shared_experts.is_finite() && g.n_shared_experts >= 0.0) {
-                return Err(err(
-                    "layer_groups",
-                    format!(
-                        "[{i}]: n_shared_experts must be finite and non-negative, got {}",
-                        g.n_shared_experts
-                    ),
-                ));
             }
             if g.n_experts_active > g.n_experts {
                 return Err(err(
@@ -533,6 +646,7 @@ pub struct Hardware {
 impl Hardware {
     pub fn validate(&self) -> Result<(), SpecError> {
         let spec = format!("gpu '{}'", self.name);
+        let range = |field| ranges::of(&ranges::GPU, field);
         for (field, value) in [
             ("hbm_bandwidth", self.hbm_bandwidth),
             ("hbm_bytes", self.hbm_bytes),
@@ -540,30 +654,23 @@ impl Hardware {
             ("usd_per_hour", self.usd_per_hour),
             ("flop_utilization", self.flop_utilization),
             ("mem_utilization", self.mem_utilization),
-        ] {
-            check(&spec, field, value, false)?;
-        }
-        for (field, value) in [
             ("kernel_latency_s", self.kernel_latency_s),
             ("ll_latency_s", self.ll_latency_s),
             ("ll128_latency_s", self.ll128_latency_s),
         ] {
-            check(&spec, field, value, true)?;
+            check(&spec, field, value, range(field))?;
         }
         for (field, value) in [
             ("intra_node_bandwidth", self.intra_node_bandwidth),
             ("inter_node_bandwidth", self.inter_node_bandwidth),
         ] {
-            if value.is_nan() || value <= 0.0 {
-                return Err(SpecError {
-                    spec,
-                    field,
-                    message: format!("must be positive (inf allowed), got {value}"),
-                });
+            // An interconnect that never limits is inf (TPU's intra-node entry).
+            if value != f64::INFINITY {
+                check(&spec, field, value, range(field))?;
             }
         }
         for rate in self.flops_by_bits.iter().flatten() {
-            check(&spec, "flops_by_bits", *rate, false)?;
+            check(&spec, "flops_by_bits", *rate, range("flops_by_bits"))?;
         }
         Ok(())
     }
@@ -744,6 +851,26 @@ mod tests {
         m.group_size = 8.0;
         m.d_model = f64::NAN;
         assert_eq!(m.validate().unwrap_err().field, "d_model");
+    }
+
+    #[test]
+    fn fields_outside_their_ranges_are_refused() {
+        let mut m = llama_70b();
+        m.d_model = 1e150;
+        assert_eq!(m.validate().unwrap_err().field, "d_model");
+        let mut m = llama_70b();
+        m.n_layers = 0.5;
+        assert_eq!(m.validate().unwrap_err().field, "n_layers");
+        let mut g = h100();
+        g.hbm_bandwidth = 1e30;
+        assert_eq!(g.validate().unwrap_err().field, "hbm_bandwidth");
+        let mut g = h100();
+        g.intra_node_bandwidth = f64::INFINITY; // a link that never limits
+        assert!(g.validate().is_ok());
+        g.inter_node_bandwidth = 1e30;
+        let e = g.validate().unwrap_err();
+        assert_eq!(e.field, "inter_node_bandwidth");
+        assert!(e.to_string().contains("1e30"), "{e}");
     }
 
     #[test]

@@ -29,6 +29,15 @@ pub const AXES: [&str; 8] = [
 
 /// Largest value of any numeric axis (GPUs, batch, context, positions).
 pub const AXIS_MAX: f64 = 1e12;
+/// Smallest GPU count and batch: N·T/b (the cost) stays finite for every accepted spec.
+pub const AXIS_MIN: f64 = 1e-6;
+/// The accepted range of each numeric axis, inclusive (README, "Accepted ranges").
+pub const AXIS_RANGES: [(&str, (f64, f64)); 4] = [
+    ("n_gpus", (AXIS_MIN, AXIS_MAX)),
+    ("batch_size", (AXIS_MIN, AXIS_MAX)),
+    ("context_len", (0.0, AXIS_MAX)),
+    ("seq_len", (1.0, AXIS_MAX)),
+];
 /// Longest draft tried (each length costs a forward pass per row).
 pub const MAX_GAMMA: u32 = 64;
 
@@ -73,7 +82,10 @@ fn check_axis(
         return Ok(());
     }
     match values.iter().find(|v| !ok(**v)) {
-        Some(v) => Err(grid_error(field, format!("must be {rule}, got {v}"))),
+        Some(v) => Err(grid_error(
+            field,
+            format!("must be {rule}, got {}", crate::spec::show(*v)),
+        )),
         None => Ok(()),
     }
 }
@@ -163,32 +175,23 @@ impl Grid {
     /// axis): [`Grid::validate`] without the row count, for callers with one point.
     pub fn check_values(&self) -> Result<(), SpecError> {
         // The upper bound keeps every product of the model (FLOPs reach 1e13 params × 1e12
-        // tokens × 1e12 positions) far from overflow, hence from inf − inf = NaN.
+        // tokens × 1e12 positions) far from overflow, hence from inf − inf = NaN; the lower
+        // bound keeps the cost N·T/b finite.
         #[allow(clippy::needless_bitwise_bool)] // on purpose: see below
-        let within = |lo: f64, lo_inclusive: bool| {
-            // `&` and `|`, not `&&` and `||`: no branches, so the check vectorises. NaN fails.
-            move |v: f64| (v <= AXIS_MAX) & ((v > lo) | (lo_inclusive & (v == lo)))
+        let within = |(lo, hi): (f64, f64)| {
+            // `&`, not `&&`: no branches, so the check vectorises. NaN fails.
+            move |v: f64| (v >= lo) & (v <= hi)
         };
-        let positive = format!("in (0, {AXIS_MAX:e}]");
-        check_axis("n_gpus", &self.n_gpus, within(0.0, false), &positive)?;
-        check_axis(
-            "batch_size",
-            &self.batch_size,
-            within(0.0, false),
-            &positive,
-        )?;
-        check_axis(
-            "context_len",
-            &self.context_len,
-            within(0.0, true),
-            &format!("in [0, {AXIS_MAX:e}]"),
-        )?;
-        check_axis(
-            "seq_len",
-            &self.seq_len,
-            within(1.0, true),
-            &format!("in [1, {AXIS_MAX:e}]"),
-        )?;
+        for (field, values) in [
+            ("n_gpus", &self.n_gpus),
+            ("batch_size", &self.batch_size),
+            ("context_len", &self.context_len),
+            ("seq_len", &self.seq_len),
+        ] {
+            let range = crate::spec::ranges::of(&AXIS_RANGES, field);
+            let rule = format!("in {}", crate::spec::show_range(range));
+            check_axis(field, values, within(range), &rule)?;
+        }
         for m in &self.models {
             m.validate()?;
         }

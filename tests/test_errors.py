@@ -9,17 +9,22 @@ mistakes a panic for a clean error.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import resource
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pytest
 
 import infersweep as isw
-from infersweep.errors import CatalogError, GridError, InfersweepError, SpecError
+from infersweep.errors import CatalogError, ConfigError, GridError, InfersweepError, SpecError
 
 NAN, INF = math.nan, math.inf
 
@@ -377,3 +382,441 @@ def test_engine_rejects_invalid_gpu_without_panic() -> None:
 def test_engine_rejects_invalid_spec_dec_without_panic(field: str, value: float, shown: str) -> None:
     sd = _force(isw.SpecDec("Llama-3-8B", 0.5), **{field: value})
     raises(GridError, lambda: isw.sweep("Llama-3-70B", "H100", spec_dec=sd), field, shown)
+
+
+# ----------------------------------------------------------------------------- issue 9 §2: sizes of work
+
+
+@pytest.mark.parametrize("value", [2**62, 10**10, -1, 1, 10.0, True, "1000", None])
+def test_frontier_n_targets_bounded(value: Any) -> None:
+    """2**62 panicked (capacity overflow), 10**10 aborted, -1 and 10.0 raised raw errors."""
+    raises(GridError, lambda: isw.frontier("Llama-3-8B", n_targets=value, resolution=4), "n_targets",
+           "1,000,000")
+
+
+@pytest.mark.parametrize("value", [2**40, 10_001, -1, 1, 10.0, "400"])
+def test_frontier_resolution_bounded(value: Any) -> None:
+    """resolution=2**40 ate memory at 600 MB/s; now refused before any allocation."""
+    raises(GridError, lambda: isw.frontier("Llama-3-8B", resolution=value), "resolution", "10,000")
+
+
+def test_frontier_engine_bounds_its_sizes_without_panic() -> None:
+    """The compiled entry point refuses huge sizes itself (a PanicException is not a GridError)."""
+    from infersweep import _core
+    from infersweep.sweep import gpu_dict, model_dict
+
+    m, g = model_dict(isw.model("Llama-3-8B")), gpu_dict(isw.gpu("H100"))
+    raises(GridError, lambda: _core.frontier(m, g, None, context_len=0.0, use_pp=True, max_throughput=INF,
+                                             n_batch=8, n_gpus=8, n_targets=2**62), "n_targets", "1000000")
+    raises(GridError, lambda: _core.frontier(m, g, None, context_len=0.0, use_pp=True, max_throughput=INF,
+                                             n_batch=8, n_gpus=8, n_targets=100, num_threads=50_000),
+           "num_threads", "50000")
+
+
+def test_frontier_refuses_a_search_larger_than_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    frontier_module = sys.modules["infersweep.frontier"]  # the name `infersweep.frontier` is the function
+    monkeypatch.setattr(frontier_module, "available_memory", lambda: 64 << 20)  # 64 MiB
+    raises(GridError, lambda: isw.frontier("Llama-3-8B", resolution=2000), "resolution=2000",
+           "4,000,000 grid points", "GiB")
+
+
+@pytest.mark.parametrize(("arg", "value"), [("context_len", "0"), ("context_len", 1e13),
+                                            ("max_throughput", 0), ("max_throughput", "inf"),
+                                            ("use_pp", "yes"), ("exact", 1), ("spec_dec", "Llama-3-8B")])
+def test_frontier_arguments_typed(arg: str, value: Any) -> None:
+    raises(GridError, lambda: isw.frontier("Llama-3-8B", resolution=4, **{arg: value}), arg)
+
+
+# ----------------------------------------------------------------------------- threads
+
+
+@pytest.mark.parametrize("value", [50_000, 10**30, 1025, 2.0, "4"])
+def test_num_threads_bounded(value: Any) -> None:
+    """50000 spawned threads with the GIL held; 10**30 raised a raw OverflowError."""
+    raises(GridError, lambda: sweep(num_threads=value), "num_threads", "1024")
+
+
+def test_num_threads_bounded_in_frontier() -> None:
+    raises(GridError, lambda: isw.frontier("Llama-3-8B", resolution=4, num_threads=50_000), "num_threads")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts OS threads through /proc")
+def test_thread_pools_are_not_kept_per_value_forever() -> None:
+    """Each distinct num_threads used to leave its pool alive: 210 threads after k = 1..20."""
+    def threads() -> int:
+        return len(os.listdir("/proc/self/task"))
+
+    isw.sweep("Llama-3-8B", n_gpus=8)  # the default pool exists
+    before = threads()
+    ks = range(1, 21)
+    for k in ks:
+        df = isw.sweep("Llama-3-8B", n_gpus=[8, 16], num_threads=k)
+        assert df.height == 2
+    # A dropped pool's threads exit on their own shortly after; wait for them (not a timing test:
+    # the bound is what is asserted, the wait only gives the threads a chance to go).
+    bound = before + 4 * max(ks)  # at most four pools kept, of at most max(ks) threads each
+    for _ in range(100):
+        if threads() <= bound:
+            break
+        time.sleep(0.05)
+    assert threads() <= bound < before + sum(ks)
+
+
+def test_same_results_whatever_the_pool() -> None:
+    axes = {"n_gpus": [8, 16, 64], "batch_size": [1, 32, 512], "use_pp": [False, True]}
+    want = isw.sweep("Llama-3-70B", "H100", **axes)
+    for k in (1, 3, 1, 7, 2, 5, 3):  # hits and evictions of the pool cache
+        assert isw.sweep("Llama-3-70B", "H100", num_threads=k, **axes).equals(want)
+
+
+@pytest.mark.parametrize("value", ["100000000000000000000000", "1e23", "0", "1025"])
+def test_cli_threads_is_a_usage_error(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--threads 1e23` printed a traceback; now a usage error (exit 2) ending in one line."""
+    from infersweep.cli import main
+
+    assert main(["sweep", "-m", "Llama-3-8B", "--threads", value]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "--threads" in err.strip().splitlines()[-1]
+
+
+# ----------------------------------------------------------------------------- infer_model_size
+
+
+@pytest.mark.parametrize(("arg", "value"), [("tol", 1e-17), ("tol", 0), ("tol", "0.1"), ("lo", 0.0),
+                                            ("hi", 1e300), ("resolution", 10**9)])
+def test_infer_model_size_arguments_bounded(arg: str, value: Any) -> None:
+    """tol=1e-17 never ended: the bisection stalled one ulp wide."""
+    raises(GridError, lambda: isw.infer_model_size(100.0, 1.0, "Llama-3-8B", **{arg: value}), arg)
+
+
+def test_infer_model_size_stops_when_the_bracket_cannot_shrink(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no floor on tol the bisection must still end: at a bracket one ulp wide."""
+    monkeypatch.setattr(sys.modules["infersweep.scaling"], "TOL_RANGE", (0.0, 1.0))
+    base = isw.model("Llama-3-8B")
+    front = isw.frontier(isw.scale_model(base, 2.0), "H100", resolution=6)
+    row = front.row(front.height // 2, named=True)
+    est = isw.infer_model_size(row["tokens_per_s_per_request"], row["usd_per_million_tokens"], base,
+                               lo=1.0, hi=4.0, tol=1e-300, resolution=6)
+    assert est.iterations < 70  # 2 ends + at most ~55 halvings of [0, ln 4] down to one ulp
+    assert 1.0 <= est.factor <= 4.0
+
+
+# ----------------------------------------------------------------------------- raw exceptions
+
+
+@pytest.mark.parametrize("value", [10**400, [8, 10**400], np.array([10**400], dtype=object)],
+                         ids=["int", "list", "object-array"])
+def test_axis_integer_too_large_for_a_float(value: Any) -> None:
+    raises(GridError, lambda: sweep(n_gpus=value), "n_gpus")
+
+
+@pytest.mark.parametrize(("spec", "field"), [("model", "d_model"), ("model", "vocab_size"),
+                                             ("gpu", "hbm_bytes"), ("gpu", "inter_node_bandwidth")])
+def test_spec_integer_too_large_for_a_float(spec: str, field: str) -> None:
+    make = model if spec == "model" else gpu
+    raises(SpecError, lambda: make(**{field: 10**400}), field, "401 digits")
+
+
+@pytest.mark.parametrize("key", ["x", None, math.inf, 8.5, (8,)])
+def test_gpu_flops_key_of_the_wrong_type(key: Any) -> None:
+    raises(SpecError, lambda: gpu(flops_by_bits={key: 1e15}), "'gpu8'", "flops_by_bits", "4, 8 or 16")
+
+
+def test_deeply_nested_values_are_shown_short() -> None:
+    """A repr of a deeply nested value raised RecursionError inside the error message."""
+    deep: Any = 1
+    for _ in range(100_000):
+        deep = [deep]
+    raises(SpecError, lambda: model(d_model=deep), "d_model", "[[[")
+    raises(SpecError, lambda: isw.LayerGroup(deep, 128), "n_layers")
+    raises(GridError, lambda: sweep(n_gpus=deep), "n_gpus")
+    raises(GridError, lambda: isw.explain("Llama-3-8B", n_gpus=deep), "n_gpus", "[[[")
+    raises(CatalogError, lambda: isw.sweep(deep), "model", "[[[")  # type: ignore[arg-type]
+    raises(CatalogError, lambda: isw.sweep("Llama-3-8B", deep), "gpu", "[[[")  # type: ignore[arg-type]
+
+
+def test_unknown_field_in_with_() -> None:
+    raises(SpecError, lambda: isw.model("Llama-3-8B").with_(d_modle=4096), "d_modle", "d_model")
+    raises(SpecError, lambda: isw.gpu("H100").with_(hbm=1), "'hbm'", "hbm_bytes")
+
+
+def test_toy_critical_batch_finite_at_the_extremes_of_the_accepted_ranges() -> None:
+    """It asserted finiteness (AssertionError); the bounds make it finite and positive."""
+    fast = gpu(flops_by_bits={8: 1e21, 16: 1e21}, hbm_bandwidth=1e3, mem_utilization=1e-3)
+    slow = gpu(flops_by_bits={8: 1e6, 16: 1e6}, flop_utilization=1e-3, hbm_bandwidth=1e18)
+    for g, w in ((fast, 2.0), (slow, 1.0)):
+        b = isw.toy_critical_batch(model(weight_bytes=w), g)
+        assert math.isfinite(b) and b > 0
+
+
+@pytest.mark.parametrize(("kw", "named"), [({"t_hop": 1e-320}, "t_hop"), ({"t_hop": "x"}, "t_hop"),
+                                           ({"n_reduce": 1e-320, "t_hop": 1e-10}, "n_reduce"),
+                                           ({"n_reduce": 0.0}, "n_reduce"),
+                                           ({"bandwidth": ["raw"]}, "bandwidth")])
+def test_toy_closed_forms_arguments(kw: dict[str, Any], named: str) -> None:
+    """n_reduce=1e-320 raised ZeroDivisionError; a string t_hop a TypeError."""
+    raises(SpecError, lambda: isw.toy_min_latency("Llama-3-8B", "H100", **kw), named)
+    raises(SpecError, lambda: isw.toy_optimal_gpus("Llama-3-8B", "H100", **kw), named)
+
+
+@pytest.mark.parametrize(("value", "shown"), [("8", "'8'"), ([8, "16"], "'16'"), (True, "True"),
+                                             (np.array([8 + 1j]), "complex"), (1e13, "1e+12"), (0, "0")])
+def test_toy_latency_refuses_what_a_sweep_refuses(value: Any, shown: str) -> None:
+    """A string GPU count was silently converted to a number."""
+    raises(GridError, lambda: isw.toy_latency("Llama-3-8B", "H100", value, 1), "n_gpus", shown)
+
+
+def test_toy_latency_shapes_that_do_not_broadcast() -> None:
+    raises(GridError, lambda: isw.toy_latency("Llama-3-8B", "H100", [8, 16], [1, 2, 3]), "broadcast")
+
+
+@pytest.mark.parametrize("factor", [7e84, 1e300, 1e-300, "2", True, NAN])
+def test_scale_model_factor_bounded(factor: Any) -> None:
+    """7e84 looped forever (heads += 1 stopped changing the heads above 2**53)."""
+    raises(SpecError, lambda: isw.scale_model("Llama-3-8B", factor), "factor")
+
+
+def test_scale_model_out_of_the_accepted_ranges() -> None:
+    raises(SpecError, lambda: isw.scale_model(model(d_model=1e6), 1e6), "scale_model", "d_model", "1e+07")
+
+
+@pytest.mark.parametrize(("kw", "named"), [({"depth_exponent": "x"}, "depth_exponent"),
+                                           ({"depth_exponent": 2}, "depth_exponent"), ({"name": 5}, "name")])
+def test_scale_model_arguments_typed(kw: dict[str, Any], named: str) -> None:
+    raises(SpecError, lambda: isw.scale_model("Llama-3-8B", 2.0, **kw), named)
+
+
+@pytest.mark.parametrize(("kw", "named"), [({"grid_points": 10**9}, "grid_points"),
+                                           ({"golden_steps": -1}, "golden_steps")])
+def test_fit_frontier_sizes_bounded(kw: dict[str, Any], named: str) -> None:
+    raises(GridError, lambda: isw.fit_frontier([1.0, 2.0, 3.0], [1.0, 2.0, 4.0], **kw), named)
+
+
+def test_fit_frontier_refuses_strings() -> None:
+    raises(GridError, lambda: isw.fit_frontier(["1", "2", "3"], [1.0, 2.0, 4.0]), "speeds", "'1'")
+
+
+@pytest.mark.parametrize("target", ["0.5", 0, 1.5, NAN])
+def test_mfu_target_bounded(target: Any) -> None:
+    raises(GridError, lambda: isw.mfu_target("Llama-3-8B", "H100", target, resolution=4), "target_mfu")
+
+
+# ----------------------------------------------------------------------------- refused, not accepted silently
+
+
+@pytest.mark.parametrize(("value", "kind"), [
+    (np.array([8 + 0j, 16 + 0j]), "complex"),
+    (np.array(["2020-01-01"], dtype="datetime64[D]"), "dates"),
+    (np.array([8], dtype="timedelta64[s]"), "durations"),
+    (np.array([1, 2], dtype=np.float16).view(np.uint16).astype("V2"), "records"),
+])
+def test_axis_of_non_real_dtype(value: Any, kind: str) -> None:
+    """Complex, datetime64 and timedelta64 axes were read as numbers."""
+    raises(GridError, lambda: sweep(n_gpus=value), "n_gpus", kind)
+
+
+def test_columns_empty_is_refused() -> None:
+    """columns=[] returned a 0×0 frame."""
+    raises(GridError, lambda: sweep(columns=[]), "columns=[]")
+
+
+def test_columns_as_one_string_is_that_column() -> None:
+    """columns="mfu" was read as ['m', 'f', 'u']."""
+    df = sweep(columns="mfu")
+    assert df.columns == ["mfu"]
+    assert df.equals(sweep(columns=["mfu"]))
+
+
+@pytest.mark.parametrize("value", [["mfu", 3], 5, [["mfu"]]])
+def test_columns_of_the_wrong_type(value: Any) -> None:
+    raises(GridError, lambda: sweep(columns=value), "columns")
+
+
+# ----------------------------------------------------------------------------- physical ranges
+
+
+@pytest.mark.parametrize(("field", "value"), [("d_model", 1e150), ("d_model", 0.5), ("n_layers", 1e7),
+                                              ("n_layers", 0.5), ("vocab_size", 1e10),
+                                              ("weight_bytes", 1e308), ("n_experts", 1e7),
+                                              ("ffn_up_matrices", 65)])
+def test_model_field_outside_its_range(field: str, value: float) -> None:
+    """d_model=1e150 was accepted and gave NaN compute, mfu=inf and zero latency."""
+    raises(SpecError, lambda: model(**{field: value}), "'toy'", field)
+
+
+@pytest.mark.parametrize(("field", "value"), [("hbm_bandwidth", 1e30), ("hbm_bytes", 1.0),
+                                              ("flop_utilization", 1e-9), ("kernel_latency_s", 10.0),
+                                              ("usd_per_hour", 1e-300), ("gpus_per_node", 0.5),
+                                              ("inter_node_bandwidth", 1e30)])
+def test_gpu_field_outside_its_range(field: str, value: float) -> None:
+    raises(SpecError, lambda: gpu(**{field: value}), "'gpu8'", field)
+
+
+@pytest.mark.parametrize(("axis", "value", "shown"), [("n_gpus", 1e-300, "1e-300"),
+                                                     ("batch_size", 1e-7, "1e-7"),
+                                                     ("n_gpus", 1e13, "10000000000000")])
+def test_axis_outside_its_range(axis: str, value: float, shown: str) -> None:
+    """batch_size=1e-300 made the cost N·T/b overflow to inf on a feasible row."""
+    raises(GridError, lambda: sweep(**{axis: value}), axis, "[1e-6, 1e12]", f"got {shown}")
+
+
+@pytest.mark.parametrize(("field", "value"), [("d_model", 1e150), ("n_heads", 0.5), ("head_dim", 1e8)])
+def test_engine_refuses_a_field_outside_its_range(field: str, value: float) -> None:
+    """Past the Python checks, the engine's own (the same table) still refuses."""
+    m = _force(model(), **{field: value})
+    raises(SpecError, lambda: isw.sweep(m, "H100"), "'toy'", field)
+
+
+def test_engine_refuses_a_gpu_field_outside_its_range() -> None:
+    g = _force(gpu(), hbm_bandwidth=1e30)
+    raises(SpecError, lambda: isw.sweep("Llama-3-8B", g), "'gpu8'", "hbm_bandwidth")
+
+
+def test_readme_lists_the_engine_ranges() -> None:
+    """README's "Accepted ranges" table is the engine's table (FIELD_RANGES), row for row."""
+    from infersweep.specs import FIELD_RANGES
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    kinds = {"model": "model", "layer group": "layer_group", "gpu": "gpu", "grid": "grid"}
+    listed: dict[tuple[str, str], tuple[float, float]] = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0] in kinds and cells[2].startswith("["):
+            lo, hi = (float(x) for x in cells[2].strip("[]").split(","))
+            for name in cells[1].split("`")[1::2]:
+                listed[(kinds[cells[0]], name)] = (lo, hi)
+    engine = {(k, f): tuple(r) for k, table in FIELD_RANGES.items() for f, r in table.items()}
+    assert listed == engine
+
+
+# ----------------------------------------------------------------------------- fronts
+
+
+def test_pareto_front_drops_minus_infinite_and_nan_costs() -> None:
+    """A row with cost −inf was kept (and dominated every other row)."""
+    df = pl.DataFrame({"tokens_per_s_per_request": [10.0, 5.0, 20.0, 6.0],
+                       "usd_per_million_tokens": [-INF, 1.0, NAN, 2.0]})
+    front = isw.pareto_front(df)
+    assert front["usd_per_million_tokens"].to_list() == [1.0, 2.0]
+
+
+def test_pareto_front_refuses_a_text_column() -> None:
+    df = pl.DataFrame({"tokens_per_s_per_request": [1.0], "usd_per_million_tokens": ["cheap"]})
+    raises(GridError, lambda: isw.pareto_front(df), "usd_per_million_tokens", "numeric")
+
+
+def test_preferred_refuses_a_front_with_no_feasible_row() -> None:
+    """It returned an infeasible row (row 0) instead."""
+    df = isw.sweep("Llama-3-70B", "H100", n_gpus=[1, 1.5], batch_size=1)
+    assert not df["feasible"].any()
+    raises(GridError, lambda: isw.preferred(df), "infeasible")
+
+
+def test_preferred_skips_infeasible_rows() -> None:
+    df = isw.sweep("Llama-3-70B", "H100", n_gpus=[1, 8], batch_size=1)
+    assert isw.preferred(df)["n_gpus"][0] == 8.0
+
+
+# ----------------------------------------------------------------------------- Hugging Face configs
+
+HF = Path(__file__).parent / "data" / "hf"
+
+
+def hf(name: str, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((HF / f"{name}.json").read_text())
+    data.update(changes)
+    return data
+
+
+class _NoContains(list):  # type: ignore[type-arg]
+    """A list whose membership test fails: reading it must go through a set."""
+
+    def __contains__(self, item: object) -> bool:
+        raise AssertionError("membership tested on the list (quadratic in the layers)")
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_hf_mlp_only_layers_read_as_a_set(approximate: bool) -> None:
+    """`i in mlp_only_layers` over every layer was quadratic: a 425 kB config took 41 s."""
+    layers = 20_000
+    cfg = hf("qwen3-235b-a22b", num_hidden_layers=layers, mlp_only_layers=_NoContains(range(0, layers, 2)))
+    m = isw.Model.from_hf_config(cfg, approximate=approximate)
+    assert m.n_layers == layers
+    if not approximate:
+        assert m.layer_groups is not None
+        assert sorted(g.n_layers for g in m.layer_groups) == [layers / 2, layers / 2]
+
+
+def test_hf_moe_layers_read_as_a_set() -> None:
+    cfg = hf("llama-4-maverick-17b-128e")
+    text = cfg["text_config"]
+    n = text["num_hidden_layers"]
+    text["moe_layers"] = _NoContains(range(1, n, 2))
+    m = isw.Model.from_hf_config(cfg)
+    assert m.layer_groups is not None and math.fsum(g.n_layers for g in m.layer_groups) == n
+
+
+@pytest.mark.parametrize("layers", [10**8, 100_001, pytest.param(10**400, id="10**400")])
+def test_hf_layer_count_bounded(layers: int) -> None:
+    """num_hidden_layers=10**8 allocated 1.6 GB of per-layer lists."""
+    raises(ConfigError, lambda: isw.Model.from_hf_config(hf("llama-3.1-8b", num_hidden_layers=layers)),
+           "num_hidden_layers", "100,000")
+
+
+@pytest.mark.parametrize(("name", "key", "value"), [
+    ("qwen3-235b-a22b", "mlp_only_layers", 5),
+    ("qwen3-235b-a22b", "mlp_only_layers", ["1"]),
+    ("qwen3-235b-a22b", "mlp_only_layers", [True]),
+    ("gpt-oss-120b", "layer_types", 5),
+    ("gpt-oss-120b", "layer_types", [["sliding_attention"]]),
+    ("qwen3-32b", "use_sliding_window", "yes"),
+    ("llama-3.1-8b", "tie_word_embeddings", "no"),
+    ("llama-3.1-8b", "hidden_size", "4096"),
+    pytest.param("llama-3.1-8b", "hidden_size", 10**400, id="hidden_size-10**400"),
+    ("llama-3.1-8b", "num_attention_heads", [32]),
+    ("mixtral-8x7b-v0.1", "sliding_window", {"size": 4096}),
+])
+@pytest.mark.parametrize("approximate", [False, True])
+def test_hf_key_of_the_wrong_type(name: str, key: str, value: Any, approximate: bool) -> None:
+    """Wrong-typed keys raised TypeError (5 is not iterable, a list is unhashable) or were accepted."""
+    cfg = hf(name, **{key: value})
+    raises(ConfigError, lambda: isw.Model.from_hf_config(cfg, approximate=approximate), key)
+
+
+@pytest.mark.parametrize(("key", "value"), [("moe_layers", "1,3"), ("no_rope_layers", "x")])
+def test_hf_llama4_text_keys_of_the_wrong_type(key: str, value: Any) -> None:
+    cfg = hf("llama-4-maverick-17b-128e")
+    cfg["text_config"][key] = value
+    raises(ConfigError, lambda: isw.Model.from_hf_config(cfg), key)
+
+
+@pytest.mark.parametrize("model_type", [["llama"], {"a": 1}, 5])
+def test_hf_model_type_of_the_wrong_type(model_type: Any) -> None:
+    raises(ConfigError, lambda: isw.Model.from_hf_config(hf("llama-3.1-8b", model_type=model_type)),
+           "model_type")
+
+
+def test_hf_deeply_nested_json(tmp_path: Path) -> None:
+    """json.loads raised RecursionError on deeply nested input."""
+    path = tmp_path / "config.json"
+    path.write_text('{"model_type": "llama", "x": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    raises(ConfigError, lambda: isw.Model.from_hf_config(path), "config.json", "JSON")
+
+
+def test_hf_huge_integer_in_json(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    text = json.dumps(hf("llama-3.1-8b")).replace('"hidden_size": 4096', '"hidden_size": ' + "9" * 5000)
+    path.write_text(text)
+    raises(ConfigError, lambda: isw.Model.from_hf_config(path), "config.json")
+
+
+def test_hf_deeply_nested_value() -> None:
+    deep: Any = 4096
+    for _ in range(100_000):
+        deep = [deep]
+    raises(ConfigError, lambda: isw.Model.from_hf_config(hf("llama-3.1-8b", hidden_size=deep)), "hidden_size")
+
+
+def test_hf_sizes_outside_the_accepted_ranges() -> None:
+    raises(ConfigError, lambda: isw.Model.from_hf_config(hf("llama-3.1-8b", hidden_size=10**11)), "d_model")

@@ -7,6 +7,13 @@ import numpy.typing as npt
 
 __version__: str
 COLUMNS: list[str]
+#: Most threads one pool may have (``num_threads``).
+MAX_THREADS: int
+#: Largest frontier grid side and most latency targets.
+MAX_FRONTIER_RESOLUTION: int
+MAX_FRONTIER_TARGETS: int
+#: Accepted range (inclusive) of every numeric field, by kind: "model", "layer_group", "gpu", "grid".
+FIELD_RANGES: dict[str, dict[str, tuple[float, float]]]
 
 class SweepGrid:
     """A validated grid of configurations, evaluated in chunks of rows."""

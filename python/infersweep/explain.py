@@ -19,6 +19,7 @@ import numpy as np
 
 from .catalog import gpu as lookup_gpu
 from .catalog import model as lookup_model
+from .checks import show
 from .errors import GridError
 from .plot import g3 as _g3
 from .reference import pp_degrees
@@ -195,13 +196,17 @@ def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_si
     """
     for field, value in (("n_gpus", n_gpus), ("batch_size", batch_size), ("context_len", context_len),
                          ("seq_len", seq_len)):
-        if np.ndim(value) != 0:  # a grid belongs to isw.sweep; explain is one row
-            raise GridError(f"explain: field {field!r} must be one number, got {value!r}; "
+        try:
+            ndim = np.ndim(value)
+        except (ValueError, TypeError, RecursionError):  # ragged or nested beyond numpy's 64 dims
+            ndim = 1
+        if ndim != 0:  # a grid belongs to isw.sweep; explain is one row
+            raise GridError(f"explain: field {field!r} must be one number, got {show(value)}; "
                             f"use isw.sweep for a grid")
     if not isinstance(use_pp, (bool, np.bool_)):
-        raise GridError(f"explain: field 'use_pp' must be True or False, got {use_pp!r}")
+        raise GridError(f"explain: field 'use_pp' must be True or False, got {show(use_pp)}")
     if spec_dec is not None and not isinstance(spec_dec, SpecDec):
-        raise GridError(f"explain: field 'spec_dec' must be None or one isw.SpecDec, got {spec_dec!r}")
+        raise GridError(f"explain: field 'spec_dec' must be None or one isw.SpecDec, got {show(spec_dec)}")
     m, g = lookup_model(model), lookup_gpu(gpu)
     r = sweep(m, g, n_gpus=n_gpus, batch_size=batch_size, context_len=context_len, seq_len=seq_len,
               use_pp=use_pp, spec_dec=spec_dec).row(0, named=True)

@@ -11,13 +11,21 @@ import polars as pl
 from . import _core
 from .catalog import gpu as lookup_gpu
 from .catalog import model as lookup_model
+from .checks import integer, real, show
 from .errors import GridError
 from .reference import frontier_grids
-from .specs import Gpu, Model, SpecDec
-from .sweep import check_threads, gpu_dict, model_dict, sweep
+from .specs import FIELD_RANGES, Gpu, Model, SpecDec
+from .sweep import BYTES_PER_ROW, check_threads, gpu_dict, model_dict, sweep
+from .sweep import _available_memory as available_memory
 
 #: The paper's fitted preference: users maximise speed^3 / cost.
 PREFERENCE_EXPONENT = 3.0
+#: Largest ``resolution`` (grid side) and ``n_targets`` of :func:`frontier` (the engine's).
+MAX_RESOLUTION: int = _core.MAX_FRONTIER_RESOLUTION
+MAX_TARGETS: int = _core.MAX_FRONTIER_TARGETS
+#: Memory the search holds per grid point: latency, cost, sort order, running minimum and a
+#: hash-map entry (rust/frontier.rs), rounded up.
+FRONTIER_BYTES_PER_POINT = 64
 
 
 def frontier(
@@ -39,7 +47,9 @@ def frontier(
     × ``resolution`` batch sizes (1 to 2^18·s), every layout of each point searched; for each
     of ``n_targets`` latency targets between the fastest latency and 100× it, the cheapest
     point no slower than the target is recorded (docs/model.md §7; the defaults are the
-    paper's). ``max_throughput`` caps tokens/s per instance (b / latency). With ``spec_dec``
+    paper's; ``resolution`` is at most 10,000 and ``n_targets`` at most 1,000,000, and a grid
+    that would not fit in half the available memory is refused before any work).
+    ``max_throughput`` caps tokens/s per instance (b / latency). With ``spec_dec``
     every point uses speculative decoding when it helps. ``use_pp`` defaults to True, unlike
     :func:`infersweep.sweep` and :func:`infersweep.explain`: a frontier is the best layout at
     every speed, and the paper's frontiers search pipeline degrees too.
@@ -54,8 +64,24 @@ def frontier(
     m, g = lookup_model(model), lookup_gpu(gpu)
     g.flops_for(m)
     check_threads(num_threads)
-    if not isinstance(resolution, int) or resolution < 2:
-        raise GridError(f"frontier: 'resolution' must be an integer >= 2, got {resolution!r}")
+    resolution = integer("frontier: 'resolution'", resolution, 2, MAX_RESOLUTION)
+    n_targets = integer("frontier: 'n_targets'", n_targets, 2, MAX_TARGETS)
+    lo, hi = FIELD_RANGES["grid"]["context_len"]
+    context_len = real("frontier: 'context_len'", context_len, lo, hi)
+    max_throughput = real("frontier: 'max_throughput'", max_throughput, 0.0, math.inf, lo_open=True)
+    for name, flag in (("use_pp", use_pp), ("exact", exact)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise GridError(f"frontier: {name!r} must be True or False, got {show(flag)}")
+    if spec_dec is not None and not isinstance(spec_dec, SpecDec):
+        raise GridError(f"frontier: 'spec_dec' must be None or an isw.SpecDec, got {show(spec_dec)}")
+    # Refuse, before allocating, a search that would not fit: about FRONTIER_BYTES_PER_POINT
+    # per grid point (exact mode: a sweep row per point).
+    points = resolution * resolution
+    need, avail = points * (BYTES_PER_ROW if exact else FRONTIER_BYTES_PER_POINT), available_memory()
+    if need > avail // 2:
+        raise GridError(f"frontier: resolution={resolution} means {points:,} grid points, about "
+                        f"{need / 2**30:.1f} GiB, more than half of the {avail / 2**30:.1f} GiB available; "
+                        f"lower 'resolution'")
     sd = None
     if spec_dec is not None:
         sd = {"drafter": model_dict(spec_dec.drafter_model), "acceptance": spec_dec.acceptance,
@@ -83,13 +109,28 @@ def frontier(
 
 
 def preferred(front: pl.DataFrame, exponent: float = PREFERENCE_EXPONENT) -> pl.DataFrame:
-    """The point users prefer: argmax speed^exponent / cost (one row)."""
+    """The point users prefer: argmax speed^exponent / cost (one row).
+
+    Only rows with a finite, positive speed and cost compete (an infeasible row has an infinite
+    cost); a GridError says so when there is none, rather than returning an infeasible row.
+    """
+    if not isinstance(front, pl.DataFrame):
+        raise GridError(f"preferred: expected a DataFrame (a frontier), got {show(front)}")
+    exponent = real("preferred: 'exponent'", exponent, 0.0, 1e6, lo_open=True)
+    speed, cost = "tokens_per_s_per_request", "usd_per_million_tokens"
+    for c in (speed, cost):
+        if c not in front.columns:
+            raise GridError(f"preferred: no column {c!r}; columns are {front.columns}")
     if front.height == 0:
         raise GridError("preferred: the frontier is empty")
-    x = front["tokens_per_s_per_request"].to_numpy()
-    y = front["usd_per_million_tokens"].to_numpy()
+    x = front[speed].cast(pl.Float64).to_numpy()
+    y = front[cost].cast(pl.Float64).to_numpy()
+    ok = np.isfinite(x) & (x > 0) & np.isfinite(y) & (y > 0)
+    if not ok.any():
+        raise GridError(f"preferred: none of the {front.height:,} rows has a finite, positive speed and "
+                        f"cost (every configuration is infeasible: it does not fit in memory)")
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.where(np.isfinite(y) & (y > 0), exponent * np.log(x) - np.log(y), -np.inf)
+        score = np.where(ok, exponent * np.log(np.where(ok, x, 1.0)) - np.log(np.where(ok, y, 1.0)), -np.inf)
     return front[int(np.argmax(score))]
 
 
@@ -102,12 +143,19 @@ def pareto_front(
     """The exact non-dominated rows of any table (faster is better, cheaper is better).
 
     Computed in Rust in O(n log n); with ``by``, one front per group (for example per model
-    and GPU). Rows keep their order; exact duplicates keep their first row; rows with NaN or
-    infinite cost are never on the front.
+    and GPU). Rows keep their order; exact duplicates keep their first row; rows with a NaN
+    speed, or a cost that is NaN or infinite (either sign), are never on the front.
     """
+    if not isinstance(df, pl.DataFrame):
+        raise GridError(f"pareto_front: expected a DataFrame, got {show(df)}")
+    if by is not None and not isinstance(by, (str, list, tuple)):
+        raise GridError(f"pareto_front: 'by' must be None, a column name or a list of them, got {show(by)}")
     for c in [speed, cost, *([by] if isinstance(by, str) else (by or []))]:
-        if c not in df.columns:
-            raise GridError(f"pareto_front: no column {c!r}; columns are {df.columns}")
+        if not isinstance(c, str) or c not in df.columns:
+            raise GridError(f"pareto_front: no column {show(c)}; columns are {df.columns}")
+    for c in (speed, cost):
+        if not df.schema[c].is_numeric():
+            raise GridError(f"pareto_front: column {c!r} must be numeric, got {df.schema[c]}")
     if by is None or (not isinstance(by, str) and len(by) == 0):
         groups = np.zeros(df.height, dtype=np.uint32)
     else:

@@ -105,6 +105,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .checks import show
 from .errors import ConfigError, SpecError
 from .specs import RATE_BITS, LayerGroup, Model
 
@@ -140,6 +141,11 @@ _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "deepseek": {"first_k_dense_replace": 0, "moe_layer_freq": 1, "n_shared_experts": 0},
 }
 _MOE_FAMILIES = ("mixtral", "qwen3_moe", "deepseek", "gpt_oss", "llama4")
+#: Most layers a config may have: the mapping builds per-layer lists (real models have < 200).
+MAX_LAYERS = 100_000
+#: Largest integer any other count key may hold (widths, heads, vocabulary, strides): beyond it
+#: no model is in the accepted ranges anyway (README, "Accepted ranges").
+MAX_COUNT = 10**12
 
 
 @dataclass
@@ -177,8 +183,9 @@ class _Config:
                               f"(model_type {self.model_type!r})")
         return value
 
-    def count(self, key: str, *, required: bool = True, allow_zero: bool = False) -> int | None:
-        """A positive integer key (non-negative with `allow_zero`)."""
+    def count(self, key: str, *, required: bool = True, allow_zero: bool = False,
+              maximum: int = MAX_COUNT) -> int | None:
+        """A positive integer key (non-negative with `allow_zero`), at most `maximum`."""
         value = self.require(key) if required else self.get(key)
         if value is None:
             return None
@@ -187,8 +194,36 @@ class _Config:
         bad = isinstance(value, bool) or not isinstance(value, int)
         if bad or value < 0 or (value == 0 and not allow_zero):
             bound = "a non-negative" if allow_zero else "a positive"
-            raise ConfigError(f"{self.where()}: key {key!r} must be {bound} integer, got {value!r}")
+            raise ConfigError(f"{self.where()}: key {key!r} must be {bound} integer, got {show(value)}")
+        if value > maximum:
+            raise ConfigError(f"{self.where()}: key {key!r} must be at most {maximum:,}, got {show(value)}")
         return value
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        """A boolean key (absent or null: `default`)."""
+        value = self.get(key, default)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.where()}: key {key!r} must be true or false, got {show(value)}")
+        return value
+
+    def items(self, key: str, kinds: tuple[type, ...]) -> list[Any] | None:
+        """A list key whose items are all of `kinds` (bools never count as ints); None when absent."""
+        value = self.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise ConfigError(f"{self.where()}: key {key!r} must be a list, got {show(value)}")
+        for v in value:
+            if not isinstance(v, kinds) or (isinstance(v, bool) and bool not in kinds):
+                names = " or ".join(k.__name__ for k in kinds)
+                raise ConfigError(f"{self.where()}: key {key!r} must be a list of {names}, "
+                                  f"got an item {show(v)}")
+        return value
+
+    def layer_indices(self, key: str) -> set[int] | None:
+        """A list of layer indices as a set (membership in O(1)); None when absent."""
+        value = self.items(key, (int,))
+        return None if value is None else set(value)
 
     @property
     def model_type(self) -> str:
@@ -207,7 +242,7 @@ class _Feature:
 
     @property
     def setting(self) -> str:
-        return f"{self.key}={self.value!r}" if self.shown is None else f"{self.key}: {self.shown}"
+        return f"{self.key}={show(self.value)}" if self.shown is None else f"{self.key}: {self.shown}"
 
     def describe(self) -> str:
         return f"{self.setting} ({self.what})"
@@ -219,7 +254,7 @@ def _read(path_or_dict: str | os.PathLike[str] | Mapping[str, Any],
         return dict(path_or_dict), "<dict>", None
     if not isinstance(path_or_dict, (str, os.PathLike)):
         raise ConfigError(f"from_hf_config: expected a path to a config.json or a dict, "
-                          f"got {path_or_dict!r} ({type(path_or_dict).__name__})")
+                          f"got {show(path_or_dict)} ({type(path_or_dict).__name__})")
     path = Path(path_or_dict)
     if path.is_dir():
         path = path / "config.json"
@@ -232,8 +267,9 @@ def _read(path_or_dict: str | os.PathLike[str] | Mapping[str, Any],
         raise ConfigError(f"Hugging Face config {str(path)!r}: cannot be read: {e}") from e
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"Hugging Face config {str(path)!r} is not valid JSON: {e}") from e
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, a huge integer, deep nesting
+        raise ConfigError(f"Hugging Face config {str(path)!r} is not valid JSON (or nests too deeply): "
+                          f"{show(str(e))}") from e
     if not isinstance(data, dict):
         raise ConfigError(f"Hugging Face config {str(path)!r}: expected a JSON object, "
                           f"got {type(data).__name__}")
@@ -245,14 +281,15 @@ def _text_config(raw: dict[str, Any], origin: str) -> _Config:
     if model_type is None:
         raise ConfigError(f"Hugging Face config {origin}: missing required key 'model_type'; "
                           f"supported: {', '.join(SUPPORTED_MODEL_TYPES)}")
-    if model_type not in _FAMILIES:
-        raise ConfigError(f"Hugging Face config {origin}: unsupported model_type {model_type!r}; "
+    if not isinstance(model_type, str) or model_type not in _FAMILIES:
+        raise ConfigError(f"Hugging Face config {origin}: unsupported model_type {show(model_type)}; "
                           f"supported: {', '.join(SUPPORTED_MODEL_TYPES)}")
     family = _FAMILIES[model_type]
     text = raw.get("text_config")
     if family in ("gemma3", "llama4") and text is not None:
         if not isinstance(text, dict):
-            raise ConfigError(f"Hugging Face config {origin}: 'text_config' must be an object, got {text!r}")
+            raise ConfigError(f"Hugging Face config {origin}: 'text_config' must be an object, "
+                              f"got {show(text)}")
         outer = {k: v for k, v in raw.items() if k in ("model_type", "tie_word_embeddings", "_name_or_path")}
         return _Config(text, origin, family, outer=outer)
     return _Config(raw, origin, family)
@@ -267,9 +304,13 @@ def _default_name(raw: dict[str, Any], path: Path | None, model_type: str) -> st
     return model_type
 
 
-def _window_binds(cfg: _Config, window: Any) -> bool:
+def _window_binds(cfg: _Config, window: Any, key: str = "sliding_window") -> bool:
+    """Whether a window (a positive integer, or None) is shorter than the longest context."""
     if window is None:
         return False
+    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= MAX_COUNT:
+        raise ConfigError(f"{cfg.where()}: key {key!r} must be a positive integer at most {MAX_COUNT:.0e}, "
+                          f"got {show(window)}")
     max_pos = cfg.get("max_position_embeddings")
     return not (isinstance(max_pos, int) and isinstance(window, int) and window >= max_pos)
 
@@ -278,23 +319,24 @@ def _attention_features(cfg: _Config) -> list[_Feature]:
     full = ("treated as full attention on every layer: KV cache and attention traffic past the window "
             "overestimated")
     out: list[_Feature] = []
-    layer_types = cfg.get("layer_types")
-    if isinstance(layer_types, list) and any(t != "full_attention" for t in layer_types):
+    layer_types = cfg.items("layer_types", (str,))
+    if layer_types is not None and any(t != "full_attention" for t in layer_types):
         kinds = sorted({t for t in layer_types if t != "full_attention"})
         n_local = sum(t != "full_attention" for t in layer_types)
         window = cfg.get("sliding_window")
-        out.append(_Feature("layer_types", layer_types, f"local attention layers, sliding_window={window!r}",
-                            full, shown=f"{n_local} of {len(layer_types)} layers {', '.join(kinds)}"))
+        out.append(_Feature("layer_types", layer_types,
+                            f"local attention layers, sliding_window={show(window)}", full,
+                            shown=f"{n_local} of {len(layer_types)} layers {', '.join(kinds)}"))
     elif cfg.family in ("mistral", "mixtral"):
         window = cfg.get("sliding_window")
         if _window_binds(cfg, window):
             out.append(_Feature("sliding_window", window, "sliding-window attention", full))
     elif cfg.family in ("qwen2", "qwen3", "qwen3_moe"):
         window = cfg.get("sliding_window")
-        if cfg.get("use_sliding_window") and _window_binds(cfg, window):
+        if cfg.flag("use_sliding_window") and _window_binds(cfg, window):
             out.append(_Feature("use_sliding_window", True, f"sliding-window attention, "
-                                f"sliding_window={window!r}, max_window_layers="
-                                f"{cfg.get('max_window_layers')!r}", full))
+                                f"sliding_window={show(window)}, max_window_layers="
+                                f"{show(cfg.get('max_window_layers'))}", full))
     elif cfg.family == "gemma3":
         pattern = cfg.data.get("_sliding_window_pattern")
         if pattern is None or cfg.has("sliding_window_pattern"):
@@ -302,7 +344,7 @@ def _attention_features(cfg: _Config) -> list[_Feature]:
         window = cfg.get("sliding_window")
         if isinstance(pattern, int) and pattern > 1 and _window_binds(cfg, window):
             out.append(_Feature("sliding_window_pattern", pattern,
-                                f"{pattern - 1} local layers per global one, sliding_window={window!r}",
+                                f"{pattern - 1} local layers per global one, sliding_window={show(window)}",
                                 full))
     elif cfg.family == "gpt_oss":
         window = cfg.get("sliding_window")
@@ -354,21 +396,21 @@ def _moe_shape(cfg: _Config, n_layers: int) -> _MoeShape:
         k = cfg.count("num_experts_per_tok")
         step = cfg.count("decoder_sparse_step")
         assert step is not None
-        mlp_only = cfg.get("mlp_only_layers") or []
+        mlp_only = cfg.layer_indices("mlp_only_layers") or set()
         is_moe = [i not in mlp_only and (i + 1) % step == 0 for i in range(n_layers)]
-        dense_key = ("mlp_only_layers", mlp_only) if mlp_only else ("decoder_sparse_step", step)
+        dense_key = (("mlp_only_layers", sorted(mlp_only)) if mlp_only else ("decoder_sparse_step", step))
     elif fam == "llama4":
         f, n_e = cfg.count("intermediate_size"), cfg.count("num_local_experts")
         k = cfg.count("num_experts_per_tok")
         step = cfg.count("interleave_moe_layer_step")
         assert step is not None
-        moe_layers = cfg.get("moe_layers")
-        if isinstance(moe_layers, list):
+        moe_layers = cfg.layer_indices("moe_layers")
+        if moe_layers is not None:
             is_moe = [i in moe_layers for i in range(n_layers)]
         else:
             is_moe = [(i + 1) % step == 0 for i in range(n_layers)]
         dense_key = ("interleave_moe_layer_step", step) if step != 1 or moe_layers is None \
-            else ("moe_layers", moe_layers)
+            else ("moe_layers", sorted(moe_layers))
         shared, shared_what = 1, "one shared expert per MoE layer (Llama 4 architecture; no config key)"
     else:  # deepseek
         f, n_e = cfg.count("moe_intermediate_size"), cfg.count("n_routed_experts")
@@ -387,7 +429,7 @@ def _moe_shape(cfg: _Config, n_layers: int) -> _MoeShape:
         raise ConfigError(f"{cfg.where()}: first_k_dense_replace ({dense_first}) leaves no MoE layer "
                           f"of num_hidden_layers ({n_layers})")
     if not any(is_moe):
-        raise ConfigError(f"{cfg.where()}: no layer has experts ({dense_key[0]}={dense_key[1]!r})")
+        raise ConfigError(f"{cfg.where()}: no layer has experts ({dense_key[0]}={show(dense_key[1])})")
     dense_width_key = "intermediate_size_mlp" if fam == "llama4" else "intermediate_size"
     return _MoeShape(f, n_e, k, is_moe, shared, shared_what, dense_first, dense_key, dense_width_key)
 
@@ -417,7 +459,7 @@ def _moe_layout(cfg: _Config, n_layers: int, features: list[_Feature]) -> _Ffn:
     if n_dense == 0:
         return _Ffn(d_ff=f, n_layers=layers, n_experts=n_e, n_experts_active=k + shared)
     if n_moe == 0:
-        raise ConfigError(f"{cfg.where()}: no layer has experts ({dense_key[0]}={dense_key[1]!r})")
+        raise ConfigError(f"{cfg.where()}: no layer has experts ({dense_key[0]}={show(dense_key[1])})")
     f_dense = cfg.count(shape.dense_width_key)
     assert f_dense is not None
     eq = f_dense / f  # a dense layer as this many always-active experts of width f
@@ -435,10 +477,10 @@ def _moe_layout(cfg: _Config, n_layers: int, features: list[_Feature]) -> _Ffn:
 
 def _binding(cfg: _Config, window: Any, key: str) -> float | None:
     """A window that binds, as a float; None when it never binds (or is absent)."""
-    if window is None or not _window_binds(cfg, window):
+    if window is None or not _window_binds(cfg, window, key):
         return None
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ConfigError(f"{cfg.where()}: key {key!r} must be a positive integer, got {window!r}")
+        raise ConfigError(f"{cfg.where()}: key {key!r} must be a positive integer, got {show(window)}")
     return float(window)
 
 
@@ -446,8 +488,8 @@ def _layer_windows(cfg: _Config, n_layers: int, notes: list[str]) -> list[float 
     """Each layer's attention window (None: full attention), per the family's rules in transformers."""
     fam = cfg.family
     full: list[float | None] = [None] * n_layers
-    layer_types = cfg.get("layer_types")
-    if isinstance(layer_types, list):
+    layer_types = cfg.items("layer_types", (str,))
+    if layer_types is not None:
         if len(layer_types) != n_layers:
             raise ConfigError(f"{cfg.where()}: 'layer_types' has {len(layer_types)} entries for "
                               f"num_hidden_layers ({n_layers})")
@@ -456,7 +498,7 @@ def _layer_windows(cfg: _Config, n_layers: int, notes: list[str]) -> list[float 
         out: list[float | None] = []
         for t in layer_types:
             if t not in kinds:
-                raise ConfigError(f"{cfg.where()}: 'layer_types' has {t!r}; known: {sorted(kinds)}")
+                raise ConfigError(f"{cfg.where()}: 'layer_types' has {show(t)}; known: {sorted(kinds)}")
             key = kinds[t]
             out.append(None if key is None else _binding(cfg, cfg.require(key), key))
         if any(w is not None for w in out) and "chunked_attention" in layer_types:
@@ -466,7 +508,7 @@ def _layer_windows(cfg: _Config, n_layers: int, notes: list[str]) -> list[float 
         w = _binding(cfg, cfg.get("sliding_window"), "sliding_window")
         return [w] * n_layers
     if fam in ("qwen2", "qwen3", "qwen3_moe"):
-        if not cfg.get("use_sliding_window"):
+        if not cfg.flag("use_sliding_window"):
             return full
         w = _binding(cfg, cfg.get("sliding_window"), "sliding_window")
         first = cfg.count("max_window_layers", allow_zero=True)
@@ -478,7 +520,7 @@ def _layer_windows(cfg: _Config, n_layers: int, notes: list[str]) -> list[float 
             pattern = cfg.count("sliding_window_pattern")
         if not isinstance(pattern, int) or isinstance(pattern, bool) or pattern < 1:
             raise ConfigError(f"{cfg.where()}: key 'sliding_window_pattern' must be a positive integer, "
-                              f"got {pattern!r}")
+                              f"got {show(pattern)}")
         w = _binding(cfg, cfg.get("sliding_window"), "sliding_window")
         return [w if (i + 1) % pattern else None for i in range(n_layers)]
     if fam == "gpt_oss":  # transformers' default: sliding on even layers
@@ -488,8 +530,8 @@ def _layer_windows(cfg: _Config, n_layers: int, notes: list[str]) -> list[float 
         chunk = _binding(cfg, cfg.get("attention_chunk_size"), "attention_chunk_size")
         if chunk is None:
             return full
-        rope = cfg.get("no_rope_layers")
-        if isinstance(rope, list) and len(rope) == n_layers:
+        rope = cfg.items("no_rope_layers", (int, bool))
+        if rope is not None and len(rope) == n_layers:
             uses_rope = [bool(r) for r in rope]
         else:
             interval = cfg.count("no_rope_layer_interval")
@@ -542,8 +584,8 @@ class _Attention:
 
 def _sizes(cfg: _Config) -> tuple[int, int, int, int]:
     """(hidden_size, num_hidden_layers, num_attention_heads, vocab_size)."""
-    sizes = tuple(cfg.count(k) for k in ("hidden_size", "num_hidden_layers", "num_attention_heads",
-                                          "vocab_size"))
+    sizes = tuple(cfg.count(k, maximum=MAX_LAYERS if k == "num_hidden_layers" else MAX_COUNT)
+                  for k in ("hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size"))
     assert all(v is not None for v in sizes)
     return sizes  # type: ignore[return-value]
 
@@ -594,7 +636,7 @@ def _faithful(cfg: _Config, raw: dict[str, Any], path: Path | None, name: str | 
                           f"for the closest epoch approximation (recorded in Model.source).")
 
     groups = _layer_groups(cfg, n_layers, notes)
-    if cfg.get("tie_word_embeddings", False):
+    if cfg.flag("tie_word_embeddings"):
         ext["tied_embeddings"] = True
         notes.append("tied embeddings: P_emb = V·d")
     ext["lookup_embedding"] = True
@@ -630,10 +672,10 @@ def _common_source_parts(cfg: _Config, raw: dict[str, Any], precision: dict[str,
                      + ", ".join(dict.fromkeys(cfg.defaults_used)))
     quant = raw.get("quantization_config")
     if isinstance(quant, dict) and quant.get("quant_method"):
-        method = quant["quant_method"]
+        method = show(quant["quant_method"])
         hint = (" (MXFP4 stores 4.25 bits per weight: weight_bytes=0.53125 with compute_bits=16 models "
-                "the MoE weights)" if method == "mxfp4" else "")
-        parts.append(f"the config declares quant_method {method!r}; weight_bytes="
+                "the MoE weights)" if method == "'mxfp4'" else "")
+        parts.append(f"the config declares quant_method {method}; weight_bytes="
                      f"{precision['weight_bytes']:g} as passed{hint}")
     return parts
 
@@ -664,13 +706,14 @@ def from_hf_config(path_or_dict: str | os.PathLike[str] | Mapping[str, Any], *, 
     """
     for arg, value in (("weight_bytes", weight_bytes), ("activation_bytes", activation_bytes)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-            raise SpecError(f"from_hf_config: {arg!r} must be a positive number, got {value!r}")
+            raise SpecError(f"from_hf_config: {arg!r} must be a positive number, got {show(value)}")
     if kv_bytes is not None and (isinstance(kv_bytes, bool) or not isinstance(kv_bytes, (int, float))
                                  or not 0 < kv_bytes < math.inf):
-        raise SpecError(f"from_hf_config: 'kv_bytes' must be None or a positive number, got {kv_bytes!r}")
+        raise SpecError(f"from_hf_config: 'kv_bytes' must be None or a positive number, "
+                        f"got {show(kv_bytes)}")
     if compute_bits is not None and (isinstance(compute_bits, bool) or compute_bits not in RATE_BITS):
         raise SpecError(f"from_hf_config: 'compute_bits' must be None or one of "
-                        f"{', '.join(map(str, RATE_BITS))}, got {compute_bits!r}")
+                        f"{', '.join(map(str, RATE_BITS))}, got {show(compute_bits)}")
     precision: dict[str, Any] = {"weight_bytes": weight_bytes, "activation_bytes": activation_bytes,
                                  "kv_bytes": kv_bytes, "compute_bits": compute_bits}
     raw, origin, path = _read(path_or_dict)
@@ -713,7 +756,7 @@ def _epoch_approximation(cfg: _Config, raw: dict[str, Any], path: Path | None, n
     ffn = _moe_layout(cfg, n_layers, features) if fam in _MOE_FAMILIES else \
         _Ffn(d_ff=cfg.count("intermediate_size") or 0, n_layers=n_layers)
 
-    if cfg.get("tie_word_embeddings", False):
+    if cfg.flag("tie_word_embeddings"):
         features.append(_Feature("tie_word_embeddings", True, "input and output embeddings shared",
                                  "counted twice as epoch does (2·V·d): total parameters and FLOPs over "
                                  "by V·d, weight traffic exact"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -19,8 +19,9 @@ from numpy.typing import ArrayLike
 
 from .catalog import gpu as lookup_gpu
 from .catalog import model as lookup_model
+from .checks import integer, real, real_array, show
 from .errors import GridError, SpecError
-from .frontier import frontier
+from .frontier import MAX_RESOLUTION, frontier
 from .specs import Gpu, Model, SpecDec
 
 __all__ = [
@@ -34,6 +35,14 @@ __all__ = [
 
 SPEED = "tokens_per_s_per_request"
 COST = "usd_per_million_tokens"
+#: Accepted scale factors F (scale_model's ``factor``, infer_model_size's ``lo`` and ``hi``):
+#: beyond them a scaled catalog model leaves the accepted ranges of its fields anyway.
+FACTOR_RANGE = (1e-6, 1e6)
+#: Speeds fit_frontier accepts (tokens/s): the scanned x_m, up to 1e4 times the fastest, and
+#: the gaps down to 1e-9 of it, stay normal floats.
+SPEED_RANGE = (1e-100, 1e100)
+#: Accepted ``tol`` of infer_model_size: below 1e-12 the bracket is a few ulps of log F wide.
+TOL_RANGE = (1e-12, 1.0)
 
 
 # --- §9: scaling ---------------------------------------------------------------------------
@@ -87,14 +96,15 @@ def scale_model(model: Model | str, factor: float, depth_exponent: float = 1 / 3
     shared) like f, its layers in proportion to L (L_g → L_g·L_new/L, fractional), its window kept;
     MLA's RoPE key width and the precisions are kept.
 
-    ``name`` defaults to ``"<name> ×<factor>"``. Raises ``SpecError`` for a non-positive factor
-    or one so small that no layer is left.
+    ``name`` defaults to ``"<name> ×<factor>"``. Raises ``SpecError`` for a factor outside
+    [1e-6, 1e6], one so small that no layer is left, or one that takes a field out of its
+    accepted range (README, "Accepted ranges").
     """
     m = lookup_model(model)
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (0 < factor < math.inf):
-        raise SpecError(f"scale_model: 'factor' must be a positive finite number, got {factor!r}")
-    if not (0 <= depth_exponent <= 1):
-        raise SpecError(f"scale_model: 'depth_exponent' must be in [0, 1], got {depth_exponent!r}")
+    factor = real("scale_model: 'factor'", factor, *FACTOR_RANGE, exc=SpecError)
+    depth_exponent = real("scale_model: 'depth_exponent'", depth_exponent, 0.0, 1.0, exc=SpecError)
+    if name is not None and (not isinstance(name, str) or not name):
+        raise SpecError(f"scale_model: 'name' must be None or a non-empty string, got {show(name)}")
     width = factor ** ((1 - depth_exponent) / 2)
     head = factor ** ((1 - depth_exponent) / 4)
     layers = float(int(m.n_layers * factor**depth_exponent))
@@ -107,11 +117,16 @@ def scale_model(model: Model | str, factor: float, depth_exponent: float = 1 / 3
     else:
         kv_groups = float(round(m.n_heads / m.group_size))  # integral: Model checks it
         group = _group_size_keeping(heads, kv_groups)
-        while math.isnan(group):
+        for _ in range(int(kv_groups) + 1):  # a multiple of H/g always works
+            if not math.isnan(group):
+                break
             heads += 1.0
             group = _group_size_keeping(heads, kv_groups)
+        else:
+            raise SpecError(f"scale_model: no group size keeps {kv_groups:g} KV groups of model {m.name!r} "
+                            f"scaled by {factor:g} ({heads:g} heads)")
     assert m.head_dim is not None
-    changes = {
+    changes: dict[str, Any] = {
         "name": name if name is not None else f"{m.name} ×{factor:.6g}",
         "d_model": m.d_model * width,
         "n_heads": heads,
@@ -120,12 +135,16 @@ def scale_model(model: Model | str, factor: float, depth_exponent: float = 1 / 3
         "source": f"scale_model({m.name!r}, factor={factor!r}, depth_exponent={depth_exponent!r}) "
                   f"(docs/model.md §9)",
     }
-    if m.layer_groups is not None:
-        groups = [replace(g, n_layers=g.n_layers * layers / m.n_layers, d_ff=g.d_ff * width,
-                          shared_d_ff=None if g.shared_d_ff is None else g.shared_d_ff * width)
-                  for g in m.layer_groups]
-        return m.with_layer_groups(groups, **changes)
-    return m.with_(d_ff=m.d_ff * width, n_layers=layers, **changes)
+    try:
+        if m.layer_groups is not None:
+            groups = [replace(g, n_layers=g.n_layers * layers / m.n_layers, d_ff=g.d_ff * width,
+                              shared_d_ff=None if g.shared_d_ff is None else g.shared_d_ff * width)
+                      for g in m.layer_groups]
+            return m.with_layer_groups(groups, **changes)
+        return m.with_(d_ff=m.d_ff * width, n_layers=layers, **changes)
+    except SpecError as e:
+        raise SpecError(f"scale_model: model {m.name!r} scaled by {factor:g} is outside the accepted "
+                        f"ranges: {e}") from e
 
 
 # --- §9: the size that puts an observed point on the frontier --------------------------------
@@ -192,20 +211,23 @@ def infer_model_size(
     (:func:`frontier_cost_at`: log-cost interpolated in speed; ``inf`` when the speed is beyond
     the frontier's fastest point, so the model must be smaller). A bigger model costs more at
     a given speed, so the sign of the mismatch says which way to go. Stops when
-    ``hi/lo ≤ 1 + tol`` and returns whichever end of the bracket has its frontier closer to the
-    point (in log-cost), with that frontier.
+    ``hi/lo ≤ 1 + tol`` (``tol`` in [1e-12, 1]; ``lo`` and ``hi`` in [1e-6, 1e6]), or when the
+    bracket is too narrow to halve in floating point, and returns whichever end of the bracket
+    has its frontier closer to the point (in log-cost), with that frontier.
 
     This is how the paper estimates closed models' sizes. Each step computes one frontier on a
     ``resolution``² grid (100 by default: about 0.2 s for a 70B model; 400 is the paper's).
     Raises ``GridError`` when the point is not bracketed: below the frontier of the smallest
     model (``lo``) or above that of the largest (``hi``).
     """
-    x_obs, y_obs = float(observed_tokens_per_s), float(observed_usd_per_mtok)
-    if not (0 < x_obs < math.inf and 0 < y_obs < math.inf):
-        raise GridError(f"infer_model_size: the observed speed and cost must be positive and finite, "
-                        f"got {observed_tokens_per_s!r}, {observed_usd_per_mtok!r}")
-    if not (0 < lo < hi < math.inf) or not (tol > 0):
-        raise GridError(f"infer_model_size: need 0 < lo < hi < inf and tol > 0, got {lo!r}, {hi!r}, {tol!r}")
+    x_obs = real("infer_model_size: 'observed_tokens_per_s'", observed_tokens_per_s, 0.0, 1e300, lo_open=True)
+    y_obs = real("infer_model_size: 'observed_usd_per_mtok'", observed_usd_per_mtok, 0.0, 1e300, lo_open=True)
+    lo = real("infer_model_size: 'lo'", lo, *FACTOR_RANGE)
+    hi = real("infer_model_size: 'hi'", hi, *FACTOR_RANGE)
+    if not lo < hi:
+        raise GridError(f"infer_model_size: need lo < hi, got lo={lo:g}, hi={hi:g}")
+    tol = real("infer_model_size: 'tol'", tol, *TOL_RANGE)
+    resolution = integer("infer_model_size: 'resolution'", resolution, 2, MAX_RESOLUTION)
     base, g = lookup_model(base_model), lookup_gpu(gpu)
     evaluations = 0
 
@@ -226,6 +248,8 @@ def infer_model_size(
                         f"{base.name!r} scaled by hi={hi:g}; raise 'hi'")
     while u_hi - u_lo > math.log1p(tol):
         mid = 0.5 * (u_lo + u_hi)
+        if not u_lo < mid < u_hi:  # the bracket is one ulp wide: it cannot shrink further
+            break
         at_mid = mismatch(mid)
         if at_mid[0] < 0:
             u_lo, at_lo = mid, at_mid
@@ -286,18 +310,26 @@ def fit_frontier(front: pl.DataFrame | ArrayLike, cost: ArrayLike | None = None,
 
     ``front`` is a frontier DataFrame (speed ``tokens_per_s_per_request``, cost
     ``usd_per_million_tokens``), or an array of speeds with ``cost`` the array of costs.
-    Rows with a non-finite or non-positive speed or cost are ignored; at least 3 must remain.
+    Rows with a non-finite or non-positive speed or cost are ignored; at least 3 must remain,
+    with speeds in [1e-100, 1e100]; a fit that is not finite is a GridError.
     When the best x_m is at the end of the scanned range the fit is degenerate (a pure
     exponential or a pole at the last point); the end value is returned.
     """
+    grid_points = integer("fit_frontier: 'grid_points'", grid_points, 3, 100_000)
+    golden_steps = integer("fit_frontier: 'golden_steps'", golden_steps, 0, 10_000)
     if isinstance(front, pl.DataFrame):
         if cost is not None:
             raise GridError("fit_frontier: pass a frontier DataFrame or (speeds, costs), not both")
-        x_all, y_all = front[SPEED].to_numpy(), front[COST].to_numpy()
+        for c in (SPEED, COST):
+            if c not in front.columns or not front.schema[c].is_numeric():
+                raise GridError(f"fit_frontier: the frontier needs a numeric column {c!r}; columns are "
+                                f"{front.columns}")
+        x_all = front[SPEED].cast(pl.Float64).to_numpy()
+        y_all = front[COST].cast(pl.Float64).to_numpy()
     else:
         if cost is None:
             raise GridError("fit_frontier: with an array of speeds, pass the costs too")
-        x_all, y_all = np.asarray(front, dtype=np.float64), np.asarray(cost, dtype=np.float64)
+        x_all, y_all = real_array("fit_frontier: speeds", front), real_array("fit_frontier: costs", cost)
     x_all, y_all = np.asarray(x_all, dtype=np.float64).ravel(), np.asarray(y_all, dtype=np.float64).ravel()
     if x_all.shape != y_all.shape:
         raise GridError(f"fit_frontier: {x_all.size} speeds but {y_all.size} costs")
@@ -305,6 +337,10 @@ def fit_frontier(front: pl.DataFrame | ArrayLike, cost: ArrayLike | None = None,
     x, log_y = x_all[keep], np.log(y_all[keep])
     if x.size < 3 or np.unique(x).size < 2:
         raise GridError(f"fit_frontier: need at least 3 points with distinct speeds, got {x.size}")
+    lo, hi = SPEED_RANGE
+    if not (lo <= x.min() and x.max() <= hi):
+        raise GridError(f"fit_frontier: speeds must be in [{lo:g}, {hi:g}] (x_m up to 1e4 times the fastest "
+                        f"must stay finite), got {x.min():g} to {x.max():g}")
 
     s_grid = np.linspace(math.log(1e-9), math.log(1e4), grid_points)
     sse = np.array([_profile(x, log_y, s)[0] for s in s_grid])
@@ -324,6 +360,9 @@ def fit_frontier(front: pl.DataFrame | ArrayLike, cost: ArrayLike | None = None,
             fd = _profile(x, log_y, d)[0]
     candidates = [_profile(x, log_y, s) for s in (s_grid[i], 0.5 * (a + b))]
     _, log_a, beta, x_m = min(candidates, key=lambda r: r[0])
+    if not all(map(math.isfinite, (log_a, beta, x_m))) or log_a > 700:
+        raise GridError(f"fit_frontier: the fit is degenerate (log A = {log_a:g}, beta = {beta:g}, "
+                        f"x_m = {x_m:g})")
     return FrontierFit(A=math.exp(log_a), beta=beta, x_m=x_m)
 
 
@@ -357,10 +396,12 @@ def mfu_target(
     other arguments then only serve to compute one when it is None). Raises ``GridError`` when
     no frontier point reaches the target (the message gives the highest MFU available).
     """
-    if not (0 < target_mfu <= 1):
-        raise GridError(f"mfu_target: 'target_mfu' must be in (0, 1], got {target_mfu!r}")
+    target_mfu = real("mfu_target: 'target_mfu'", target_mfu, 0.0, 1.0, lo_open=True)
     if front is None:
         front = frontier(model, gpu, context_len, use_pp, spec_dec, resolution=resolution)
+    elif not isinstance(front, pl.DataFrame) or not {"mfu", SPEED} <= set(front.columns):
+        raise GridError(f"mfu_target: 'front' must be a frontier DataFrame (with columns 'mfu' and "
+                        f"{SPEED!r}), got {show(front)}")
     if front.height == 0:
         raise GridError("mfu_target: the frontier is empty (the model does not fit)")
     reached = front.filter(pl.col("mfu") >= target_mfu)

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
+from . import _core
+from .checks import show
 from .errors import SpecError
 
 Collectives = Literal["nccl", "torus"]
@@ -22,28 +24,44 @@ Collectives = Literal["nccl", "torus"]
 MAX_GAMMA = 64
 
 
-def _check_number(kind: str, name: str, fname: str, value: Any, *, allow_zero: bool = False,
-                  allow_inf: bool = False) -> float:
-    """Return `value` as a float, or raise a SpecError naming the spec, field and value."""
+#: The accepted range of every numeric field, inclusive, by kind ("model", "layer_group",
+#: "gpu", "grid"): the engine's own table (rust/spec.rs ``ranges``), so Python and Rust refuse
+#: the same values. Every real model and accelerator lies far inside; the bounds keep every
+#: product the model forms finite and non-zero (README, "Accepted ranges").
+FIELD_RANGES: dict[str, dict[str, tuple[float, float]]] = _core.FIELD_RANGES
+
+
+def _check_number(kind: str, name: str, fname: str, value: Any, *, allow_inf: bool = False,
+                  table: str | None = None, key: str | None = None) -> float:
+    """Return `value` as a float within its range (``FIELD_RANGES[table][key]``, by default the
+    kind's table and the field's name), or raise a SpecError naming the spec, field and value.
+    ``allow_inf`` also accepts +inf (an interconnect that never limits)."""
+    lo, hi = FIELD_RANGES[table or kind.replace(" ", "_")][key or fname]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(f"{kind} {name!r}: field {fname!r} must be a number, got {value!r}")
-    v = float(value)
-    if math.isnan(v) or (math.isinf(v) and not allow_inf):
-        raise SpecError(f"{kind} {name!r}: field {fname!r} must be finite, got {value!r}")
-    if v < 0 or (v == 0 and not allow_zero):
-        bound = "non-negative" if allow_zero else "positive"
-        raise SpecError(f"{kind} {name!r}: field {fname!r} must be {bound}, got {value!r}")
+        raise SpecError(f"{kind} {name!r}: field {fname!r} must be a number, got {show(value)}")
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float range
+        v = math.inf if value > 0 else -math.inf
+    if math.isnan(v) or (math.isinf(v) and not (allow_inf and v > 0) and isinstance(value, float)):
+        raise SpecError(f"{kind} {name!r}: field {fname!r} must be finite, got {show(value)}")
+    if v < 0 or (v == 0 and lo > 0):
+        bound = "non-negative" if lo == 0 else "positive"
+        raise SpecError(f"{kind} {name!r}: field {fname!r} must be {bound}, got {show(value)}")
+    if not (lo <= v <= hi or (allow_inf and v == math.inf and isinstance(value, float))):
+        raise SpecError(f"{kind} {name!r}: field {fname!r} must be in [{lo:g}, {hi:g}] (the accepted "
+                        f"range: README, 'Accepted ranges'), got {show(value)}")
     return v
 
 
 def _check_optional(kind: str, name: str, fname: str, value: Any) -> float | None:
-    """None, or a positive finite number as a float (SpecError naming the field otherwise)."""
+    """None, or a number within the field's range as a float (SpecError naming the field otherwise)."""
     return None if value is None else _check_number(kind, name, fname, value)
 
 
 def _check_bool(kind: str, name: str, fname: str, value: Any) -> None:
     if not isinstance(value, bool):
-        raise SpecError(f"{kind} {name!r}: field {fname!r} must be a bool, got {value!r}")
+        raise SpecError(f"{kind} {name!r}: field {fname!r} must be a bool, got {show(value)}")
 
 
 #: FLOP-rate keys a GPU may carry (``Gpu.flops_by_bits``) and so the valid ``compute_bits``.
@@ -55,7 +73,8 @@ class LayerGroup:
     """A group of layers that share an FFN and an attention window (docs/extensions.md §1).
 
     ``n_layers`` layers, each with ``n_experts`` routed experts of width ``d_ff`` of which
-    ``n_experts_active`` are used per token (1 and 1: a dense FFN), plus ``n_shared_experts``
+    ``n_experts_active`` are used per token (1 and 1: a dense FFN; each in [1e-3, 1e6], as
+    ``n_layers``; widths in [1, 1e7]; ``window`` in [1e-3, 1e12]), plus ``n_shared_experts``
     shared experts of width ``shared_d_ff`` (default ``d_ff``) that every token uses.
     ``window`` is the attention window in tokens (sliding-window, local or chunked attention):
     a layer's KV cache and attention FLOPs stop growing at it; ``None`` is full attention.
@@ -72,10 +91,8 @@ class LayerGroup:
 
     def __post_init__(self) -> None:
         k, n = "layer group", self.describe()
-        for fname in ("n_layers", "d_ff", "n_experts", "n_experts_active"):
+        for fname in ("n_layers", "d_ff", "n_experts", "n_experts_active", "n_shared_experts"):
             object.__setattr__(self, fname, _check_number(k, n, fname, getattr(self, fname)))
-        object.__setattr__(self, "n_shared_experts",
-                           _check_number(k, n, "n_shared_experts", self.n_shared_experts, allow_zero=True))
         for fname in ("shared_d_ff", "window"):
             object.__setattr__(self, fname, _check_optional(k, n, fname, getattr(self, fname)))
         if self.n_experts_active > self.n_experts:
@@ -88,9 +105,9 @@ class LayerGroup:
         if isinstance(value, LayerGroup):
             return value
         if not isinstance(value, Mapping):
-            raise SpecError(f"layer group: expected a LayerGroup or a table of its fields, got {value!r}")
+            raise SpecError(f"layer group: expected a LayerGroup or a table of its fields, got {show(value)}")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(value) - known)
+        unknown = sorted(map(str, set(value) - known))
         if unknown:
             raise SpecError(f"layer group: unknown field(s) {unknown}; the fields are {sorted(known)}")
         try:
@@ -101,9 +118,15 @@ class LayerGroup:
     def describe(self) -> str:
         """One line: ``58×MoE(f=2048, E=256, k=8, shared 1×2048)``, ``5×dense(f=21504, window 1024)``."""
         def num(x: Any) -> str:
-            return f"{x:g}" if isinstance(x, (int, float)) and not isinstance(x, bool) else repr(x)
+            if isinstance(x, (int, float)) and not isinstance(x, bool):
+                try:
+                    return f"{x:g}"
+                except OverflowError:  # an int beyond float range
+                    return show(x)
+            return show(x)
 
-        moe = isinstance(self.n_experts, (int, float)) and self.n_experts > 1
+        moe = isinstance(self.n_experts, (int, float)) and not isinstance(self.n_experts, bool) \
+            and self.n_experts > 1
         parts = [f"f={num(self.d_ff)}"]
         if moe:
             parts += [f"E={num(self.n_experts)}", f"k={num(self.n_experts_active)}"]
@@ -146,6 +169,11 @@ class Model:
     ``head_dim`` defaults to ``floor(d_model / n_heads)``. ``mla_kv_rank`` and ``mla_q_rank``
     (both or neither) make the attention multi-head latent attention, which needs
     ``group_size == 1``. ``weight_bytes`` and ``activation_bytes`` are bytes per number.
+
+    Accepted ranges (inclusive; ``FIELD_RANGES["model"]``, README "Accepted ranges"): widths
+    (``d_model``, ``d_ff``, ``head_dim``, MLA ranks) in [1, 1e7]; ``n_layers`` and
+    ``n_heads`` in [1, 1e6]; ``group_size`` and expert counts in [1e-3, 1e6]; ``vocab_size``
+    in [0, 1e9]; FFN matrices integers in [1, 64]; bytes per number in [1e-3, 64].
 
     Extensions (each default reproduces `epoch` exactly):
 
@@ -193,19 +221,19 @@ class Model:
     def __post_init__(self) -> None:
         k, n = "model", self.name
         if not isinstance(self.name, str) or not self.name:
-            raise SpecError(f"model: field 'name' must be a non-empty string, got {self.name!r}")
+            raise SpecError(f"model: field 'name' must be a non-empty string, got {show(self.name)}")
         for fname in ("d_model", "d_ff", "n_layers", "n_heads", "group_size", "n_experts",
-                      "n_experts_active", "weight_bytes", "activation_bytes"):
+                      "n_experts_active", "weight_bytes", "activation_bytes", "vocab_size"):
             object.__setattr__(self, fname, _check_number(k, n, fname, getattr(self, fname)))
-        object.__setattr__(self, "vocab_size",
-                           _check_number(k, n, "vocab_size", self.vocab_size, allow_zero=True))
         if self.head_dim is None:
             object.__setattr__(self, "head_dim", float(math.floor(self.d_model / self.n_heads)))
         object.__setattr__(self, "head_dim", _check_number(k, n, "head_dim", self.head_dim))
         for fname in ("ffn_up_matrices", "ffn_down_matrices"):
             v = getattr(self, fname)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise SpecError(f"model {n!r}: field {fname!r} must be a positive integer, got {v!r}")
+            lo, hi = FIELD_RANGES["model"][fname]
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise SpecError(f"model {n!r}: field {fname!r} must be a positive integer at most {hi:g}, "
+                                f"got {show(v)}")
         if self.n_experts_active > self.n_experts:
             raise SpecError(f"model {n!r}: field 'n_experts_active' ({self.n_experts_active:g}) "
                             f"exceeds 'n_experts' ({self.n_experts:g})")
@@ -215,7 +243,7 @@ class Model:
                             f"'n_heads' ({self.n_heads:g})")
         if (self.mla_kv_rank is None) != (self.mla_q_rank is None):
             raise SpecError(f"model {n!r}: fields 'mla_kv_rank' and 'mla_q_rank' must be set together "
-                            f"(got {self.mla_kv_rank!r} and {self.mla_q_rank!r})")
+                            f"(got {show(self.mla_kv_rank)} and {show(self.mla_q_rank)})")
         if self.mla_kv_rank is not None:
             object.__setattr__(self, "mla_kv_rank", _check_number(k, n, "mla_kv_rank", self.mla_kv_rank))
             object.__setattr__(self, "mla_q_rank", _check_number(k, n, "mla_q_rank", self.mla_q_rank))
@@ -235,7 +263,7 @@ class Model:
             if isinstance(bits, bool) or not isinstance(bits, int) or bits not in RATE_BITS:
                 raise SpecError(f"model {n!r}: field 'compute_bits' must be None or one of "
                                 f"{', '.join(map(str, RATE_BITS))} (a GPU's FLOP-rate keys), got "
-                                f"{self.compute_bits!r}")
+                                f"{show(self.compute_bits)}")
             object.__setattr__(self, "compute_bits", bits)
         rope = _check_optional(k, n, "mla_rope_dim", self.mla_rope_dim)
         if rope is not None and self.mla_kv_rank is None:
@@ -247,7 +275,7 @@ class Model:
             return
         if isinstance(groups, (str, bytes, Mapping)) or not isinstance(groups, Sequence) or not groups:
             raise SpecError(f"model {n!r}: field 'layer_groups' must be None or a non-empty sequence of "
-                            f"LayerGroup (or tables of their fields), got {groups!r}")
+                            f"LayerGroup (or tables of their fields), got {show(groups)}")
         parsed = []
         for i, g in enumerate(groups):
             try:
@@ -462,7 +490,7 @@ class Model:
 
     def with_(self, **changes: Any) -> Model:
         """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)
+        return _replace(self, "model", changes)
 
     def with_layer_groups(self, groups: Sequence[LayerGroup | Mapping[str, Any]] | None,
                           **changes: Any) -> Model:
@@ -470,6 +498,9 @@ class Model:
         ``n_experts`` and ``n_experts_active`` to those of the representative group."""
         if groups is None:
             return replace(self, layer_groups=None, **changes)
+        if isinstance(groups, (str, bytes, Mapping)) or not isinstance(groups, Sequence):
+            raise SpecError(f"model {self.name!r}: field 'layer_groups' must be None or a sequence of "
+                            f"LayerGroup (or tables of their fields), got {show(groups)}")
         parsed = tuple(LayerGroup.from_value(g) for g in groups)
         if not parsed:
             raise SpecError(f"model {self.name!r}: field 'layer_groups' must be non-empty")
@@ -486,6 +517,15 @@ class Model:
         return out
 
 
+def _replace(spec: Any, kind: str, changes: dict[str, Any]) -> Any:
+    """``dataclasses.replace``, with an unknown field a SpecError naming it and the fields."""
+    known = {f.name for f in fields(spec) if f.init}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise SpecError(f"{kind} {spec.name!r}: unknown field(s) {unknown}; the fields are {sorted(known)}")
+    return replace(spec, **changes)
+
+
 @dataclass(frozen=True)
 class Gpu:
     """An accelerator, in the fields of docs/model.md §2.
@@ -495,6 +535,11 @@ class Gpu:
     the model does not set it (`epoch`'s rule: the weights' precision is the compute precision).
     Bandwidths are effective all-reduce bandwidths (Epoch: half the per-direction link
     bandwidth); ``inf`` is allowed for an interconnect that never limits (TPU's intra-node entry).
+
+    Accepted ranges (inclusive; ``FIELD_RANGES["gpu"]``, README "Accepted ranges"): FLOP
+    rates in [1e6, 1e21] FLOP/s; bandwidths in [1e3, 1e18] B/s; ``hbm_bytes`` in [1e3, 1e16];
+    ``gpus_per_node`` in [1, 1e6]; ``usd_per_hour`` in [1e-6, 1e6]; utilisations in
+    [1e-3, 1]; latencies in [0, 1] s.
     """
 
     name: str
@@ -516,32 +561,25 @@ class Gpu:
     def __post_init__(self) -> None:
         k, n = "gpu", self.name
         if not isinstance(self.name, str) or not self.name:
-            raise SpecError(f"gpu: field 'name' must be a non-empty string, got {self.name!r}")
+            raise SpecError(f"gpu: field 'name' must be a non-empty string, got {show(self.name)}")
         if not isinstance(self.flops_by_bits, Mapping) or not self.flops_by_bits:
             raise SpecError(f"gpu {n!r}: field 'flops_by_bits' must be a non-empty mapping "
-                            f"of weight bits to FLOP/s, got {self.flops_by_bits!r}")
+                            f"of weight bits to FLOP/s, got {show(self.flops_by_bits)}")
         rates: dict[int, float] = {}
         for bits, rate in self.flops_by_bits.items():
+            if isinstance(bits, bool) or not isinstance(bits, (int, float)) or bits not in RATE_BITS:
+                raise SpecError(f"gpu {n!r}: field 'flops_by_bits' has key {show(bits)}; keys are 4, 8 or 16")
             b = int(bits)
-            if b not in (4, 8, 16) or b != bits:
-                raise SpecError(f"gpu {n!r}: field 'flops_by_bits' has key {bits!r}; keys are 4, 8 or 16")
-            rates[b] = _check_number(k, n, f"flops_by_bits[{b}]", rate)
+            rates[b] = _check_number(k, n, f"flops_by_bits[{b}]", rate, key="flops_by_bits")
         object.__setattr__(self, "flops_by_bits", dict(sorted(rates.items())))
-        for fname in ("hbm_bandwidth", "hbm_bytes", "gpus_per_node", "usd_per_hour"):
+        for fname in ("hbm_bandwidth", "hbm_bytes", "gpus_per_node", "usd_per_hour", "flop_utilization",
+                      "mem_utilization", "kernel_latency_s", "ll_latency_s", "ll128_latency_s"):
             object.__setattr__(self, fname, _check_number(k, n, fname, getattr(self, fname)))
         for fname in ("intra_node_bandwidth", "inter_node_bandwidth"):
             object.__setattr__(self, fname, _check_number(k, n, fname, getattr(self, fname), allow_inf=True))
-        for fname in ("flop_utilization", "mem_utilization"):
-            v = _check_number(k, n, fname, getattr(self, fname))
-            if v > 1:
-                raise SpecError(f"gpu {n!r}: field {fname!r} must be in (0, 1], got {v!r}")
-            object.__setattr__(self, fname, v)
-        for fname in ("kernel_latency_s", "ll_latency_s", "ll128_latency_s"):
-            object.__setattr__(self, fname,
-                               _check_number(k, n, fname, getattr(self, fname), allow_zero=True))
-        if self.collectives not in ("nccl", "torus"):
+        if not isinstance(self.collectives, str) or self.collectives not in ("nccl", "torus"):
             raise SpecError(f"gpu {n!r}: field 'collectives' must be 'nccl' or 'torus', "
-                            f"got {self.collectives!r}")
+                            f"got {show(self.collectives)}")
 
     def flops_for(self, model: Model) -> float:
         """Peak FLOP/s for the model's compute precision: ``flops_by_bits[compute_bits]``, or
@@ -556,7 +594,8 @@ class Gpu:
         return self.flops_by_bits[int(bits)]
 
     def with_(self, **changes: Any) -> Gpu:
-        return replace(self, **changes)
+        """A copy with some fields changed (validated again)."""
+        return _replace(self, "gpu", changes)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -577,17 +616,18 @@ class SpecDec:
     def __post_init__(self) -> None:
         a = self.acceptance
         if isinstance(a, bool) or not isinstance(a, (int, float)) or not (0 <= a < 1):
-            raise SpecError(f"spec_dec: field 'acceptance' must be in [0, 1), got {a!r}")
+            raise SpecError(f"spec_dec: field 'acceptance' must be in [0, 1), got {show(a)}")
         g = self.gamma_max
         if isinstance(g, bool) or not isinstance(g, int) or not 2 <= g <= MAX_GAMMA:
-            raise SpecError(f"spec_dec: field 'gamma_max' must be an integer in [2, {MAX_GAMMA}], got {g!r}")
+            raise SpecError(f"spec_dec: field 'gamma_max' must be an integer in [2, {MAX_GAMMA}], "
+                            f"got {show(g)}")
         if isinstance(self.drafter, str):
             from .catalog import model as _lookup
 
             object.__setattr__(self, "drafter", _lookup(self.drafter))
         elif not isinstance(self.drafter, Model):
             raise SpecError(f"spec_dec: field 'drafter' must be a Model or a catalog name, "
-                            f"got {self.drafter!r}")
+                            f"got {show(self.drafter)}")
         object.__setattr__(self, "acceptance", float(a))
 
     @property

@@ -21,6 +21,7 @@ import polars as pl
 from . import _core
 from .catalog import gpu as lookup_gpu
 from .catalog import model as lookup_model
+from .checks import real_array, show
 from .errors import GridError, SpecError
 from .specs import Gpu, Model, SpecDec
 
@@ -67,28 +68,34 @@ def _numbers(name: str, value: Numbers) -> np.ndarray:
     """An axis of numbers as a 1-D float64 array, or a GridError naming the axis.
 
     Strings and bools are refused even where numpy would convert them ("8" → 8, True → 1):
-    in a grid they are mistakes, as they are in a spec field.
+    in a grid they are mistakes, as they are in a spec field; so are complex numbers, dates
+    and durations. The range of each axis is checked by the engine (README, "Accepted ranges").
     """
-    raw = np.asarray(value)
-    # numpy would hide a bool or a numeric string in a list ([8, True] → [8, 1]); the set of
-    # element types is built in C, so even long lists are checked in a few milliseconds.
-    if isinstance(value, (list, tuple)) or raw.dtype.kind == "O":
-        items = value if isinstance(value, (list, tuple)) else raw.ravel().tolist()
-        kinds = set(map(type, items))
-        if any(issubclass(k, (str, bytes, bool, np.bool_)) for k in kinds):
-            offender = next(v for v in items if isinstance(v, (str, bytes, bool, np.bool_)))
-            raise GridError(f"grid: field {name!r} must be numbers, got {offender!r}")
-    if raw.dtype.kind in "USb":
-        shown = raw.ravel()[0] if raw.size else value
-        raise GridError(f"grid: field {name!r} must be numbers, got {shown!r}")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise GridError(f"grid: field {name!r} must be numbers, got {value!r}") from e
-    arr = np.ascontiguousarray(arr.ravel())
+    arr = np.ascontiguousarray(real_array(f"grid: field {name!r}", value).ravel())
     if arr.size == 0:
         raise GridError(f"grid: field {name!r} is empty")
     return arr
+
+
+def check_columns(columns: Sequence[str] | str | None) -> list[str] | None:
+    """The requested columns as a list without repeats (None: all; a string: that one column),
+    or a GridError for a bad request (an unknown name, an empty list)."""
+    if columns is None:
+        return None
+    if isinstance(columns, str):  # one column's name, not its letters
+        columns = [columns]
+    try:
+        cols = list(columns)
+    except TypeError:
+        raise GridError(f"grid: columns must be None, a column name or a list of them, "
+                        f"got {show(columns)}") from None
+    if not cols:
+        raise GridError("grid: columns=[] asks for no column; pass None for every column")
+    known = INPUT_COLUMNS + OUTPUT_COLUMNS
+    unknown = [c for c in cols if not isinstance(c, str) or c not in known]
+    if unknown:
+        raise GridError(f"grid: unknown columns {show(unknown)}; known: {known}")
+    return list(dict.fromkeys(cols))
 
 
 #: Model fields the engine never reads: provenance, the toy model's flag, and attention sinks
@@ -189,17 +196,17 @@ def plan(model: ModelLike | Sequence[ModelLike], gpu: GpuLike | Sequence[GpuLike
          spec_dec: SpecDec | Sequence[SpecDec | None] | None, grid: Literal["product", "zip"]) -> Plan:
     """Resolve names, normalise every axis and validate the grid (in Rust) without evaluating it."""
     if grid not in ("product", "zip"):
-        raise GridError(f"grid: must be 'product' or 'zip', got {grid!r}")
+        raise GridError(f"grid: must be 'product' or 'zip', got {show(grid)}")
     models = [lookup_model(m) for m in _as_list(model)]
     gpus = [lookup_gpu(g) for g in _as_list(gpu)]
     pps = _as_list(use_pp)
     for p in pps:
         if not isinstance(p, (bool, np.bool_)):
-            raise GridError(f"grid: field 'use_pp' must be True or False, got {p!r}")
+            raise GridError(f"grid: field 'use_pp' must be True or False, got {show(p)}")
     sds = _as_list(spec_dec)
     for s in sds:
         if s is not None and not isinstance(s, SpecDec):
-            raise GridError(f"grid: field 'spec_dec' must be None or an isw.SpecDec, got {s!r}")
+            raise GridError(f"grid: field 'spec_dec' must be None or an isw.SpecDec, got {show(s)}")
     for m in models:
         for g in gpus:
             if grid == "product":
@@ -224,6 +231,7 @@ def plan(model: ModelLike | Sequence[ModelLike], gpu: GpuLike | Sequence[GpuLike
 
 
 def _available_memory() -> int:
+    """Bytes of memory available now (MemAvailable; else free pages; else 8 GiB)."""
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -240,6 +248,8 @@ def _available_memory() -> int:
 def check_fits(rows: int, max_rows: int | None) -> None:
     """Refuse, before allocating, a result that would not fit in memory."""
     need = rows * BYTES_PER_ROW
+    if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int)):
+        raise GridError(f"grid: max_rows must be None or an integer, got {show(max_rows)}")
     if max_rows is not None and rows > max_rows:
         raise GridError(f"grid: {rows:,} rows exceed max_rows={max_rows:,}")
     avail = _available_memory()
@@ -278,10 +288,16 @@ class Progress:
             sys.stderr.flush()
 
 
+#: Most threads ``num_threads`` may ask for (far more than any machine's cores).
+MAX_THREADS: int = _core.MAX_THREADS
+
+
 def check_threads(num_threads: int | None) -> None:
+    """None, or an integer in [1, MAX_THREADS] (a GridError naming the value otherwise)."""
     if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int)
-                                    or num_threads < 1):
-        raise GridError(f"grid: num_threads must be None or an integer >= 1, got {num_threads!r}")
+                                    or not 1 <= num_threads <= MAX_THREADS):
+        raise GridError(f"grid: num_threads must be None or an integer in [1, {MAX_THREADS}], "
+                        f"got {show(num_threads)}")
 
 
 def first_chunk_rows(p: Plan, num_threads: int | None) -> int:
@@ -300,7 +316,7 @@ def chunks(p: Plan, chunk_rows: int | None, num_threads: int | None, progress: b
     """
     if chunk_rows is not None and (isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int)
                                    or chunk_rows < 1):
-        raise GridError(f"grid: chunk_rows must be None or an integer >= 1, got {chunk_rows!r}")
+        raise GridError(f"grid: chunk_rows must be None or an integer >= 1, got {show(chunk_rows)}")
     check_threads(num_threads)
     stop = p.rows if end is None else end
     size = first_chunk_rows(p, num_threads) if chunk_rows is None else chunk_rows
@@ -332,7 +348,7 @@ def sweep(
     spec_dec: SpecDec | Sequence[SpecDec | None] | None = None,
     *,
     grid: Literal["product", "zip"] = "product",
-    columns: Sequence[str] | None = None,
+    columns: Sequence[str] | str | None = None,
     num_threads: int | None = None,
     progress: bool | None = None,
     chunk_rows: int | None = None,
@@ -361,9 +377,13 @@ def sweep(
     ``model`` and ``gpu`` are Categorical columns: results of different calls concatenate.
 
     ``progress`` shows a bar on stderr (default: when stderr is a terminal and the grid spans
-    more than one chunk); ``num_threads`` caps the Rust thread pool; ``columns`` keeps only
-    those columns; ``max_rows`` refuses larger grids; ``chunk_rows`` fixes the rows per call
-    into Rust (default: adaptive, about 0.25 s of work per call, so Ctrl-C stays prompt).
+    more than one chunk); ``num_threads`` (1 to MAX_THREADS = 1024) caps the Rust thread
+    pool (built without the GIL; the four pools used last are kept, older ones end their
+    threads); ``columns`` keeps only those columns (a list of names, or one name); ``max_rows``
+    refuses larger grids; ``chunk_rows`` fixes the rows per call into Rust (default: adaptive,
+    about 0.25 s of work per call, so Ctrl-C stays prompt). Every numeric axis has an accepted
+    range, as every spec field has (README, "Accepted ranges"): n_gpus and batch_size in
+    [1e-6, 1e12], context_len in [0, 1e12], seq_len in [1, 1e12].
 
     ``semantics="serving"`` (docs/serving.md) evaluates deployable integer layouts instead:
     ``tp``, ``pp``, ``ep`` and ``attention_dp`` are integer axes (None: searched over every valid
@@ -398,10 +418,7 @@ def sweep(
         raise GridError(f"grid: field {given[0]!r} needs semantics='serving' (epoch layouts are continuous "
                         f"and searched)")
     p = plan(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec, grid)
-    if columns is not None:
-        unknown = [c for c in columns if c not in INPUT_COLUMNS + OUTPUT_COLUMNS]
-        if unknown:
-            raise GridError(f"grid: unknown columns {unknown}; known: {INPUT_COLUMNS + OUTPUT_COLUMNS}")
+    columns = check_columns(columns)
     check_fits(p.rows, max_rows)
     frames = [p.frame(c, columns) for c in chunks(p, chunk_rows, num_threads, progress)]
     if len(frames) == 1:

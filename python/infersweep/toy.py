@@ -38,7 +38,6 @@ to get the minimum of :func:`toy_latency` (minus its constant).
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import numpy as np
@@ -46,9 +45,10 @@ from numpy.typing import ArrayLike
 
 from .catalog import gpu as lookup_gpu
 from .catalog import model as lookup_model
+from .checks import real, real_array, show
 from .errors import GridError, SpecError
 from .reference import CAPACITY_SLACK
-from .specs import Gpu, Model
+from .specs import FIELD_RANGES, Gpu, Model
 
 __all__ = [
     "TOY_REDUCE_BASE_S",
@@ -97,15 +97,26 @@ def toy_latency(
 
     ``n_gpus``, ``batch_size`` and ``context_len`` broadcast against each other like numpy
     arrays; the result is a float when all three are scalars, else an array of their
-    broadcast shape. Points that do not fit in memory are ``inf``.
+    broadcast shape. Points that do not fit in memory are ``inf``. Each takes real numbers
+    in the range of the sweep axis of that name (README, "Accepted ranges"); strings, bools
+    and complex numbers are refused.
     """
     m, g = lookup_model(model), lookup_gpu(gpu)
-    n = np.asarray(n_gpus, dtype=np.float64)
-    b = np.asarray(batch_size, dtype=np.float64)
-    ctx = np.asarray(context_len, dtype=np.float64)
-    if np.any(~(n > 0)) or np.any(~(b > 0)) or np.any(~(ctx >= 0)):
-        raise GridError("toy_latency: n_gpus and batch_size must be positive and context_len "
-                        "non-negative")
+    axes = {}
+    for name, value in (("n_gpus", n_gpus), ("batch_size", batch_size), ("context_len", context_len)):
+        arr = real_array(f"toy_latency: {name!r}", value)
+        lo, hi = FIELD_RANGES["grid"][name]
+        bad = ~((arr >= lo) & (arr <= hi))
+        if bad.any():
+            raise GridError(f"toy_latency: {name!r} must be in [{lo:g}, {hi:g}] (as in a sweep), got "
+                            f"{show(arr[bad].flat[0].item())}")
+        axes[name] = arr
+    n, b, ctx = axes["n_gpus"], axes["batch_size"], axes["context_len"]
+    try:
+        np.broadcast_shapes(n.shape, b.shape, ctx.shape)
+    except ValueError:
+        raise GridError(f"toy_latency: n_gpus, batch_size and context_len do not broadcast together "
+                        f"(shapes {n.shape}, {b.shape}, {ctx.shape})") from None
     w, p_total = m.weight_bytes, m.total_params
     t_reduce = TOY_REDUCE_HOP_S * np.maximum(np.sqrt(n) - 1.0, 0.0) + TOY_REDUCE_BASE_S
     memory_s = w * p_total / (n * _effective_bandwidth(g))
@@ -134,15 +145,20 @@ def _bandwidth(gpu: Gpu, bandwidth: Bandwidth) -> float:
         return gpu.hbm_bandwidth
     if bandwidth == "effective":
         return _effective_bandwidth(gpu)
-    raise SpecError(f"toy closed forms: 'bandwidth' must be 'raw' or 'effective', got {bandwidth!r}")
+    raise SpecError(f"toy closed forms: 'bandwidth' must be 'raw' or 'effective', got {show(bandwidth)}")
+
+
+#: Accepted ranges of the closed forms' per-hop latency (seconds) and all-reduces per layer.
+T_HOP_RANGE = (1e-12, 1.0)
+N_REDUCE_RANGE = (1e-3, 1e3)
 
 
 def _hop_budget(model: Model, t_hop: float, n_reduce: float | None) -> float:
     """L·n_reduce·t_hop, the latency scale of the closed forms (n_reduce None → n_red)."""
     n = _allreduces_per_layer(model) if n_reduce is None else n_reduce
-    if not (t_hop > 0 and n > 0):
-        raise SpecError(f"toy closed forms: t_hop and n_reduce must be positive, got {t_hop!r}, {n!r}")
-    return model.n_layers * n * t_hop
+    t = real("toy closed forms: 't_hop'", t_hop, *T_HOP_RANGE, exc=SpecError)
+    n = real("toy closed forms: 'n_reduce'", n, *N_REDUCE_RANGE, exc=SpecError)
+    return model.n_layers * n * t
 
 
 def toy_optimal_gpus(
@@ -160,7 +176,8 @@ def toy_optimal_gpus(
     with p = w bytes per weight, P = P_total and B = the raw HBM bandwidth
     (``bandwidth="raw"``, as §8 writes it) or ``beta_eff`` (``bandwidth="effective"``, the
     bandwidth :func:`toy_latency` uses). ``n_reduce=None`` takes the model's n_red (2 with
-    parallel attention, else 4). N* is the exact minimiser of
+    parallel attention, else 4); ``t_hop`` is in [1e-12, 1] s and ``n_reduce`` in [1e-3, 1e3].
+    N* is the exact minimiser of
     ``2·L·n_reduce·t_hop·max(sqrt(N) − 1, 0) + p·P/(N·B)`` over N ≥ 1; memory capacity is
     ignored (see the module docstring).
     """
@@ -204,6 +221,5 @@ def toy_critical_batch(model: Model | str, gpu: Gpu | str) -> float:
     above it the latency grows linearly in b.
     """
     m, g = lookup_model(model), lookup_gpu(gpu)
-    b = m.weight_bytes * _effective_flops(m, g) / (2.0 * _effective_bandwidth(g))
-    assert math.isfinite(b)
-    return b
+    # Finite and positive for every accepted spec (README, "Accepted ranges").
+    return m.weight_bytes * _effective_flops(m, g) / (2.0 * _effective_bandwidth(g))

@@ -17,9 +17,9 @@ use pyo3::types::{PyDict, PyList};
 use crate::collective::{collective, Kind};
 use crate::forward::Prepared;
 use crate::frontier::{frontier as epoch_frontier, pareto_mask, FrontierSettings};
-use crate::spec::{Collectives, Hardware, LayerGroup, Mla, Model, SpecError};
+use crate::spec::{ranges, Collectives, Hardware, LayerGroup, Mla, Model, SpecError};
 use crate::specdec::Drafting;
-use crate::sweep::{sweep_validated, Columns, Grid, SpecDec};
+use crate::sweep::{sweep_validated, Columns, Grid, SpecDec, AXIS_RANGES};
 
 mod evaluate;
 mod serving;
@@ -165,29 +165,71 @@ fn spec_dec_from(item: &Bound<'_, PyAny>) -> PyResult<Option<SpecDec>> {
     }))
 }
 
-/// rayon pools by thread count, built once: a pool per call would cost a spawn per chunk.
-fn pool(num_threads: Option<usize>) -> PyResult<Option<Arc<rayon::ThreadPool>>> {
+/// Most threads one pool may have (`num_threads`): far more than any machine's cores, few
+/// enough to spawn in a blink.
+pub const MAX_THREADS: usize = 1024;
+/// Pools kept for reuse, the most recently used first: a pool per call would cost a spawn per
+/// chunk, and one kept per value forever would keep every thread ever asked for alive.
+const POOLS_KEPT: usize = 4;
+/// Largest frontier grid side (`resolution`) and most latency targets (`n_targets`).
+pub const MAX_FRONTIER_RESOLUTION: usize = 10_000;
+pub const MAX_FRONTIER_TARGETS: usize = 1_000_000;
+
+/// `num_threads` checked against [1, MAX_THREADS] (with the GIL held: the error is Python's).
+fn check_threads(num_threads: Option<usize>) -> PyResult<()> {
+    match num_threads {
+        Some(n) if !(1..=MAX_THREADS).contains(&n) => Err(PyGridError::new_err(format!(
+            "grid: num_threads must be None or an integer in [1, {MAX_THREADS}], got {n}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The rayon pool for `num_threads` (None: the default pool). Called without the GIL: a
+/// pool's threads are spawned while other Python threads, and Ctrl-C, carry on.
+fn pool(num_threads: Option<usize>) -> Result<Option<Arc<rayon::ThreadPool>>, String> {
     static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
     let Some(n) = num_threads else {
         return Ok(None);
     };
-    if n == 0 {
-        return Err(PyValueError::new_err("num_threads must be >= 1"));
+    if n == rayon::current_num_threads() {
+        return Ok(None); // the default pool has as many threads
     }
     let mut pools = POOLS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some((_, p)) = pools.iter().find(|(k, _)| *k == n) {
-        return Ok(Some(p.clone()));
+    if let Some(i) = pools.iter().position(|(k, _)| *k == n) {
+        let hit = pools.remove(i);
+        pools.insert(0, hit.clone());
+        return Ok(Some(hit.1));
     }
     let p = Arc::new(
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?,
+            .map_err(|e| e.to_string())?,
     );
-    pools.push((n, p.clone()));
+    pools.insert(0, (n, p.clone()));
+    // Dropping a pool ends its threads once their work is done (a caller still using it
+    // holds its own Arc).
+    pools.truncate(POOLS_KEPT);
     Ok(Some(p))
+}
+
+/// Runs `work` on the pool for `num_threads`, without the GIL.
+fn run_on_pool<T: Send>(
+    py: Python<'_>,
+    num_threads: Option<usize>,
+    work: impl FnOnce() -> T + Send,
+) -> PyResult<T> {
+    check_threads(num_threads)?;
+    py.detach(|| {
+        pool(num_threads).map(|p| match p {
+            Some(p) => p.install(work),
+            None => work(),
+        })
+    })
+    .map_err(|e| PyGridError::new_err(format!("grid: cannot start {num_threads:?} threads: {e}")))
 }
 
 /// A validated grid, ready to evaluate in chunks of rows.
@@ -261,13 +303,8 @@ impl SweepGrid {
         end: usize,
         num_threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let pool = pool(num_threads)?;
         let (grid, rows) = (&self.grid, self.rows);
-        let cols = py
-            .detach(|| match pool {
-                Some(p) => p.install(|| sweep_validated(grid, rows, start, end)),
-                None => sweep_validated(grid, rows, start, end),
-            })
+        let cols = run_on_pool(py, num_threads, || sweep_validated(grid, rows, start, end))?
             .map_err(|e| to_py_err(&e))?;
         columns_to_dict(py, cols)
     }
@@ -368,14 +405,14 @@ fn frontier<'py>(
             "frontier: 'max_throughput' must be positive, got {max_throughput}"
         )));
     }
-    for (name, v) in [
-        ("n_batch", n_batch),
-        ("n_gpus", n_gpus),
-        ("n_targets", n_targets),
+    for (name, v, max) in [
+        ("n_batch", n_batch, MAX_FRONTIER_RESOLUTION),
+        ("n_gpus", n_gpus, MAX_FRONTIER_RESOLUTION),
+        ("n_targets", n_targets, MAX_FRONTIER_TARGETS),
     ] {
-        if v < 2 {
+        if !(2..=max).contains(&v) {
             return Err(PyGridError::new_err(format!(
-                "frontier: '{name}' must be >= 2, got {v}"
+                "frontier: '{name}' must be an integer in [2, {max}], got {v}"
             )));
         }
     }
@@ -397,11 +434,9 @@ fn frontier<'py>(
         n_targets,
         ..FrontierSettings::default()
     };
-    let pool = pool(num_threads)?;
-    let points = py.detach(|| match pool {
-        Some(p) => p.install(|| epoch_frontier(&prep, drafting.as_ref(), &set)),
-        None => epoch_frontier(&prep, drafting.as_ref(), &set),
-    });
+    let points = run_on_pool(py, num_threads, || {
+        epoch_frontier(&prep, drafting.as_ref(), &set)
+    })?;
     let out = PyDict::new(py);
     put(&out, "n_gpus", points.iter().map(|p| p.n_gpus).collect())?;
     put(&out, "batch_size", points.iter().map(|p| p.batch).collect())?;
@@ -454,6 +489,23 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     serving::register(m)?;
     evaluate::register(m)?;
     m.add("COLUMNS", Columns::NAMES.to_vec())?;
+    m.add("MAX_THREADS", MAX_THREADS)?;
+    m.add("MAX_FRONTIER_RESOLUTION", MAX_FRONTIER_RESOLUTION)?;
+    m.add("MAX_FRONTIER_TARGETS", MAX_FRONTIER_TARGETS)?;
+    let field_ranges = PyDict::new(m.py());
+    for (kind, table) in [
+        ("model", &ranges::MODEL[..]),
+        ("layer_group", &ranges::LAYER_GROUP[..]),
+        ("gpu", &ranges::GPU[..]),
+        ("grid", &AXIS_RANGES[..]),
+    ] {
+        let d = PyDict::new(m.py());
+        for (field, range) in table {
+            d.set_item(field, range)?;
+        }
+        field_ranges.set_item(kind, d)?;
+    }
+    m.add("FIELD_RANGES", field_ranges)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use pyo3::types::{PyDict, PyList};
 use crate::serving::runtime::{Precision, Runtime};
 use crate::serving::sweep::{sweep_columns, Columns, ServingGrid};
 
-use super::{floats, get, hardware_from, model_from, pool, put, to_py_err};
+use super::{floats, get, hardware_from, model_from, put, run_on_pool, to_py_err};
 
 fn opt(d: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<f64>> {
     let v: f64 = get(d, key)?;
@@ -103,19 +103,11 @@ fn serving_sweep<'py>(
         runtime: runtime_from(runtime)?,
         zip,
     };
-    let pool = pool(num_threads)?;
-    let rows = py
-        .detach(|| {
-            let run = || {
-                let total = grid.validate()?;
-                sweep_columns(&grid, total, 0, total)
-            };
-            match pool {
-                Some(p) => p.install(run),
-                None => run(),
-            }
-        })
-        .map_err(|e| to_py_err(&e))?;
+    let rows = run_on_pool(py, num_threads, || {
+        let total = grid.validate()?;
+        sweep_columns(&grid, total, 0, total)
+    })?
+    .map_err(|e| to_py_err(&e))?;
     columns_to_dict(py, rows)
 }
 

@@ -63,6 +63,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..checks import show
 from ..errors import CatalogError, SpecError
 from ..specs import Gpu, LayerGroup, Model, representative_group
 
@@ -252,7 +253,7 @@ def _lookup(kind: Kind, name: str) -> CatalogEntry:
     what = _SINGULAR[kind]
     if not isinstance(name, str):
         cls = _SPEC_CLASS[kind].__name__
-        raise CatalogError(f"{what}: expected a catalog name or a {cls}, got {name!r} "
+        raise CatalogError(f"{what}: expected a catalog name or a {cls}, got {show(name)} "
                            f"({type(name).__name__})")
     section = _load()[kind]
     key = _normalise(name)

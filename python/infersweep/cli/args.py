@@ -39,14 +39,15 @@ def number(text: str) -> float:
     return v
 
 
-def positive_int(minimum: int) -> Callable[[str], int]:
+def positive_int(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             v = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if v < minimum:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {v}")
+            raise argparse.ArgumentTypeError(f"not an integer: {text[:40]!r}") from None
+        if v < minimum or (maximum is not None and v > maximum):
+            rule = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+            raise argparse.ArgumentTypeError(f"must be an integer {rule}, got {text[:40]}")
         return v
 
     parse.__name__ = "integer"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .._core import __version__
 from ..plot import FORMATS as PLOT_FORMATS
-from ..sweep import INPUT_COLUMNS, OUTPUT_COLUMNS
+from ..sweep import INPUT_COLUMNS, MAX_THREADS, OUTPUT_COLUMNS
 from .args import (
     DATA_FORMATS,
     MODEL_HELP,
@@ -186,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", type=data_path, metavar="FILE", help=f"write the frontier points: {', '.join(DATA_FORMATS)}"
     )
     p.add_argument("--title", help="plot title")
-    p.add_argument("--threads", type=positive_int(1), help="threads for the engine (default: all cores)")
+    p.add_argument("--threads", type=positive_int(1, MAX_THREADS),
+                   help=f"threads for the engine, 1 to {MAX_THREADS} (default: all cores)")
     p.set_defaults(func=cmd_frontier)
 
     # -- sweep
@@ -280,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="rows per engine call (default: adaptive, about 0.25 s of work per call)",
     )
-    p.add_argument("--threads", type=positive_int(1), help="threads for the engine (default: all cores)")
+    p.add_argument("--threads", type=positive_int(1, MAX_THREADS),
+                   help=f"threads for the engine, 1 to {MAX_THREADS} (default: all cores)")
     prog = p.add_mutually_exclusive_group()
     prog.add_argument(
         "--progress",
@@ -393,7 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="plot format (default: %(default)s)",
     )
     p.add_argument("--no-plots", action="store_true", help="print the summary only")
-    p.add_argument("--threads", type=positive_int(1), help="threads for the engine (default: all cores)")
+    p.add_argument("--threads", type=positive_int(1, MAX_THREADS),
+                   help=f"threads for the engine, 1 to {MAX_THREADS} (default: all cores)")
     p.set_defaults(func=cmd_demo)
 
     # -- validate
