@@ -188,6 +188,33 @@ def in_helper_thread(work: Callable[[], None], cancel: Callable[[], None]) -> No
         raise failure[0]
 
 
+def _create_locked(final: str) -> tuple[str, int]:
+    """Create and lock a new temporary file for ``final``: ``(path, fd)``.
+
+    Between creating the file and locking it, another writer's stale-file clean-up can lock
+    and remove it (it looks exactly like a killed writer's file). So once locked, check that
+    the name still refers to the file we hold, and start again with a new name if not.
+    """
+    while True:
+        tmp = temp_name(final)
+        try:
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
+        except OSError as e:  # name the file the caller asked for, not the temporary one
+            raise OSError(e.errno, e.strerror or str(e), final) from e
+        try:
+            _lock(fd, blocking=True)
+            held, named = os.fstat(fd), os.stat(tmp)
+            if (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino):
+                return tmp, fd
+        except FileNotFoundError:
+            pass
+        except BaseException:
+            os.close(fd)
+            remove(tmp)
+            raise
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def temp_file(final: str, *, clean: bool = True) -> Iterator[tuple[str, int]]:
     """A locked temporary file for ``final``: yields ``(path, fd)``; removed unless renamed.
@@ -199,13 +226,8 @@ def temp_file(final: str, *, clean: bool = True) -> Iterator[tuple[str, int]]:
     directory, name = os.path.split(final)
     if clean:
         remove_stale(directory or ".", lambda n: is_temp_of(n, name))
-    tmp = temp_name(final)
+    tmp, fd = _create_locked(final)
     try:
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
-    except OSError as e:  # name the file the caller asked for, not the temporary one
-        raise OSError(e.errno, e.strerror or str(e), final) from e
-    try:
-        _lock(fd, blocking=True)
         with contextlib.suppress(OSError):  # a replaced file keeps its permissions
             os.fchmod(fd, stat.S_IMODE(os.stat(final).st_mode))
         yield tmp, fd
