@@ -37,6 +37,32 @@ pub fn matmul_traffic(rows: f64, cols: f64, n: f64, t: f64, w: f64, a: f64) -> f
     rows * cols * w + t1 * cols * n * a + t2 * rows * n * a
 }
 
+/// RW_attn(n; t): the attention projections of one layer with `w` bytes per weight
+/// (MODEL.md §3; MLA's down- and up-projections when the model has MLA). Shared by `epoch`
+/// (through `Prepared`, which passes its cached widths) and `serving`.
+#[inline]
+pub fn attention_traffic(
+    model: &Model,
+    attention_width: f64,
+    heads_x_head_dim: f64,
+    n: f64,
+    t: f64,
+    w: f64,
+    a: f64,
+) -> f64 {
+    let d = model.d_model;
+    let out = matmul_traffic(d, heads_x_head_dim, n, t, w, a);
+    match model.mla {
+        None => matmul_traffic(attention_width, d, n, t, w, a) + out,
+        Some(mla) => {
+            let cq = model.mla_compressed_width(mla);
+            matmul_traffic(cq, d, n, t, w, a)
+                + matmul_traffic(attention_width, cq, n, t, w, a)
+                + out
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@
 //! made of the `epoch` fields. Every per-group sum then has one term, computed with `epoch`'s
 //! expression in `epoch`'s order, so an `epoch` model's numbers are unchanged to the bit.
 
-use crate::arithmetic::{attention_flop, ffn_flop, flop, matmul_traffic};
+use crate::arithmetic::{attention_flop, attention_traffic, ffn_flop, flop, matmul_traffic};
 use crate::collective::{CollectivePlan, Kind};
 use crate::spec::{representative_group, Hardware, Model, SpecError};
 
@@ -205,17 +205,15 @@ impl<'a> Prepared<'a> {
     /// RW_attn(n; t): attention projections of one layer.
     pub fn attention_traffic(&self, n: f64, t: f64) -> f64 {
         let m = self.model;
-        let (w, a, d) = (m.weight_bytes, m.activation_bytes, m.d_model);
-        let out = matmul_traffic(d, self.heads_x_head_dim, n, t, w, a);
-        match m.mla {
-            None => matmul_traffic(self.attention_width, d, n, t, w, a) + out,
-            Some(mla) => {
-                let cq = m.mla_compressed_width(mla);
-                matmul_traffic(cq, d, n, t, w, a)
-                    + matmul_traffic(self.attention_width, cq, n, t, w, a)
-                    + out
-            }
-        }
+        attention_traffic(
+            m,
+            self.attention_width,
+            self.heads_x_head_dim,
+            n,
+            t,
+            m.weight_bytes,
+            m.activation_bytes,
+        )
     }
 
     /// The FLOP split of a pass over `tokens` = b·S tokens at context ℓ (S = 1 in §5).

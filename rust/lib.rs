@@ -10,6 +10,7 @@
 //! - [`frontier`]: the speed–cost Pareto frontier (§7)
 //! - [`grid`]: numpy-exact log-spaced lists
 //! - [`sweep`]: grids → columns, in parallel
+//! - [`serving`]: `serving` semantics: integer layouts, per-GPU memory, runtime costs
 //!
 //! The Python binding lives behind the `python` feature; the core never links libpython.
 
@@ -19,6 +20,7 @@ pub mod forward;
 pub mod frontier;
 pub mod grid;
 pub mod layout;
+pub mod serving;
 pub mod spec;
 pub mod specdec;
 pub mod sweep;

@@ -25,6 +25,7 @@ from .scaling import (
     mfu_target,
     scale_model,
 )
+from .serving import Precision, Runtime
 from .specs import Gpu, LayerGroup, Model, SpecDec
 from .stream import sweep_shard, sweep_to_parquet
 from .sweep import sweep
@@ -40,6 +41,8 @@ __all__ = [
     "InfersweepError",
     "LayerGroup",
     "Model",
+    "Precision",
+    "Runtime",
     "SizeEstimate",
     "SpecDec",
     "SpecError",

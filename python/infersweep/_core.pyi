@@ -48,3 +48,21 @@ def pareto(
 ) -> npt.NDArray[np.bool_]: ...
 def default_threads() -> int:
     """Threads of the default pool (all cores, or RAYON_NUM_THREADS)."""
+def serving_sweep(
+    *,
+    models: list[dict[str, Any]],
+    gpus: list[dict[str, Any]],
+    precisions: list[dict[str, float]],
+    n_gpus: npt.NDArray[np.float64],
+    batch_size: npt.NDArray[np.float64],
+    context_len: npt.NDArray[np.float64],
+    seq_len: npt.NDArray[np.float64],
+    tp: npt.NDArray[np.uint32],
+    pp: npt.NDArray[np.uint32],
+    ep: npt.NDArray[np.uint32],
+    attention_dp: npt.NDArray[np.uint32],
+    runtime: dict[str, Any],
+    zip: bool,
+    num_threads: int | None = None,
+) -> dict[str, np.ndarray]:
+    """A serving grid (rust/serving/) as one numpy array per column."""

@@ -76,12 +76,16 @@ def kv_flop(m: Model, ctx: float, n: float, s_pos: float) -> float:
     return _attn_flop(m, ctx + (s_pos - 1) / 2, n, s_pos)
 
 
-def rw(m: Model, rows: float, cols: float, n: float, t: float) -> float:
-    """RW(m, k, n; t): bytes moved by one rows×cols matmul over n tokens on t GPUs."""
+def matmul_traffic(rows: float, cols: float, n: float, t: float, w: float, a: float) -> float:
+    """RW(m, k, n; t) with w bytes per weight and a per activation (shared with `serving`)."""
     t1 = min(max(math.sqrt(rows * t / cols), 1.0), t)
     t2 = t / t1
-    w, a = m.weight_bytes, m.activation_bytes
     return rows * cols * w + t1 * cols * n * a + t2 * rows * n * a
+
+
+def rw(m: Model, rows: float, cols: float, n: float, t: float) -> float:
+    """RW(m, k, n; t): bytes moved by one rows×cols matmul over n tokens on t GPUs."""
+    return matmul_traffic(rows, cols, n, t, m.weight_bytes, m.activation_bytes)
 
 
 def rw_ffn(m: Model, n: float, t: float, g: LayerGroup | None = None) -> float:
@@ -101,11 +105,17 @@ def rw_shared(m: Model, n: float, t: float, g: LayerGroup) -> float:
 
 
 def rw_attn(m: Model, n: float, t: float) -> float:
+    return attention_traffic(m, n, t, m.weight_bytes, m.activation_bytes)
+
+
+def attention_traffic(m: Model, n: float, t: float, w: float, a: float) -> float:
+    """RW_attn(n; t) with w bytes per attention weight (shared with `serving`)."""
     d, hh = m.d_model, m.n_heads * m.head_dim  # type: ignore[operator]
     if not m.is_mla:
-        return rw(m, m.attention_width, d, n, t) + rw(m, d, hh, n, t)
+        return matmul_traffic(m.attention_width, d, n, t, w, a) + matmul_traffic(d, hh, n, t, w, a)
     cq = m.mla_compressed_width  # c + q (+ r with the RoPE key)
-    return rw(m, cq, d, n, t) + rw(m, m.attention_width, cq, n, t) + rw(m, d, hh, n, t)
+    return (matmul_traffic(cq, d, n, t, w, a) + matmul_traffic(m.attention_width, cq, n, t, w, a)
+            + matmul_traffic(d, hh, n, t, w, a))
 
 
 def expert_parallel(m: Model, g: LayerGroup, T: float, bm: float) -> tuple[float, float]:

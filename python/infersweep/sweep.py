@@ -7,6 +7,7 @@ the signature) or the sequences row by row (``grid="zip"``; length-1 arguments b
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -333,6 +334,13 @@ def sweep(
     progress: bool | None = None,
     chunk_rows: int | None = None,
     max_rows: int | None = None,
+    semantics: Literal["epoch", "serving"] = "epoch",
+    tp: Any = None,
+    pp: Any = None,
+    ep: Any = None,
+    attention_dp: Any = None,
+    runtime: Any = None,
+    precision: Any = None,
 ) -> pl.DataFrame:
     """Evaluate every configuration of the grid: one row per configuration.
 
@@ -346,7 +354,23 @@ def sweep(
     more than one chunk); ``num_threads`` caps the Rust thread pool; ``columns`` keeps only
     those columns; ``max_rows`` refuses larger grids; ``chunk_rows`` fixes the rows per call
     into Rust (default: adaptive, about 0.25 s of work per call, so Ctrl-C stays prompt).
+
+    ``semantics="serving"`` (docs/serving.md) evaluates deployable integer layouts instead:
+    ``tp``, ``pp``, ``ep`` and ``attention_dp`` are integer axes (None: searched over every valid
+    layout of ``n_gpus``), with an ``isw.Runtime`` (default ``Runtime.default()``) and an
+    ``isw.Precision``; ``use_pp`` and ``spec_dec`` do not apply.
     """
+    serving_args = {"tp": tp, "pp": pp, "ep": ep, "attention_dp": attention_dp, "runtime": runtime,
+                    "precision": precision}
+    if semantics == "serving":
+        return _sweep_serving(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec,
+                              grid, columns, num_threads, max_rows, serving_args)
+    if semantics != "epoch":
+        raise GridError(f"grid: field 'semantics' must be 'epoch' or 'serving', got {semantics!r}")
+    given = [k for k, v in serving_args.items() if v is not None]
+    if given:
+        raise GridError(f"grid: field {given[0]!r} needs semantics='serving' (epoch layouts are continuous "
+                        f"and searched)")
     p = plan(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec, grid)
     if columns is not None:
         unknown = [c for c in columns if c not in INPUT_COLUMNS + OUTPUT_COLUMNS]
@@ -357,3 +381,29 @@ def sweep(
     if len(frames) == 1:
         return frames[0]
     return pl.concat(frames, rechunk=False)
+
+
+def _sweep_serving(model: Any, gpu: Any, n_gpus: Numbers, batch_size: Numbers, context_len: Numbers,
+                   seq_len: Numbers, use_pp: Any, spec_dec: Any, grid: str, columns: Sequence[str] | None,
+                   num_threads: int | None, max_rows: int | None, args: dict[str, Any]) -> pl.DataFrame:
+    """``sweep(..., semantics="serving")``: normalise the axes and hand them to serving.py."""
+    from .serving import sweep_serving
+
+    if grid not in ("product", "zip"):
+        raise GridError(f"grid: must be 'product' or 'zip', got {grid!r}")
+    if any(bool(p) for p in _as_list(use_pp)):
+        raise GridError("grid: field 'use_pp' does not apply to semantics='serving'; pin or search 'pp'")
+    if any(s is not None for s in _as_list(spec_dec)):
+        raise GridError("grid: field 'spec_dec' is not supported by semantics='serving' yet")
+    check_threads(num_threads)
+    models = [lookup_model(m) for m in _as_list(model)]
+    gpus = [lookup_gpu(g) for g in _as_list(gpu)]
+    axes = {k: _numbers(k, v) for k, v in (("n_gpus", n_gpus), ("batch_size", batch_size),
+                                           ("context_len", context_len), ("seq_len", seq_len))}
+    if max_rows is not None:
+        rows = len(models) * len(gpus) * math.prod(len(x) for x in axes.values())
+        if rows > max_rows:
+            raise GridError(f"grid: {rows:,} rows exceed max_rows={max_rows:,}")
+    return sweep_serving(models, gpus, axes["n_gpus"], axes["batch_size"], axes["context_len"],
+                         axes["seq_len"],
+                         grid=grid, num_threads=num_threads, columns=columns, **args)

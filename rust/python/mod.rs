@@ -21,6 +21,8 @@ use crate::spec::{Collectives, Hardware, LayerGroup, Mla, Model, SpecError};
 use crate::specdec::Drafting;
 use crate::sweep::{sweep_validated, Columns, Grid, SpecDec};
 
+mod serving;
+
 mod exceptions {
     pyo3::import_exception!(infersweep.errors, SpecError);
     pyo3::import_exception!(infersweep.errors, GridError);
@@ -447,6 +449,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(frontier, m)?)?;
     m.add_function(wrap_pyfunction!(pareto, m)?)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
+    serving::register(m)?;
     m.add("COLUMNS", Columns::NAMES.to_vec())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -1,0 +1,367 @@
+"""`serving` semantics in plain Python: the oracle of the Rust engine (rust/serving/).
+
+Formula by formula as docs/serving.md states them, with the section beside each function. It
+reuses `epoch`'s cost primitives from :mod:`infersweep.reference` (matmul traffic, attention
+traffic, attention FLOPs, collectives): one implementation of each formula. Operations run in
+the order the Rust engine runs them, so both round alike (tests hold them equal to 1e-9).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import GridError
+from .reference import ALL_TO_ALL, ALLREDUCE, P2P, attention_traffic, collective, kv_flop, matmul_traffic
+from .serving import Precision, Runtime
+from .specs import Gpu, Model
+
+#: Capacity slack, as in `epoch` (spec/MODEL.md, the portable rule).
+SLACK = 1e-12
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A deployable layout (docs/serving.md §L): ``pp`` stages of n_gpus/pp GPUs; in a stage,
+    attention as ``attention_dp`` groups of ``tp`` GPUs; experts over ``ep`` ranks, each an
+    expert-TP group of the stage's other T/ep GPUs."""
+
+    tp: int
+    pp: int
+    ep: int
+    attention_dp: int
+
+    def stage(self) -> int:
+        return self.tp * self.attention_dp
+
+    def expert_tp(self) -> int:
+        return self.stage() // self.ep
+
+
+def _is_int(x: float) -> bool:
+    return float(x).is_integer()
+
+
+def _divides(k: int, x: float) -> bool:
+    return _is_int(x) and int(x) % k == 0
+
+
+def kv_heads(m: Model) -> float:
+    """HF's num_key_value_heads: H/g."""
+    return m.n_heads / m.group_size
+
+
+def moe_groups(m: Model) -> list[float]:
+    return [g.n_experts for g in m.groups if g.n_experts > 1]
+
+
+def layout_problem(m: Model, n_gpus: int, lay: Layout) -> str | None:
+    """Why a layout is not deployable (the first reason, naming the field), or None (§L)."""
+    if n_gpus % lay.pp:
+        return f"pp={lay.pp} does not divide n_gpus={n_gpus}"
+    if not _divides(lay.pp, m.n_layers):
+        return f"pp={lay.pp} does not divide the {m.n_layers:g} layers of model {m.name!r}"
+    stage = n_gpus // lay.pp
+    if stage % lay.tp:
+        return f"tp={lay.tp} does not divide the {stage} GPUs of a stage (n_gpus={n_gpus} / pp={lay.pp})"
+    if lay.tp * lay.attention_dp != stage:
+        return (f"tp={lay.tp} × attention_dp={lay.attention_dp} must equal the {stage} GPUs of a stage "
+                f"(n_gpus={n_gpus} / pp={lay.pp})")
+    if not _divides(lay.tp, m.n_heads):
+        return f"tp={lay.tp} does not divide the {m.n_heads:g} query heads of model {m.name!r}"
+    if not m.is_mla:
+        kvh = kv_heads(m)
+        if not (_divides(lay.tp, kvh) or (_is_int(kvh) and lay.tp % int(kvh) == 0)):
+            return (f"tp={lay.tp} neither divides nor is a multiple of the {kvh:g} KV heads of model "
+                    f"{m.name!r}")
+    if stage % lay.ep:
+        return f"ep={lay.ep} does not divide the {stage} GPUs of a stage"
+    experts = moe_groups(m)
+    if lay.ep > 1 and not experts:
+        return f"ep={lay.ep} needs a mixture-of-experts model; {m.name!r} is dense"
+    for e in experts:
+        if not _divides(lay.ep, e):
+            return f"ep={lay.ep} does not divide the {e:g} experts of model {m.name!r}"
+    return None
+
+
+def _divisors(n: int) -> list[int]:
+    return [k for k in range(1, n + 1) if n % k == 0]
+
+
+def layouts(m: Model, n_gpus: int, tp: int = 0, pp: int = 0, ep: int = 0,
+            attention_dp: int = 0) -> list[Layout]:
+    """Every deployable layout of n_gpus matching the pinned degrees (0: any), in canonical order
+    (pp, then tp, then ep ascending); a GridError naming the field when the pins allow none."""
+    out = []
+    for p in _divisors(n_gpus):
+        if pp and p != pp:
+            continue
+        stage = n_gpus // p
+        for t in _divisors(stage):
+            if tp and t != tp:
+                continue
+            dp = stage // t
+            if attention_dp and dp != attention_dp:
+                continue
+            for e in _divisors(stage):
+                if ep and e != ep:
+                    continue
+                lay = Layout(t, p, e, dp)
+                if layout_problem(m, n_gpus, lay) is None:
+                    out.append(lay)
+    if not out:
+        raise GridError(f"grid: no deployable layout of n_gpus={n_gpus} for model {m.name!r} with "
+                        f"{_pins_problem(m, n_gpus, tp, pp, ep, attention_dp)}")
+    return out
+
+
+def _pins_problem(m: Model, n_gpus: int, tp: int, pp: int, ep: int, dp: int) -> str:
+    """The pinned fields and the first reason they fail, for the error message."""
+    pins = ", ".join(f"{k}={v}" for k, v in (("tp", tp), ("pp", pp), ("ep", ep), ("attention_dp", dp)) if v)
+    # Complete the pins with the most permissive values to name a reason.
+    p = pp or 1
+    stage = n_gpus // p if n_gpus % p == 0 else n_gpus
+    t = tp or (stage // dp if dp and stage % dp == 0 else 1)
+    reason = layout_problem(m, n_gpus, Layout(t, p, ep or 1, dp or max(1, stage // t)))
+    return f"{pins or 'no pins'}: {reason or 'no combination of the free degrees is valid'}"
+
+
+def pad(x: float, tile: float) -> float:
+    """Tokens a GEMM computes over x tokens in tiles of `tile` (0: no tiles) (§R.3)."""
+    if tile <= 0:
+        return x
+    return math.ceil(x / tile) * tile
+
+
+def expert_imbalance(rt: Runtime, tokens: float, k: float, ep: int) -> float:
+    """Tokens on the busiest EP rank over the mean (§R.4): fixed, or the expected maximum of ep
+    binomial counts (n·k routes, 1/ep each) by the Gaussian extreme-value estimate, at most ep."""
+    if ep <= 1:
+        return 1.0
+    if rt.expert_imbalance is not None:
+        return rt.expert_imbalance
+    routes = tokens * k
+    if routes <= 0:
+        return 1.0
+    return min(float(ep), 1.0 + math.sqrt(2.0 * math.log(ep) * (1.0 - 1.0 / ep) * ep / routes))
+
+
+@dataclass
+class Memory:
+    """Per-GPU memory of a layout (§M), bytes, and the largest batch that fits."""
+
+    weights: float
+    kv: float
+    reserve: float
+    kv_per_sequence: float
+    max_batch_size: float
+
+    @property
+    def fits(self) -> bool:
+        return math.isinf(self.max_batch_size) or self.max_batch_size >= 1
+
+
+def kv_share(m: Model, tp: int) -> float:
+    """Fraction of one sequence's KV cache a GPU of an attention-TP group holds (§M.2):
+    max(1, n_kv/tp) of the n_kv KV heads (replicated when tp > n_kv); MLA's latent: all of it."""
+    if m.is_mla:
+        return 1.0
+    kvh = kv_heads(m)
+    return max(1.0, kvh / tp) / kvh
+
+
+def memory(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: Layout, rt: Runtime,
+           prec: dict[str, float]) -> Memory:
+    """Weights, KV cache and reserve per GPU of the busiest stage (§M)."""
+    T = lay.stage()
+    mats = m.ffn_up_matrices + m.ffn_down_matrices
+    d = m.d_model
+    per_stage = 1.0 / lay.pp
+    weights = m.n_layers * per_stage * m.attention_params_per_layer * prec["attention"] / lay.tp
+    for grp in m.groups:
+        layers = grp.n_layers * per_stage
+        w = prec["experts"] if grp.n_experts > 1 else prec["dense_ffn"]
+        weights += layers * grp.n_experts * mats * d * grp.d_ff * w / T
+        if grp.n_shared_experts:
+            weights += layers * grp.n_shared_experts * mats * d * grp.shared_width * prec["dense_ffn"] / T
+    emb = m.embedding_params if lay.pp == 1 else m.vocab_size * d
+    weights += emb * prec["embeddings"] / lay.tp
+    kv_seq = m.kv_bytes_for_context(ctx) / m.kv_element_bytes * prec["kv_cache"] * kv_share(m, lay.tp)
+    seqs = math.ceil(math.ceil(batch / lay.pp) / lay.attention_dp)
+    reserve = rt.memory_reserve_fraction * g.hbm_bytes + rt.memory_reserve_bytes
+    free = g.hbm_bytes - reserve - weights
+    if free < -SLACK * g.hbm_bytes:
+        max_b = 0.0
+    elif kv_seq <= 0:
+        max_b = math.inf
+    else:
+        max_b = float(lay.pp * lay.attention_dp * math.floor(max(free, 0.0) / kv_seq * (1 + SLACK)))
+    return Memory(weights, seqs * kv_seq, reserve, kv_seq, max_b)
+
+
+@dataclass
+class Step:
+    """One decode step of one layout (§S): its components and what the step costs."""
+
+    layout: Layout
+    latency_s: float
+    feasible: bool
+    overhead_s: float
+    kernel_s: float
+    network_latency_s: float
+    network_bandwidth_s: float
+    weight_memory_s: float
+    kv_memory_s: float
+    compute_s: float
+    overlap_s: float
+    memory: Memory
+
+    @property
+    def memory_s(self) -> float:
+        return self.weight_memory_s + self.kv_memory_s
+
+    @property
+    def step_s(self) -> float:
+        """The step's time whether or not it fits."""
+        return (self.overhead_s + self.kernel_s + (self.network_latency_s + self.network_bandwidth_s)
+                + max(self.memory_s, self.compute_s) - self.overlap_s)
+
+
+def _rate(g: Gpu, bits: float, rt: Runtime) -> float:
+    eff = g.flop_utilization if rt.gemm_efficiency is None else rt.gemm_efficiency
+    return g.flops_by_bits[int(bits)] * eff
+
+
+def kernel_launches(m: Model, rt: Runtime) -> float:
+    """Kernels one decode step launches (§R.2): `epoch`'s 4·L, or counted per layer."""
+    if rt.attention_kernels is None:
+        return 4 * m.n_layers
+    per_attention = rt.attention_kernels + (rt.mla_extra_kernels if m.is_mla else 0)
+    total = m.n_layers * per_attention
+    for grp in m.groups:
+        ffn = rt.moe_kernels if grp.n_experts > 1 else rt.dense_ffn_kernels
+        if grp.n_shared_experts:
+            ffn += rt.dense_ffn_kernels
+        total += grp.n_layers * ffn
+    return total
+
+
+def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: Layout,
+                rt: Runtime | None = None, precision: Precision | None = None, positions: float = 1) -> Step:
+    """One step of `positions` new tokens per sequence (1: decode) under one layout (§S)."""
+    rt = Runtime.default() if rt is None else rt
+    prec = (precision or Precision()).resolve(m)
+    S = positions
+    T, tp, dp, ep, pp = lay.stage(), lay.tp, lay.attention_dp, lay.ep, lay.pp
+    et = lay.expert_tp()
+    node = g.gpus_per_node
+    a, d, L = prec["activations"], m.d_model, m.n_layers
+    mats = m.ffn_up_matrices + m.ffn_down_matrices
+    bm = math.ceil(batch / pp)           # micro-batch of the busiest stage
+    bg = math.ceil(bm / dp)              # sequences of the busiest attention-DP group
+    n = bm * S                           # tokens through a stage's FFN
+    ng = bg * S                          # tokens through one attention-DP group
+    tile = float(rt.gemm_tile_tokens)
+
+    # §S.1 memory traffic per GPU: weights and activations streamed, and the KV cache read.
+    stream = L * attention_traffic(m, ng, tp, prec["attention"], a) / tp
+    flops_attn = L * 2 * m.attention_params_per_layer * pad(ng, tile) / tp
+    flops_attn += kv_flop(m, ctx, ng, S) / tp
+    flops_ffn = 0.0
+    flops_exp = 0.0
+    lat = bw = 0.0
+
+    def add(times: float, cost: tuple[float, float]) -> None:
+        nonlocal lat, bw
+        lat += times * cost[0]
+        bw += times * cost[1]
+
+    add(L, collective(g, tp, math.ceil(tp / node), ng * d * a, ALLREDUCE))
+    for grp in m.groups:
+        Lg = grp.n_layers
+        if grp.n_experts > 1:
+            k = grp.n_experts_active
+            imb = expert_imbalance(rt, n, k, ep)
+            touched = 1 - (1 - 1 / grp.sparsity) ** n
+            active = grp.n_experts / ep * touched
+            rank_tokens = n * k / ep * imb
+            per_expert = rank_tokens / active
+            stream += (Lg * active * mats
+                       * matmul_traffic(d, grp.d_ff, per_expert, et, prec["experts"], a) / et)
+            flops_exp += Lg * 2 * mats * d * grp.d_ff * active * pad(per_expert, tile) / et
+            if ep > 1:
+                ep_nodes = math.ceil(ep / node)
+                add(Lg, collective(g, ep, ep_nodes, rank_tokens * d * prec["dispatch"], ALL_TO_ALL))
+                add(Lg, collective(g, ep, ep_nodes, rank_tokens * d * a, ALL_TO_ALL))
+                add(Lg, collective(g, et, math.ceil(et / node), rank_tokens * d * a, ALLREDUCE))
+            else:
+                add(Lg, collective(g, T, math.ceil(T / node), n * d * a, ALLREDUCE))
+        else:
+            stream += Lg * mats * matmul_traffic(d, grp.d_ff, n, T, prec["dense_ffn"], a) / T
+            flops_ffn += Lg * 2 * mats * d * grp.d_ff * pad(n, tile) / T
+            add(Lg, collective(g, T, math.ceil(T / node), n * d * a, ALLREDUCE))
+        if grp.n_shared_experts:
+            stream += (Lg * grp.n_shared_experts * mats
+                       * matmul_traffic(d, grp.shared_width, n, T, prec["dense_ffn"], a) / T)
+            flops_ffn += Lg * grp.n_shared_experts * 2 * mats * d * grp.shared_width * pad(n, tile) / T
+    stream += m.vocab_size * d * prec["embeddings"] / tp
+    flops_ffn += 2 * m.embedding_params * pad(ng, tile) / tp
+    if pp > 1:
+        add(pp - 1, collective(g, 2, 2 if n_gpus > node else 1, d * bm * S * a / T, P2P))
+
+    mem = memory(m, g, n_gpus, batch, ctx, lay, rt, prec)
+    kv_read = bg * mem.kv_per_sequence
+    beta = g.hbm_bandwidth
+    w_eff = g.mem_utilization if rt.weight_bandwidth_efficiency is None else rt.weight_bandwidth_efficiency
+    kv_eff = g.mem_utilization if rt.kv_bandwidth_efficiency is None else rt.kv_bandwidth_efficiency
+    weight_s = stream / (beta * w_eff)
+    kv_s = kv_read / (beta * kv_eff)
+    compute_s = (flops_attn / _rate(g, prec["attention_bits"], rt)
+                 + flops_ffn / _rate(g, prec["ffn_bits"], rt)
+                 + flops_exp / _rate(g, prec["expert_bits"], rt))
+
+    per_kernel = rt.graph_kernel_s if rt.cuda_graphs else (
+        g.kernel_latency_s if rt.launch_kernel_s is None else rt.launch_kernel_s)
+    kernel_s = kernel_launches(m, rt) * per_kernel
+    work = max(weight_s + kv_s, compute_s)
+    hidden = rt.overlap * min(lat + bw, work)
+    total = rt.step_overhead_s + kernel_s + (lat + bw) + work - hidden
+    feasible = mem.fits and batch <= mem.max_batch_size
+    return Step(lay, total if feasible else math.inf, feasible, rt.step_overhead_s, kernel_s, lat, bw,
+                weight_s, kv_s, compute_s, hidden, mem)
+
+
+def best_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, rt: Runtime | None = None,
+              precision: Precision | None = None, *, tp: int = 0, pp: int = 0, ep: int = 0,
+              attention_dp: int = 0, positions: float = 1) -> Step:
+    """The fastest feasible layout matching the pins (first in canonical order on ties); when
+    none fits, the layout with the largest max_batch_size (then the fastest), infeasible (§L)."""
+    best: Step | None = None
+    closest: Step | None = None
+    for lay in layouts(m, n_gpus, tp, pp, ep, attention_dp):
+        st = decode_step(m, g, n_gpus, batch, ctx, lay, rt, precision, positions)
+        if st.feasible and (best is None or st.latency_s < best.latency_s):
+            best = st
+        if closest is None or (st.memory.max_batch_size, -st.step_s) > (closest.memory.max_batch_size,
+                                                                          -closest.step_s):
+            closest = st
+    assert closest is not None
+    return best if best is not None else closest
+
+
+def economics(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, st: Step, positions: float = 1,
+              precision: Precision | None = None) -> dict[str, float]:
+    """MODEL.md §7 for a serving step; MFU over the attention compute rate's peak."""
+    from .reference import flop
+
+    lat = st.latency_s
+    gpu_s = n_gpus * lat / (batch * positions)
+    bits = (precision or Precision()).resolve(m)["attention_bits"]
+    return {
+        "tokens_per_s_per_request": positions / lat,
+        "gpu_seconds_per_token": gpu_s,
+        "usd_per_million_tokens": 1e6 * gpu_s * g.usd_per_hour / 3600,
+        "tokens_per_s_per_gpu": batch * positions / (n_gpus * lat),
+        "mfu": flop(m, ctx, batch, positions) / (n_gpus * g.flops_by_bits[int(bits)] * lat),
+    }

@@ -1,0 +1,346 @@
+//! Serving grids → column buffers, rayon-parallel (the serving counterpart of `crate::sweep`).
+//!
+//! Ten axes (model, gpu, n_gpus, batch_size, context_len, seq_len, tp, pp, ep, attention_dp),
+//! a cartesian product (the last varying fastest) or zipped row by row (length-1 axes
+//! broadcast). A degree of 0 is searched over every deployable layout. Every row depends only
+//! on its inputs: results do not depend on the thread count.
+
+use std::collections::{HashMap, HashSet};
+
+use rayon::prelude::*;
+
+use crate::spec::{Hardware, Model, SpecError};
+use crate::sweep::AXIS_MAX;
+
+use super::layout::{layouts, Layout, Pins};
+use super::runtime::{Precision, Runtime};
+use super::step::{best_of, economics, ServingPrep};
+
+pub const AXES: [&str; 10] = [
+    "model",
+    "gpu",
+    "n_gpus",
+    "batch_size",
+    "context_len",
+    "seq_len",
+    "tp",
+    "pp",
+    "ep",
+    "attention_dp",
+];
+
+/// Largest GPU count of a serving layout.
+pub const MAX_GPUS: f64 = 1_048_576.0;
+
+#[derive(Debug, Clone)]
+pub struct ServingGrid {
+    pub models: Vec<Model>,
+    /// One resolved precision per model.
+    pub precisions: Vec<Precision>,
+    pub gpus: Vec<Hardware>,
+    pub n_gpus: Vec<f64>,
+    pub batch_size: Vec<f64>,
+    pub context_len: Vec<f64>,
+    pub seq_len: Vec<f64>,
+    pub tp: Vec<u32>,
+    pub pp: Vec<u32>,
+    pub ep: Vec<u32>,
+    pub attention_dp: Vec<u32>,
+    pub runtime: Runtime,
+    pub zip: bool,
+}
+
+fn grid_error(field: &'static str, message: String) -> SpecError {
+    SpecError {
+        spec: "grid".into(),
+        field,
+        message,
+    }
+}
+
+impl ServingGrid {
+    fn lens(&self) -> [usize; 10] {
+        [
+            self.models.len(),
+            self.gpus.len(),
+            self.n_gpus.len(),
+            self.batch_size.len(),
+            self.context_len.len(),
+            self.seq_len.len(),
+            self.tp.len(),
+            self.pp.len(),
+            self.ep.len(),
+            self.attention_dp.len(),
+        ]
+    }
+
+    pub fn row_count(&self) -> Result<usize, SpecError> {
+        let lens = self.lens();
+        if let Some(i) = lens.iter().position(|&n| n == 0) {
+            return Err(grid_error(AXES[i], "is empty".into()));
+        }
+        if self.zip {
+            let n = *lens.iter().max().unwrap_or(&1);
+            if let Some(i) = lens.iter().position(|&l| l != 1 && l != n) {
+                return Err(grid_error(
+                    "zip",
+                    format!(
+                        "needs sequences of one length (or length 1); '{}' has {} of {n}",
+                        AXES[i], lens[i]
+                    ),
+                ));
+            }
+            Ok(n)
+        } else {
+            lens.iter()
+                .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+                .ok_or_else(|| grid_error("product", "has more rows than fit in memory".into()))
+        }
+    }
+
+    #[inline]
+    pub fn indices(&self, row: usize) -> [usize; 10] {
+        let lens = self.lens();
+        let mut out = [0usize; 10];
+        if self.zip {
+            for (o, l) in out.iter_mut().zip(lens) {
+                *o = if l == 1 { 0 } else { row };
+            }
+        } else {
+            let mut rest = row;
+            for i in (0..10).rev() {
+                out[i] = rest % lens[i];
+                rest /= lens[i];
+            }
+        }
+        out
+    }
+
+    fn pins(&self, ix: &[usize; 10]) -> Pins {
+        Pins {
+            tp: self.tp[ix[6]],
+            pp: self.pp[ix[7]],
+            ep: self.ep[ix[8]],
+            attention_dp: self.attention_dp[ix[9]],
+        }
+    }
+
+    /// Checks every axis, spec and pinned layout before any work; returns the row count.
+    pub fn validate(&self) -> Result<usize, SpecError> {
+        let rows = self.row_count()?;
+        let integer = |field: &'static str, values: &[f64], hi: f64| match values
+            .iter()
+            .find(|&&v| !(v >= 1.0 && v <= hi && v.fract() == 0.0))
+        {
+            Some(v) => Err(grid_error(
+                field,
+                format!("must be an integer in [1, {hi:e}] under serving semantics, got {v}"),
+            )),
+            None => Ok(()),
+        };
+        integer("n_gpus", &self.n_gpus, MAX_GPUS)?;
+        integer("batch_size", &self.batch_size, AXIS_MAX)?;
+        if let Some(v) = self
+            .context_len
+            .iter()
+            .find(|&&v| !(0.0..=AXIS_MAX).contains(&v))
+        {
+            return Err(grid_error(
+                "context_len",
+                format!("must be in [0, {AXIS_MAX:e}], got {v}"),
+            ));
+        }
+        if let Some(v) = self
+            .seq_len
+            .iter()
+            .find(|&&v| !(1.0..=AXIS_MAX).contains(&v))
+        {
+            return Err(grid_error(
+                "seq_len",
+                format!("must be in [1, {AXIS_MAX:e}], got {v}"),
+            ));
+        }
+        if self.precisions.len() != self.models.len() {
+            return Err(grid_error(
+                "precision",
+                "needs one precision per model".into(),
+            ));
+        }
+        self.runtime.validate()?;
+        for m in &self.models {
+            m.validate()?;
+        }
+        for g in &self.gpus {
+            g.validate()?;
+        }
+        // Every (model, n_gpus, pins) combination must allow a layout.
+        let mut seen = HashSet::new();
+        let mut check = |mi: usize, n: f64, pins: Pins| -> Result<(), SpecError> {
+            if seen.insert((
+                mi,
+                n.to_bits(),
+                pins.tp,
+                pins.pp,
+                pins.ep,
+                pins.attention_dp,
+            )) {
+                layouts(&self.models[mi], n as u32, pins)?;
+            }
+            Ok(())
+        };
+        if self.zip {
+            for row in 0..rows {
+                let ix = self.indices(row);
+                check(ix[0], self.n_gpus[ix[2]], self.pins(&ix))?;
+            }
+        } else if rows > 0 {
+            for mi in 0..self.models.len() {
+                for &n in &self.n_gpus {
+                    for &tp in &self.tp {
+                        for &pp in &self.pp {
+                            for &ep in &self.ep {
+                                for &attention_dp in &self.attention_dp {
+                                    check(
+                                        mi,
+                                        n,
+                                        Pins {
+                                            tp,
+                                            pp,
+                                            ep,
+                                            attention_dp,
+                                        },
+                                    )?;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(rows)
+    }
+}
+
+/// One row of every column.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Row {
+    pub model: u32,
+    pub gpu: u32,
+    pub n_gpus: f64,
+    pub batch_size: f64,
+    pub context_len: f64,
+    pub seq_len: f64,
+    pub token_latency_s: f64,
+    pub tokens_per_s_per_request: f64,
+    pub usd_per_million_tokens: f64,
+    pub gpu_seconds_per_token: f64,
+    pub tokens_per_s_per_gpu: f64,
+    pub mfu: f64,
+    pub feasible: bool,
+    pub overhead_s: f64,
+    pub kernel_s: f64,
+    pub network_latency_s: f64,
+    pub network_bandwidth_s: f64,
+    pub memory_s: f64,
+    pub weight_memory_s: f64,
+    pub kv_memory_s: f64,
+    pub compute_s: f64,
+    pub overlap_s: f64,
+    pub tp: u32,
+    pub pp: u32,
+    pub ep: u32,
+    pub attention_dp: u32,
+    pub expert_tp: u32,
+    pub weights_gb_per_gpu: f64,
+    pub kv_gb_per_gpu: f64,
+    pub max_batch_size: f64,
+}
+
+type LayoutMemo = HashMap<(usize, u32, Pins), Vec<Layout>>;
+
+/// Evaluates rows `start..end` (the grid already validated, with `total` rows).
+pub fn sweep_rows(
+    grid: &ServingGrid,
+    total: usize,
+    start: usize,
+    end: usize,
+) -> Result<Vec<Row>, SpecError> {
+    if start > end || end > total {
+        return Err(grid_error(
+            "rows",
+            format!("range {start}..{end} is outside 0..{total}"),
+        ));
+    }
+    let n_gpu = grid.gpus.len();
+    let preps: Vec<ServingPrep> = grid
+        .models
+        .iter()
+        .zip(&grid.precisions)
+        .flat_map(|(m, p)| grid.gpus.iter().map(move |g| ServingPrep::new(m, g, *p)))
+        .collect::<Result<_, _>>()?;
+    let rows = (start..end)
+        .into_par_iter()
+        .with_min_len(256)
+        .map_init(LayoutMemo::new, |memo, row| {
+            evaluate_row(grid, &preps, n_gpu, row, memo)
+        })
+        .collect();
+    Ok(rows)
+}
+
+fn evaluate_row(
+    grid: &ServingGrid,
+    preps: &[ServingPrep],
+    n_gpu: usize,
+    row: usize,
+    memo: &mut LayoutMemo,
+) -> Row {
+    let ix = grid.indices(row);
+    let sp = &preps[ix[0] * n_gpu + ix[1]];
+    let n_gpus = grid.n_gpus[ix[2]];
+    let (batch, ctx, s_pos) = (
+        grid.batch_size[ix[3]],
+        grid.context_len[ix[4]],
+        grid.seq_len[ix[5]],
+    );
+    let pins = grid.pins(&ix);
+    let n = n_gpus as u32;
+    let candidates = memo.entry((ix[0], n, pins)).or_insert_with(|| {
+        layouts(&grid.models[ix[0]], n, pins).expect("validated before the sweep")
+    });
+    let st = best_of(sp, &grid.runtime, n, batch, ctx, s_pos, candidates);
+    let econ = economics(sp, n_gpus, batch, ctx, s_pos, st.latency_s);
+    let lay = st.layout;
+    Row {
+        model: ix[0] as u32,
+        gpu: ix[1] as u32,
+        n_gpus,
+        batch_size: batch,
+        context_len: ctx,
+        seq_len: s_pos,
+        token_latency_s: st.latency_s,
+        tokens_per_s_per_request: econ.tokens_per_s_per_request,
+        usd_per_million_tokens: econ.usd_per_million_tokens,
+        gpu_seconds_per_token: econ.gpu_seconds_per_token,
+        tokens_per_s_per_gpu: econ.tokens_per_s_per_gpu,
+        mfu: econ.mfu,
+        feasible: st.feasible,
+        overhead_s: st.overhead_s,
+        kernel_s: st.kernel_s,
+        network_latency_s: st.network_latency_s,
+        network_bandwidth_s: st.network_bandwidth_s,
+        memory_s: st.memory_s(),
+        weight_memory_s: st.weight_memory_s,
+        kv_memory_s: st.kv_memory_s,
+        compute_s: st.compute_s,
+        overlap_s: st.overlap_s,
+        tp: lay.tp,
+        pp: lay.pp,
+        ep: lay.ep,
+        attention_dp: lay.attention_dp,
+        expert_tp: lay.expert_tp(),
+        weights_gb_per_gpu: st.memory.weights / 1e9,
+        kv_gb_per_gpu: st.memory.kv / 1e9,
+        max_batch_size: st.memory.max_batch_size,
+    }
+}

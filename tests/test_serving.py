@@ -1,0 +1,281 @@
+"""Hand-computed checks of each `serving` mechanism (docs/serving.md), the bridge to `epoch`,
+and the errors a pinned layout raises."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import infersweep as isw
+from infersweep import reference as ref
+from infersweep import serving_reference as sr
+
+LLAMA = isw.model("Llama-3-70B")       # 64 query heads, 8 KV heads, 80 layers, BF16
+DSV3 = isw.model("DeepSeek-V3")        # MLA (c = 512, r = 64), 3 dense + 58 MoE layers, FP8
+H100 = isw.gpu("H100")
+
+
+def serve(model: isw.Model | str, gpu: isw.Gpu | str = H100, **kw: object) -> dict:
+    kw.setdefault("semantics", "serving")
+    return isw.sweep(model, gpu, **kw).row(0, named=True)  # type: ignore[arg-type]
+
+
+def rel(a: float, b: float) -> float:
+    return abs(a - b) / abs(b)
+
+
+# ------------------------------------------------------------------ §M per-GPU memory
+
+
+def test_kv_heads_replicate_when_tp_exceeds_them() -> None:
+    # One KV head (K and V, 128 wide, BF16) over 80 layers is 2·128·2·80 = 40,960 B per token.
+    per_head = 2 * 128 * 2 * 80
+    for tp, heads_per_gpu in ((4, 2), (8, 1), (16, 1)):
+        row = serve(LLAMA, n_gpus=tp, tp=tp, batch_size=3, context_len=1000, runtime=isw.Runtime.ideal())
+        assert row["kv_gb_per_gpu"] * 1e9 == pytest.approx(3 * 1000 * heads_per_gpu * per_head, rel=1e-12)
+
+
+def test_mla_latent_is_replicated_across_attention_tp() -> None:
+    # (c + r)·L·bytes = (512 + 64)·61·2 = 70,272 B per token on every GPU, whatever tp is.
+    prec = isw.Precision(kv_cache="bf16")
+    for tp in (1, 8):
+        row = serve(DSV3, "B200", n_gpus=8, tp=tp, ep=8, batch_size=16, context_len=2000, precision=prec)
+        seqs = 16 // (8 // tp)
+        assert row["kv_gb_per_gpu"] * 1e9 == pytest.approx(seqs * 2000 * 70_272, rel=1e-12)
+
+
+def test_attention_dp_replicates_attention_weights_and_splits_the_batch() -> None:
+    rt = isw.Runtime.ideal()
+    tp8 = serve(DSV3, "B200", n_gpus=8, tp=8, ep=8, batch_size=64, context_len=1000, runtime=rt)
+    dp8 = serve(DSV3, "B200", n_gpus=8, attention_dp=8, ep=8, batch_size=64, context_len=1000, runtime=rt)
+    assert (tp8["tp"], dp8["tp"], dp8["attention_dp"]) == (8, 1, 8)
+    # Attention and embeddings (FP8: 1 byte) are whole on each DP rank, an eighth under TP8.
+    replicated = DSV3.n_layers * DSV3.attention_params_per_layer + DSV3.embedding_params
+    assert (dp8["weights_gb_per_gpu"] - tp8["weights_gb_per_gpu"]) * 1e9 == pytest.approx(
+        replicated * (1 - 1 / 8), rel=1e-9)
+    # KV: the latent is whole either way; DP8 holds 8 sequences per GPU, TP8 all 64.
+    assert tp8["kv_gb_per_gpu"] == pytest.approx(8 * dp8["kv_gb_per_gpu"], rel=1e-12)
+
+
+def test_dp_attention_traffic() -> None:
+    # Dense model, 8 GPUs as 2 DP groups of TP4: per layer an all-reduce of the group's 16 tokens
+    # over 4 ranks after attention, and of all 32 tokens over 8 ranks after the FFN (gather +
+    # scatter back to the groups), d·a bytes per token.
+    rt = isw.Runtime.ideal()
+    row = serve(LLAMA, n_gpus=8, tp=4, attention_dp=2, batch_size=32, context_len=0, runtime=rt)
+    d, a = LLAMA.d_model, 2.0
+    att = ref.collective(H100, 4, 1, 16 * d * a, ref.ALLREDUCE)
+    ffn = ref.collective(H100, 8, 1, 32 * d * a, ref.ALLREDUCE)
+    assert row["network_latency_s"] == pytest.approx(80 * (att[0] + ffn[0]), rel=1e-12)
+    assert row["network_bandwidth_s"] == pytest.approx(80 * (att[1] + ffn[1]), rel=1e-12)
+
+
+def test_weights_and_kv_decide_feasibility_per_gpu() -> None:
+    # Llama-3-70B BF16 on 2 H100 (80 GB): 70.55 GB of weights per GPU fit, KV of 1000 tokens
+    # is 163.84 MB per sequence per GPU (4 of 8 KV heads); a 10% reserve leaves room for 6.
+    rt = isw.Runtime.default()
+    row = serve(LLAMA, n_gpus=2, tp=2, batch_size=1, context_len=1000, runtime=rt)
+    weights = LLAMA.total_params * 2 / 2
+    assert row["weights_gb_per_gpu"] * 1e9 == pytest.approx(weights, rel=1e-12)
+    free = 80e9 * 0.9 - weights
+    assert row["max_batch_size"] == math.floor(free / (1000 * 327_680 / 2))
+    too_many = serve(LLAMA, n_gpus=2, tp=2, batch_size=int(row["max_batch_size"]) + 1, context_len=1000,
+                     runtime=rt)
+    assert not too_many["feasible"] and math.isinf(too_many["token_latency_s"])
+    # One GPU cannot hold the weights: no batch fits.
+    one = serve(LLAMA, n_gpus=1, batch_size=1, context_len=0)
+    assert not one["feasible"] and one["max_batch_size"] == 0
+
+
+# ------------------------------------------------------------------ §P precision
+
+
+def test_nvfp4_expert_bytes() -> None:
+    # NVFP4 = 4.5 bits per weight: the expert weights of a GPU shrink by (1 − 4.5/8)/... of FP8.
+    fp8 = serve(DSV3, "B200", n_gpus=8, attention_dp=8, ep=8, batch_size=8, context_len=0)
+    fp4 = serve(DSV3, "B200", n_gpus=8, attention_dp=8, ep=8, batch_size=8, context_len=0,
+                precision=isw.Precision(experts="nvfp4"))
+    routed = 58 * 256 * 3 * 7168 * 2048
+    assert (fp8["weights_gb_per_gpu"] - fp4["weights_gb_per_gpu"]) * 1e9 == pytest.approx(
+        routed * (1 - 4.5 / 8) / 8, rel=1e-9)
+    assert isw.Precision(experts="mxfp4").resolve(DSV3)["experts"] == 4.25 / 8
+    assert isw.Precision(experts="nvfp4").resolve(DSV3)["expert_bits"] == 4
+
+
+def test_fp4_gemms_need_a_rated_gpu() -> None:
+    with pytest.raises(isw.SpecError, match="expert_compute"):
+        serve(DSV3, "H200-SXM", n_gpus=8, batch_size=1, precision=isw.Precision(experts="nvfp4"))
+    # Dequantised to BF16 on Hopper it runs.
+    dequantised = isw.Precision(experts="nvfp4", expert_compute=16)
+    row = serve(DSV3, "H200-SXM", n_gpus=8, batch_size=1, precision=dequantised)
+    assert row["feasible"]
+
+
+# ------------------------------------------------------------------ §R runtime costs
+
+
+def test_small_m_gemms_cost_a_whole_tile() -> None:
+    # At context 0 every FLOP is a GEMM over the batch: 3 tokens cost what 64 cost in tiles of 64.
+    rt = isw.Runtime.ideal().with_(gemm_tile_tokens=64)
+    three = serve(LLAMA, n_gpus=8, tp=8, batch_size=3, context_len=0, runtime=rt)
+    full = serve(LLAMA, n_gpus=8, tp=8, batch_size=64, context_len=0, runtime=rt)
+    assert three["compute_s"] == full["compute_s"]
+    untiled = serve(LLAMA, n_gpus=8, tp=8, batch_size=3, context_len=0, runtime=isw.Runtime.ideal())
+    assert untiled["compute_s"] == pytest.approx(full["compute_s"] * 3 / 64, rel=1e-12)
+    # 2·P_active·64 tokens over 8 GPUs at 1e15 FLOP/s (BF16, efficiency 1).
+    assert full["compute_s"] == pytest.approx(2 * LLAMA.active_params * 64 / 8 / 1e15, rel=1e-12)
+
+
+def test_cuda_graphs_on_and_off() -> None:
+    # A Llama decoder layer: 6 attention kernels + 3 FFN kernels; 80 layers = 720 launches.
+    kw = {"n_gpus": 8, "tp": 8, "batch_size": 1}
+    on = serve(LLAMA, **kw, runtime=isw.Runtime(cuda_graphs=True, graph_kernel_s=1e-6))
+    off = serve(LLAMA, **kw, runtime=isw.Runtime(cuda_graphs=False, launch_kernel_s=9e-6))
+    gpu_tau = serve(LLAMA, **kw, runtime=isw.Runtime(cuda_graphs=False, launch_kernel_s=None))
+    assert on["kernel_s"] == pytest.approx(720e-6, rel=1e-12)
+    assert off["kernel_s"] == pytest.approx(720 * 9e-6, rel=1e-12)
+    assert gpu_tau["kernel_s"] == pytest.approx(720 * 4e-6, rel=1e-12)
+    assert off["token_latency_s"] - on["token_latency_s"] == pytest.approx(720 * 8e-6, rel=1e-9)
+    # MLA adds 4 kernels per layer, MoE layers 7 (+3 for the shared expert) instead of 3.
+    ds = serve(DSV3, "B200", n_gpus=8, batch_size=1, runtime=isw.Runtime(graph_kernel_s=1e-6))
+    assert ds["kernel_s"] == pytest.approx((61 * 10 + 3 * 3 + 58 * 10) * 1e-6, rel=1e-12)
+
+
+def test_overlap_hides_the_smaller_of_network_and_work() -> None:
+    base = isw.Runtime.ideal()
+    plain = serve(LLAMA, n_gpus=8, tp=8, batch_size=32, context_len=4096, runtime=base)
+    half = serve(LLAMA, n_gpus=8, tp=8, batch_size=32, context_len=4096, runtime=base.with_(overlap=0.5))
+    network = plain["network_latency_s"] + plain["network_bandwidth_s"]
+    work = max(plain["memory_s"], plain["compute_s"])
+    assert half["overlap_s"] == pytest.approx(0.5 * min(network, work), rel=1e-12)
+    assert plain["token_latency_s"] - half["token_latency_s"] == pytest.approx(half["overlap_s"], rel=1e-9)
+
+
+def test_all_to_all_across_nodes_uses_scale_out() -> None:
+    # DP attention on 16 GPUs (2 nodes of 8), EP16: dispatch and combine span 2 nodes.
+    rt = isw.Runtime.ideal()
+    row = serve(DSV3, "H100", n_gpus=16, attention_dp=16, ep=16, batch_size=256, context_len=0, runtime=rt)
+    tokens_per_rank = 256 * 8 / 16
+    dispatch = ref.collective(H100, 16, 2, tokens_per_rank * 7168 * 2, ref.ALL_TO_ALL)
+    combine = ref.collective(H100, 16, 2, tokens_per_rank * 7168 * 2, ref.ALL_TO_ALL)
+    dense = ref.collective(H100, 16, 2, 256 * 7168 * 2, ref.ALLREDUCE)  # 3 dense layers over the stage
+    want = 58 * (dispatch[1] + combine[1]) + 3 * dense[1]
+    assert row["network_bandwidth_s"] == pytest.approx(want, rel=1e-12)
+    # The inter-node term binds: (nodes − 1)·X/(R·B_inter) over 25 GB/s, not NVLink's 225.
+    x = tokens_per_rank * 7168 * 2
+    assert dispatch[1] >= (2 - 1) * x / (16 * H100.inter_node_bandwidth * 1.0) / 2
+    one_node = serve(DSV3, "H100", n_gpus=16, pp=1, attention_dp=16, ep=8, batch_size=256, context_len=0,
+                     runtime=rt)
+    assert one_node["ep"] == 8
+
+
+def test_expert_imbalance_is_the_expected_busiest_rank() -> None:
+    rt = isw.Runtime()
+    # 64 tokens × 8 experts over 8 ranks: mean 64 routes a rank, σ = √(512·⅛·⅞) = 7.48,
+    # busiest ≈ μ + σ·√(2 ln 8) = 64 + 7.48·2.039.
+    assert sr.expert_imbalance(rt, 64, 8, 8) == pytest.approx(1 + 7.483315 * 2.039334 / 64, rel=1e-6)
+    assert sr.expert_imbalance(rt, 1, 1, 1) == 1.0
+    assert sr.expert_imbalance(rt.with_(expert_imbalance=1.5), 64, 8, 8) == 1.5
+
+
+# ------------------------------------------------------------------ the bridge to epoch
+
+
+def same(a: float, b: float, tol: float = 1e-9) -> bool:
+    return a == b or abs(a - b) <= tol * max(abs(a), abs(b))
+
+
+@pytest.mark.parametrize(("model", "gpu", "n_gpus", "batch", "ctx", "pp"), [
+    ("Llama-3-70B", "H100", 8, 1, 0, 1),
+    ("Llama-3-70B", "H100", 8, 32, 4096, 1),
+    ("GPT-3", "H100", 16, 128, 0, 1),
+    ("GPT-3", "H100", 32, 64, 4096, 1),
+    ("GPT-J-6B", "H100", 16, 2, 0, 2),
+    ("GPT-J-6B", "H100", 16, 8, 2048, 2),
+    ("GPT-J-6B", "H100", 32, 8, 2048, 4),
+    ("Llama-3-70B", "H100-ZL", 4, 64, 8192, 1),
+    ("Llama-3-8B", "H100-ZL", 2, 64, 8192, 1),
+    ("GPT-3", "H100-ZL", 32, 64, 0, 1),
+])
+def test_bridge_to_epoch(model: str, gpu: str, n_gpus: int, batch: int, ctx: int, pp: int) -> None:
+    """With `epoch`'s costs, one precision, tp ≤ KV heads and capacity set aside, the serving
+    layout epoch also considers (1D TP over a stage, integer P, no attention scale-down) costs
+    exactly epoch's candidate for it: here the one epoch's own search picks. On H100-ZL (caps
+    1, τ = 0) `Runtime.ideal()` is `Runtime.epoch()`, so both must bridge."""
+    m, g = isw.model(model), isw.gpu(gpu)
+    best = ref.token_latency(m, g, n_gpus, batch, ctx, 1, use_pp=pp > 1)
+    assert (best.two_d_tp, best.pp_degree, best.attention_scaledown) == (False, pp, 1.0)
+    tp = n_gpus // pp
+    assert tp <= m.n_heads / m.group_size
+    runtimes = [isw.Runtime.epoch()] + ([isw.Runtime.ideal()] if gpu == "H100-ZL" else [])
+    for rt in runtimes:
+        st = sr.decode_step(m, g, n_gpus, batch, ctx, sr.Layout(tp, pp, 1, 1), rt)
+        assert same(st.step_s, best.latency_s)
+        assert same(st.kernel_s, best.kernel_s)
+        assert same(st.network_latency_s, best.network_latency_s)
+        assert same(st.network_bandwidth_s, best.network_bandwidth_s)
+        assert same(st.memory_s, best.memory_s)
+        assert same(st.compute_s, best.compute_s)
+        row = serve(m, g, n_gpus=n_gpus, batch_size=batch, context_len=ctx, tp=tp, pp=pp, runtime=rt)
+        if row["feasible"]:
+            assert same(row["token_latency_s"], best.latency_s)
+
+
+def test_the_standard_point_bridges() -> None:
+    epoch = isw.sweep("Llama-3-70B", "H100", n_gpus=8, batch_size=32, context_len=4096)["token_latency_s"][0]
+    served = serve(LLAMA, n_gpus=8, tp=8, batch_size=32, context_len=4096, runtime=isw.Runtime.epoch())
+    assert rel(served["token_latency_s"], epoch) < 1e-9
+    assert epoch == pytest.approx(13.6466e-3, rel=1e-4)
+
+
+# ------------------------------------------------------------------ layouts and errors
+
+
+def test_layout_search_covers_every_deployable_layout() -> None:
+    # 8 GPUs, Llama-3-70B (80 layers, 64 heads, 8 KV heads, dense): pp ∈ {1, 2, 4, 8}, and in a
+    # stage of T GPUs tp ∈ divisors(T) with dp = T/tp; ep = 1.
+    lays = sr.layouts(LLAMA, 8)
+    assert len(lays) == 4 + 3 + 2 + 1
+    assert all(lay.ep == 1 for lay in lays)
+    # DeepSeek-V3: 61 layers, so pp = 1 only on 8 GPUs; ep ∈ divisors(8) all divide 256.
+    assert {lay.pp for lay in sr.layouts(DSV3, 8)} == {1}
+    assert len(sr.layouts(DSV3, 8)) == 4 * 4
+
+
+def test_output_layout_columns_are_integers() -> None:
+    df = isw.sweep("Llama-3-70B", "H100", n_gpus=[8, 16], batch_size=[1, 64], context_len=2048,
+                   semantics="serving")
+    for col in ("tp", "pp", "ep", "attention_dp", "expert_tp"):
+        assert df[col].dtype.is_integer()
+    assert (df["tp"] * df["attention_dp"] * df["pp"] == df["n_gpus"].cast(int)).all()
+
+
+@pytest.mark.parametrize(("kw", "field"), [
+    ({"tp": 3}, "tp"),
+    ({"pp": 3}, "pp"),
+    ({"ep": 2}, "ep"),
+    ({"tp": 16}, "tp"),
+    ({"attention_dp": 3}, "attention_dp"),
+    ({"tp": 4, "attention_dp": 4}, "attention_dp"),
+])
+def test_invalid_pinned_layout_names_the_field(kw: dict, field: str) -> None:
+    with pytest.raises(isw.GridError, match=f"field '{field}'"):
+        serve(LLAMA, n_gpus=8, batch_size=1, **kw)
+
+
+def test_serving_inputs_are_checked() -> None:
+    with pytest.raises(isw.GridError, match="n_gpus"):
+        serve(LLAMA, n_gpus=7.5, batch_size=1)
+    with pytest.raises(isw.GridError, match="batch_size"):
+        serve(LLAMA, n_gpus=8, batch_size=0.5)
+    with pytest.raises(isw.GridError, match="'tp'"):
+        serve(LLAMA, n_gpus=8, batch_size=1, tp=2.5)
+    with pytest.raises(isw.GridError, match="semantics='serving'"):
+        isw.sweep(LLAMA, "H100", tp=8)
+    with pytest.raises(isw.GridError, match="semantics"):
+        isw.sweep(LLAMA, "H100", semantics="vllm")  # type: ignore[arg-type]
+    with pytest.raises(isw.SpecError, match="overlap"):
+        isw.Runtime(overlap=1.5)
+    with pytest.raises(isw.SpecError, match="experts"):
+        isw.Precision(experts="fp3")
