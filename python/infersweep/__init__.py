@@ -30,6 +30,7 @@ from .specs import Gpu, LayerGroup, Model, SpecDec
 from .stream import sweep_shard, sweep_to_parquet
 from .sweep import sweep
 from .toy import toy_critical_batch, toy_latency, toy_min_latency, toy_optimal_gpus
+from .traffic import serve
 from .validation import validate, validation_summary
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "read_sweep",
     "reference",
     "scale_model",
+    "serve",
     "sweep",
     "sweep_shard",
     "sweep_to_parquet",

@@ -22,6 +22,7 @@ use crate::specdec::Drafting;
 use crate::sweep::{sweep_validated, Columns, Grid, SpecDec};
 
 mod serving;
+mod traffic;
 
 mod exceptions {
     pyo3::import_exception!(infersweep.errors, SpecError);
@@ -450,6 +451,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pareto, m)?)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     serving::register(m)?;
+    traffic::register(m)?;
     m.add("COLUMNS", Columns::NAMES.to_vec())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
