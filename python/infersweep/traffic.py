@@ -24,7 +24,7 @@ from .serving_reference import layouts
 from .specs import Gpu, Model
 
 #: Default chunked-prefill budget (prompt tokens one step may carry); see docs/serving.md §T.4.
-DEFAULT_CHUNK_SIZE = 2048
+DEFAULT_CHUNK_SIZE = 8192
 
 #: Columns of :func:`serve`, in order.
 SERVE_COLUMNS = [
