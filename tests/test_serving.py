@@ -279,3 +279,56 @@ def test_serving_inputs_are_checked() -> None:
         isw.Runtime(overlap=1.5)
     with pytest.raises(isw.SpecError, match="experts"):
         isw.Precision(experts="fp3")
+
+
+# ------------------------------------------------------------------ validate(semantics="serving")
+
+
+def test_validate_maps_deployments_onto_their_layouts() -> None:
+    import polars as pl
+
+    v = isw.validate(semantics="serving", measurements=isw.measurements().filter(
+        pl.col("id").is_in(["MLP51-M1", "TRT-B1-1", "MLP51-M16"])))
+    rows = {r["id"]: r for r in v.iter_rows(named=True)}
+    # MLPerf DeepSeek-R1 on 8 B200: DP8 attention + EP8, as submitted; TRT-B1: TP8 attention, EP2.
+    assert (rows["MLP51-M1"]["tp"], rows["MLP51-M1"]["attention_dp"], rows["MLP51-M1"]["ep"]) == (1, 8, 8)
+    assert (rows["TRT-B1-1"]["tp"], rows["TRT-B1-1"]["ep"]) == (8, 2)
+    assert rows["MLP51-M16"]["tp"] == 8 and rows["MLP51-M16"]["expressible"]
+    # MLPerf v5.1 Nebius 8×H200 Llama-3.1-405B: FP8 weights and KV cache, TP8, no CUDA graphs.
+    m16 = isw.measurements().filter(pl.col("id") == "MLP51-M16").row(0, named=True)
+    assert (m16["weight_precision"], m16["kv_precision"], m16["cuda_graphs"]) == ("fp8", "fp8", False)
+    fp8 = isw.Precision(attention="fp8", dense_ffn="fp8", experts="fp8", embeddings="fp8", kv_cache="fp8")
+    direct = serve("Llama-3.1-405B", "H200-SXM", n_gpus=8, tp=8, batch_size=math.ceil(m16["decode_batch"]),
+                   context_len=m16["isl"] + m16["osl"] / 2, precision=fp8,
+                   runtime=isw.Runtime.default().with_(cuda_graphs=False))
+    assert rows["MLP51-M16"]["predicted_step_ms"] == pytest.approx(direct["token_latency_s"] * 1e3, rel=1e-12)
+
+
+def test_precision_from_hf_quantization_config() -> None:
+    from pathlib import Path
+
+    hf = Path(__file__).parent / "data" / "hf"
+    oss = isw.Precision.from_hf_config(hf / "gpt-oss-120b.json")
+    # modules_to_not_convert keeps attention, the router and the embeddings in BF16.
+    assert (oss.attention, oss.experts, oss.embeddings) == ("bf16", "mxfp4", "bf16")
+    assert (oss.attention_compute, oss.expert_compute) == (16, 4)
+    ds = isw.Precision.from_hf_config(hf / "deepseek-v3.json")
+    # FP8 e4m3 with one FP32 scale per 128×128 block.
+    assert ds.experts == ds.attention == pytest.approx(1 + 4 / 16384)
+    assert ds.embeddings == "bf16" and ds.expert_compute == 8
+    assert isw.Precision.from_hf_config(hf / "llama-3.1-70b.json") == isw.Precision()
+    with pytest.raises(isw.SpecError, match="'awq' is not supported"):
+        isw.Precision.from_hf_config({"quantization_config": {"quant_method": "awq"}})
+
+
+def test_degrees_of_one_split_fractional_models_and_huge_pins_are_errors() -> None:
+    # 7.5 heads cannot be split: tp = 1 only (attention DP or pipeline stages use the GPUs).
+    odd = isw.Model("odd", d_model=960, d_ff=3840, n_layers=4, n_heads=7.5, group_size=7.5, vocab_size=1000)
+    assert sr.layouts(odd, 2) == [sr.Layout(1, 1, 1, 2), sr.Layout(1, 2, 1, 1)]
+    row = serve(odd, n_gpus=2, batch_size=4, context_len=100)
+    assert row["tp"] == 1 and row["feasible"]
+    with pytest.raises(isw.GridError, match="field 'tp'"):
+        serve(odd, n_gpus=2, batch_size=4, tp=2)
+    # Products of pinned degrees far beyond n_gpus are a GridError, not an overflow.
+    with pytest.raises(isw.GridError, match="field 'tp'"):
+        serve(LLAMA, n_gpus=8, batch_size=1, tp=1 << 20, attention_dp=1 << 20)

@@ -139,12 +139,12 @@ def test_littles_law_holds_in_the_closed_loop() -> None:
         assert not r["saturated"]
         e2e = r["ttft_s"] + r["osl"] * r["tpot_s"]
         # Step times jump at integer batches and GEMM tiles, so the in-flight count lands at most
-        # one jump under the concurrency (docs/serving.md §T.3): here within 0.2%.
+        # one jump under the concurrency (docs/serving.md §T.3): here within 0.5%.
         in_flight = r["requests_per_s"] * e2e
         assert in_flight <= r["concurrency"] * (1 + 1e-12)
-        assert in_flight == pytest.approx(r["concurrency"], rel=2e-3)
+        assert in_flight == pytest.approx(r["concurrency"], rel=5e-3)
         out = r["concurrency"] / e2e * r["osl"]
-        assert r["output_tokens_per_s_per_gpu"] * 8 == pytest.approx(out, rel=2e-3)
+        assert r["output_tokens_per_s_per_gpu"] * 8 == pytest.approx(out, rel=5e-3)
         # B = X·OSL·TPOT decode while the rest wait for or are in prefill.
         assert r["decode_seqs"] == pytest.approx(r["requests_per_s"] * 500 * r["tpot_s"], rel=1e-9)
         assert r["decode_seqs"] < r["concurrency"]

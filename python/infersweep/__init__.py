@@ -7,7 +7,8 @@ evaluated by a Rust engine over millions of configurations and returned as polar
 >>> df = isw.sweep("Llama-3-70B", "H100", n_gpus=[8, 16], batch_size=[1, 64])
 """
 
-from . import errors, reference
+# serving_validation registers semantics="serving" with validate.
+from . import errors, reference, serving_validation
 from ._core import __version__
 from .catalog import catalog_gpus, catalog_models, gpu, gpu_names, model, model_names
 from .data import measurements
@@ -68,6 +69,7 @@ __all__ = [
     "reference",
     "scale_model",
     "serve",
+    "serving_validation",
     "sweep",
     "sweep_shard",
     "sweep_to_parquet",

@@ -97,6 +97,51 @@ class Precision:
         for f in ("attention_compute", "ffn_compute", "expert_compute"):
             _bits(f, getattr(self, f))
 
+    @classmethod
+    def from_hf_config(cls, path_or_dict: Any) -> Precision:
+        """The mix a Hugging Face ``config.json``'s ``quantization_config`` declares (docs/serving.md §P).
+
+        ``quant_method`` ``"fp8"``: every linear layer in FP8 plus one FP32 scale per
+        ``weight_block_size`` block (DeepSeek-V3: 128×128, 1 + 4/16384 bytes per weight), the
+        embeddings in BF16; ``"mxfp4"``: MXFP4 for the linear layers, BF16 for the modules of
+        ``modules_to_not_convert`` (gpt-oss: attention, router, embeddings). No
+        ``quantization_config``: the model's own precision. Other methods are a SpecError.
+        """
+        import json
+        import os
+
+        raw = path_or_dict
+        if not isinstance(raw, dict):
+            path = os.fspath(raw)
+            if os.path.isdir(path):
+                path = os.path.join(path, "config.json")
+            with open(path, encoding="utf-8") as f:
+                raw = json.load(f)
+        quant = raw.get("quantization_config")
+        if not quant:
+            return cls()
+        method = str(quant.get("quant_method", "")).lower()
+        keep = [str(x) for x in quant.get("modules_to_not_convert") or []]
+
+        def kept(*names: str) -> bool:
+            return any(n in k for k in keep for n in names)
+
+        if method == "fp8":
+            block = quant.get("weight_block_size")
+            w: str | float = "fp8" if not block else 1.0 + 4.0 / (float(block[0]) * float(block[1]))
+            bits = 8
+        elif method == "mxfp4":
+            w, bits = "mxfp4", 4
+        else:
+            raise SpecError(f"precision: quantization_config quant_method {method!r} is not supported; "
+                            f"supported: 'fp8', 'mxfp4'")
+        attention = "bf16" if kept("self_attn", "attn") else w
+        dense = "bf16" if kept("mlp.gate_proj", "shared_expert") else w
+        embeddings = "bf16" if (method == "fp8" or kept("embed_tokens", "lm_head")) else w
+        return cls(attention=attention, dense_ffn=dense, experts=w, embeddings=embeddings,
+                   attention_compute=16 if attention == "bf16" else bits,
+                   ffn_compute=16 if dense == "bf16" else bits, expert_compute=bits)
+
     def resolve(self, m: Model) -> dict[str, float]:
         """The ten numbers the engine reads, for model ``m``."""
         def weights(field: str, compute_field: str) -> tuple[float, float]:

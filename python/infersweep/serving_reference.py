@@ -43,7 +43,8 @@ def _is_int(x: float) -> bool:
 
 
 def _divides(k: int, x: float) -> bool:
-    return _is_int(x) and int(x) % k == 0
+    """k splits x evenly; a degree of 1 splits anything (a scaled model's fractional widths too)."""
+    return k == 1 or (_is_int(x) and int(x) % k == 0)
 
 
 def kv_heads(m: Model) -> float:
@@ -71,7 +72,7 @@ def layout_problem(m: Model, n_gpus: int, lay: Layout) -> str | None:
         return f"tp={lay.tp} does not divide the {m.n_heads:g} query heads of model {m.name!r}"
     if not m.is_mla:
         kvh = kv_heads(m)
-        if not (_divides(lay.tp, kvh) or (_is_int(kvh) and lay.tp % int(kvh) == 0)):
+        if not (_divides(lay.tp, kvh) or (_is_int(kvh) and kvh >= 1 and lay.tp % int(kvh) == 0)):
             return (f"tp={lay.tp} neither divides nor is a multiple of the {kvh:g} KV heads of model "
                     f"{m.name!r}")
     if stage % lay.ep:

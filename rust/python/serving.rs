@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::serving::runtime::{Precision, Runtime};
-use crate::serving::sweep::{sweep_rows, Row, ServingGrid};
+use crate::serving::sweep::{sweep_columns, Columns, ServingGrid};
 
 use super::{floats, get, hardware_from, model_from, pool, put, to_py_err};
 
@@ -108,7 +108,7 @@ fn serving_sweep<'py>(
         .detach(|| {
             let run = || {
                 let total = grid.validate()?;
-                sweep_rows(&grid, total, 0, total)
+                sweep_columns(&grid, total, 0, total)
             };
             match pool {
                 Some(p) => p.install(run),
@@ -116,15 +116,13 @@ fn serving_sweep<'py>(
             }
         })
         .map_err(|e| to_py_err(&e))?;
-    rows_to_dict(py, &rows)
+    columns_to_dict(py, rows)
 }
 
-fn rows_to_dict<'py>(py: Python<'py>, rows: &[Row]) -> PyResult<Bound<'py, PyDict>> {
+fn columns_to_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
     let out = PyDict::new(py);
     macro_rules! put_all {
-        ($($name:ident),* $(,)?) => {
-            $(put(&out, stringify!($name), rows.iter().map(|r| r.$name).collect::<Vec<_>>())?;)*
-        };
+        ($($name:ident),* $(,)?) => { $(put(&out, stringify!($name), c.$name)?;)* };
     }
     put_all!(
         model,

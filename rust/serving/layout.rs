@@ -6,6 +6,7 @@
 //! what they split: GPUs, layers, query heads, KV heads (or tp is a multiple of them: the KV
 //! heads are then replicated) and experts.
 
+use crate::forward::GroupPrep;
 use crate::spec::{Hardware, Model, SpecError};
 
 use super::runtime::{Precision, Runtime};
@@ -40,8 +41,9 @@ pub struct Pins {
     pub attention_dp: u32,
 }
 
+/// k splits x evenly; a degree of 1 splits anything (a scaled model's fractional widths too).
 fn divides(k: u32, x: f64) -> bool {
-    x.fract() == 0.0 && x % f64::from(k) == 0.0
+    k == 1 || (x.fract() == 0.0 && x % f64::from(k) == 0.0)
 }
 
 /// H/g: Hugging Face's `num_key_value_heads`.
@@ -76,7 +78,7 @@ pub fn problem(m: &Model, n_gpus: u32, lay: Layout) -> Option<(&'static str, Str
             ),
         ));
     }
-    if lay.tp * lay.attention_dp != stage {
+    if u64::from(lay.tp) * u64::from(lay.attention_dp) != u64::from(stage) {
         return Some((
             "attention_dp",
             format!(
@@ -96,7 +98,7 @@ pub fn problem(m: &Model, n_gpus: u32, lay: Layout) -> Option<(&'static str, Str
     }
     if m.mla.is_none() {
         let kvh = kv_heads(m);
-        let multiple = kvh.fract() == 0.0 && f64::from(lay.tp) % kvh == 0.0;
+        let multiple = kvh.fract() == 0.0 && kvh >= 1.0 && f64::from(lay.tp) % kvh == 0.0;
         if !(divides(lay.tp, kvh) || multiple) {
             return Some((
                 "tp",
@@ -142,22 +144,39 @@ pub fn problem(m: &Model, n_gpus: u32, lay: Layout) -> Option<(&'static str, Str
     None
 }
 
-fn divisors(n: u32) -> impl Iterator<Item = u32> {
-    (1..=n).filter(move |k| n % k == 0)
+fn divisors(n: u32) -> Vec<u32> {
+    let mut small = Vec::new();
+    let mut large = Vec::new();
+    let mut k = 1u32;
+    while u64::from(k) * u64::from(k) <= u64::from(n) {
+        if n % k == 0 {
+            small.push(k);
+            if k != n / k {
+                large.push(n / k);
+            }
+        }
+        k += 1;
+    }
+    small.extend(large.into_iter().rev());
+    small
 }
 
 /// Every deployable layout of `n_gpus` matching `pins`, in canonical order (pp, then tp, then
 /// ep ascending); an error naming a pinned field when they allow none.
 pub fn layouts(m: &Model, n_gpus: u32, pins: Pins) -> Result<Vec<Layout>, SpecError> {
     let mut out = Vec::new();
-    for pp in divisors(n_gpus).filter(|&p| pins.pp == 0 || p == pins.pp) {
+    for pp in divisors(n_gpus)
+        .into_iter()
+        .filter(|&p| pins.pp == 0 || p == pins.pp)
+    {
         let stage = n_gpus / pp;
-        for tp in divisors(stage).filter(|&t| pins.tp == 0 || t == pins.tp) {
+        let in_stage = divisors(stage);
+        for &tp in in_stage.iter().filter(|&&t| pins.tp == 0 || t == pins.tp) {
             let attention_dp = stage / tp;
             if pins.attention_dp != 0 && attention_dp != pins.attention_dp {
                 continue;
             }
-            for ep in divisors(stage).filter(|&e| pins.ep == 0 || e == pins.ep) {
+            for &ep in in_stage.iter().filter(|&&e| pins.ep == 0 || e == pins.ep) {
                 let lay = Layout {
                     tp,
                     pp,
@@ -239,6 +258,9 @@ pub fn kv_share(m: &Model, tp: f64) -> f64 {
 pub fn memory(
     m: &Model,
     hw: &Hardware,
+    groups: &[GroupPrep],
+    attention_params: f64,
+    embedding_params: f64,
     kv_bytes_at_ctx: f64,
     batch: f64,
     lay: Layout,
@@ -254,8 +276,8 @@ pub fn memory(
     let mats = m.ffn_up_matrices + m.ffn_down_matrices;
     let d = m.d_model;
     let per_stage = 1.0 / pp;
-    let mut weights = m.n_layers * per_stage * m.attention_params_per_layer() * prec.attention / tp;
-    for g in &m.groups() {
+    let mut weights = m.n_layers * per_stage * attention_params * prec.attention / tp;
+    for g in groups {
         let layers = g.n_layers * per_stage;
         let w = if g.n_experts > 1.0 {
             prec.experts
@@ -269,7 +291,7 @@ pub fn memory(
         }
     }
     let emb = if lay.pp == 1 {
-        m.embedding_params()
+        embedding_params
     } else {
         m.vocab_size * d
     };

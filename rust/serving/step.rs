@@ -9,7 +9,7 @@
 
 use crate::arithmetic::{attention_flop, attention_traffic, flop, matmul_traffic};
 use crate::collective::{collective, Cost, Kind};
-use crate::forward::Prepared;
+use crate::forward::{GroupPrep, Prepared};
 use crate::spec::{Hardware, Model, SpecError};
 
 use super::layout::{layouts, memory, Layout, Memory, Pins};
@@ -19,8 +19,11 @@ use super::runtime::{Precision, Runtime};
 pub struct ServingPrep<'a> {
     pub epoch: Prepared<'a>,
     pub precision: Precision,
-    /// Effective FLOP/s of the attention, dense-FFN and expert GEMMs under a runtime.
+    /// Peak FLOP/s of the attention, dense-FFN and expert GEMMs.
     rates_peak: [f64; 3],
+    /// P_attn per layer and P_emb.
+    attention_params: f64,
+    embedding_params: f64,
 }
 
 fn rate_for(hw: &Hardware, bits: f64, model: &Model, what: &str) -> Result<f64, SpecError> {
@@ -52,6 +55,8 @@ impl<'a> ServingPrep<'a> {
             epoch,
             precision,
             rates_peak,
+            attention_params: model.attention_params_per_layer(),
+            embedding_params: model.embedding_params(),
         })
     }
 
@@ -63,6 +68,11 @@ impl<'a> ServingPrep<'a> {
     /// Peak FLOP/s of the attention, dense-FFN and expert GEMMs (before the GEMM efficiency).
     pub fn peak_rates(&self) -> [f64; 3] {
         self.rates_peak
+    }
+
+    /// (P_attn per layer, P_emb), precomputed.
+    pub fn params(&self) -> (f64, f64) {
+        (self.attention_params, self.embedding_params)
     }
 }
 
@@ -125,7 +135,7 @@ pub fn expert_imbalance(rt: &Runtime, tokens: f64, k: f64, ep: f64) -> f64 {
 }
 
 /// Kernels one step launches (§R.2): `epoch`'s 4·L, or counted per decoder layer.
-pub fn kernel_launches(m: &Model, rt: &Runtime) -> f64 {
+pub fn kernel_launches(m: &Model, groups: &[GroupPrep], rt: &Runtime) -> f64 {
     let Some(attention) = rt.attention_kernels else {
         return 4.0 * m.n_layers;
     };
@@ -136,7 +146,7 @@ pub fn kernel_launches(m: &Model, rt: &Runtime) -> f64 {
             0.0
         };
     let mut total = m.n_layers * per_attention;
-    for g in &m.groups() {
+    for g in groups {
         let mut ffn = if g.n_experts > 1.0 {
             rt.moe_kernels
         } else {
@@ -191,7 +201,7 @@ pub fn decode_step(
             a,
         )
         / tp;
-    let mut flops_attn = layers * 2.0 * m.attention_params_per_layer() * pad(ng, tile) / tp;
+    let mut flops_attn = layers * 2.0 * sp.attention_params * pad(ng, tile) / tp;
     flops_attn += attention_flop(m, ctx + (s_pos - 1.0) / 2.0, ng, s_pos) / tp;
     let mut flops_ffn = 0.0;
     let mut flops_exp = 0.0;
@@ -254,7 +264,7 @@ pub fn decode_step(
         }
     }
     stream += m.vocab_size * d * prec.embeddings / tp;
-    flops_ffn += 2.0 * m.embedding_params() * pad(ng, tile) / tp;
+    flops_ffn += 2.0 * sp.embedding_params * pad(ng, tile) / tp;
     if lay.pp > 1 {
         let p2p_nodes = if f64::from(n_gpus) > node { 2.0 } else { 1.0 };
         net.add_scaled(
@@ -263,7 +273,18 @@ pub fn decode_step(
         );
     }
 
-    let mem = memory(m, hw, prep.kv_bytes_at(ctx), batch, lay, rt, prec);
+    let mem = memory(
+        m,
+        hw,
+        &prep.groups,
+        sp.attention_params,
+        sp.embedding_params,
+        prep.kv_bytes_at(ctx),
+        batch,
+        lay,
+        rt,
+        prec,
+    );
     let kv_read = bg * mem.kv_per_sequence;
     let beta = hw.hbm_bandwidth;
     let w_eff = rt.weight_bandwidth_efficiency.unwrap_or(hw.mem_utilization);
@@ -280,7 +301,7 @@ pub fn decode_step(
     } else {
         rt.launch_kernel_s.unwrap_or(hw.kernel_latency_s)
     };
-    let kernel_s = kernel_launches(m, rt) * per_kernel;
+    let kernel_s = kernel_launches(m, &prep.groups, rt) * per_kernel;
     let work = (weight_s + kv_s).max(compute_s);
     let hidden = rt.overlap * (net.latency + net.bandwidth).min(work);
     let total = rt.step_overhead_s + kernel_s + (net.latency + net.bandwidth) + work - hidden;

@@ -221,50 +221,97 @@ impl ServingGrid {
     }
 }
 
-/// One row of every column.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Row {
-    pub model: u32,
-    pub gpu: u32,
-    pub n_gpus: f64,
-    pub batch_size: f64,
-    pub context_len: f64,
-    pub seq_len: f64,
-    pub token_latency_s: f64,
-    pub tokens_per_s_per_request: f64,
-    pub usd_per_million_tokens: f64,
-    pub gpu_seconds_per_token: f64,
-    pub tokens_per_s_per_gpu: f64,
-    pub mfu: f64,
-    pub feasible: bool,
-    pub overhead_s: f64,
-    pub kernel_s: f64,
-    pub network_latency_s: f64,
-    pub network_bandwidth_s: f64,
-    pub memory_s: f64,
-    pub weight_memory_s: f64,
-    pub kv_memory_s: f64,
-    pub compute_s: f64,
-    pub overlap_s: f64,
-    pub tp: u32,
-    pub pp: u32,
-    pub ep: u32,
-    pub attention_dp: u32,
-    pub expert_tp: u32,
-    pub weights_gb_per_gpu: f64,
-    pub kv_gb_per_gpu: f64,
-    pub max_batch_size: f64,
+macro_rules! serving_columns {
+    ($($name:ident: $ty:ty),* $(,)?) => {
+        /// One row of every column.
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct Row { $(pub $name: $ty,)* }
+
+        /// One output column per field.
+        #[derive(Debug, Default)]
+        pub struct Columns { $(pub $name: Vec<$ty>,)* }
+
+        impl Columns {
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($name),)*];
+
+            fn with_capacity(n: usize) -> Self {
+                Self { $($name: Vec::with_capacity(n),)* }
+            }
+
+            /// Appends a block of rows column by column (a block small enough to stay in cache,
+            /// so the transposition reads each row once).
+            fn extend(&mut self, rows: &[Row]) {
+                $(self.$name.extend(rows.iter().map(|r| r.$name));)*
+            }
+        }
+    };
 }
 
-type LayoutMemo = HashMap<(usize, u32, Pins), Vec<Layout>>;
+serving_columns! {
+    model: u32,
+    gpu: u32,
+    n_gpus: f64,
+    batch_size: f64,
+    context_len: f64,
+    seq_len: f64,
+    token_latency_s: f64,
+    tokens_per_s_per_request: f64,
+    usd_per_million_tokens: f64,
+    gpu_seconds_per_token: f64,
+    tokens_per_s_per_gpu: f64,
+    mfu: f64,
+    feasible: bool,
+    overhead_s: f64,
+    kernel_s: f64,
+    network_latency_s: f64,
+    network_bandwidth_s: f64,
+    memory_s: f64,
+    weight_memory_s: f64,
+    kv_memory_s: f64,
+    compute_s: f64,
+    overlap_s: f64,
+    tp: u32,
+    pp: u32,
+    ep: u32,
+    attention_dp: u32,
+    expert_tp: u32,
+    weights_gb_per_gpu: f64,
+    kv_gb_per_gpu: f64,
+    max_batch_size: f64,
+}
+
+/// Rows per parallel block: about 256 KB of rows, which the transposition reads from cache.
+const BLOCK_ROWS: usize = 1024;
+
+/// Candidate layouts by (model, n_gpus, pins), with the last key looked up first: the rows
+/// of a block usually share it, and then no hash is computed.
+#[derive(Default)]
+struct LayoutMemo {
+    last: Option<(usize, u32, Pins)>,
+    last_layouts: Vec<Layout>,
+    all: HashMap<(usize, u32, Pins), Vec<Layout>>,
+}
+
+impl LayoutMemo {
+    fn get(&mut self, model: &Model, key: (usize, u32, Pins)) -> &[Layout] {
+        if self.last != Some(key) {
+            let found = self.all.entry(key).or_insert_with(|| {
+                layouts(model, key.1, key.2).expect("validated before the sweep")
+            });
+            self.last_layouts.clone_from(found);
+            self.last = Some(key);
+        }
+        &self.last_layouts
+    }
+}
 
 /// Evaluates rows `start..end` (the grid already validated, with `total` rows).
-pub fn sweep_rows(
+pub fn sweep_columns(
     grid: &ServingGrid,
     total: usize,
     start: usize,
     end: usize,
-) -> Result<Vec<Row>, SpecError> {
+) -> Result<Columns, SpecError> {
     if start > end || end > total {
         return Err(grid_error(
             "rows",
@@ -278,14 +325,20 @@ pub fn sweep_rows(
         .zip(&grid.precisions)
         .flat_map(|(m, p)| grid.gpus.iter().map(move |g| ServingPrep::new(m, g, *p)))
         .collect::<Result<_, _>>()?;
-    let rows = (start..end)
+    let starts: Vec<usize> = (start..end).step_by(BLOCK_ROWS).collect();
+    let blocks: Vec<Vec<Row>> = starts
         .into_par_iter()
-        .with_min_len(256)
-        .map_init(LayoutMemo::new, |memo, row| {
-            evaluate_row(grid, &preps, n_gpu, row, memo)
+        .map_init(LayoutMemo::default, |memo, lo| {
+            (lo..(lo + BLOCK_ROWS).min(end))
+                .map(|row| evaluate_row(grid, &preps, n_gpu, row, memo))
+                .collect()
         })
         .collect();
-    Ok(rows)
+    let mut cols = Columns::with_capacity(end - start);
+    for block in &blocks {
+        cols.extend(block);
+    }
+    Ok(cols)
 }
 
 fn evaluate_row(
@@ -305,9 +358,7 @@ fn evaluate_row(
     );
     let pins = grid.pins(&ix);
     let n = n_gpus as u32;
-    let candidates = memo.entry((ix[0], n, pins)).or_insert_with(|| {
-        layouts(&grid.models[ix[0]], n, pins).expect("validated before the sweep")
-    });
+    let candidates = memo.get(&grid.models[ix[0]], (ix[0], n, pins));
     let st = best_of(sp, &grid.runtime, n, batch, ctx, s_pos, candidates);
     let econ = economics(sp, n_gpus, batch, ctx, s_pos, st.latency_s);
     let lay = st.layout;

@@ -9,6 +9,7 @@
 
 use crate::arithmetic::{attention_traffic, matmul_traffic};
 use crate::collective::{collective, Cost, Kind};
+use crate::forward::GroupPrep;
 use crate::spec::Model;
 
 use super::layout::{kv_share, memory, Layout, Memory};
@@ -78,7 +79,13 @@ pub fn decompression_flops_per_token(m: &Model) -> f64 {
 }
 
 /// F_kv of one attention-DP group (before /tp).
-pub fn attention_flops(m: &Model, work: &Work, decode_g: f64, prefill_g: f64) -> f64 {
+pub fn attention_flops(
+    m: &Model,
+    groups: &[GroupPrep],
+    work: &Work,
+    decode_g: f64,
+    prefill_g: f64,
+) -> f64 {
     let coef = m.attention_flop_coefficient();
     let pcoef = prefill_pair_coefficient(m);
     let chunks = if work.chunk > 0.0 {
@@ -87,7 +94,7 @@ pub fn attention_flops(m: &Model, work: &Work, decode_g: f64, prefill_g: f64) ->
         0.0
     };
     let mut total = 0.0;
-    for g in &m.groups() {
+    for g in groups {
         let seen = g.window.map_or(work.decode_ctx, |w| work.decode_ctx.min(w));
         total += coef * g.n_layers * seen * decode_g;
         if prefill_g > 0.0 {
@@ -159,8 +166,9 @@ pub fn mixed_step(
             a,
         )
         / tp;
-    let f_kv = attention_flops(m, work, bg, pg);
-    let mut flops_attn = layers * 2.0 * m.attention_params_per_layer() * pad(ng, tile) / tp;
+    let f_kv = attention_flops(m, &prep.groups, work, bg, pg);
+    let (p_attn, p_emb) = sp.params();
+    let mut flops_attn = layers * 2.0 * p_attn * pad(ng, tile) / tp;
     flops_attn += f_kv / tp;
     let mut flops_ffn = 0.0;
     let mut flops_exp = 0.0;
@@ -227,7 +235,7 @@ pub fn mixed_step(
         }
     }
     stream += m.vocab_size * d * prec.embeddings / tp;
-    flops_ffn += 2.0 * m.embedding_params() * pad(ng, tile) / tp;
+    flops_ffn += 2.0 * p_emb * pad(ng, tile) / tp;
     if lay.pp > 1 {
         let p2p_nodes = if f64::from(n_gpus) > node { 2.0 } else { 1.0 };
         net.add_scaled(
@@ -239,6 +247,9 @@ pub fn mixed_step(
     let mem = memory(
         m,
         hw,
+        &prep.groups,
+        p_attn,
+        p_emb,
         prep.kv_bytes_at(work.capacity_ctx),
         work.capacity_seqs,
         lay,
@@ -272,7 +283,7 @@ pub fn mixed_step(
     } else {
         rt.launch_kernel_s.unwrap_or(hw.kernel_latency_s)
     };
-    let kernel_s = kernel_launches(m, rt) * per_kernel;
+    let kernel_s = kernel_launches(m, &prep.groups, rt) * per_kernel;
     let work_s = (weight_s + kv_s).max(compute_s);
     let hidden = rt.overlap * (net.latency + net.bandwidth).min(work_s);
     let total = rt.step_overhead_s + kernel_s + (net.latency + net.bandwidth) + work_s - hidden;
