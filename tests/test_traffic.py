@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import infersweep as isw
 from infersweep import _core
+from infersweep import reference as ref
 from infersweep import serving_reference as sr
 from infersweep import traffic_reference as tr
 from infersweep.serving import runtime_dict
@@ -257,3 +258,49 @@ def test_rust_steady_state_equals_oracle(m: isw.Model, lay: sr.Layout, n: int, l
     for k in ("tpot_s", "ttft_s", "requests_per_s", "decode_seqs", "prefill_share", "decode_step_s",
               "mixed_step_s"):
         assert rs[k] == pytest.approx(getattr(py, k), rel=1e-9), k
+
+
+# ------------------------------------------------------------------ §T.7 disaggregated serving
+
+
+def test_disaggregated_pools_balance_by_hand() -> None:
+    from infersweep.disaggregated import disaggregate, kv_transfer
+
+    rt = isw.Runtime.default()
+    df = disaggregate(LLAMA, H200, isl=4000, osl=500, prefill_gpus=8, decode_gpus=8, decode_batch=64,
+                      prefill_chunk=8192, prefill_utilization=0.5, precision=FP8,
+                      prefill_pins={"tp": 8, "pp": 1}, decode_pins={"tp": 8, "pp": 1})
+    (r,) = df.iter_rows(named=True)
+    # Prefill instance: one 8192-token budget step (2.048 prompts of 4000 on a mean prefix of 0).
+    step = tr.mixed_step
+    t_p = step(LLAMA, H200, 8, TP8, tr.Work(0, 0, 8192, 4000, 0, 8192 / 4000, 4000), rt, FP8).latency_s
+    mu_p = 8192 / (4000 * t_p)
+    # Decode instance: 64 sequences at the mean context 4000 + 499/2.
+    t_d = step(LLAMA, H200, 8, TP8, tr.Work(64, 4000 + 499 / 2, 0, 1, 0, 64, 4500), rt, FP8).latency_s
+    mu_d = 64 / (500 * t_d)
+    assert r["tpot_s"] == pytest.approx(t_d, rel=1e-9)
+    # Balance: x·0.5·μ_p = y·μ_d.
+    ratio = mu_d / (0.5 * mu_p)
+    assert r["prefill_instances_per_decode_instance"] == pytest.approx(ratio, rel=1e-9)
+    assert r["output_tokens_per_s_per_gpu"] == pytest.approx(mu_d * 500 / (8 * ratio + 8), rel=1e-9)
+    # TTFT = M/D/1 wait + (half alone, half in full steps) + the KV transfer.
+    own = step(LLAMA, H200, 8, TP8, tr.Work(0, 0, 4000, 4000, 0, 8192 / 4000, 4000), rt, FP8).latency_s
+    s = 4000 / 8192 * t_p
+    transfer, nbytes = kv_transfer(LLAMA, H200, FP8.resolve(LLAMA), 4000, 8, 8)
+    assert nbytes == 4000 * 163_840      # FP8: 8 KV heads × 2 × 128 × 80 layers × 1 B per token
+    assert r["ttft_s"] == pytest.approx(0.5 * s / (2 * 0.5) + 0.5 * own + 0.5 * t_p + transfer, rel=1e-9)
+    # Prefill GPUs are charged to input tokens, decode GPUs to output tokens.
+    usd = H200.usd_per_hour / 3600
+    assert r["usd_per_million_output_tokens"] == pytest.approx(1e6 * usd * 8 / (mu_d * 500), rel=1e-9)
+
+
+def test_kv_transfer_uses_nvlink_inside_one_domain() -> None:
+    from infersweep.disaggregated import kv_transfer
+
+    p = FP8.resolve(LLAMA)
+    inside, _ = kv_transfer(LLAMA, H200, p, 4000, 4, 4)      # 4 + 4 GPUs: one 8-GPU node
+    across, _ = kv_transfer(LLAMA, H200, p, 4000, 8, 8)      # 16 GPUs: two nodes
+    nbytes = 4000 * 163_840
+    assert inside == pytest.approx(sum(ref.collective(H200, 2, 1, nbytes / 4, ref.P2P)), rel=1e-12)
+    assert across == pytest.approx(sum(ref.collective(H200, 2, 2, nbytes / 8, ref.P2P)), rel=1e-12)
+    assert inside != across

@@ -103,3 +103,25 @@ def serving_traffic(
     closed: bool,
     num_threads: int | None = None,
 ) -> dict[str, npt.NDArray[Any]]: ...
+
+
+def serving_steps(
+    *,
+    model: dict[str, Any],
+    gpu: dict[str, Any],
+    precision: dict[str, float],
+    runtime: dict[str, Any],
+    n_gpus: npt.NDArray[np.uint32],
+    tp: npt.NDArray[np.uint32],
+    pp: npt.NDArray[np.uint32],
+    ep: npt.NDArray[np.uint32],
+    attention_dp: npt.NDArray[np.uint32],
+    decode_seqs: npt.NDArray[np.float64],
+    decode_ctx: npt.NDArray[np.float64],
+    prefill_tokens: npt.NDArray[np.float64],
+    chunk: npt.NDArray[np.float64],
+    prefix: npt.NDArray[np.float64],
+    capacity_seqs: npt.NDArray[np.float64],
+    capacity_ctx: npt.NDArray[np.float64],
+    num_threads: int | None = None,
+) -> dict[str, npt.NDArray[Any]]: ...

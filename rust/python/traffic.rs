@@ -221,7 +221,110 @@ fn serving_traffic<'py>(
     Ok(d)
 }
 
+/// Rows of mixed steps (one model, GPU and precision), rayon-parallel: latency, feasibility
+/// and memory per row.
+#[pyfunction]
+#[pyo3(signature = (*, model, gpu, precision, runtime, n_gpus, tp, pp, ep, attention_dp, decode_seqs, decode_ctx, prefill_tokens, chunk, prefix, capacity_seqs, capacity_ctx, num_threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn serving_steps<'py>(
+    py: Python<'py>,
+    model: &Bound<'py, PyDict>,
+    gpu: &Bound<'py, PyDict>,
+    precision: &Bound<'py, PyDict>,
+    runtime: &Bound<'py, PyDict>,
+    n_gpus: PyReadonlyArray1<'py, u32>,
+    tp: PyReadonlyArray1<'py, u32>,
+    pp: PyReadonlyArray1<'py, u32>,
+    ep: PyReadonlyArray1<'py, u32>,
+    attention_dp: PyReadonlyArray1<'py, u32>,
+    decode_seqs: PyReadonlyArray1<'py, f64>,
+    decode_ctx: PyReadonlyArray1<'py, f64>,
+    prefill_tokens: PyReadonlyArray1<'py, f64>,
+    chunk: PyReadonlyArray1<'py, f64>,
+    prefix: PyReadonlyArray1<'py, f64>,
+    capacity_seqs: PyReadonlyArray1<'py, f64>,
+    capacity_ctx: PyReadonlyArray1<'py, f64>,
+    num_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (m, hw) = (model_from(model)?, hardware_from(gpu)?);
+    let sp = ServingPrep::new(&m, &hw, precision_from(precision)?).map_err(|e| to_py_err(&e))?;
+    let rt = runtime_from(runtime)?;
+    let (ng, tps, pps, eps, dps) = (
+        index(&n_gpus),
+        index(&tp),
+        index(&pp),
+        index(&ep),
+        index(&attention_dp),
+    );
+    let cols = [
+        floats(&decode_seqs),
+        floats(&decode_ctx),
+        floats(&prefill_tokens),
+        floats(&chunk),
+        floats(&prefix),
+        floats(&capacity_seqs),
+        floats(&capacity_ctx),
+    ];
+    let pool = pool(num_threads)?;
+    let out: Vec<(f64, bool, f64, f64, f64)> = py.detach(|| {
+        let run = || {
+            (0..ng.len())
+                .into_par_iter()
+                .map(|i| {
+                    let lay = Layout {
+                        tp: tps[i],
+                        pp: pps[i],
+                        ep: eps[i],
+                        attention_dp: dps[i],
+                    };
+                    let w = Work {
+                        decode_seqs: cols[0][i],
+                        decode_ctx: cols[1][i],
+                        prefill_tokens: cols[2][i],
+                        chunk: cols[3][i],
+                        prefix: cols[4][i],
+                        capacity_seqs: cols[5][i],
+                        capacity_ctx: cols[6][i],
+                    };
+                    let st = mixed_step(&sp, &rt, ng[i], lay, &w);
+                    (
+                        st.latency_s,
+                        st.feasible,
+                        st.memory.max_batch_size,
+                        st.memory.weights / 1e9,
+                        st.memory.kv / 1e9,
+                    )
+                })
+                .collect()
+        };
+        match pool {
+            Some(p) => p.install(run),
+            None => run(),
+        }
+    });
+    let d = PyDict::new(py);
+    put(&d, "latency_s", out.iter().map(|r| r.0).collect::<Vec<_>>())?;
+    put(&d, "feasible", out.iter().map(|r| r.1).collect::<Vec<_>>())?;
+    put(
+        &d,
+        "max_batch_size",
+        out.iter().map(|r| r.2).collect::<Vec<_>>(),
+    )?;
+    put(
+        &d,
+        "weights_gb_per_gpu",
+        out.iter().map(|r| r.3).collect::<Vec<_>>(),
+    )?;
+    put(
+        &d,
+        "kv_gb_per_gpu",
+        out.iter().map(|r| r.4).collect::<Vec<_>>(),
+    )?;
+    Ok(d)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(serving_steps, m)?)?;
     m.add_function(wrap_pyfunction!(serving_mixed_step, m)?)?;
     m.add_function(wrap_pyfunction!(serving_traffic, m)?)
 }
