@@ -8,6 +8,7 @@ import itertools
 import math
 from dataclasses import asdict
 
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -304,3 +305,87 @@ def test_kv_transfer_uses_nvlink_inside_one_domain() -> None:
     assert inside == pytest.approx(sum(ref.collective(H200, 2, 1, nbytes / 4, ref.P2P)), rel=1e-12)
     assert across == pytest.approx(sum(ref.collective(H200, 2, 2, nbytes / 8, ref.P2P)), rel=1e-12)
     assert inside != across
+
+
+# ------------------------------------------------------------------ §T.8 the planner
+
+
+SMALL = {"isl": 1000, "osl": 200, "max_gpus": 4}
+SMALL_MODEL, SMALL_GPU = isw.model("Llama-3.1-8B"), isw.gpu("H100")
+
+
+def test_plan_equals_brute_force_on_a_small_case() -> None:
+    from infersweep import planner
+    from infersweep.disaggregated import decode_pool, kv_transfer, prefill_pool, ttft
+
+    ttft_max, tpot_max = 0.3, 0.02
+    df = isw.plan(SMALL_MODEL, SMALL_GPU, ttft_max=ttft_max, tpot_max=tpot_max,
+                  **SMALL)  # type: ignore[arg-type]
+    best = {r["kind"]: r for r in df.filter(pl.col("best")).iter_rows(named=True)}
+
+    # Aggregated: every instance size, layout and rate, one pinned serve call each.
+    agg = 0.0
+    for n in (1, 2, 4):
+        for lay in sr.layouts(SMALL_MODEL, n):
+            rows = isw.serve(SMALL_MODEL, SMALL_GPU, n, isl=1000, osl=200, request_rate=planner.RATES,
+                             tp=lay.tp, pp=lay.pp, ep=lay.ep, attention_dp=lay.attention_dp)
+            for r in rows.iter_rows(named=True):
+                if not r["saturated"] and r["ttft_s"] <= ttft_max and r["tpot_s"] <= tpot_max:
+                    agg = max(agg, r["output_tokens_per_s_per_gpu"])
+    assert best["aggregated"]["output_tokens_per_s_per_gpu"] == pytest.approx(agg, rel=1e-12)
+
+    # Disaggregated: every pool pair, decode batch and integer instance counts.
+    rt, prec = isw.Runtime.default(), isw.Precision()
+    pre = prefill_pool(SMALL_MODEL, SMALL_GPU, [1, 2], 1000, 8192, rt, prec)
+    pre = pre.filter(pl.col("prefill_feasible"))
+    dec = decode_pool(SMALL_MODEL, SMALL_GPU, [1, 2], 1000, 200, planner.BATCHES, rt, prec)
+    dis = 0.0
+    for p in pre.iter_rows(named=True):
+        for d in dec.iter_rows(named=True):
+            if not d["decode_feasible"] or d["tpot_s"] > tpot_max:
+                continue
+            tr_s, _ = kv_transfer(SMALL_MODEL, SMALL_GPU, prec.resolve(SMALL_MODEL), 1000,
+                                  p["prefill_gpus"], d["decode_gpus"])
+            for x in range(1, 5):
+                for y in range(1, 5):
+                    gpus = x * p["prefill_gpus"] + y * d["decode_gpus"]
+                    rho = y * d["decode_requests_per_s"] / (x * p["prefill_requests_per_s"])
+                    if gpus > 4 or rho >= 1:
+                        continue
+                    t = float(ttft(rho, p["prefill_step_s"], p["prefill_own_s"], 1000, 8192, tr_s))
+                    if t <= ttft_max:
+                        dis = max(dis, y * d["decode_requests_per_s"] * 200 / gpus)
+    assert dis > 0
+    assert best["disaggregated"]["output_tokens_per_s_per_gpu"] == pytest.approx(dis, rel=1e-12)
+
+    # The front: no row beats another on both axes; every best row meets the limits.
+    front = df.filter(pl.col("on_front")).sort("tokens_per_s_per_user")
+    tput = front["output_tokens_per_s_per_gpu"].to_list()
+    assert all(a >= b for a, b in itertools.pairwise(tput))
+    assert all(r["ttft_s"] <= ttft_max and r["tpot_s"] <= tpot_max for r in df.iter_rows(named=True))
+    assert all(math.isfinite(r["usd_per_million_tokens"]) for r in df.iter_rows(named=True))
+
+
+def test_tighter_limits_never_give_more_throughput() -> None:
+    def best(ttft_max: float, tpot_max: float) -> float:
+        df = isw.plan(SMALL_MODEL, SMALL_GPU, ttft_max=ttft_max, tpot_max=tpot_max,
+                      **SMALL)  # type: ignore[arg-type]
+        return float(df["output_tokens_per_s_per_gpu"].max() or 0.0)
+
+    loose, tight_tpot, tight_ttft = best(1.0, 0.05), best(1.0, 0.01), best(0.1, 0.05)
+    assert loose >= tight_tpot and loose >= tight_ttft
+    assert loose > tight_tpot
+
+
+def test_plan_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    from infersweep.cli import main
+
+    rc = main(["plan", "--model", "Llama-3.1-8B", "--gpu", "H100", "--isl", "1000", "--osl", "200",
+               "--ttft", "300ms", "--tpot", "20ms", "--max-gpus", "4"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "best   aggregated" in out and "best   disaggregated" in out
+    rc = main(["plan", "--model", "Llama-3.1-8B", "--gpu", "H100", "--isl", "1000", "--osl", "200",
+               "--ttft", "soon", "--tpot", "20ms"])
+    assert rc == 2
+    assert "--ttft: expected a positive duration" in capsys.readouterr().err

@@ -17,6 +17,7 @@ from .errors import CatalogError, ConfigError, GridError, InfersweepError, SpecE
 from .frontier import frontier as frontier
 from .frontier import pareto_front, preferred
 from .hf_config import from_hf_config
+from .planner import plan
 from .scaling import (
     FrontierFit,
     SizeEstimate,
@@ -64,6 +65,7 @@ __all__ = [
     "model",
     "model_names",
     "pareto_front",
+    "plan",
     "preferred",
     "read_sweep",
     "reference",
