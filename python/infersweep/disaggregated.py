@@ -164,8 +164,9 @@ def combine(m: Model, g: Gpu, pre: pl.DataFrame, dec: pl.DataFrame, isl: float, 
     instance; per decode instance the system serves μ_d requests/s on x/y·N_p + N_d GPUs."""
     df = pre.join(dec, how="cross").filter(pl.col("prefill_feasible") & pl.col("decode_feasible"))
     p = prec.resolve(m)
-    transfer = [kv_transfer(m, g, p, isl, a, b)[0] for a, b in zip(df["prefill_gpus"], df["decode_gpus"],
-                                                                   strict=True)]
+    pairs = list(zip(df["prefill_gpus"].to_list(), df["decode_gpus"].to_list(), strict=True))
+    by_pair = {pair: kv_transfer(m, g, p, isl, *pair)[0] for pair in set(pairs)}
+    transfer = [by_pair[pair] for pair in pairs]
     nbytes = m.kv_bytes_for_context(isl) / m.kv_element_bytes * p["kv_cache"]
     t_p, own = df["prefill_step_s"].to_numpy(), df["prefill_own_s"].to_numpy()
     tt = ttft(rho, t_p, own, isl, budget, np.asarray(transfer))

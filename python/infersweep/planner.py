@@ -83,7 +83,9 @@ def disaggregated_candidates(model: Any, gpu: Any, *, isl: int, osl: int, max_gp
         return pl.DataFrame()
     p = prec.resolve(m)
     n_p, n_d = df["prefill_gpus"].to_numpy(), df["decode_gpus"].to_numpy()
-    transfer = np.asarray([kv_transfer(m, g, p, isl, a, b)[0] for a, b in zip(n_p, n_d, strict=True)])
+    by_pair = {(a, b): kv_transfer(m, g, p, isl, a, b)[0]
+               for a in set(n_p.tolist()) for b in set(n_d.tolist())}
+    transfer = np.asarray([by_pair[(a, b)] for a, b in zip(n_p.tolist(), n_d.tolist(), strict=True)])
     t_p, own = df["prefill_step_s"].to_numpy(), df["prefill_own_s"].to_numpy()
     mu_p, mu_d = df["prefill_requests_per_s"].to_numpy(), df["decode_requests_per_s"].to_numpy()
     best = np.full(len(df), -np.inf)

@@ -588,3 +588,74 @@ pub fn steady_at_concurrency(
     }
     .at_concurrency(concurrency)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serving::runtime::Precision;
+    use crate::serving::step::decode_step;
+    use crate::spec::examples::{h100, llama_70b};
+
+    const TP8: Layout = Layout {
+        tp: 8,
+        pp: 1,
+        ep: 1,
+        attention_dp: 1,
+    };
+
+    #[test]
+    fn causal_sum_with_and_without_a_window() {
+        assert_eq!(causal_positions(10.0, 5.0, Some(12.0)), 57.0);
+        assert_eq!(causal_positions(10.0, 5.0, None), 60.0);
+        assert_eq!(causal_positions(0.0, 4.0, Some(100.0)), 6.0);
+    }
+
+    #[test]
+    fn decode_only_step_is_the_decode_step_plus_its_kv_write() {
+        let (m, hw) = (llama_70b(), h100());
+        let sp = ServingPrep::new(&m, &hw, Precision::of_model(&m)).unwrap();
+        let rt = Runtime::ideal();
+        let work = Work {
+            decode_seqs: 32.0,
+            decode_ctx: 4096.0,
+            prefill_tokens: 0.0,
+            chunk: 1.0,
+            prefix: 0.0,
+            capacity_seqs: 32.0,
+            capacity_ctx: 4096.0,
+        };
+        let mixed = mixed_step(&sp, &rt, 8, TP8, &work);
+        let dec = decode_step(&sp, &rt, 8, 32.0, 4096.0, 1.0, TP8);
+        assert!(mixed.kv_write_s > 0.0);
+        let rel = (mixed.latency_s - (dec.latency_s + mixed.kv_write_s)).abs() / dec.latency_s;
+        assert!(rel < 1e-12, "{rel}");
+    }
+
+    #[test]
+    fn ttft_of_a_chunked_prompt_is_its_chunks() {
+        let (m, hw) = (llama_70b(), h100());
+        let sp = ServingPrep::new(&m, &hw, Precision::of_model(&m)).unwrap();
+        let rt = Runtime::ideal();
+        let parts: f64 = [(2048.0, 0.0), (2048.0, 2048.0), (904.0, 4096.0)]
+            .iter()
+            .map(|&(c, l)| prefill_chunk(&sp, &rt, 8, TP8, 1.0, c, l).latency_s)
+            .sum();
+        let t = ttft_idle(&sp, &rt, 8, TP8, 5000.0, 2048.0);
+        assert!((t - parts).abs() / parts < 1e-12);
+    }
+
+    #[test]
+    fn a_load_beyond_capacity_is_saturated() {
+        let (m, hw) = (llama_70b(), h100());
+        let sp = ServingPrep::new(&m, &hw, Precision::of_model(&m)).unwrap();
+        let tr = Traffic {
+            isl: 4000.0,
+            osl: 500.0,
+            budget: 8192.0,
+        };
+        let ok = steady_at_rate(&sp, &Runtime::ideal(), 8, TP8, tr, 1.0);
+        assert!(!ok.saturated && ok.ttft_s.is_finite());
+        let over = steady_at_rate(&sp, &Runtime::ideal(), 8, TP8, tr, 1e5);
+        assert!(over.saturated && over.ttft_s.is_infinite());
+    }
+}
