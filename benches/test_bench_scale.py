@@ -7,17 +7,13 @@ benchmark's extra_info. The layout-search bars are measured by the Rust bench
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 import infersweep as isw
 from infersweep import reference
 
 MODEL = isw.model("Llama-3-70B")
-N_MIN = MODEL.weight_bytes * MODEL.total_params / isw.gpu("H100").hbm_bytes
-N_GRID = np.asarray(reference.logspace2(math.log2(N_MIN), 18, 400))
-B_GRID = np.asarray(reference.logspace2(0, 18, 400))
+N_GRID, B_GRID = (np.asarray(axis) for axis in reference.frontier_grids(MODEL, isw.gpu("H100"), 400))
 CONTEXTS = [0, 8_000, 32_000]
 
 

@@ -11,7 +11,7 @@ import infersweep as isw
 GPU = "H200"
 BATCHES = [1, 16, 64, 256]
 CONTEXTS = [0, 32768]
-APPROX = isw.model("DeepSeek_V3")  # DeepSeek-V3-epoch, the notebook's key
+APPROX = isw.model("DeepSeek-V3-epoch")  # the notebook's DeepSeek_V3 (that key now reads as DeepSeek-V3)
 FAITHFUL = isw.model("DeepSeek-V3")
 FP8_KV = FAITHFUL.with_(name="DeepSeek-V3 (FP8 KV)", kv_bytes=1)
 

@@ -1,4 +1,4 @@
-//! FLOPs and matmul memory traffic (MODEL.md §3).
+//! FLOPs and matmul memory traffic (docs/model.md §3).
 
 use crate::spec::Model;
 

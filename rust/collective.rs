@@ -1,4 +1,4 @@
-//! Collective-communication time (MODEL.md §4): NCCL's tuning model or a torus.
+//! Collective-communication time (docs/model.md §4): NCCL's tuning model or a torus.
 
 use crate::spec::{Collectives, Hardware};
 

@@ -1,4 +1,4 @@
-//! One forward pass under one layout → its four components (MODEL.md §5).
+//! One forward pass under one layout → its four components (docs/model.md §5).
 //!
 //! [`Prepared`] hoists everything that depends only on the (model, hardware) pair; the
 //! layout search in `layout.rs` hoists what depends on the pipeline degree. The operations
@@ -33,7 +33,7 @@ pub struct GroupPrep {
 
 impl GroupPrep {
     /// (N_EP_g, T_ff_g): expert-parallel and FFN tensor-parallel degrees on a stage of `t`
-    /// GPUs with a micro-batch of `bm` sequences (MODEL.md §5, per group).
+    /// GPUs with a micro-batch of `bm` sequences (docs/model.md §5, per group).
     #[inline]
     pub fn expert_parallel(&self, t: f64, bm: f64) -> (f64, f64) {
         let mut n_ep = t.min(self.n_experts);

@@ -1,4 +1,4 @@
-//! The speed–cost Pareto frontier (MODEL.md §7) and exact non-dominated sets.
+//! The speed–cost Pareto frontier (docs/model.md §7) and exact non-dominated sets.
 //!
 //! Epoch's algorithm evaluates a log-spaced grid of GPU counts × batch sizes, then for each of
 //! 1000 latency targets τ takes the cheapest point no slower than τ. Scanning the grid once
@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::forward::Prepared;
-use crate::grid::{logspace, logspace2_vec};
+use crate::grid::{logspace, logspace2_between_vec, pow_of};
 use crate::layout::{Point, Scratch};
 use crate::specdec::{decode, Drafting};
 
@@ -54,11 +54,13 @@ pub struct FrontierPoint {
     pub batch: f64,
 }
 
-/// The GPU-count and batch grids: N from the weights' minimum to 2^18, b from 1 to 2^18·s.
+/// The GPU-count and batch grids: N from exactly the weights' minimum N_min = w·P_total/HBM
+/// to 2^18, b from 1 to exactly 2^18·s (docs/model.md §7 and the rounding rule).
 pub fn frontier_grids(prep: &Prepared, set: &FrontierSettings) -> (Vec<f64>, Vec<f64>) {
     let n_min = prep.weight_bytes_total / prep.hw.hbm_bytes;
-    let ns = logspace2_vec(n_min.log2(), set.log2_max, set.n_gpus);
-    let bs = logspace2_vec(0.0, set.log2_max + prep.sparsity.log2(), set.n_batch);
+    let top = pow_of(2.0, set.log2_max);
+    let ns = logspace2_between_vec(n_min, top, set.n_gpus);
+    let bs = logspace2_between_vec(1.0, top * prep.sparsity, set.n_batch);
     (ns, bs)
 }
 
@@ -88,7 +90,7 @@ pub fn latency_grid(
     out
 }
 
-/// Epoch's frontier over a latency grid (MODEL.md §7), reproduced exactly.
+/// Epoch's frontier over a latency grid (docs/model.md §7), reproduced exactly.
 pub fn frontier_from_grid(
     latency: &[f64],
     ns: &[f64],

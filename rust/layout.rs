@@ -1,4 +1,4 @@
-//! Candidate layouts and the search for the best one (MODEL.md §5).
+//! Candidate layouts and the search for the best one (docs/model.md §5).
 //!
 //! Candidates: 2D or 1D tensor parallelism × pipeline degree P × attention scale-down f_at,
 //! with expert parallelism fixed by P. The best candidate has the smallest latency; ties keep
@@ -20,7 +20,7 @@
 
 use crate::collective::{collective, CollectivePlan, Cost, Kind};
 use crate::forward::{Pass, Prepared};
-use crate::grid::logspace2;
+use crate::grid::{ceil_count, logspace_to, CAPACITY_SLACK};
 use crate::spec::Hardware;
 
 /// A decode or verification point: N GPUs, b sequences, context ℓ, S positions each.
@@ -34,13 +34,14 @@ pub struct Point {
 }
 
 /// (ranks of each all-reduce, the other side of the TP grid, nodes spanned) for t-way TP.
+/// A stage within 1e-12 of a whole number of nodes spans that many ([`ceil_count`]).
 #[inline]
 fn tp_layout(t: f64, gpus_per_node: f64, two_d: bool) -> (f64, f64, f64) {
     if two_d {
         let r = t.sqrt();
-        (r, t / r, (t / gpus_per_node).ceil().sqrt())
+        (r, t / r, ceil_count(t / gpus_per_node).sqrt())
     } else {
-        (t, 1.0, (t / gpus_per_node).ceil())
+        (t, 1.0, ceil_count(t / gpus_per_node))
     }
 }
 
@@ -83,13 +84,13 @@ impl<const N: usize> Memo<N> {
         }
     }
 
-    /// logspace2(0, log2(x), N), memoised on x.
+    /// logspace_to(x, N): 1 to exactly x, memoised on x.
     #[inline]
     fn logspace_to(&mut self, x: f64) -> [f64; N] {
         let key = x.to_bits();
         let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize;
         if self.keys[slot] != key {
-            logspace2(0.0, x.log2(), &mut self.lists[slot]);
+            logspace_to(x, &mut self.lists[slot]);
             self.keys[slot] = key;
         }
         self.lists[slot]
@@ -169,14 +170,15 @@ impl TpMemo {
         }
     }
 
-    /// The entry of a stage of `t` GPUs, its f_at list filled: logspace2(0, log2(t), 6).
+    /// The entry of a stage of `t` GPUs, its f_at list filled: logspace_to(t, 6), which ends
+    /// at exactly t (attention on exactly one GPU, no all-reduce).
     #[inline]
     fn entry(&mut self, hw: &Hardware, t: f64) -> &mut TpEntry {
         let key = (t.to_bits(), std::ptr::from_ref(hw) as usize);
         let slot = (key.0.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize;
         let e = &mut self.entries[slot];
         if e.key != key {
-            logspace2(0.0, t.log2(), &mut e.scaledowns);
+            logspace_to(t, &mut e.scaledowns);
             e.built = 0;
             e.key = key;
         }
@@ -275,7 +277,8 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
     let node = hw.gpus_per_node;
     let mut pp_list = [1.0; 11];
     let pp_len = if pt.use_pp {
-        pp_list[1..].copy_from_slice(&scratch.pp_lists.logspace_to(b.min(layers)));
+        // Degrees are >= 1: with min(b, L) < 1 the list is all ones, i.e. [1].
+        pp_list[1..].copy_from_slice(&scratch.pp_lists.logspace_to(b.min(layers).max(1.0)));
         11
     } else {
         1
@@ -293,10 +296,12 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
     let mut n_stages = 0;
     for (index, &p) in pp_list[..pp_len].iter().enumerate() {
         let bm = b / p;
-        // Capacity and P ≤ min(N, b): an infeasible stage has no candidates. A repeated
-        // degree repeats its candidates exactly and can never beat the first of them.
-        let infeasible =
-            n_gpus * hw.hbm_bytes < kv_ctx * bm + prep.weight_bytes_total || p > n_gpus.min(b);
+        // Capacity (1e-12 relative slack) and P ≤ min(N, b): an infeasible stage has no
+        // candidates. A repeated degree repeats its candidates exactly and can never beat
+        // the first of them.
+        let infeasible = n_gpus * hw.hbm_bytes
+            < (kv_ctx * bm + prep.weight_bytes_total) * CAPACITY_SLACK
+            || p > n_gpus.min(b);
         if infeasible || pp_list[..index].contains(&p) {
             continue;
         }
@@ -414,7 +419,7 @@ pub fn best_pass_in(prep: &Prepared, pt: Point, scratch: &mut Scratch) -> Pass {
                     let bytes = d * bm * r * s_pos * a / t;
                     fixed.add_scaled(
                         2.0 * g.n_layers,
-                        collective(hw, r, (r / node).ceil(), bytes, Kind::AllToAll),
+                        collective(hw, r, ceil_count(r / node), bytes, Kind::AllToAll),
                     );
                 }
             }

@@ -1,4 +1,4 @@
-//! Model and hardware specs (spec/MODEL.md §1–2): plain structs, validation, derived values.
+//! Model and hardware specs (docs/model.md §1–2): plain structs, validation, derived values.
 //!
 //! Every quantity is an `f64`: `epoch` semantics treat GPU counts, widths and degrees as
 //! real numbers. Derived values are computed in the same order as `reference.py` so that the
@@ -93,7 +93,7 @@ pub fn representative_group(groups: &[LayerGroup]) -> usize {
     best
 }
 
-/// A Transformer in the fields of MODEL.md §1, with the extensions of docs/extensions.md
+/// A Transformer in the fields of docs/model.md §1, with the extensions of docs/extensions.md
 /// (each default reproduces `epoch`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
@@ -118,6 +118,8 @@ pub struct Model {
     pub compute_bits: Option<f64>,
     /// One V×d matrix for the embedding and the unembedding: P_emb = V·d.
     pub tied_embeddings: bool,
+    /// The input embedding is a table lookup: only the unembedding's V·d is active (computed).
+    pub lookup_embedding: bool,
     /// MLA's decoupled RoPE key width r, cached with the latent.
     pub mla_rope_dim: Option<f64>,
     /// Groups of layers; empty: one group made of the `epoch` fields.
@@ -155,6 +157,7 @@ impl Model {
             kv_bytes: None,
             compute_bits: None,
             tied_embeddings: false,
+            lookup_embedding: false,
             mla_rope_dim: None,
             layer_groups: Vec::new(),
         }
@@ -437,6 +440,16 @@ impl Model {
         }
     }
 
+    /// The embedding parameters a token computes with: P_emb (`epoch`, quirk §10.4: the input
+    /// embedding counts as a matmul), or the unembedding's V·d alone with `lookup_embedding`.
+    pub fn active_embedding_params(&self) -> f64 {
+        if self.lookup_embedding {
+            self.vocab_size * self.d_model
+        } else {
+            self.embedding_params()
+        }
+    }
+
     pub fn total_params(&self) -> f64 {
         self.n_layers * self.attention_params_per_layer()
             + self.ffn_params()
@@ -449,7 +462,7 @@ impl Model {
         self.n_layers * self.attention_params_per_layer()
             + self.active_ffn_params()
             + self.shared_ffn_params()
-            + self.embedding_params()
+            + self.active_embedding_params()
     }
 
     /// A group's KV bytes per cached token: n_kv·h·L_g·kv, or (c + r)·L_g·kv for MLA.
@@ -490,14 +503,14 @@ impl Model {
     }
 }
 
-/// How collectives are timed (MODEL.md §4).
+/// How collectives are timed (docs/model.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Collectives {
     Nccl,
     Torus,
 }
 
-/// An accelerator in the fields of MODEL.md §2.
+/// An accelerator in the fields of docs/model.md §2.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hardware {
     pub name: String,
@@ -689,6 +702,16 @@ mod tests {
             m.attention_flop_coefficient(),
             2.0 * (1024.0 + 64.0) * 128.0
         );
+        // The input embedding as a lookup: one V·d fewer active, the same total.
+        let mut lookup = deepseek_v3();
+        lookup.lookup_embedding = true;
+        assert_eq!(lookup.total_params(), m.total_params());
+        assert_eq!(
+            lookup.active_params(),
+            61.0 * attn + dense + routed / 32.0 + shared + emb / 2.0
+        );
+        lookup.tied_embeddings = true; // tied: V·d stored, V·d computed
+        assert_eq!(lookup.active_embedding_params(), 129_280.0 * 7168.0);
     }
 
     #[test]

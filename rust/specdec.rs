@@ -1,4 +1,4 @@
-//! Speculative decoding (MODEL.md §6) and the per-token economics of a decode (§7).
+//! Speculative decoding (docs/model.md §6) and the per-token economics of a decode (§7).
 
 use crate::arithmetic::flop;
 use crate::forward::{Pass, Prepared};
@@ -74,6 +74,9 @@ pub struct Economics {
     pub mfu: f64,
 }
 
+/// MFU counts the FLOPs the latency counts: FLOP(ℓ, b·S, 1), the pass's b·S tokens each
+/// attending over the context ℓ (docs/model.md §5, §7). With S = 1 this is FLOP(ℓ, b, 1); the
+/// arithmetic time is at least these FLOPs at the capped rate, so MFU ≤ u_flop ≤ 1.
 pub fn economics(prep: &Prepared, pt: Point, latency_s: f64) -> Economics {
     let (n, b, s) = (pt.n_gpus, pt.batch, pt.positions);
     let gpu_s = n * latency_s / (b * s);
@@ -82,7 +85,7 @@ pub fn economics(prep: &Prepared, pt: Point, latency_s: f64) -> Economics {
         gpu_seconds_per_token: gpu_s,
         usd_per_million_tokens: 1e6 * gpu_s * prep.hw.usd_per_hour / 3600.0,
         tokens_per_s_per_gpu: b * s / (n * latency_s),
-        mfu: flop(prep.model, prep.active_params, pt.context, b, s)
+        mfu: flop(prep.model, prep.active_params, pt.context, b * s, 1.0)
             / (n * prep.flops_peak * latency_s),
     }
 }

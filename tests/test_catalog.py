@@ -1,6 +1,6 @@
 """The catalog: Epoch entries reproduced exactly, lookup, errors and tables.
 
-The expected numbers are copied from the project's spec (CATALOG.md §1 and VALIDATION.md,
+The expected numbers are copied from the project's spec (CATALOG.md §1 and docs/validation.md,
 "Derived model quantities"); the tests never read the spec itself.
 """
 
@@ -79,11 +79,12 @@ MODELS: dict[str, tuple[Any, ...]] = {
                      2, 2, False),
     "Llama_3_405B_8_bit": ("Llama-3-405B-8bit", 16384, 53248, 2, 1, 126, 1, 1, 128, 8, 128, None, 128256,
                            1, 2, False),
-    "DeepSeek_V3": ("DeepSeek-V3-epoch", 7168, 2048, 2, 1, 58, 256, 9, 128, 1, 128, (512, 1536), 129280,
+    # the notebook's key DeepSeek_V3 is not an alias: it reads as the faithful DeepSeek-V3's name
+    "DeepSeek-V3-epoch": ("DeepSeek-V3-epoch", 7168, 2048, 2, 1, 58, 256, 9, 128, 1, 128, (512, 1536), 129280,
                     1, 2, False),
 }
 
-# --- VALIDATION.md, derived model quantities: P_total, P_active, kappa, s ----------------------
+# --- docs/validation.md, derived model quantities: P_total, P_active, kappa, s ----------------------
 DERIVED = [
     ("GPT-4", 1_796_850_057_216, 274_821_021_696, 92_160, 8),
     ("Mixtral-8x22B", 140_617_187_328, 39_148_584_960, 229_376, 4),
@@ -188,12 +189,11 @@ def test_model_lookup_spellings(spelling: str) -> None:
 @pytest.mark.parametrize("key", list(MODELS))
 def test_notebook_model_keys_are_aliases(key: str) -> None:
     assert catalog.model(key).name == MODELS[key][0]
-    section = catalog._load()["models"]
-    if key in section.exact:  # DeepSeek_V3: normalised, it is the faithful DeepSeek-V3's name
-        assert section.exact[key].exact_aliases[0] == key
-        return
-    entry = section.index[catalog._normalise(key)]
-    assert entry.aliases[0] == key
+    entry = catalog._load()["models"].index[catalog._normalise(key)]
+    if key != entry.name:  # the Epoch approximation of DeepSeek-V3 has no notebook alias
+        assert entry.aliases[0] == key
+    if not entry.name.endswith("-epoch"):  # the alias that says which catalog it is from
+        assert entry.aliases[-1] == f"{entry.name}-epoch"
 
 
 @pytest.mark.parametrize("key", list(GPUS))
@@ -201,7 +201,7 @@ def test_notebook_gpu_keys_are_aliases(key: str) -> None:
     assert catalog.gpu(key).name == GPUS[key][0]
     assert catalog.gpu(key.lower()).name == GPUS[key][0]
     entry = catalog._load()["gpus"].index[catalog._normalise(key)]
-    assert entry.aliases[0] == key
+    assert entry.aliases[0] == key and entry.aliases[-1] == f"{entry.name}-epoch"
 
 
 def test_other_aliases() -> None:
@@ -263,10 +263,12 @@ def test_catalog_models_frame() -> None:
     assert isinstance(df, pl.DataFrame)
     assert df.height == len(catalog.model_names()) == len(MODELS) + len(MODERN_MODELS)
     assert df["name"].to_list() == catalog.model_names()
-    expected = ["name", "aliases", "d_model", "d_ff", "n_layers", "n_heads", "group_size", "vocab_size",
-                "head_dim", "n_experts", "n_experts_active", "ffn_up_matrices", "ffn_down_matrices",
-                "mla_kv_rank", "mla_q_rank", "weight_bytes", "activation_bytes", "parallel_attention",
-                "kv_bytes", "compute_bits", "tied_embeddings", "mla_rope_dim", "attention_sinks",
+    expected = ["name", "aliases", "catalog", "d_model", "d_ff", "n_layers", "n_heads", "group_size",
+                "vocab_size", "head_dim", "n_experts", "n_experts_active", "ffn_up_matrices",
+                "ffn_down_matrices", "mla_kv_rank", "mla_q_rank", "weight_bytes", "activation_bytes",
+                "parallel_attention",
+                "kv_bytes", "compute_bits", "tied_embeddings", "lookup_embedding", "mla_rope_dim",
+                "attention_sinks",
                 "layer_groups", "total_params", "active_params", "kv_bytes_per_token", "source",
                 "description"]
     assert df.columns == expected
@@ -279,12 +281,14 @@ def test_catalog_models_frame() -> None:
     assert row["total_params"] == 666_070_679_552
     assert row["active_params"] == 35_515_793_408
     assert row["kv_bytes_per_token"] == 59_392
-    assert row["mla_kv_rank"] == 512 and row["aliases"] == "DeepSeek_V3"
+    assert row["mla_kv_rank"] == 512 and row["aliases"] == "DeepSeek-V3-Epoch-approximation"
+    assert row["catalog"] == "epoch"
     assert row["layer_groups"] is None and row["mla_rope_dim"] is None
     epoch = df.head(len(MODELS))
     assert epoch.filter(pl.col("mla_kv_rank").is_not_null()).height == 1
     assert epoch["layer_groups"].null_count() == len(MODELS)  # no Epoch entry uses an extension
     assert not epoch["tied_embeddings"].any() and not epoch["attention_sinks"].any()
+    assert not epoch["lookup_embedding"].any() and df.tail(len(MODERN_MODELS))["lookup_embedding"].all()
     assert epoch["kv_bytes"].null_count() == epoch["compute_bits"].null_count() == len(MODELS)
     ds = df.filter(pl.col("name") == "DeepSeek-V3").row(0, named=True)
     assert ds["layer_groups"] == "3×dense(f=18432); 58×MoE(f=2048, E=256, k=8, shared 1×2048)"
@@ -295,9 +299,10 @@ def test_catalog_models_frame() -> None:
 def test_catalog_gpus_frame() -> None:
     df = catalog.catalog_gpus()
     assert df.height == len(catalog.gpu_names())
-    assert df.columns == ["name", "aliases", "flops_4bit", "flops_8bit", "flops_16bit", "hbm_bandwidth",
-                          "hbm_bytes", "intra_node_bandwidth", "inter_node_bandwidth", "gpus_per_node",
-                          "usd_per_hour", "flop_utilization", "mem_utilization", "kernel_latency_s",
+    assert df.columns == ["name", "aliases", "catalog", "flops_4bit", "flops_8bit", "flops_16bit",
+                          "hbm_bandwidth", "hbm_bytes", "intra_node_bandwidth", "inter_node_bandwidth",
+                          "gpus_per_node", "usd_per_hour", "flop_utilization", "mem_utilization",
+                          "kernel_latency_s",
                           "collectives", "ll_latency_s", "ll128_latency_s", "source", "as_of", "notes",
                           "description"]
     assert df.schema["as_of"] == df.schema["notes"] == pl.String
@@ -437,8 +442,9 @@ def test_modern_model_is_its_hf_config(name: str) -> None:
     if fixture:
         assert m == from_hf_config(DATA / f"{fixture}.json", **precision).with_(name=name)
     assert m.total_params == pytest.approx(total, rel=0.01)
-    if active is not None:
-        assert m.active_params == pytest.approx(active, rel=0.01)
+    assert m.lookup_embedding  # the input embedding is a lookup: only the unembedding is computed
+    if active is not None:  # Mistral's, Qwen's and Meta's published active counts include it
+        assert m.active_params + m.vocab_size * m.d_model == pytest.approx(active, rel=0.01)
 
 
 def test_falcon_180b_has_its_8_kv_heads() -> None:
@@ -453,12 +459,16 @@ def test_falcon_180b_has_its_8_kv_heads() -> None:
 
 
 def test_deepseek_names() -> None:
-    # the notebook key, exactly as spelled, is Epoch's approximation; every other spelling of
-    # DeepSeek-V3 is the faithful model
-    assert catalog.model("DeepSeek_V3").name == "DeepSeek-V3-epoch"
-    for spelling in ("DeepSeek-V3", "deepseek v3", "deepseek_v3", "DEEPSEEK_V3", "deepseek-ai/DeepSeek-V3"):
+    # Every spelling of DeepSeek-V3, the notebook's key DeepSeek_V3 included, is the faithful
+    # model (before: "DeepSeek_V3" as spelled was Epoch's approximation, "deepseek_v3" the faithful
+    # one); Epoch's approximation is DeepSeek-V3-epoch in every spelling.
+    for spelling in ("DeepSeek-V3", "DeepSeek_V3", "deepseek v3", "deepseek_v3", "DEEPSEEK_V3",
+                     "deepseek-ai/DeepSeek-V3"):
         assert catalog.model(spelling).name == "DeepSeek-V3", spelling
-    faithful, epoch = catalog.model("DeepSeek-V3"), catalog.model("DeepSeek_V3")
+    for spelling in ("DeepSeek-V3-epoch", "deepseek_v3_epoch", "DEEPSEEK V3 EPOCH",
+                     "DeepSeek-V3-Epoch-approximation"):
+        assert catalog.model(spelling).name == "DeepSeek-V3-epoch", spelling
+    faithful, epoch = catalog.model("DeepSeek-V3"), catalog.model("DeepSeek-V3-epoch")
     assert faithful.layer_groups is not None and faithful.mla_rope_dim == 64
     assert (faithful.kv_bytes_per_token, epoch.kv_bytes_per_token) == (70_272, 59_392)
     assert catalog.model("Llama-3.3-70B") is catalog.model("Llama-3.1-70B")
@@ -602,9 +612,45 @@ def test_extra_catalog_bad_layer_groups(extra_files: list[_FakeFile], edit: tupl
         catalog.model_names()
 
 
-def test_extra_catalog_exact_alias_clash(extra_files: list[_FakeFile]) -> None:
-    text = _TINY.replace('aliases = ["tiny"]', 'exact_aliases = ["DeepSeek_V3"]')
+def test_extra_catalog_alias_that_reads_as_another_name(extra_files: list[_FakeFile]) -> None:
+    # a notebook-style key that normalises to another entry's name is a clash: there are no
+    # names "matched only as spelled" any more
+    text = _TINY.replace('aliases = ["tiny"]', 'aliases = ["DeepSeek_V3"]')
     extra_files.append(_FakeFile("clash.toml", text))
-    with pytest.raises(CatalogError, match=r"exact alias 'DeepSeek_V3' of 'Tiny-1B'.*also a name of "
-                                           r"'DeepSeek-V3-epoch'"):
+    with pytest.raises(CatalogError, match=r"'DeepSeek_V3' of 'Tiny-1B'.*clashes with 'DeepSeek-V3' of "
+                                           r"'DeepSeek-V3'"):
         catalog.model_names()
+
+
+def test_extra_catalog_exact_aliases_are_gone(extra_files: list[_FakeFile]) -> None:
+    text = _TINY.replace('aliases = ["tiny"]', 'exact_aliases = ["Tiny_1B"]')
+    extra_files.append(_FakeFile("old.toml", text))
+    with pytest.raises(SpecError, match=r"unknown field.*exact_aliases"):
+        catalog.model_names()
+
+
+@pytest.mark.parametrize("kind", ["models", "gpus"])
+def test_no_two_names_read_alike(kind: str) -> None:
+    # The lookup ignores case and separators: every name of every entry must normalise to a key
+    # of its own entry only, and every spelling of it find that entry.
+    entries = catalog._load()[kind].entries  # type: ignore[index]
+    owner: dict[str, str] = {}
+    for e in entries:
+        for n in e.names:
+            key = catalog._normalise(n)
+            assert owner.setdefault(key, e.name) == e.name, (n, owner[key], e.name)
+            find = catalog.model if kind == "models" else catalog.gpu
+            for spelling in (n, n.upper(), n.lower(), n.replace("-", "_"), n.replace("-", " ")):
+                assert find(spelling).name == e.name, spelling
+
+
+@pytest.mark.parametrize("epoch, modern", [("H200", "H200-SXM"), ("H100", "H100-SXM"),
+                                           ("A100", "A100-SXM-80GB")])
+def test_epoch_and_modern_gpus_say_which_they_are(epoch: str, modern: str) -> None:
+    # H200 and H200-SXM differ in price and caps: each name says which catalog it is from
+    e, m = catalog.gpu(epoch), catalog.gpu(modern)
+    assert catalog.gpu(f"{epoch}-epoch") is e and catalog.catalog_of(e) == "epoch"
+    assert catalog.catalog_of(m) == "modern"
+    assert catalog.catalog_of(e.with_(usd_per_hour=1.0)) is None
+    df = catalog.catalog_gpus().filter(pl.col("name").is_in([epoch, modern]))
+    assert dict(zip(df["name"], df["catalog"], strict=True)) == {epoch: "epoch", modern: "modern"}

@@ -298,7 +298,7 @@ def test_gpus_lists_the_catalog_and_csv_round_trips() -> None:
 
 
 def test_explain_reproduces_the_validation_case() -> None:
-    # VALIDATION.md case 2: Llama 3 70B, 8 × H100, b = 64: 12,222.5 µs, $0.8912/M; components
+    # docs/validation.md case 2: Llama 3 70B, 8 × H100, b = 64: 12,222.5 µs, $0.8912/M; components
     # kernel 1,280, network 3,736.9 (2,432 latency), memory 7,205.7, compute 1,612.6.
     p = ok("explain", "--model", "Llama-3-70B", "--gpu", "H100", "--n-gpus", "8", "--batch-size", "64")
     out = p.stdout
@@ -337,6 +337,24 @@ def test_explain_infeasible_says_by_how_much() -> None:
     # ... which the engine confirms.
     df = isw.sweep("Llama-3-70B", "H100", [6.34, 6.36], 64, 100_000, use_pp=True)
     assert df["feasible"].to_list() == [False, True]
+
+
+def test_explain_names_the_reason_a_point_has_no_layout() -> None:
+    # Half a GPU holds Llama 3 8B's 16 GB, but a layout needs P <= min(N, b) with P >= 1: the
+    # reason is the GPU count, not memory (the output used to say "does not fit").
+    p = ok("explain", "-m", "Llama-3-8B", "-n", "0.5", "-b", "1")
+    assert "no layout" in p.stdout and "P <= min(N, b)" in p.stdout
+    assert "min(N, b) = 0.5 (0.5 GPUs)" in p.stdout
+    assert "memory would fit: weights 16.1 GB + KV cache 0.0 GB = 16.1 GB <= 40.0 GB" in p.stdout
+    assert "does not fit" not in p.stdout and "--n-gpus 1 or more" in p.stdout
+    # Both reasons at once: too few sequences and too little memory.
+    p = ok("explain", "-m", "Llama-3-70B", "-n", "0.5", "-b", "0.3", "--pp")
+    assert "min(N, b) = 0.3 (0.5 GPUs and 0.3 sequences)" in p.stdout
+    assert "memory would not fit either" in p.stdout
+    assert "--n-gpus 2 or more and --batch-size 1 or more" in p.stdout
+    # A point with a feasible degree that only memory rules out still blames memory.
+    p = ok("explain", "-m", "Llama-3-70B", "-n", "1", "-b", "1")
+    assert "does not fit" in p.stdout and "no layout" not in p.stdout
 
 
 # ------------------------------------------------------------------ demo

@@ -15,11 +15,9 @@ from infersweep import reference
 
 
 def brute_force_frontier(model: str, gpu: str, resolution: int, **kw: object) -> pl.DataFrame:
-    """MODEL.md §7 written out with numpy over an isw.sweep of the same grid."""
+    """docs/model.md §7 written out with numpy over an isw.sweep of the same grid."""
     m, g = isw.model(model), isw.gpu(gpu)
-    n_min = m.weight_bytes * m.total_params / g.hbm_bytes
-    ns = reference.logspace2(math.log2(n_min), 18, resolution)
-    bs = reference.logspace2(0, 18 + math.log2(m.sparsity), resolution)
+    ns, bs = reference.frontier_grids(m, g, resolution)
     grid = isw.sweep(m, g, n_gpus=ns, batch_size=bs, **kw)  # N-major, like the engine's grid
     t = grid["token_latency_s"].to_numpy()
     n = grid["n_gpus"].to_numpy()
@@ -55,9 +53,8 @@ def test_frontier_equals_brute_force(model: str, kw: dict) -> None:
 def test_frontier_points_are_pareto_optimal_in_their_grid() -> None:
     m = isw.model("Llama-3-8B")
     front = isw.frontier(m, "H100", resolution=30, use_pp=False)
-    n_min = m.weight_bytes * m.total_params / isw.gpu("H100").hbm_bytes
-    grid = isw.sweep(m, "H100", n_gpus=reference.logspace2(math.log2(n_min), 18, 30),
-                     batch_size=reference.logspace2(0, 18, 30))
+    ns, bs = reference.frontier_grids(m, isw.gpu("H100"), 30)
+    grid = isw.sweep(m, "H100", n_gpus=ns, batch_size=bs)
     optimal = isw.pareto_front(grid).select("n_gpus", "batch_size").rows()
     assert set(front.select("n_gpus", "batch_size").rows()) <= set(optimal)
 

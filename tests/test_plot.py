@@ -114,6 +114,23 @@ def test_empty_and_single_frontiers_plot(mpl, fronts, tmp_path: Path) -> None:
     assert (tmp_path / "e.png").stat().st_size > 0 and (tmp_path / "e.html").stat().st_size > 0
 
 
+@pytest.mark.parametrize("n_settings", [2, 9])
+def test_the_legend_never_covers_the_title(mpl, fronts, n_settings: int) -> None:
+    # the demo's speculative-decoding plot had its legend drawn over a long title
+    title = ("(b) Speculative decoding, Llama-3-70B on H100\ndrafter Llama-3-8B-MQA, acceptance 0.8, "
+             "drafts of up to 5 tokens, H100 at $2.10/h, caps 0.7/0.75, and then some more words to be long")
+    many = {f"setting {i} with a long label": fronts["Llama-3-70B"] for i in range(n_settings)}
+    fig = plot.figure_frontiers(many, title=title)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    legend = fig.legends[0].get_window_extent(renderer)
+    suptitle = fig._suptitle.get_window_extent(renderer)  # type: ignore[union-attr]
+    assert not legend.overlaps(suptitle)
+    assert suptitle.x0 >= 0 and suptitle.x1 <= fig.bbox.width  # wrapped to fit the figure
+    for ax in fig.axes:
+        assert not legend.overlaps(ax.get_window_extent(renderer))
+
+
 def test_no_frontier_is_an_error(mpl, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no frontiers"):
         plot_frontiers({}, tmp_path / "x.png")

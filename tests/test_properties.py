@@ -144,6 +144,7 @@ def extended_models(draw: st.DrawFn, name: str = "target", moe: bool | None = No
         "kv_bytes": draw(st.one_of(st.none(), st.sampled_from([0.5, 1.0, 2.0]), st.floats(0.25, 4))),
         "compute_bits": draw(st.one_of(st.none(), st.sampled_from([4, 8, 16]))),
         "tied_embeddings": draw(st.booleans()),
+        "lookup_embedding": draw(st.booleans()),
         "attention_sinks": draw(st.booleans()),
         "weight_bytes": draw(st.sampled_from([base.weight_bytes, 0.53125, 0.5625])),
     }

@@ -1,4 +1,4 @@
-"""Model scaling, the inverse problem, the frontier fit and the MFU target (spec/MODEL.md §9, §7)."""
+"""Model scaling, the inverse problem, the frontier fit and the MFU target (docs/model.md §9, §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""spec/VALIDATION.md reproduced: every number, to the precision it is printed with.
+"""docs/validation.md reproduced: every number, to the precision it is printed with.
 
 The numbers were produced by the reference notebook of the paper (May 2025); a copy lives
 here because a user's checkout has no ../shared.
@@ -97,7 +97,7 @@ def test_token_latency(latency_table: pl.DataFrame, i: int) -> None:
         got = (row["kernel_s"], network, row["memory_s"], row["compute_s"])
         for value, printed in zip(got, parts, strict=True):
             if printed == "7,205.7":
-                # Double-rounded in VALIDATION.md (7,205.6466 → 7,205.65 → 7,205.7). The total and
+                # Double-rounded in docs/validation.md (7,205.6466 → 7,205.65 → 7,205.7). The total and
                 # the other components agree to 1e-7, and memory is what is left of the total.
                 assert math.isclose(value * 1e6, 7205.65, rel_tol=1e-6)
                 assert math.isclose(row["token_latency_s"], row["kernel_s"] + network + value, rel_tol=1e-12)
@@ -130,39 +130,33 @@ def test_token_latency_matches_reference(latency_table: pl.DataFrame, i: int) ->
 # ---------------------------------------------------------------- whole grid (§5, boundaries)
 
 
-def frontier_grid(model: isw.Model) -> tuple[list[float], list[float]]:
-    n_min = model.weight_bytes * model.total_params / H100.hbm_bytes
-    return (reference.logspace2(math.log2(n_min), 18, 400),
-            reference.logspace2(0, 18 + math.log2(model.sparsity), 400))
-
-
 def test_whole_grid_latency_sum() -> None:
     """The 160,000-point grid: one ulp in a log-spaced list moves this sum in its 6th digit.
 
-    VALIDATION.md prints 35,683.68373721324. That figure is the notebook run on numpy 1.x on
-    an AVX-512 CPU, whose SVML ``pow``/``log2`` round differently from the C library: for
-    four batch sizes (grid rows 12, 21, 34, 44) 2^log2(b) lands one ulp above b, so the
-    ``P > min(N, b)`` test drops the P = b layout there. The notebook itself, transcribed and
-    run on numpy 2.x or on numpy 1.26 with AVX-512 disabled, gives 35,683.58018366571 — this
-    engine's figure to 1e-14 — and forcing those four P values one ulp up reproduces the printed
-    35,683.68373721324 to 4e-15. The spec's rule is the C library's pow/log2, so we hold the
-    portable figure, and document the other (README, "Validation").
+    docs/validation.md gives 35,683.580183665705 under the rounding rule (docs/model.md: lists
+    end at exactly their end value). The notebook printed 35,683.68373721324 on numpy 1.x on an
+    AVX-512 CPU, whose SVML ``pow`` put 2^log2(b) one ulp above b for four batch sizes (grid
+    rows 12, 21, 34, 44), so ``P > min(N, b)`` dropped the P = b layout there; the PP list now
+    ends at b itself, on any libm. Unchanged by the rule against this engine before it (glibc
+    returned b for 2^log2(b) at every b of this grid): the figure did not move.
     """
     m = isw.model("Llama-3-70B")
-    ns, bs = frontier_grid(m)
+    ns, bs = reference.frontier_grids(m, H100, 400)
     df = isw.sweep(m, "H100", n_gpus=ns, batch_size=bs, use_pp=True, columns=["token_latency_s", "feasible"])
     assert df["feasible"].all()
     total = math.fsum(df["token_latency_s"].to_list())
-    assert math.isclose(total, 35_683.58018366571, rel_tol=1e-12)
+    assert math.isclose(total, 35_683.580183665705, rel_tol=1e-12)
 
 
-def test_log_spaced_lists_are_numpy_exact_endpoints() -> None:
-    # The last element is exactly 2^hi, not 2^(lo + (n−1)·step): the P = b boundary depends on it.
+def test_log_spaced_lists_end_at_their_end_values() -> None:
+    # The ends are the end values, not 2^log2(end): the P = b boundary depends on it.
     m = isw.model("Llama-3-70B")
-    ns, bs = frontier_grid(m)
+    ns, bs = reference.frontier_grids(m, H100, 400)
+    assert ns[0] == m.weight_bytes * m.total_params / H100.hbm_bytes
     assert bs[0] == 1.0 and bs[-1] == 2.0**18 and ns[-1] == 2.0**18
     step = 18 / 399
-    assert bs[57] == 2.0 ** (57 * step + 0)
+    assert bs[57] == 2.0 ** (0 + 57 * step)
+    assert reference.pp_degrees(12.20175, 80, True)[-1] == 12.20175 != 2.0 ** math.log2(12.20175)
 
 
 # ---------------------------------------------------------------- speculative decoding (§6)
@@ -206,6 +200,35 @@ def test_deepseek_v3_end_to_end() -> None:
 
 
 # ---------------------------------------------------------------- frontier (§7)
+
+# Moved by the rounding rule (docs/validation.md, "Figures moved"): Mistral Large 2's N_min·HBM
+# is 3e-5 bytes short of w·P_total in floating point, so the grid's first row (N = N_min) was
+# infeasible; with 1e-12 capacity slack it fits, and three slow, cheap points move onto it.
+# (position fastest first without / with spec. dec., tok/s, $/M, b); N is N_min for all three.
+MOVED_FRONTIER_POINTS = [
+    (275, 302, "22.791151", "0.25669297", "305.62931"),
+    (311, 338, "15.895157", "0.23025597", "488.53930"),
+    (346, 373, "10.456725", "0.21222436", "805.72032"),
+]
+
+
+@pytest.mark.parametrize("spec", [False, True])
+def test_mistral_large_2_frontier_points_moved_by_the_capacity_slack(spec: bool) -> None:
+    m = isw.model("Mistral-Large-2")
+    n_min = m.weight_bytes * m.total_params / H100.hbm_bytes
+    sd = isw.SpecDec("Llama-3-8B-MQA", 0.8, 5) if spec else None
+    front = isw.frontier(m, "H100", use_pp=True, spec_dec=sd)
+    assert front.height == (438 if spec else 425)
+    for plain_at, spec_at, speed, usd, batch in MOVED_FRONTIER_POINTS:
+        row = front.row(spec_at if spec else plain_at, named=True)
+        assert row["n_gpus"] == n_min and row["gamma"] == 0
+        assert_printed(row["tokens_per_s_per_request"], speed)
+        assert_printed(row["usd_per_million_tokens"], usd)
+        assert_printed(row["batch_size"], batch)
+        if not spec:  # the reference agrees (plain decoding wins there either way)
+            ref = reference.token_latency(m, H100, n_min, row["batch_size"], 0, 1, use_pp=True)
+            assert math.isclose(row["token_latency_s"], ref.latency_s, rel_tol=1e-12)
+
 
 FRONTIER_CASES = [
     # ℓ, spec dec, fastest (tok/s, N, b), preferred (tok/s, $/M, N, b)

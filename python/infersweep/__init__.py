@@ -14,6 +14,7 @@ from .catalog import catalog_gpus, catalog_models, gpu, gpu_names, model, model_
 from .data import measurements
 from .dataset import read_sweep
 from .errors import CatalogError, ConfigError, GridError, InfersweepError, SpecError
+from .explain import Explanation, explain
 from .frontier import frontier as frontier
 from .frontier import pareto_front, preferred
 from .hf_config import from_hf_config
@@ -38,6 +39,7 @@ from .validation import validate, validation_summary
 __all__ = [
     "CatalogError",
     "ConfigError",
+    "Explanation",
     "FrontierFit",
     "Gpu",
     "GridError",
@@ -53,6 +55,7 @@ __all__ = [
     "catalog_gpus",
     "catalog_models",
     "errors",
+    "explain",
     "fit_frontier",
     "from_hf_config",
     "frontier",

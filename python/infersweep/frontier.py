@@ -1,4 +1,4 @@
-"""The speed–cost Pareto frontier (spec/MODEL.md §7), preferred points, exact fronts."""
+"""The speed–cost Pareto frontier (docs/model.md §7), preferred points, exact fronts."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from . import _core
 from .catalog import gpu as lookup_gpu
 from .catalog import model as lookup_model
 from .errors import GridError
-from .reference import logspace2 as _logspace2
+from .reference import frontier_grids
 from .specs import Gpu, Model, SpecDec
 from .sweep import check_threads, gpu_dict, model_dict, sweep
 
@@ -38,9 +38,11 @@ def frontier(
     The grid is ``resolution`` GPU counts (from the minimum that holds the weights to 2^18)
     × ``resolution`` batch sizes (1 to 2^18·s), every layout of each point searched; for each
     of ``n_targets`` latency targets between the fastest latency and 100× it, the cheapest
-    point no slower than the target is recorded (spec/MODEL.md §7; the defaults are the
+    point no slower than the target is recorded (docs/model.md §7; the defaults are the
     paper's). ``max_throughput`` caps tokens/s per instance (b / latency). With ``spec_dec``
-    every point uses speculative decoding when it helps.
+    every point uses speculative decoding when it helps. ``use_pp`` defaults to True, unlike
+    :func:`infersweep.sweep` and :func:`infersweep.explain`: a frontier is the best layout at
+    every speed, and the paper's frontiers search pipeline degrees too.
 
     ``exact=True`` is the finer mode: instead of sampling 1000 latency targets it returns every
     non-dominated point of the grid (:func:`pareto_front` of the whole sweep), typically a few
@@ -60,9 +62,8 @@ def frontier(
               "gamma_max": spec_dec.gamma_max}
         g.flops_for(spec_dec.drafter_model)
     if exact:
-        n_min = m.weight_bytes * m.total_params / g.hbm_bytes
-        ns = np.asarray(_logspace2(math.log2(n_min), 18, resolution))
-        bs = np.asarray(_logspace2(0, 18 + math.log2(m.sparsity), resolution))
+        n_grid, b_grid = frontier_grids(m, g, resolution)
+        ns, bs = np.asarray(n_grid), np.asarray(b_grid)
         grid = sweep(m, g, n_gpus=ns, batch_size=bs, context_len=context_len, use_pp=use_pp,
                      spec_dec=spec_dec, num_threads=num_threads, progress=False)
         grid = grid.filter(pl.col("batch_size") / pl.col("token_latency_s") <= max_throughput)

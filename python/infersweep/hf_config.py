@@ -9,7 +9,7 @@ same keys), ``gpt_oss``, ``gemma3`` / ``gemma3_text`` (a multimodal config's nes
 ``text_config`` is read) and ``llama4`` / ``llama4_text`` (likewise). Every family has a gated
 FFN (SwiGLU or GeGLU), so ``ffn_up_matrices = 2``.
 
-Mapping onto the `epoch` fields of spec/MODEL.md §1::
+Mapping onto the `epoch` fields of docs/model.md §1::
 
     d_model          hidden_size
     d_ff             intermediate_size; per expert for MoE: moe_intermediate_size (qwen3_moe,
@@ -47,8 +47,12 @@ docs/extensions.md where the config needs them (``Model.source`` lists them)::
     mla_rope_dim     qk_rope_head_dim (deepseek)
     tied_embeddings  tie_word_embeddings
     attention_sinks  gpt_oss
+    lookup_embedding always: the input embedding is a table lookup, not a matmul, so P_active
+                     and the FLOPs count only the unembedding's V·d (`epoch` counts 2·V·d; gpt-oss-
+                     120b: 5.12B active, published 5.13B, against 5.70B under `epoch`'s count)
 
-A config needing none of them gives a plain `epoch` model (``layer_groups`` None). Llama 4's
+A config needing none of the others gives a model of `epoch`'s fields plus ``lookup_embedding``
+(``layer_groups`` None). Llama 4's
 chunked attention is modelled as a window of the chunk size, an upper bound (noted in the source).
 What even the extensions cannot express (``v_head_dim`` != ``qk_nope_head_dim``, ``q_lora_rank``
 null) raises ConfigError naming the field and its value.
@@ -86,6 +90,9 @@ no query compression (``q_lora_rank`` null, e.g. DeepSeek-V2-Lite)
 tied embeddings (``tie_word_embeddings`` true; gemma3's default)
     Counted twice, as `epoch` does (2·V·d): total parameters and per-token FLOPs are over by V·d;
     the per-step weight traffic (`epoch` reads only the unembedding) is exact.
+the input embedding (every config)
+    Counted as a matmul, as `epoch` does (quirk §10.4: 2·V·d in P_active): active parameters and
+    per-token FLOPs are over by V·d.
 """
 
 from __future__ import annotations
@@ -590,6 +597,7 @@ def _faithful(cfg: _Config, raw: dict[str, Any], path: Path | None, name: str | 
     if cfg.get("tie_word_embeddings", False):
         ext["tied_embeddings"] = True
         notes.append("tied embeddings: P_emb = V·d")
+    ext["lookup_embedding"] = True
     if fam == "gpt_oss":
         ext["attention_sinks"] = True
         notes.append("attention sinks (one learned logit per head; no cost in the model)")
@@ -600,6 +608,8 @@ def _faithful(cfg: _Config, raw: dict[str, Any], path: Path | None, name: str | 
     parts = [f"Hugging Face config.json {cfg.origin}, model_type {cfg.model_type!r}"]
     parts.append("faithful, with extensions (docs/extensions.md): " + "; ".join(notes) if notes or not plain
                  else "exact epoch mapping")
+    parts.append("input embedding a lookup (lookup_embedding): P_active and the FLOPs count the "
+                 "unembedding's V·d only")
     parts += _common_source_parts(cfg, raw, precision)
     base = groups[0]
     try:
@@ -635,8 +645,10 @@ def from_hf_config(path_or_dict: str | os.PathLike[str] | Mapping[str, Any], *, 
 
     By default the model is faithful: dense and MoE layers, shared experts, MLA's RoPE key,
     sliding-window, local/global and chunked attention, tied embeddings and attention sinks are
-    expressed with the extensions of docs/extensions.md (``Model.layer_groups`` and friends); a
-    config that needs none of them gives a plain `epoch` model. With ``approximate=True`` the
+    expressed with the extensions of docs/extensions.md (``Model.layer_groups`` and friends), and
+    the input embedding counts as the lookup it is (``lookup_embedding``: only the unembedding's
+    V·d in the active parameters and FLOPs); a config that needs nothing else gives `epoch`'s
+    fields plus ``lookup_embedding``. With ``approximate=True`` the
     closest model in `epoch`'s fields alone is built instead (Epoch's own approximation, e.g. of
     DeepSeek-V3) and ``Model.source`` records each approximation.
 

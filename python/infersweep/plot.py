@@ -20,6 +20,7 @@ import html
 import io
 import math
 import os
+import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
@@ -48,6 +49,10 @@ __all__ = [
 #: Figure size in inches and resolution of raster output: PNGs are FIGSIZE × DPI pixels.
 FIGSIZE = (14.0, 5.6)
 DPI = 110
+#: Longest line of a figure title, in characters (longer lines are wrapped): at 13 pt bold it fits
+#: the width of a FIGSIZE figure. The legend sits at the right, centred on the axes' height, so
+#: that it never covers the title above them.
+TITLE_WRAP = 110
 #: File extensions plot_frontiers writes.
 FORMATS = (".png", ".svg", ".pdf", ".html", ".htm")
 
@@ -210,8 +215,9 @@ def figure_frontiers(
         ax.grid(True, which="major", alpha=0.35)
         ax.grid(True, which="minor", alpha=0.12)
     if title:
-        fig.suptitle(title, fontsize=13, fontweight="bold")
-    fig.legend(handles=handles, loc="outside right upper", fontsize=9, frameon=False)
+        lines = [w for line in title.splitlines() for w in textwrap.wrap(line, TITLE_WRAP) or [""]]
+        fig.suptitle("\n".join(lines), fontsize=13, fontweight="bold")
+    fig.legend(handles=handles, loc="outside right center", fontsize=9, frameon=False)
     return fig
 
 

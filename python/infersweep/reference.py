@@ -1,6 +1,6 @@
 """The forward-pass model in plain Python: readable, slow, and the oracle for the Rust engine.
 
-This file follows spec/MODEL.md (`epoch` semantics, Erdil 2025) formula by formula, with the
+This file follows docs/model.md (`epoch` semantics, Erdil 2025) formula by formula, with the
 section numbers beside each function, and the named extensions of docs/extensions.md (layer
 groups, shared experts, MLA's RoPE key, attention windows, tied embeddings, separate KV and
 compute precisions). A model is always a list of layer groups here: one made of `epoch`'s fields
@@ -8,8 +8,10 @@ when ``layer_groups`` is unset, in which case every sum below has a single term,
 `epoch`'s own expression in `epoch`'s order, so that such a model gives exactly the numbers it
 gave before the extensions existed. It uses no numpy on purpose: every number is a Python
 float computed with the C library's ``pow`` and ``log2``, exactly as the Rust engine does, so
-the two agree to the last few ulps and both land on the same side of every ``ceil`` and
-comparison. Tests hold the Rust engine equal to this file; benchmarks use it as the baseline.
+the two agree to the last few ulps. No result hinges on those last ulps either (the rounding
+rule of docs/model.md): log-spaced lists end at exactly their end value, counts within 1e-12
+of an integer are that integer before ``ceil``, and capacity has 1e-12 relative slack. Tests
+hold the Rust engine equal to this file; benchmarks use it as the baseline.
 """
 
 from __future__ import annotations
@@ -27,18 +29,61 @@ _NCCL_LL128 = (1.25e-6, 8.5e-6, 0.95)
 _NCCL_SIMPLE = (28e-6, 28e-6, 1.0)
 
 
-def logspace2(lo: float, hi: float, n: int) -> list[float]:
-    """``numpy.logspace(lo, hi, n, base=2)`` bit for bit: 2^(lo + i·step), last exactly 2^hi."""
+#: A count within this relative distance of an integer is that integer before ``ceil``.
+COUNT_TOLERANCE = 1e-12
+#: A configuration is infeasible when N·HBM < need·CAPACITY_SLACK (1e-12 relative slack).
+CAPACITY_SLACK = 1 - 1e-12
+
+
+def whole(x: float) -> float:
+    """``x``, or the integer nearest to it when within 1e-12 relative of it."""
+    r = float(round(x))
+    return r if abs(x - r) <= COUNT_TOLERANCE * abs(r) else x
+
+
+def ceil_count(x: float) -> float:
+    """``ceil`` of a count that may carry rounding error: 16 + 1 ulp GPUs fill 2 nodes of 8, not 3."""
+    return float(math.ceil(whole(x)))
+
+
+def logspace2_between(first: float, last: float, n: int) -> list[float]:
+    """From exactly ``first`` to exactly ``last``: interior points 2^(lo + i·step), lo = log2(first),
+    step = (log2(last) − lo)/(n − 1); one point is ``first``."""
     if n == 1:
-        return [2.0**lo]
-    step = (hi - lo) / (n - 1)
-    return [2.0 ** (i * step + lo) for i in range(n - 1)] + [2.0**hi]
+        return [first]
+    lo = math.log2(first)
+    step = (math.log2(last) - lo) / (n - 1)
+    return [first] + [2.0 ** (lo + i * step) for i in range(1, n - 1)] + [last]
+
+
+def logspace_to(x: float, n: int) -> list[float]:
+    """``logspace_to(x, n)``: 1 to exactly x (the PP list up to min(b, L), the f_at list up to T)."""
+    return logspace2_between(1.0, x, n)
 
 
 def logspace10(lo: float, hi: float, n: int) -> list[float]:
-    """``numpy.logspace(lo, hi, n)``: the frontier's latency targets (§7)."""
+    """``numpy.logspace(lo, hi, n)``: the frontier's latency targets (§7), last exactly 10^hi."""
     step = (hi - lo) / (n - 1)
-    return [10.0 ** (i * step + lo) for i in range(n - 1)] + [10.0**hi]
+    return [10.0 ** (lo + i * step) for i in range(n - 1)] + [10.0**hi]
+
+
+def frontier_grids(m: Model, g: Gpu, resolution: int = 400) -> tuple[list[float], list[float]]:
+    """The frontier's grids (§7): N from exactly N_min = w·P_total/HBM to 2^18, b from 1 to
+    exactly 2^18·s, ``resolution`` points each."""
+    n_min = m.weight_bytes * m.total_params / g.hbm_bytes
+    top = 2.0**18
+    return logspace2_between(n_min, top, resolution), logspace2_between(1.0, top * m.sparsity, resolution)
+
+
+def pp_degrees(batch: float, n_layers: float, use_pp: bool) -> list[float]:
+    """The pipeline degrees tried (§5): [1], and with PP logspace_to(max(1, min(b, L)), 10)."""
+    return [1.0] + (logspace_to(max(1.0, min(batch, n_layers)), 10) if use_pp else [])
+
+
+def fits(m: Model, g: Gpu, n_gpus: float, batch: float, ctx: float, pp_degree: float) -> bool:
+    """Capacity (§5): weights + the micro-batch's KV cache fit in N·HBM, with 1e-12 relative slack."""
+    need = m.kv_bytes_for_context(ctx) * (batch / pp_degree) + m.weight_bytes * m.total_params
+    return not n_gpus * g.hbm_bytes < need * CAPACITY_SLACK
 
 
 # ---------------------------------------------------------------- §3 arithmetic and traffic
@@ -188,8 +233,8 @@ def _tp_layout(g: Gpu, t: float, two_d: bool) -> tuple[float, float, float]:
     """(ranks of each all-reduce, the other grid side, nodes spanned) for t-way TP."""
     if two_d:
         r = math.sqrt(t)
-        return r, t / r, math.sqrt(math.ceil(t / g.gpus_per_node))
-    return t, 1.0, float(math.ceil(t / g.gpus_per_node))
+        return r, t / r, math.sqrt(ceil_count(t / g.gpus_per_node))
+    return t, 1.0, ceil_count(t / g.gpus_per_node)
 
 
 def token_latency(m: Model, g: Gpu, n_gpus: float, batch: float, ctx: float, s_pos: float = 1,
@@ -202,13 +247,12 @@ def token_latency(m: Model, g: Gpu, n_gpus: float, batch: float, ctx: float, s_p
     L, d = m.n_layers, m.d_model
     groups, rep = m.groups, m.representative
     kv_ctx = m.kv_bytes_for_context(ctx)  # kappa·ℓ, or Σ_g ... min(ℓ, W_g) with windows
-    pp_list = [1.0] + (logspace2(0, math.log2(min(b, L)), 10) if use_pp else [])
+    pp_list = pp_degrees(b, L, use_pp)
 
     f_ffn = ffn_flop(m, b * S, 1)
     f_kv = kv_flop(m, ctx, b * S, 1)
     f_proj = flop(m, ctx, b * S, 1) - f_ffn - f_kv
     t_kern = 4 * L * g.kernel_latency_s
-    fits_weights = w * m.total_params
     best = INFEASIBLE
     for two_d in (True, False):
         for P in pp_list:
@@ -232,7 +276,7 @@ def token_latency(m: Model, g: Gpu, n_gpus: float, batch: float, ctx: float, s_p
                     bw_fixed += grp.n_layers * cb
                 if grp.n_experts > 1:
                     r = min(k, n_ep_g)
-                    cl, cb = collective(g, r, math.ceil(r / g.gpus_per_node), d * bm * r * S * a / T,
+                    cl, cb = collective(g, r, ceil_count(r / g.gpus_per_node), d * bm * r * S * a / T,
                                         ALL_TO_ALL)
                     lat_fixed += 2 * grp.n_layers * cl
                     bw_fixed += 2 * grp.n_layers * cb
@@ -244,8 +288,8 @@ def token_latency(m: Model, g: Gpu, n_gpus: float, batch: float, ctx: float, s_p
             cl, cb = collective(g, 2, 2, d * bm * S * a / T, P2P)
             lat_fixed += (P - 1) * cl
             bw_fixed += (P - 1) * cb
-            infeasible = N * g.hbm_bytes < kv_ctx * bm + fits_weights or P > min(N, b)  # noqa: SIM300
-            for f_at in logspace2(0, math.log2(T), 6):
+            infeasible = not fits(m, g, N, b, ctx, P) or P > min(N, b)  # noqa: SIM300
+            for f_at in logspace_to(T, 6):
                 T_at = T / f_at
                 R_at, Pr_at, nodes_at = _tp_layout(g, T_at, two_d)
                 words_attn = [d / Pr_at, m.attention_width / Pr_at] if two_d else [d]
@@ -302,8 +346,10 @@ def economics(m: Model, g: Gpu, n_gpus: float, batch: float, ctx: float, latency
               positions: float = 1) -> dict[str, float]:
     """Economics of a pass that yields ``positions`` tokens per sequence every ``latency_s``.
 
-    With one position (plain or speculative decoding) these are spec/MODEL.md §7 exactly.
-    An infeasible point (infinite latency) gets zero speed, infinite cost and zero MFU.
+    With one position (plain or speculative decoding) these are docs/model.md §7 exactly. MFU
+    counts the FLOPs the latency counts, FLOP(ℓ, b·S, 1) (§5: b·S tokens attending over ℓ), so it
+    is at most u_flop for any S. An infeasible point (infinite latency) gets zero speed, infinite
+    cost and zero MFU.
     """
     gpu_s = n_gpus * latency_s / (batch * positions)
     return {
@@ -311,5 +357,5 @@ def economics(m: Model, g: Gpu, n_gpus: float, batch: float, ctx: float, latency
         "gpu_seconds_per_token": gpu_s,
         "usd_per_million_tokens": 1e6 * gpu_s * g.usd_per_hour / 3600,
         "tokens_per_s_per_gpu": batch * positions / (n_gpus * latency_s),
-        "mfu": flop(m, ctx, batch, positions) / (n_gpus * g.flops_for(m) * latency_s),
+        "mfu": flop(m, ctx, batch * positions, 1) / (n_gpus * g.flops_for(m) * latency_s),
     }

@@ -1,4 +1,4 @@
-"""Model scaling and the paper's inverse problems (spec/MODEL.md §9, §7).
+"""Model scaling and the paper's inverse problems (docs/model.md §9, §7).
 
 * :func:`scale_model`: a model F times bigger (or smaller) in the paper's proportions.
 * :func:`infer_model_size`: the size at which an observed (speed, price) point lies on the
@@ -58,7 +58,7 @@ def _group_size_keeping(heads: float, kv_groups: float) -> float:
 
 def scale_model(model: Model | str, factor: float, depth_exponent: float = 1 / 3,
                 name: str | None = None) -> Model:
-    """The model scaled to about ``factor`` times the parameters (spec/MODEL.md §9).
+    """The model scaled to about ``factor`` times the parameters (docs/model.md §9).
 
     With F = ``factor`` and δ = ``depth_exponent``::
 
@@ -118,7 +118,7 @@ def scale_model(model: Model | str, factor: float, depth_exponent: float = 1 / 3
         "group_size": group,
         "head_dim": m.head_dim * head,
         "source": f"scale_model({m.name!r}, factor={factor!r}, depth_exponent={depth_exponent!r}) "
-                  f"(spec/MODEL.md §9)",
+                  f"(docs/model.md §9)",
     }
     if m.layer_groups is not None:
         groups = [replace(g, n_layers=g.n_layers * layers / m.n_layers, d_ff=g.d_ff * width,
@@ -154,7 +154,7 @@ def frontier_cost_at(front: pl.DataFrame, speed: float) -> float:
 
     Log-cost is interpolated linearly in speed between frontier points. Faster than the fastest
     point: ``inf`` (unreachable). Slower than the slowest point: the slowest point's cost (the
-    frontier stops at 100× the fastest latency, spec/MODEL.md §10.8; its cost only falls with
+    frontier stops at 100× the fastest latency, docs/model.md §10.8; its cost only falls with
     speed, and flattens where the GPUs are compute-bound).
     """
     if front.height == 0:
@@ -276,7 +276,7 @@ def _profile(x: np.ndarray, log_y: np.ndarray, s: float) -> tuple[float, float, 
 
 def fit_frontier(front: pl.DataFrame | ArrayLike, cost: ArrayLike | None = None, *,
                  grid_points: int = 400, golden_steps: int = 80) -> FrontierFit:
-    """Fit ``y = A·(1 − x/x_m)^(−β)`` to a frontier with log-normal errors (spec/MODEL.md §9).
+    """Fit ``y = A·(1 − x/x_m)^(−β)`` to a frontier with log-normal errors (docs/model.md §9).
 
     Minimises ``Σ (log y − log A + β·log(1 − x/x_m))²`` over log A, β and x_m > max(x). For a
     fixed x_m the model is linear in (log A, β), solved in closed form; the profile over
@@ -343,7 +343,7 @@ def mfu_target(
 ) -> pl.DataFrame:
     """The fastest frontier point whose MFU is at least ``target_mfu`` (one row).
 
-    MFU = FLOP(ℓ, b, 1)/(N·Phi0·T) and cost ∝ N·T/b (spec/MODEL.md §7), and FLOP(ℓ, b, 1) is
+    MFU = FLOP(ℓ, b, 1)/(N·Phi0·T) and cost ∝ N·T/b (docs/model.md §7), and FLOP(ℓ, b, 1) is
     proportional to b, so ``MFU × cost`` is the same for every configuration of a model, GPU
     and context: "MFU ≥ target" is "cost ≤ a threshold", and along the frontier MFU rises as
     speed falls. The answer is thus the frontier point where MFU first reaches the target, and

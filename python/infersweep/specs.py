@@ -1,4 +1,4 @@
-"""Model and GPU specs: frozen, validated dataclasses (spec/MODEL.md §1-2).
+"""Model and GPU specs: frozen, validated dataclasses (docs/model.md §1-2).
 
 Units: widths and counts are plain numbers (they may be fractional: `epoch` semantics treat
 every quantity as a real number, and scaled models have fractional widths); bytes per weight
@@ -139,7 +139,7 @@ def representative_group(groups: Sequence[LayerGroup]) -> int:
 
 @dataclass(frozen=True)
 class Model:
-    """A Transformer, in the fields of spec/MODEL.md §1, with the named extensions of
+    """A Transformer, in the fields of docs/model.md §1, with the named extensions of
     docs/extensions.md.
 
     ``group_size`` is the number of query heads per KV head (``n_heads`` is MQA, 1 is MHA).
@@ -153,6 +153,9 @@ class Model:
     - ``compute_bits``: the GPU FLOP-rate key (4, 8 or 16) used for this model; default
       ``8·weight_bytes``, `epoch`'s rule (e.g. FP4 weights computed in BF16: 16).
     - ``tied_embeddings``: one V×d matrix for the input embedding and the unembedding.
+    - ``lookup_embedding``: the input embedding is a table lookup, so only the unembedding's V·d
+      counts in ``active_params`` and the FLOPs (`epoch` counts 2·V·d, quirk §10.4). Faithful
+      models (``from_hf_config``, the modern catalog) set it.
     - ``mla_rope_dim``: MLA's decoupled RoPE key width, cached next to the latent.
     - ``attention_sinks``: gpt-oss's learned per-head sink logit (no cost to model).
     - ``layer_groups``: groups of layers with different FFNs and attention windows; then
@@ -181,6 +184,7 @@ class Model:
     kv_bytes: float | None = None
     compute_bits: int | None = None
     tied_embeddings: bool = False
+    lookup_embedding: bool = False
     mla_rope_dim: float | None = None
     attention_sinks: bool = False
     layer_groups: tuple[LayerGroup, ...] | None = None
@@ -217,7 +221,7 @@ class Model:
             object.__setattr__(self, "mla_q_rank", _check_number(k, n, "mla_q_rank", self.mla_q_rank))
             if self.group_size != 1:
                 raise SpecError(f"model {n!r}: MLA needs field 'group_size' == 1, got {self.group_size:g}")
-        for fname in ("parallel_attention", "tied_embeddings", "attention_sinks"):
+        for fname in ("parallel_attention", "tied_embeddings", "lookup_embedding", "attention_sinks"):
             _check_bool(k, n, fname, getattr(self, fname))
         self._check_extensions()
 
@@ -262,7 +266,7 @@ class Model:
                                 f"layer_groups[{rep}] ({getattr(parsed[rep], fname):g}), the group with the "
                                 f"most experts; Model.with_layer_groups sets it")
 
-    # --- derived quantities (spec/MODEL.md §1; the extensions: docs/extensions.md) ---
+    # --- derived quantities (docs/model.md §1; the extensions: docs/extensions.md) ---
     @property
     def is_mla(self) -> bool:
         return self.mla_kv_rank is not None
@@ -271,7 +275,8 @@ class Model:
     def uses_extensions(self) -> bool:
         """Whether any field beyond `epoch`'s is set (docs/extensions.md)."""
         return (self.kv_bytes is not None or self.compute_bits is not None or self.tied_embeddings
-                or self.mla_rope_dim is not None or self.attention_sinks or self.layer_groups is not None)
+                or self.lookup_embedding or self.mla_rope_dim is not None or self.attention_sinks
+                or self.layer_groups is not None)
 
     @property
     def groups(self) -> tuple[LayerGroup, ...]:
@@ -376,6 +381,14 @@ class Model:
         return 2 * self.vocab_size * self.d_model
 
     @property
+    def active_embedding_params(self) -> float:
+        """The embedding parameters a token computes with: P_emb (`epoch`: the input embedding
+        counts as a matmul, quirk §10.4), or the unembedding's V·d alone with ``lookup_embedding``."""
+        if self.lookup_embedding:
+            return self.vocab_size * self.d_model
+        return self.embedding_params
+
+    @property
     def total_params(self) -> float:
         """P_total = L·P_attn + Σ_g P_ff_g + P_shared + P_emb."""
         return (self.n_layers * self.attention_params_per_layer + self.ffn_params + self.shared_ffn_params
@@ -383,9 +396,10 @@ class Model:
 
     @property
     def active_params(self) -> float:
-        """P_active = L·P_attn + Σ_g floor(P_ff_g / s_g) + P_shared + P_emb."""
+        """P_active = L·P_attn + Σ_g floor(P_ff_g / s_g) + P_shared + P_emb (V·d with
+        ``lookup_embedding``: :attr:`active_embedding_params`)."""
         return (self.n_layers * self.attention_params_per_layer + self.active_ffn_params
-                + self.shared_ffn_params + self.embedding_params)
+                + self.shared_ffn_params + self.active_embedding_params)
 
     @property
     def kv_element_bytes(self) -> float:
@@ -474,7 +488,7 @@ class Model:
 
 @dataclass(frozen=True)
 class Gpu:
-    """An accelerator, in the fields of spec/MODEL.md §2.
+    """An accelerator, in the fields of docs/model.md §2.
 
     ``flops_by_bits`` maps compute bits (4, 8, 16) to peak dense FLOP/s; the rate used for a
     model is ``flops_by_bits[model.compute_bits]``, or ``flops_by_bits[8 * weight_bytes]`` when
@@ -550,7 +564,7 @@ class Gpu:
 
 @dataclass(frozen=True)
 class SpecDec:
-    """Speculative decoding (spec/MODEL.md §6): a drafter on the same GPUs and batch.
+    """Speculative decoding (docs/model.md §6): a drafter on the same GPUs and batch.
 
     ``acceptance`` is the probability that a drafted token is accepted, in [0, 1);
     drafts of 2 to ``gamma_max`` tokens are tried and the best kept (plain decoding too).

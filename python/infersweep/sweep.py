@@ -97,6 +97,7 @@ _NOT_FOR_ENGINE = ("source", "parallel_attention", "attention_sinks")
 #: Extension fields (docs/extensions.md), passed only when set, so that an `epoch` model's dict
 #: (and a stored sweep's fingerprint) is what it was before the extensions existed.
 _EXTENSION_DEFAULTS: dict[str, Any] = {"kv_bytes": None, "compute_bits": None, "tied_embeddings": False,
+                                       "lookup_embedding": False,
                                        "mla_rope_dim": None, "layer_groups": None}
 
 
@@ -122,8 +123,10 @@ def _unique_names(kind: str, items: Sequence[Model | Gpu]) -> list[str]:
     return [it.name for it in items]
 
 
-def _enum(names: Sequence[str]) -> pl.Enum:
-    return pl.Enum(list(dict.fromkeys(names)))
+#: The dtype of the ``model`` and ``gpu`` columns: Categorical, whose categories polars keeps
+#: process-wide, so results of different calls concatenate (``pl.concat``; an Enum of each call's
+#: names would refuse: "Enum mismatch"), at the cost of an Enum (4-byte codes, no string per row).
+LABEL_DTYPE = pl.Categorical
 
 
 def _labels(name: str, names: Sequence[str | None], codes: np.ndarray, dtype: pl.DataType) -> pl.Series:
@@ -165,8 +168,8 @@ class Plan:
         out: dict[str, Any] = {}
         model_names = _unique_names("model", self.models)
         gpu_names = _unique_names("gpu", self.gpus)
-        out["model"] = _labels("model", model_names, cols["model"], _enum(model_names))
-        out["gpu"] = _labels("gpu", gpu_names, cols["gpu"], _enum(gpu_names))
+        out["model"] = _labels("model", model_names, cols["model"], LABEL_DTYPE())
+        out["gpu"] = _labels("gpu", gpu_names, cols["gpu"], LABEL_DTYPE())
         for name in ("n_gpus", "batch_size", "context_len", "seq_len", "use_pp"):
             out[name] = cols[name]
         sd = cols["spec_dec"]
@@ -345,10 +348,16 @@ def sweep(
     """Evaluate every configuration of the grid: one row per configuration.
 
     Each row carries its inputs and the token latency, speed, cost, utilisation and the winning
-    layout with its four time components (spec/MODEL.md §5-7). Rows that do not fit in memory
+    layout with its four time components (docs/model.md §5-7). Rows that do not fit in memory
     are data: ``feasible`` is false, latency and cost are ``inf`` and the components NaN.
     With ``seq_len`` S > 1 each pass yields S positions per sequence: ``token_latency_s`` is
     the pass time and speeds and costs count S tokens per sequence per pass.
+
+    ``use_pp`` defaults to False: one configuration's latency as the paper's point checks give
+    it (a PP search visits up to 11 pipeline degrees, about 5× the time); :func:`infersweep.frontier`
+    defaults to True, so pass ``use_pp=True`` to compare a row with a frontier point.
+
+    ``model`` and ``gpu`` are Categorical columns: results of different calls concatenate.
 
     ``progress`` shows a bar on stderr (default: when stderr is a terminal and the grid spans
     more than one chunk); ``num_threads`` caps the Rust thread pool; ``columns`` keeps only

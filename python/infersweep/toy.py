@@ -1,4 +1,4 @@
-"""The toy model of paper §2 (spec/MODEL.md §8) and its closed forms.
+"""The toy model of paper §2 (docs/model.md §8) and its closed forms.
 
 The toy model keeps only what sets the shape of the speed–cost trade-off: a fixed number of
 serial all-reduces per layer whose latency grows with the number of GPUs, and the larger of
@@ -7,13 +7,14 @@ the time to read the weights and the time to do the arithmetic::
     t_reduce = 2 µs·max(sqrt(N) − 1, 0) + 6 µs
     n_red    = 2 if parallel_attention else 4
     T_toy    = L·n_red·t_reduce + max( w·P_total/(N·beta_eff), 2·P_total·b/(N·Phi) )
-    T_toy    = inf  if N·HBM < kappa·ℓ·b + w·P_total
+    T_toy    = inf  if N·HBM < (kappa·ℓ·b + w·P_total)·(1 − 1e-12)
 
-with ``Phi = Phi_bits[8w]·u_flop`` and ``beta_eff = beta·u_mem`` (spec/MODEL.md §2). Note that
+with ``Phi = Phi_bits[8w]·u_flop`` and ``beta_eff = beta·u_mem`` (docs/model.md §2). Note that
 the toy model counts ``2·P_total`` FLOP per token (not ``P_active``) and the full-batch KV cache
-in its capacity test, as the reference does.
+in its capacity test, as the reference does; the test has the 1e-12 relative slack of the
+rounding rule (docs/model.md), so N = N_min fits whatever the rounding of w·P_total/HBM.
 
-Closed forms (spec/MODEL.md §8). Below the critical batch ``b*`` (memory time ≥ arithmetic
+Closed forms (docs/model.md §8). Below the critical batch ``b*`` (memory time ≥ arithmetic
 time) the latency does not depend on b, and with a per-hop latency ``t_hop`` it is::
 
     T(N) = 2·L·n·t_hop·max(sqrt(N) − 1, 0) + p·P/(N·B)           (+ L·n·6 µs in T_toy)
@@ -46,6 +47,7 @@ from numpy.typing import ArrayLike
 from .catalog import gpu as lookup_gpu
 from .catalog import model as lookup_model
 from .errors import GridError, SpecError
+from .reference import CAPACITY_SLACK
 from .specs import Gpu, Model
 
 __all__ = [
@@ -71,12 +73,12 @@ def _allreduces_per_layer(model: Model) -> int:
 
 
 def _effective_flops(model: Model, gpu: Gpu) -> float:
-    """Phi = Phi_bits[8w]·u_flop (spec/MODEL.md §2)."""
+    """Phi = Phi_bits[8w]·u_flop (docs/model.md §2)."""
     return gpu.flops_for(model) * gpu.flop_utilization
 
 
 def _effective_bandwidth(gpu: Gpu) -> float:
-    """beta_eff = beta·u_mem (spec/MODEL.md §2)."""
+    """beta_eff = beta·u_mem (docs/model.md §2)."""
     return gpu.hbm_bandwidth * gpu.mem_utilization
 
 
@@ -87,11 +89,11 @@ def toy_latency(
     batch_size: ArrayLike,
     context_len: ArrayLike = 0,
 ) -> float | np.ndarray:
-    """Token latency of the toy model, in seconds (spec/MODEL.md §8, paper §2)::
+    """Token latency of the toy model, in seconds (docs/model.md §8, paper §2)::
 
         t_reduce = 2 µs·max(sqrt(N) − 1, 0) + 6 µs;   n_red = 2 if parallel_attention else 4
         T = L·n_red·t_reduce + max(w·P_total/(N·beta_eff), 2·P_total·b/(N·Phi))
-        T = inf  if N·HBM < kappa·ℓ·b + w·P_total
+        T = inf  if N·HBM < (kappa·ℓ·b + w·P_total)·(1 − 1e-12)
 
     ``n_gpus``, ``batch_size`` and ``context_len`` broadcast against each other like numpy
     arrays; the result is a float when all three are scalars, else an array of their
@@ -109,7 +111,8 @@ def toy_latency(
     memory_s = w * p_total / (n * _effective_bandwidth(g))
     compute_s = 2.0 * p_total * b / (n * _effective_flops(m, g))
     latency = m.n_layers * _allreduces_per_layer(m) * t_reduce + np.maximum(memory_s, compute_s)
-    latency = np.where(n * g.hbm_bytes < _kv_bytes(m, ctx) * b + w * p_total, np.inf, latency)
+    need = (_kv_bytes(m, ctx) * b + w * p_total) * CAPACITY_SLACK
+    latency = np.where(n * g.hbm_bytes < need, np.inf, latency)
     if latency.ndim == 0:
         return float(latency)
     return latency

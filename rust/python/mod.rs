@@ -90,6 +90,7 @@ fn model_from(d: &Bound<'_, PyDict>) -> PyResult<Model> {
         kv_bytes: get_opt(d, "kv_bytes")?,
         compute_bits: get_opt(d, "compute_bits")?,
         tied_embeddings: get_opt(d, "tied_embeddings")?.unwrap_or(false),
+        lookup_embedding: get_opt(d, "lookup_embedding")?.unwrap_or(false),
         mla_rope_dim: get_opt(d, "mla_rope_dim")?,
         layer_groups: match get_opt::<Bound<'_, PyList>>(d, "layer_groups")? {
             None => Vec::new(),
@@ -310,7 +311,7 @@ fn columns_to_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
     Ok(out)
 }
 
-/// One collective's (latency, bandwidth) time in seconds (MODEL.md §4).
+/// One collective's (latency, bandwidth) time in seconds (docs/model.md §4).
 #[pyfunction]
 #[pyo3(signature = (gpu, ranks, nodes, nbytes, kind))]
 fn collective_time(
@@ -336,7 +337,7 @@ fn collective_time(
     Ok((c.latency, c.bandwidth))
 }
 
-/// Epoch's frontier (MODEL.md §7): the recorded points' N, b, latency and GPU-seconds/token.
+/// Epoch's frontier (docs/model.md §7): the recorded points' N, b, latency and GPU-seconds/token.
 #[pyfunction]
 #[pyo3(signature = (model, gpu, spec_dec, *, context_len, use_pp, max_throughput, n_batch, n_gpus, n_targets, num_threads=None))]
 fn frontier<'py>(

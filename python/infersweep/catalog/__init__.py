@@ -41,11 +41,13 @@ loader sets them from the groups (their total, and the fields of the group with 
 
 Names are matched case-insensitively, ignoring ``-``, ``_``, whitespace and dots, over the
 canonical names and the aliases: ``"llama_3_70b"``, ``"LLAMA-3-70B"`` and ``"Llama 3 70B"`` are
-all ``Llama-3-70B``. An entry's ``exact_aliases`` are matched only as spelled (case and
-punctuation included), before anything else: they keep a notebook key whose normalised form is
-another entry's name. ``DeepSeek_V3`` (the notebook's key) is Epoch's approximation
-``DeepSeek-V3-epoch``, while ``DeepSeek-V3``, ``deepseek v3`` or ``deepseek_v3`` are the faithful
-``DeepSeek-V3`` of ``modern_models.toml``.
+all ``Llama-3-70B``. No two names of the catalog read alike (the loader refuses a clash), so every
+spelling of a name finds the same entry. Each entry says which catalog it is from (``catalog``:
+the file's prefix, ``epoch`` or ``modern``), and every Epoch entry has an alias ``<name>-epoch``:
+``H200`` (= ``H200-epoch``) is Epoch's H200 (u_flop 0.6, a price derived from Nebius's list) and
+``H200-SXM`` the modern entry (u_flop 0.7, a dated market price). ``DeepSeek-V3``, and so also the
+notebook's key ``DeepSeek_V3``, is the faithful model of ``modern_models.toml``; Epoch's
+approximation is ``DeepSeek-V3-epoch``.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ __all__ = [
     "CatalogEntry",
     "catalog_gpus",
     "catalog_models",
+    "catalog_of",
     "gpu",
     "gpu_names",
     "model",
@@ -86,7 +89,7 @@ _SINGULAR: dict[Kind, str] = {"models": "model", "gpus": "gpu"}
 _SPEC_CLASS: dict[Kind, type[Model | Gpu]] = {"models": Model, "gpus": Gpu}
 _LISTER: dict[Kind, str] = {"models": "infersweep.catalog_models()", "gpus": "infersweep.catalog_gpus()"}
 # Keys of an entry that are not fields of the spec dataclass.
-_META_KEYS = ("aliases", "exact_aliases", "description", "source", "as_of", "notes")
+_META_KEYS = ("aliases", "description", "source", "as_of", "notes")
 # Files loaded first, in this order; every other catalog file follows in name order.
 _FIRST_FILES = ("epoch_models.toml", "epoch_gpus.toml")
 _MAX_SUGGESTIONS = 5
@@ -106,17 +109,24 @@ class CatalogEntry:
     file: str
     as_of: str = ""
     notes: str = ""
-    exact_aliases: tuple[str, ...] = ()
+
+    @property
+    def catalog(self) -> str:
+        """Which catalog the entry is from: its file's prefix (``epoch``: Epoch's paper and
+        notebook, reproduced exactly; ``modern``: dated, sourced entries beyond the paper)."""
+        return self.file.split("_")[0].removesuffix(".toml")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
 
 
 @dataclass(frozen=True)
 class _Section:
-    """All entries of one kind, in catalog order, the index of their normalised names, and the
-    names matched only as spelled (``exact_aliases``)."""
+    """All entries of one kind, in catalog order, and the index of their normalised names."""
 
     entries: tuple[CatalogEntry, ...]
     index: dict[str, CatalogEntry]
-    exact: dict[str, CatalogEntry] = dataclasses.field(default_factory=dict)
 
 
 def _normalise(name: str) -> str:
@@ -143,10 +153,6 @@ def _parse_entry(kind: Kind, fname: str, name: str, table: object) -> CatalogEnt
     aliases = data.pop("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
         raise SpecError(f"{where}: 'aliases' must be a list of non-empty strings, got {aliases!r}")
-    exact_aliases = data.pop("exact_aliases", [])
-    if not isinstance(exact_aliases, list) or not all(isinstance(a, str) and a for a in exact_aliases):
-        raise SpecError(f"{where}: 'exact_aliases' must be a list of non-empty strings, "
-                        f"got {exact_aliases!r}")
     description = data.pop("description", "")
     if not isinstance(description, str):
         raise SpecError(f"{where}: 'description' must be a string, got {description!r}")
@@ -176,8 +182,7 @@ def _parse_entry(kind: Kind, fname: str, name: str, table: object) -> CatalogEnt
     except TypeError as e:  # a required field is missing
         raise SpecError(f"{where}: {e}") from e
     return CatalogEntry(kind=kind, name=name, aliases=tuple(aliases), description=description,
-                        source=source, spec=spec, file=fname, as_of=as_of, notes=notes,
-                        exact_aliases=tuple(exact_aliases))
+                        source=source, spec=spec, file=fname, as_of=as_of, notes=notes)
 
 
 def _with_group_fields(where: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -222,28 +227,25 @@ def _load() -> dict[Kind, _Section]:
 
     sections: dict[Kind, _Section] = {}
     for kind in _KINDS:
-        index: dict[str, CatalogEntry] = {}
-        spelled: dict[str, CatalogEntry] = {}
-        for ent in entries[kind]:
-            for n in (ent.name, *ent.aliases):
-                key = _normalise(n)
-                other = index.setdefault(key, ent)
-                if other is not ent:
-                    raise CatalogError(
-                        f"catalog: {_SINGULAR[kind]} name {n!r} of {ent.name!r} ({ent.file}) clashes with "
-                        f"{other.name!r} ({other.file}): both read as {key!r}")
-                spelled[n] = ent
-        exact: dict[str, CatalogEntry] = {}
-        for ent in entries[kind]:
-            for n in ent.exact_aliases:
-                other = exact.setdefault(n, ent)
-                if other is not ent or spelled.get(n, ent) is not ent:
-                    clash = other if other is not ent else spelled[n]
-                    raise CatalogError(
-                        f"catalog: {_SINGULAR[kind]} exact alias {n!r} of {ent.name!r} ({ent.file}) is "
-                        f"also a name of {clash.name!r} ({clash.file})")
-        sections[kind] = _Section(entries=tuple(entries[kind]), index=index, exact=exact)
+        sections[kind] = _Section(entries=tuple(entries[kind]), index=_index(kind, entries[kind]))
     return sections
+
+
+def _index(kind: Kind, entries: list[CatalogEntry]) -> dict[str, CatalogEntry]:
+    """Normalised name → entry; a CatalogError when two names (of two entries, or of one) read alike,
+    since a lookup that ignores case and separators could not tell them apart."""
+    index: dict[str, CatalogEntry] = {}
+    spelled: dict[str, str] = {}
+    for ent in entries:
+        for n in ent.names:
+            key = _normalise(n)
+            other = index.setdefault(key, ent)
+            if other is not ent:
+                raise CatalogError(
+                    f"catalog: {_SINGULAR[kind]} name {n!r} of {ent.name!r} ({ent.file}) clashes with "
+                    f"{spelled[key]!r} of {other.name!r} ({other.file}): both read as {key!r}")
+            spelled.setdefault(key, n)
+    return index
 
 
 def _lookup(kind: Kind, name: str) -> CatalogEntry:
@@ -253,8 +255,6 @@ def _lookup(kind: Kind, name: str) -> CatalogEntry:
         raise CatalogError(f"{what}: expected a catalog name or a {cls}, got {name!r} "
                            f"({type(name).__name__})")
     section = _load()[kind]
-    if name in section.exact:
-        return section.exact[name]
     key = _normalise(name)
     entry = section.index.get(key)
     if entry is not None:
@@ -291,6 +291,16 @@ def gpu(name: str | Gpu) -> Gpu:
     return spec
 
 
+def catalog_of(spec: Model | Gpu) -> str | None:
+    """The catalog (``epoch`` or ``modern``) of the entry this spec equals, or None for a spec
+    that is no catalog entry (a Hugging Face config, a spec built or changed by hand)."""
+    kind: Kind = "models" if isinstance(spec, Model) else "gpus"
+    for ent in _load()[kind].entries:
+        if ent.spec == spec and ent.name == spec.name:
+            return ent.catalog
+    return None
+
+
 def model_names() -> list[str]:
     """Canonical names of the catalog models, in catalog order."""
     return [e.name for e in _load()["models"].entries]
@@ -316,7 +326,7 @@ def _polars_type(annotation: object) -> type[pl.DataType]:
 
 def _frame(kind: Kind, leading: dict[str, Any], derived: dict[str, Any], skip: set[str],
            trailing: dict[str, Any] | None = None) -> pl.DataFrame:
-    """Build a catalog table: name, aliases, `leading` columns, spec fields, `derived`, source,
+    """Build a catalog table: name, aliases, catalog, `leading` columns, spec fields, `derived`, source,
     `trailing` columns, description.
 
     `leading` and `derived` map a column name to (polars type, function of the entry).
@@ -326,7 +336,8 @@ def _frame(kind: Kind, leading: dict[str, Any], derived: dict[str, Any], skip: s
     entries = _load()[kind].entries
     columns: dict[str, tuple[Any, Any]] = {
         "name": (pl.String, lambda e: e.name),
-        "aliases": (pl.String, lambda e: ", ".join((*e.aliases, *e.exact_aliases))),
+        "aliases": (pl.String, lambda e: ", ".join(e.aliases)),
+        "catalog": (pl.String, lambda e: e.catalog),
         **leading,
     }
     for f in dataclasses.fields(_SPEC_CLASS[kind]):
@@ -346,7 +357,8 @@ def _frame(kind: Kind, leading: dict[str, Any], derived: dict[str, Any], skip: s
 
 
 def catalog_models() -> pl.DataFrame:
-    """One row per catalog model: name, aliases (comma-joined), every Model field (``layer_groups``
+    """One row per catalog model: name, aliases (comma-joined), catalog (``epoch`` or ``modern``:
+    :attr:`CatalogEntry.catalog`), every Model field (``layer_groups``
     as one line of text, null without groups), the derived total_params, active_params and
     kv_bytes_per_token (every layer caching the token: windows ignored), then source and
     description."""
@@ -361,7 +373,8 @@ def catalog_models() -> pl.DataFrame:
 
 
 def catalog_gpus() -> pl.DataFrame:
-    """One row per catalog GPU: name, aliases (comma-joined), peak FLOP/s at 4, 8 and 16 weight bits
+    """One row per catalog GPU: name, aliases (comma-joined), catalog (``epoch`` or ``modern``),
+    peak FLOP/s at 4, 8 and 16 weight bits
     (``flops_4bit``, ``flops_8bit``, ``flops_16bit``; null when not rated), every other Gpu field,
     then source, ``as_of`` and ``notes`` (null where the entry has none) and description."""
     import polars as pl

@@ -3,6 +3,7 @@
     infersweep frontier --model Llama-3-70B --gpu H100 --out frontier.png
     infersweep sweep --model Llama-3-70B --n-gpus 8 16 32 --batch-size 1 4 16 --out results.parquet
     infersweep explain --model Llama-3-70B --gpu H100 --n-gpus 8 --batch-size 64
+    infersweep sweep --model path/to/config.json --n-gpus 8 --batch-size 1 64   # a Hugging Face config
     infersweep models | gpus
     infersweep validate --points
     infersweep demo --quick

@@ -10,8 +10,9 @@ from pathlib import Path
 from ..catalog import gpu as lookup_gpu
 from ..catalog import model as lookup_model
 from ..errors import InfersweepError
+from ..hf_config import from_hf_config
 from ..plot import FORMATS as PLOT_FORMATS
-from ..specs import SpecDec
+from ..specs import Model, SpecDec
 
 PROG = "infersweep"
 DATA_FORMATS = (".parquet", ".csv", ".json")
@@ -58,10 +59,27 @@ def catalog_hint(message: str) -> str:
     )
 
 
-def model_name(text: str) -> str:
-    """A catalog model name, returned canonical; unknown names list close matches."""
+#: What a model argument may be, for --help.
+MODEL_HELP = ("a catalog name (see `infersweep models`) or a Hugging Face config.json (the file, or a "
+              "folder holding one), loaded faithfully with BF16 weights and activations")
+
+
+def is_config_path(text: str) -> bool:
+    """Whether a model argument names a Hugging Face config rather than a catalog entry: it ends
+    in ``.json``, or is an existing file or a folder holding a ``config.json``. Catalog names
+    never end in ``.json``; a folder named like an alias (``meta-llama/Llama-3.1-8B``) is read
+    only when it holds a config."""
+    p = Path(text).expanduser()
+    return text.lower().endswith(".json") or p.is_file() or (p.is_dir() and (p / "config.json").is_file())
+
+
+def model_spec(text: str) -> Model:
+    """A model argument: a catalog name (unknown names list close matches) or a Hugging Face
+    config file, read by ``from_hf_config`` (faithful, BF16)."""
     try:
-        return lookup_model(text).name
+        if is_config_path(text):
+            return from_hf_config(Path(text).expanduser())
+        return lookup_model(text)
     except InfersweepError as e:
         raise argparse.ArgumentTypeError(catalog_hint(str(e))) from None
 
@@ -73,11 +91,24 @@ def gpu_name(text: str) -> str:
         raise argparse.ArgumentTypeError(catalog_hint(str(e))) from None
 
 
+def _spec_dec_parts(text: str) -> list[str]:
+    """DRAFTER, ACCEPTANCE[, GAMMA_MAX], split from the right, so that a drafter given as a path
+    may hold a colon."""
+    parts = text.rsplit(":", 2)
+    if len(parts) == 3:
+        try:
+            float(parts[1])
+        except ValueError:  # DRAFTER:ACCEPTANCE with a colon in DRAFTER
+            parts = [parts[0] + ":" + parts[1], parts[2]]
+    return parts
+
+
 def spec_dec(text: str) -> SpecDec | None:
-    """``DRAFTER:ACCEPTANCE[:GAMMA_MAX]`` (e.g. ``Llama-3-8B-MQA:0.8:5``), or ``none``."""
+    """``DRAFTER:ACCEPTANCE[:GAMMA_MAX]`` (e.g. ``Llama-3-8B-MQA:0.8:5``), or ``none``; DRAFTER is a
+    catalog name or a Hugging Face config file, as a model argument."""
     if text.strip().lower() in ("none", "off", "no", "-"):
         return None
-    parts = text.split(":")
+    parts = _spec_dec_parts(text)
     if len(parts) not in (2, 3) or not parts[0]:
         raise argparse.ArgumentTypeError(
             f"expected DRAFTER:ACCEPTANCE[:GAMMA_MAX] (e.g. Llama-3-8B-MQA:0.8:5) or 'none', got {text!r}"
@@ -92,8 +123,9 @@ def spec_dec(text: str) -> SpecDec | None:
             gamma = int(parts[2])
         except ValueError:
             raise argparse.ArgumentTypeError(f"gamma_max must be an integer >= 2, got {parts[2]!r}") from None
+    drafter = model_spec(parts[0])
     try:
-        return SpecDec(parts[0], alpha, gamma)
+        return SpecDec(drafter, alpha, gamma)
     except InfersweepError as e:
         raise argparse.ArgumentTypeError(catalog_hint(str(e))) from None
 

@@ -7,8 +7,23 @@ import math
 import sys
 from typing import Any
 
-from ..catalog import catalog_gpus, catalog_models
+from ..catalog import catalog_gpus, catalog_models, catalog_of
+from ..specs import Gpu
 from .output import text_table
+
+#: What each catalog's prices and caps are, for the tables whose rankings depend on them.
+CATALOG_TERMS = {
+    "epoch": "Epoch's paper entry: the paper's price and caps",
+    "modern": "modern entry: a dated market price, caps carried over from Epoch's H100",
+    None: "not a catalog entry",
+}
+
+
+def gpu_terms(g: Gpu) -> str:
+    """A GPU's price and utilisation caps, and which catalog they come from, in one line: what a
+    cost (or a ranking by cost or speed) depends on beyond the chip's rates."""
+    return (f"{g.name}: ${g.usd_per_hour:.2f}/GPU-hour, utilisation caps FLOP {g.flop_utilization:g} / "
+            f"memory {g.mem_utilization:g} ({CATALOG_TERMS[catalog_of(g)]})")
 
 
 def _attention_kind(r: dict[str, Any]) -> str:
@@ -35,6 +50,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         experts = "dense" if r["n_experts"] == 1 else f"{r['n_experts']:g}/{r['n_experts_active']:g}"
         row = [
             r["name"],
+            r["catalog"],
             f"{r['total_params'] / 1e9:.1f}",
             f"{r['active_params'] / 1e9:.1f}",
             f"{r['n_layers']:g}",
@@ -52,6 +68,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         rows.append(row)
     headers = [
         "name",
+        "catalog",
         "total B",
         "active B",
         "layers",
@@ -66,10 +83,11 @@ def cmd_models(args: argparse.Namespace) -> int:
     ]
     if args.long:
         headers += ["aliases", "source"]
-    print(text_table(headers, rows, "lrrrrrrlrrrl" + ("ll" if args.long else ""), indent=""))
+    print(text_table(headers, rows, "llrrrrrrlrrrl" + ("ll" if args.long else ""), indent=""))
     print(
-        f"\n{cat.height} models. Parameters in billions; experts = total/active; w bits = bits per "
-        f"weight; KV KiB/tok = KV cache per context token per sequence."
+        f"\n{cat.height} models. catalog: epoch = Epoch's paper, reproduced exactly (each also named "
+        f"<name>-epoch); modern = as published configs describe them. Parameters in billions; experts = "
+        f"total/active; w bits = bits per weight; KV KiB/tok = KV cache per context token per sequence."
     )
     return 0
 
@@ -90,6 +108,7 @@ def cmd_gpus(args: argparse.Namespace) -> int:
     for r in cat.iter_rows(named=True):
         row = [
             r["name"],
+            r["catalog"],
             tflops(r["flops_16bit"]),
             tflops(r["flops_8bit"]),
             tflops(r["flops_4bit"]),
@@ -108,6 +127,7 @@ def cmd_gpus(args: argparse.Namespace) -> int:
         rows.append(row)
     headers = [
         "name",
+        "catalog",
         "TF/s 16b",
         "TF/s 8b",
         "TF/s 4b",
@@ -123,9 +143,13 @@ def cmd_gpus(args: argparse.Namespace) -> int:
     ]
     if args.long:
         headers += ["aliases", "source"]
-    print(text_table(headers, rows, "lrrrrrrrrrlll" + ("ll" if args.long else ""), indent=""))
+    print(text_table(headers, rows, "llrrrrrrrrrlll" + ("ll" if args.long else ""), indent=""))
     print(
-        f"\n{cat.height} GPUs. Peak dense TFLOP/s by weight bits; intra/inter = effective all-reduce "
-        f"bandwidth inside / across nodes; caps = FLOP and memory utilisation caps."
+        f"\n{cat.height} GPUs. catalog: epoch = Epoch's paper, reproduced exactly (each also named "
+        f"<name>-epoch; prices: the paper's), modern = dated vendor figures and market prices (caps "
+        f"carried over from Epoch's H100). Costs and rankings depend on $/h and the caps: H200 and "
+        f"H200-SXM are the same chip with different ones. Peak dense TFLOP/s by weight bits; "
+        f"intra/inter = effective all-reduce bandwidth inside / across nodes; caps = FLOP and memory "
+        f"utilisation caps."
     )
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,9 @@ import polars as pl
 
 from .._atomic import write_bytes_atomically
 from .._core import __version__
+from ..catalog import gpu as lookup_gpu
 from ..catalog import gpu_names
+from ..catalog import model as lookup_model
 from ..frontier import PREFERENCE_EXPONENT
 from ..plot import PlotDependencyError, g3, plot_frontiers, require_matplotlib
 from ..specs import SpecDec
@@ -30,9 +33,19 @@ class Comparison:
     note: str = ""
 
 
+def _setting(model: str, gpu: str, context_len: float = 0.0, spec_dec: SpecDec | None = None) -> Setting:
+    return Setting(lookup_model(model), gpu, context_len, spec_dec)
+
+
+def _price_and_caps(gpu: str) -> str:
+    g = lookup_gpu(gpu)
+    return f"${g.usd_per_hour:.2f}/h, caps {g.flop_utilization:g}/{g.mem_utilization:g}"
+
+
 def demo_comparisons() -> list[Comparison]:
     sd = SpecDec("Llama-3-8B-MQA", 0.8, 5)
-    base = Setting("Llama-3-70B", "H100")
+    base = _setting("Llama-3-70B", "H100")
+    h100 = f"H100 at {_price_and_caps('H100')}"
     models = ["Llama-3-70B", "Llama-3-405B", "Mistral-Large-2", "Mixtral-8x22B", "DeepSeek-V3-epoch", "GPT-4"]
     # Generations from the paper's catalog first, then newer parts when the catalog has them.
     known = set(gpu_names())
@@ -45,46 +58,52 @@ def demo_comparisons() -> list[Comparison]:
         Comparison(
             "a_models",
             "(a) Models on H100",
-            [(n, Setting(n, "H100")) for n in models],
-            "context 0, pipeline parallelism allowed",
+            [(n, _setting(n, "H100")) for n in models],
+            f"context 0, pipeline parallelism allowed, {h100}",
         ),
         Comparison(
             "b_speculative_decoding",
             "(b) Speculative decoding, Llama-3-70B on H100",
             [
                 ("plain decoding", base),
-                ("speculative decoding", Setting("Llama-3-70B", "H100", spec_dec=sd)),
+                ("speculative decoding", _setting("Llama-3-70B", "H100", spec_dec=sd)),
             ],
-            "drafter Llama-3-8B-MQA, acceptance 0.8, drafts of up to 5 tokens",
+            f"drafter Llama-3-8B-MQA, acceptance 0.8, drafts of up to 5 tokens, {h100}",
         ),
         Comparison(
             "c_gpus",
             "(c) GPU generations, Llama-3-70B",
-            [(n, Setting("Llama-3-70B", n)) for n in gpus],
-            "each at its catalog price",
+            [(f"{n} ({_price_and_caps(n)})", _setting("Llama-3-70B", n)) for n in gpus],
+            "each at its catalog price and utilisation caps (FLOP/memory): the ranking depends on both",
         ),
         Comparison(
             "d_quantization",
             "(d) Quantization, Llama-3-70B on H100",
             [
                 ("16-bit", base),
-                ("8-bit", Setting("Llama-3-70B-8bit", "H100")),
-                ("4-bit", Setting("Llama-3-70B-4bit", "H100")),
+                ("8-bit", _setting("Llama-3-70B-8bit", "H100")),
+                ("4-bit", _setting("Llama-3-70B-4bit", "H100")),
             ],
-            "weight precision; activations 16-bit",
+            f"weight precision; activations 16-bit, {h100}",
         ),
         Comparison(
             "e_long_context",
             "(e) Long context, Llama-3-70B on H100",
-            [("context 0", base), ("context 100k", Setting("Llama-3-70B", "H100", 100_000.0))],
-            "tokens already in context",
+            [("context 0", base), ("context 100k", _setting("Llama-3-70B", "H100", 100_000.0))],
+            f"tokens already in context, {h100}",
         ),
     ]
 
 
+def default_out_dir() -> Path:
+    """A new folder for the demo's files when --out-dir is not given: under the system's temporary
+    folder, so that a demo run in any folder leaves nothing there (the path is printed)."""
+    return Path(tempfile.mkdtemp(prefix="infersweep-demo-"))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     resolution = args.resolution or (100 if args.quick else 400)
-    out_dir: Path = args.out_dir
+    out_dir: Path = args.out_dir if args.out_dir is not None else default_out_dir()
     plots = not args.no_plots
     if plots:
         try:
@@ -101,7 +120,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     t_start = time.perf_counter()
     print(
         f"{PROG} demo: {len(unique)} frontiers at resolution {resolution} "
-        f"({resolution}×{resolution} GPU counts × batch sizes each)",
+        f"({resolution}×{resolution} GPU counts × batch sizes each); writing into {out_dir}",
         file=sys.stderr,
     )
     for i, s in enumerate(unique, 1):
@@ -115,6 +134,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"Frontier resolution {resolution}; pipeline parallelism allowed; preferred point = argmax "
         f"speed^{PREFERENCE_EXPONENT:g}/cost; speeds in output tokens/s per request, costs in $ per "
         "million output tokens.",
+        "Columns: the fastest point's speed and cost; the preferred point's speed, cost, GPUs (pref. N), "
+        "batch (pref. b) and MFU; the fastest speed and the preferred cost relative to the first row.",
         "",
     ]
     for c in comparisons:
@@ -151,9 +172,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     "$/M",
                     "preferred",
                     "$/M",
-                    "N",
-                    "b",
-                    "MFU",
+                    "pref. N",
+                    "pref. b",
+                    "pref. MFU",
                     "speed vs 1st",
                     "pref. $ vs 1st",
                 ],
@@ -164,7 +185,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         lines.append("  " + _takeaway(c, fronts))
         if plots:
             path = out_dir / f"{c.key}.{args.format}"
-            plot_frontiers(fronts, path, title=f"{c.title} ({c.note})")
+            plot_frontiers(fronts, path, title=f"{c.title}\n{c.note}")
             lines.append(f"  plot: {path}")
         lines.append("")
     elapsed = time.perf_counter() - t_start

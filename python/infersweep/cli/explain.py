@@ -1,17 +1,22 @@
-"""`infersweep explain`: where the time goes in one configuration, and why it does not fit."""
+"""`infersweep explain`: where the time goes in one configuration, and why it does not fit: the
+text of :func:`infersweep.explain` (which computes every figure printed here)."""
 
 from __future__ import annotations
 
 import argparse
-import math
-from typing import Any
 
-from ..catalog import gpu as lookup_gpu
-from ..catalog import model as lookup_model
+from ..explain import explain
 from ..plot import g3, layout_text
-from ..specs import SpecDec
-from ..sweep import sweep
+from .catalog import gpu_terms
 from .output import context_text, text_table
+
+_COMPONENT_NAMES = {
+    "kernel_s": "kernel launches",
+    "network_latency_s": "network latency",
+    "network_bandwidth_s": "network bandwidth",
+    "memory_s": "memory (HBM traffic)",
+    "compute_s": "compute (FLOPs)",
+}
 
 
 def _us(x: float) -> str:
@@ -23,24 +28,22 @@ def _gb(x: float) -> str:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    m, g = lookup_model(args.model), lookup_gpu(args.gpu)
-    sd: SpecDec | None = args.spec_dec
-    df = sweep(
-        m,
-        g,
+    e = explain(
+        args.model,
+        args.gpu,
         n_gpus=args.n_gpus,
         batch_size=args.batch_size,
         context_len=args.context,
         seq_len=args.seq_len,
         use_pp=args.use_pp,
-        spec_dec=sd,
+        spec_dec=args.spec_dec,
     )
-    r = df.row(0, named=True)
-    N, b, ctx = args.n_gpus, args.batch_size, args.context
+    m, g, sd = e.model, e.gpu, e.spec_dec
+    N, b, ctx = e.n_gpus, e.batch_size, e.context_len
     head = (
         f"{m.name} on {g3(N)} × {g.name}, batch {g3(b)}, context {context_text(ctx)}"
-        + (f", {g3(args.seq_len)} positions per pass" if args.seq_len != 1 else "")
-        + (", pipeline parallelism allowed" if args.use_pp else ", no pipeline parallelism")
+        + (f", {g3(e.seq_len)} positions per pass" if e.seq_len != 1 else "")
+        + (", pipeline parallelism allowed" if e.use_pp else ", no pipeline parallelism (the default; --pp)")
         + (
             ""
             if sd is None
@@ -50,147 +53,91 @@ def cmd_explain(args: argparse.Namespace) -> int:
     )
     print(head)
     print("─" * min(len(head), 100))
-    weights = m.weight_bytes * m.total_params
-    kv_full = m.kv_bytes_for_context(ctx) * b  # windowed layers stop growing at their window
-    hbm = N * g.hbm_bytes
-    if not r["feasible"]:
-        _explain_infeasible(m, g, args, weights, kv_full, hbm)
+    print(f"  {gpu_terms(g)}")
+    if e.infeasible is not None:
+        print(f"  {e.infeasible.reason}")
+        for hint in e.infeasible.hints:
+            print(f"  {hint}")
         return 0
 
-    lat = r["token_latency_s"]
+    lat = e.token_latency_s
     print(f"  token latency     {_us(lat)} µs  ({1e3 * lat:.3f} ms between tokens of one request)")
     print(
-        f"  speed             {r['tokens_per_s_per_request']:,.2f} tokens/s per request; "
-        f"{r['tokens_per_s_per_gpu']:,.1f} tokens/s per GPU; {b * r['tokens_per_s_per_request']:,.0f} "
+        f"  speed             {e.tokens_per_s_per_request:,.2f} tokens/s per request; "
+        f"{e.tokens_per_s_per_gpu:,.1f} tokens/s per GPU; {e.tokens_per_s:,.0f} "
         f"tokens/s for the batch"
     )
     print(
-        f"  cost              ${r['usd_per_million_tokens']:.4g} per million output tokens "
-        f"({r['gpu_seconds_per_token']:.4g} GPU-seconds per token at ${g.usd_per_hour:.2f}/GPU-hour)"
+        f"  cost              ${e.usd_per_million_tokens:.4g} per million output tokens "
+        f"({e.gpu_seconds_per_token:.4g} GPU-seconds per token at ${g.usd_per_hour:.2f}/GPU-hour)"
     )
     print(
-        f"  MFU               {100 * r['mfu']:.2f}% of peak {g.flops_for(m) / 1e12:,.0f} TFLOP/s at "
+        f"  MFU               {100 * e.mfu:.2f}% of peak {e.peak_flops / 1e12:,.0f} TFLOP/s at "
         f"{m.weight_bits}-bit weights"
     )
-    pp = r["pp_degree"]
-    kv_held = kv_full / pp
+    mem, pp = e.memory, float(e.layout["pp_degree"])
     print(
-        f"  memory            weights {_gb(weights)} + KV cache {_gb(kv_held)}"
+        f"  memory            weights {_gb(mem.weights_bytes)} + KV cache {_gb(mem.kv_cache_held_bytes)}"
         + (f" (one of {g3(pp)} micro-batches)" if pp > 1 + 1e-9 else "")
-        + f" = {_gb(weights + kv_held)} of {_gb(hbm)} HBM ({100 * (weights + kv_held) / hbm:.0f}%)"
+        + f" = {_gb(mem.used_bytes)} of {_gb(mem.hbm_bytes)} HBM ({100 * mem.used_fraction:.0f}%)"
     )
 
-    comps = [
-        ("kernel launches", r["kernel_s"]),
-        ("network latency", r["network_latency_s"]),
-        ("network bandwidth", r["network_bandwidth_s"]),
-        ("memory (HBM traffic)", r["memory_s"]),
-        ("compute (FLOPs)", r["compute_s"]),
-    ]
-    mem, flop = r["memory_s"], r["compute_s"]
-    pass_s = r["kernel_s"] + r["network_latency_s"] + r["network_bandwidth_s"] + max(mem, flop)
-    gamma = int(r["gamma"])
+    comps = e.components
+    pass_s, bound = e.pass_s, e.bound
     print()
-    if sd is not None and gamma == 0:
+    if sd is not None and e.gamma == 0:
         print("  speculative decoding does not pay here: plain decoding is faster, and is used")
-    if gamma > 0:
-        t_q = r["drafter_latency_s"]
-        tokens = (1 - sd.acceptance**gamma) / (1 - sd.acceptance) if sd is not None else float("nan")
-        drafter = sd.drafter_model.name if sd is not None else "the drafter"
+    if e.gamma > 0 and sd is not None:
+        t_q, gamma = e.drafter_latency_s, e.gamma
         print(
-            f"  speculative decoding: each round drafts γ={gamma} tokens with {drafter} "
+            f"  speculative decoding: each round drafts γ={gamma} tokens with {sd.drafter_model.name} "
             f"({gamma} × {_us(t_q)} µs), verifies them in one target pass over {gamma} positions "
             f"({_us(pass_s)} µs)"
         )
         print(
-            f"  and yields (1−α^γ)/(1−α) = {tokens:.3f} tokens on average: "
-            f"{_us((pass_s + gamma * t_q) / tokens)} µs per token."
+            f"  and yields (1−α^γ)/(1−α) = {e.tokens_per_round:.3f} tokens on average: "
+            f"{_us((pass_s + gamma * t_q) / e.tokens_per_round)} µs per token."
         )
         print("  The components below are those of the target's verification pass.")
-    bound = "memory" if mem >= flop else "compute"
     rows = []
-    for name, v in comps:
+    for key, name in _COMPONENT_NAMES.items():
         note = ""
-        if name.startswith(("memory", "compute")):
-            note = "◀ bound" if name.startswith(bound) else f"(overlapped with {bound})"
-        rows.append([name, _us(v), f"{100 * v / pass_s:.1f}%", note])
+        if key in ("memory_s", "compute_s"):
+            note = "◀ bound" if key.startswith(str(bound)) else f"(overlapped with {bound})"
+        rows.append([name, _us(comps[key]), f"{100 * e.shares[key]:.1f}%", note])
     rows.append(["pass time", _us(pass_s), "100.0%", "= kernel + network + max(memory, compute)"])
     print(text_table(["component", "µs", "share", ""], rows, "lrrl"))
 
     print("\n  winning layout")
-    T = N / pp
+    lay, T = e.layout, float(e.layout["gpus_per_stage"])
     layout = [
         (
             "tensor parallelism",
-            "2D (a grid of row and column all-reduces)" if r["two_d_tp"] else "1D (one all-reduce group)",
+            "2D (a grid of row and column all-reduces)" if lay["two_d_tp"] else "1D (one all-reduce group)",
         ),
         ("pipeline degree", f"{g3(pp)} stage(s) of {g3(T)} GPUs"),
-        ("expert parallelism", g3(r["ep_degree"])),
-        ("TP degree, FFN", g3(r["tp_ffn"])),
-        ("TP degree, attention", g3(r["tp_attention"])),
+        ("expert parallelism", g3(float(lay["ep_degree"]))),
+        ("TP degree, FFN", g3(float(lay["tp_ffn"]))),
+        ("TP degree, attention", g3(float(lay["tp_attention"]))),
         (
             "attention scale-down",
-            f"{g3(r['attention_scaledown'])} (attention on {g3(r['tp_attention'])} of "
+            f"{g3(float(lay['attention_scaledown']))} (attention on {g3(float(lay['tp_attention']))} of "
             f"{g3(T)} GPUs per stage)",
         ),
     ]
     print(text_table(["", ""], layout, "ll").split("\n", 2)[2])
-    print(f"  ({layout_text(r)}; degrees are real numbers in the paper's continuous model)")
+    print(f"  ({layout_text(e.row)}; degrees are real numbers in the paper's continuous model)")
 
-    net = r["network_latency_s"] + r["network_bandwidth_s"]
-    fixed = r["kernel_s"] + r["network_latency_s"]
-    ratio = max(mem, flop) / max(min(mem, flop), 1e-300)
+    mem_s, flop_s = comps["memory_s"], comps["compute_s"]
+    net = comps["network_latency_s"] + comps["network_bandwidth_s"]
+    fixed = comps["kernel_s"] + comps["network_latency_s"]
+    ratio = max(mem_s, flop_s) / max(min(mem_s, flop_s), 1e-300)
     what = "reading weights and KV cache" if bound == "memory" else "arithmetic"
     other = "arithmetic" if bound == "memory" else "HBM traffic"
     print(
-        f"\n  verdict: {bound}-bound: {what} ({1e3 * max(mem, flop):.3f} ms) takes {ratio:.1f}× the {other}; "
-        f"the network is {100 * net / pass_s:.0f}% of the pass "
-        f"({100 * r['network_latency_s'] / net if net > 0 else 0:.0f}% of it fixed latency); "
+        f"\n  verdict: {bound}-bound: {what} ({1e3 * max(mem_s, flop_s):.3f} ms) takes {ratio:.1f}× the "
+        f"{other}; the network is {100 * net / pass_s:.0f}% of the pass "
+        f"({100 * comps['network_latency_s'] / net if net > 0 else 0:.0f}% of it fixed latency); "
         f"fixed latencies (kernels + network) are {100 * fixed / pass_s:.0f}%."
     )
     return 0
-
-
-def _explain_infeasible(
-    m: Any, g: Any, args: argparse.Namespace, weights: float, kv_full: float, hbm: float
-) -> None:
-    N, b, ctx = args.n_gpus, args.batch_size, args.context
-    kv_text = (
-        f" ({g3(b)} sequence{'s' if b != 1 else ''} × {context_text(ctx)} tokens × "
-        f"{m.kv_bytes_for_context(ctx) / ctx:,.0f} B/token)"
-        if kv_full > 0
-        else ""
-    )
-    print(
-        f"  does not fit: weights {_gb(weights)} + KV cache {_gb(kv_full)}{kv_text} "
-        f"= {_gb(weights + kv_full)} > {g3(N)} × {g.hbm_bytes / 1e9:g} GB = {_gb(hbm)} of HBM"
-    )
-    hbm1 = g.hbm_bytes
-    if weights >= hbm:
-        print(
-            f"  the weights alone need {weights / hbm1:.3g} GPUs: "
-            f"--n-gpus {math.ceil(weights / hbm1)} or more"
-        )
-    if kv_full <= 0:
-        return
-    if args.use_pp:
-        p_max = min(b, m.n_layers, N)
-        print(
-            f"  pipeline parallelism splits the KV cache into at most min(b, L, N) = {g3(p_max)} "
-            f"micro-batches: {_gb(weights + kv_full / p_max)} is still more than {_gb(hbm)}"
-        )
-        # Smallest N with N·HBM >= weights + KV / P for a pipeline degree P <= N of the engine's
-        # grid: 1 and logspace2(0, log2(min(b, L)), 10) (MODEL.md §5).
-        top = math.log2(min(b, m.n_layers))
-        degrees = [1.0] + [2.0 ** (i * (top / 9)) for i in range(9)] + [2.0**top]
-        n_need = min(max(P, (weights + kv_full / P) / hbm1) for P in degrees)
-        msg = f"  fits from {n_need:.3g} GPUs with pipeline parallelism"
-    else:
-        n_need = (weights + kv_full) / hbm1
-        msg = f"  fits from {n_need:.3g} GPUs (--n-gpus {math.ceil(n_need)}; fewer with --pp)"
-    if hbm > weights:
-        b_max = (hbm - weights) / m.kv_bytes_for_context(ctx)
-        msg += f", or with at most {b_max:.3g} sequences on {g3(N)} GPUs" + (
-            " without PP" if args.use_pp else ""
-        )
-    print(msg)

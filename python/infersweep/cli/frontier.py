@@ -13,16 +13,18 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..catalog import gpu as lookup_gpu
 from ..frontier import PREFERENCE_EXPONENT, preferred
 from ..frontier import frontier as compute_frontier
 from ..plot import g3, layout_text, plot_frontiers, point_text, require_matplotlib
-from ..specs import SpecDec
+from ..specs import Model, SpecDec
+from .catalog import gpu_terms
 from .output import check_writable, context_text, money, text_table, write_data
 
 
 @dataclass(frozen=True)
 class Setting:
-    model: str
+    model: Model
     gpu: str
     context_len: float = 0.0
     spec_dec: SpecDec | None = None
@@ -32,9 +34,9 @@ class Setting:
     def describe(self, parts: Sequence[str] = ("model", "gpu", "context", "spec_dec")) -> str:
         out = []
         if "model" in parts and "gpu" in parts:
-            out.append(f"{self.model} on {self.gpu}")
+            out.append(f"{self.model.name} on {self.gpu}")
         elif "model" in parts:
-            out.append(self.model)
+            out.append(self.model.name)
         elif "gpu" in parts:
             out.append(self.gpu)
         if "context" in parts:
@@ -56,7 +58,7 @@ class Setting:
 def labels_for(settings: Sequence[Setting]) -> tuple[list[str], str]:
     """Short labels naming what varies between settings, and a title naming what does not."""
     fields = {
-        "model": lambda s: s.model,
+        "model": lambda s: s.model.name,
         "gpu": lambda s: s.gpu,
         "context": lambda s: s.context_len,
         "spec_dec": lambda s: s.spec_dec,
@@ -152,6 +154,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         secs = time.perf_counter() - t0
         fronts[label] = front
         print(f"== {s.describe(('model', 'gpu', 'context', 'spec_dec', 'pp', 'throughput'))} ==")
+        print(f"  {gpu_terms(lookup_gpu(s.gpu))}")
         print(f"{front.height} frontier points (resolution {args.resolution}, {secs:.1f} s)")
         pts = key_points(front)
         if not pts:
@@ -164,7 +167,9 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         print()
     if args.data is not None:
         frames = [
-            f.with_columns(pl.col(pl.Enum).cast(pl.String)).select(pl.lit(label).alias("setting"), pl.all())
+            f.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String)).select(
+                pl.lit(label).alias("setting"), pl.all()
+            )
             for label, f in fronts.items()
         ]
         write_data(pl.concat(frames, how="vertical_relaxed"), args.data)

@@ -61,8 +61,8 @@ def write_data(df: pl.DataFrame, path: Path) -> None:
     no file (or the previous one) at ``path``; a failed write raises OSError naming ``path``.
     """
     ext = path.suffix.lower()
-    # Enum columns become plain strings so that every reader (and concatenation) accepts them.
-    df = df.with_columns(pl.col(pl.Enum).cast(pl.String))
+    # Enum and Categorical columns become plain strings so that every reader accepts them.
+    df = df.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String))
     writers: dict[str, Callable[[Any], object]] = {
         ".parquet": df.write_parquet,
         ".csv": df.write_csv,

@@ -12,11 +12,12 @@ from ..plot import FORMATS as PLOT_FORMATS
 from ..sweep import INPUT_COLUMNS, OUTPUT_COLUMNS
 from .args import (
     DATA_FORMATS,
+    MODEL_HELP,
     PROG,
     boolean,
     data_path,
     gpu_name,
-    model_name,
+    model_spec,
     number,
     plot_path,
     positive_int,
@@ -29,6 +30,13 @@ from .frontier import cmd_frontier
 from .plan import add_parser as add_plan_parser
 from .sweep import cmd_sweep
 from .validate import cmd_validate
+
+#: Why the defaults of --pp differ between commands, as the paper does (shown in --help).
+PP_WHY = ("a frontier is the best layout at every speed, and the paper's frontiers search pipeline "
+          "degrees too; `sweep` and `explain` default to --no-pp")
+NO_PP_WHY = ("one configuration's latency as the paper's point checks give it (docs/model.md §5); a PP "
+             "search visits up to 11 pipeline degrees, about 5× the time; `frontier` defaults to --pp, "
+             "so pass --pp to compare with it")
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -51,10 +59,10 @@ def _add_model_gpu(p: argparse.ArgumentParser, many: bool) -> None:
             "-m",
             nargs="+",
             action="extend",
-            type=model_name,
+            type=model_spec,
             required=True,
-            metavar="NAME",
-            help="catalog model(s); repeat or list several (see `infersweep models`)",
+            metavar="MODEL",
+            help=f"model(s), each {MODEL_HELP}; repeat or list several",
         )
         p.add_argument(
             "--gpu",
@@ -70,10 +78,10 @@ def _add_model_gpu(p: argparse.ArgumentParser, many: bool) -> None:
         p.add_argument(
             "--model",
             "-m",
-            type=model_name,
+            type=model_spec,
             required=True,
-            metavar="NAME",
-            help="catalog model (see `infersweep models`)",
+            metavar="MODEL",
+            help=f"the model: {MODEL_HELP}",
         )
         p.add_argument(
             "--gpu",
@@ -116,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         "frontier",
         formatter_class=_Formatter,
         help="the speed–cost Pareto frontier of a model on a GPU",
-        description="Epoch's speed–cost frontier (MODEL.md §7): for a model on a GPU, the cheapest "
+        description="Epoch's speed–cost frontier (docs/model.md §7): for a model on a GPU, the cheapest "
         "configuration at every speed. Prints the fastest, preferred and cheapest "
         "points and a sample of the frontier; writes a plot and the points on request. "
         "Several --model/--gpu/--context/--spec-dec values give one frontier each "
@@ -153,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="use_pp",
         action="store_true",
         default=True,
-        help="allow pipeline parallelism (the default)",
+        help=f"allow pipeline parallelism (the default here: {PP_WHY})",
     )
     pp.add_argument("--no-pp", dest="use_pp", action="store_false", help="no pipeline parallelism")
     p.add_argument(
@@ -235,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="use_pp",
         action="store_const",
         const=[False],
-        help="no pipeline parallelism (the default)",
+        help=f"no pipeline parallelism (the default here: {NO_PP_WHY})",
     )
     pp.add_argument(
         "--use-pp",
@@ -317,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="One configuration in detail: token latency, speed, cost and MFU; each time "
         "component (kernel launches, network latency and bandwidth, HBM traffic, "
         "compute) with its share; the winning layout; what bounds it; and, when it "
-        "does not fit, by how much.",
+        "does not fit, by how much. The same breakdown as data: isw.explain(...).",
         epilog="example:\n  infersweep explain --model Llama-3-70B --gpu H100 --n-gpus 8 --batch-size 64",
     )
     _add_model_gpu(p, many=False)
@@ -339,7 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--pp", dest="use_pp", action="store_true", default=False, help="allow pipeline parallelism"
     )
     pp.add_argument(
-        "--no-pp", dest="use_pp", action="store_false", help="no pipeline parallelism (the default)"
+        "--no-pp",
+        dest="use_pp",
+        action="store_false",
+        help=f"no pipeline parallelism (the default here: {NO_PP_WHY})",
     )
     p.add_argument(
         "--spec-dec",
@@ -358,13 +369,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reproduce the paper's headline comparisons in one summary: (a) models on "
         "H100, (b) speculative decoding, (c) GPU generations, (d) quantization, "
         "(e) long context. Writes one frontier plot per comparison and summary.txt "
-        "into --out-dir. Takes about a minute on two cores; --quick takes seconds.",
+        "into --out-dir (default: a new temporary folder, whose path is printed). The 18 frontiers "
+        "take about 10 s on two idle cores at resolution 400 and the plots a few more; --quick "
+        "(resolution 100) about a second. The summary ends with the time it took.",
     )
     p.add_argument(
         "--out-dir",
         type=Path,
-        default=Path("infersweep-demo"),
-        help="folder for the plots and summary.txt (default: %(default)s)",
+        default=None,
+        help="folder for the plots and summary.txt, created if needed (default: a new folder "
+        "infersweep-demo-* in the system's temporary folder)",
     )
     p.add_argument("--quick", action="store_true", help="coarser frontiers (resolution 100) in a few seconds")
     p.add_argument(

@@ -9,7 +9,9 @@ import time
 import numpy as np
 import polars as pl
 
+from ..catalog import gpu as lookup_gpu
 from ..sweep import sweep
+from .catalog import gpu_terms
 from .output import check_writable, terminal_width, write_data
 
 
@@ -94,4 +96,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     ):
         print(shown)
     print(summary + ("" if args.columns else "; use --out FILE.parquet for every column"))
+    print(context_lines(args.gpu or ["H100"], args.use_pp))
     return 0
+
+
+def context_lines(gpus: list[str], use_pp: list[bool] | None) -> str:
+    """What the costs and latencies above depend on that the table does not show: each GPU's
+    price and utilisation caps, and the pipeline-parallelism default."""
+    lines = [f"  {gpu_terms(lookup_gpu(g))}" for g in dict.fromkeys(gpus)]
+    if use_pp is None:
+        lines.append("  no pipeline parallelism (the default for sweep; --pp allows it, as frontier does)")
+    return "\n".join(lines)

@@ -1,0 +1,113 @@
+"""isw.explain: one configuration's breakdown as data, the one implementation behind `infersweep explain`."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+import infersweep as isw
+from infersweep import cli
+from infersweep.explain import COMPONENTS, infeasibility
+
+
+def test_explain_is_the_sweep_row_with_its_breakdown() -> None:
+    e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=64)
+    row = isw.sweep("Llama-3-70B", "H100", n_gpus=8, batch_size=64).row(0, named=True)
+    assert e.feasible and e.infeasible is None
+    assert e.token_latency_s == row["token_latency_s"] and e.mfu == row["mfu"]
+    assert e.usd_per_million_tokens == row["usd_per_million_tokens"]
+    assert e.components == {c: row[c] for c in COMPONENTS}
+    # MODEL.md §5's check: 80 layers x 2 all-reduces of 15.2 us, 4 x 80 kernels of 4 us
+    assert e.components["kernel_s"] == pytest.approx(1280e-6, rel=1e-12)
+    c = e.components
+    assert e.pass_s == pytest.approx(c["kernel_s"] + c["network_latency_s"] + c["network_bandwidth_s"]
+                                     + max(c["memory_s"], c["compute_s"]), rel=1e-15)
+    assert e.pass_s == pytest.approx(e.token_latency_s, rel=1e-12)  # plain decoding: one pass per token
+    s = e.shares
+    assert s["kernel_s"] + s["network_latency_s"] + s["network_bandwidth_s"] + max(
+        s["memory_s"], s["compute_s"]) == pytest.approx(1.0, rel=1e-12)
+    assert e.bound == "memory" and s["memory_s"] > s["compute_s"]
+    assert e.layout["tp_ffn"] == 8 and e.layout["pp_degree"] == 1 and e.layout["gpus_per_stage"] == 8
+    assert e.memory.weights_bytes == isw.model("Llama-3-70B").total_params * 2
+    assert e.memory.kv_cache_bytes == 0 and e.memory.hbm_bytes == 8 * 80e9
+    assert e.memory.used_fraction == pytest.approx(141.1e9 / 640e9, rel=1e-3)
+    assert e.tokens_per_s == pytest.approx(64 * e.tokens_per_s_per_request, rel=1e-15)
+    assert e.peak_flops == 1e15 and not e.use_pp
+
+
+def test_explain_compute_bound_long_pass() -> None:
+    e = isw.explain("Llama-3-8B", "H100", n_gpus=1, batch_size=64, seq_len=512)
+    assert e.bound == "compute" and e.seq_len == 512
+    assert e.shares["compute_s"] > e.shares["memory_s"]
+
+
+def test_explain_with_pipeline_parallelism_holds_one_micro_batch_of_kv() -> None:
+    e = isw.explain("Llama-3-70B", "H100", n_gpus=64, batch_size=256, context_len=100_000, use_pp=True)
+    pp = e.layout["pp_degree"]
+    assert e.feasible and pp > 1 and e.use_pp
+    assert e.memory.kv_cache_held_bytes == pytest.approx(e.memory.kv_cache_bytes / pp, rel=1e-15)
+    assert e.layout["gpus_per_stage"] == pytest.approx(64 / pp, rel=1e-15)
+
+
+def test_explain_speculative_decoding() -> None:
+    sd = isw.SpecDec("Llama-3-8B-MQA", 0.8, 5)
+    e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=1, spec_dec=sd)
+    assert e.gamma >= 2 and e.drafter_latency_s > 0
+    assert e.tokens_per_round == pytest.approx((1 - 0.8**e.gamma) / 0.2, rel=1e-12)
+    assert e.token_latency_s == pytest.approx((e.pass_s + e.gamma * e.drafter_latency_s) / e.tokens_per_round,
+                                              rel=1e-9)
+
+
+def test_explain_infeasible_says_why_as_data() -> None:
+    e = isw.explain("Llama-3-405B", "H100", n_gpus=8, batch_size=64, context_len=100_000)
+    assert not e.feasible and e.bound is None
+    assert e.infeasible is not None
+    assert "> 8 × 80 GB = 640.0 GB of HBM" in e.infeasible.reason
+    assert e.infeasible.hints[0] == "the weights alone need 10.3 GPUs: --n-gpus 11 or more"
+    assert math.isinf(e.token_latency_s) and all(math.isnan(v) for v in e.shares.values())
+    assert e.infeasible == infeasibility(isw.model("Llama-3-405B"), isw.gpu("H100"), 8, 64, 100_000, False)
+
+
+def test_explain_too_small_blames_p_not_memory() -> None:
+    # half a GPU: no pipeline degree P >= 1 has P <= min(N, b), although the weights would fit
+    e = isw.explain("Llama-3-8B", "A100", n_gpus=0.5, batch_size=1)
+    assert not e.feasible and e.infeasible is not None
+    assert e.infeasible.reason.startswith("no layout: every pipeline degree P is at least 1")
+    assert e.infeasible.hints == ("memory would fit: weights 16.1 GB + KV cache 0.0 GB = 16.1 GB <= 40.0 GB "
+                                  "of HBM", "use --n-gpus 1 or more")
+
+
+def test_explain_to_dict_is_plain_data() -> None:
+    sd = isw.SpecDec("Llama-3-8B-MQA", 0.8, 5)
+    d = isw.explain("Llama-3-70B", "H200", n_gpus=16, batch_size=32, spec_dec=sd).to_dict()
+    text = json.dumps(d)  # nothing but plain values
+    assert d["model"] == "Llama-3-70B" and d["gpu"] == "H200"
+    assert d["spec_dec"] == {"drafter": "Llama-3-8B-MQA", "acceptance": 0.8, "gamma_max": 5}
+    assert set(d["components"]) == set(COMPONENTS) and "used_fraction" in d["memory"]
+    assert d["infeasible"] is None and '"bound": "memory"' in text
+
+
+def test_explain_bad_input_is_a_clear_error() -> None:
+    with pytest.raises(isw.CatalogError, match="unknown model"):
+        isw.explain("Llama-9", "H100")
+    with pytest.raises(isw.GridError, match="n_gpus"):
+        isw.explain("Llama-3-70B", "H100", n_gpus=-1)
+    with pytest.raises(isw.GridError, match=r"'batch_size' must be one number.*isw\.sweep"):
+        isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=[1, 64])
+    with pytest.raises(isw.GridError, match="'use_pp' must be True or False"):
+        isw.explain("Llama-3-70B", "H100", use_pp=[True])  # type: ignore[arg-type]
+    with pytest.raises(isw.GridError, match="'spec_dec' must be None or one"):
+        isw.explain("Llama-3-70B", "H100", spec_dec=[None])  # type: ignore[arg-type]
+
+
+def test_the_cli_prints_what_explain_computes(capsys: pytest.CaptureFixture[str]) -> None:
+    e = isw.explain("Mixtral-8x22B", "H200", n_gpus=16, batch_size=128, context_len=8000)
+    assert cli.main(["explain", "-m", "Mixtral-8x22B", "-g", "H200", "-n", "16", "-b", "128",
+                     "--context", "8k"]) == 0
+    out = capsys.readouterr().out
+    assert f"token latency     {1e6 * e.token_latency_s:,.1f} µs" in out
+    assert f"{100 * e.shares['network_latency_s']:.1f}%" in out
+    assert f"{100 * e.memory.used_fraction:.0f}%)" in out
+    assert f"verdict: {e.bound}-bound" in out
