@@ -332,3 +332,14 @@ def test_degrees_of_one_split_fractional_models_and_huge_pins_are_errors() -> No
     # Products of pinned degrees far beyond n_gpus are a GridError, not an overflow.
     with pytest.raises(isw.GridError, match="field 'tp'"):
         serve(LLAMA, n_gpus=8, batch_size=1, tp=1 << 20, attention_dp=1 << 20)
+
+
+def test_serving_grid_limits() -> None:
+    with pytest.raises(isw.GridError, match="max_rows"):
+        isw.sweep(LLAMA, "H100", n_gpus=[8, 16], batch_size=[1, 2, 3], semantics="serving", tp=[4, 8],
+                  max_rows=11)
+    with pytest.raises(isw.GridError, match="chunk_rows"):
+        isw.sweep(LLAMA, "H100", semantics="serving", chunk_rows=10)
+    df = isw.sweep(LLAMA, "H100", n_gpus=[8, 16], batch_size=[1, 2, 3], semantics="serving", tp=[4, 8],
+                   max_rows=12)
+    assert df.height == 12 and set(df["tp"].to_list()) == {4, 8}

@@ -313,7 +313,7 @@ def sweep_serving(models: list[Model], gpus: list[Gpu], n_gpus: np.ndarray, batc
                   grid: str, num_threads: int | None, columns: Sequence[str] | None) -> pl.DataFrame:
     """The `serving` branch of :func:`infersweep.sweep` (its arguments already normalised)."""
     from . import _core
-    from .sweep import _enum, _labels, _unique_names, gpu_dict, model_dict
+    from .sweep import LABEL_DTYPE, _labels, _unique_names, gpu_dict, model_dict
 
     rt = Runtime.default() if runtime is None else runtime
     if not isinstance(rt, Runtime):
@@ -341,8 +341,8 @@ def sweep_serving(models: list[Model], gpus: list[Gpu], n_gpus: np.ndarray, batc
     out: dict[str, Any] = {}
     model_names = _unique_names("model", models)
     gpu_names = _unique_names("gpu", gpus)
-    out["model"] = _labels("model", model_names, cols["model"], _enum(model_names))
-    out["gpu"] = _labels("gpu", gpu_names, cols["gpu"], _enum(gpu_names))
+    out["model"] = _labels("model", model_names, cols["model"], LABEL_DTYPE())
+    out["gpu"] = _labels("gpu", gpu_names, cols["gpu"], LABEL_DTYPE())
     for name in ("n_gpus", "batch_size", "context_len", "seq_len"):
         out[name] = cols[name]
     for name in SERVING_OUTPUT_COLUMNS:

@@ -367,11 +367,15 @@ def sweep(
     ``semantics="serving"`` (docs/serving.md) evaluates deployable integer layouts instead:
     ``tp``, ``pp``, ``ep`` and ``attention_dp`` are integer axes (None: searched over every valid
     layout of ``n_gpus``), with an ``isw.Runtime`` (default ``Runtime.default()``) and an
-    ``isw.Precision``; ``use_pp`` and ``spec_dec`` do not apply.
+    ``isw.Precision``; ``use_pp`` and ``spec_dec`` do not apply, and the sweep is one call into
+    Rust (no ``chunk_rows``, no progress bar yet).
     """
     serving_args = {"tp": tp, "pp": pp, "ep": ep, "attention_dp": attention_dp, "runtime": runtime,
                     "precision": precision}
     if semantics == "serving":
+        if chunk_rows is not None:
+            raise GridError("grid: field 'chunk_rows' does not apply to semantics='serving' yet "
+                            "(a serving sweep is one call into Rust)")
         return _sweep_serving(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec,
                               grid, columns, num_threads, max_rows, serving_args)
     if semantics != "epoch":
@@ -409,10 +413,9 @@ def _sweep_serving(model: Any, gpu: Any, n_gpus: Numbers, batch_size: Numbers, c
     gpus = [lookup_gpu(g) for g in _as_list(gpu)]
     axes = {k: _numbers(k, v) for k, v in (("n_gpus", n_gpus), ("batch_size", batch_size),
                                            ("context_len", context_len), ("seq_len", seq_len))}
-    if max_rows is not None:
-        rows = len(models) * len(gpus) * math.prod(len(x) for x in axes.values())
-        if rows > max_rows:
-            raise GridError(f"grid: {rows:,} rows exceed max_rows={max_rows:,}")
+    lens = [len(models), len(gpus), *(len(x) for x in axes.values())]
+    lens += [len(_as_list(args[k])) for k in ("tp", "pp", "ep", "attention_dp")]
+    check_fits(max(lens) if grid == "zip" else math.prod(lens), max_rows)
     return sweep_serving(models, gpus, axes["n_gpus"], axes["batch_size"], axes["context_len"],
                          axes["seq_len"],
                          grid=grid, num_threads=num_threads, columns=columns, **args)
