@@ -115,7 +115,9 @@ def test_mixed_step_compute_by_hand() -> None:
     rt = isw.Runtime.ideal()
     w = tr.Work(32, 0, 2048, 2048, 0, 33, 2048)
     st_ = tr.mixed_step(LLAMA, H200, 8, TP8, w, rt, FP8)
-    flops = 2 * LLAMA.active_params * 2080 + 32_768 * 80 * 2048 * 2047 / 2
+    # Serving counts 2·P_emb per token (input embedding included, §S), whatever lookup_embedding says.
+    params = LLAMA.n_layers * LLAMA.attention_params_per_layer + LLAMA.ffn_params + LLAMA.embedding_params
+    flops = 2 * params * 2080 + 32_768 * 80 * 2048 * 2047 / 2
     assert st_.compute_s == pytest.approx(flops / 8 / H200.flops_by_bits[8], rel=1e-12)
 
 

@@ -51,7 +51,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         sys.stdout.write(df.write_csv())
         return 0
     if df.is_empty():
-        print(f"no deployment of {args.model} on up to {args.max_gpus} × {args.gpu} meets TTFT ≤ "
+        print(f"no deployment of {args.model.name} on up to {args.max_gpus} × {args.gpu} meets TTFT ≤ "
               f"{args.ttft:g} s and TPOT ≤ {args.tpot:g} s")
         return 1
     rows = []
@@ -60,7 +60,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         rows.append([tag, r["kind"], f"{r['ttft_s'] * 1e3:.0f}", f"{r['tpot_s'] * 1e3:.1f}",
                      f"{r['tokens_per_s_per_user']:.1f}", f"{r['output_tokens_per_s_per_gpu']:.1f}",
                      f"{r['usd_per_million_tokens']:.3f}", str(r["total_gpus"]), _layout(r)])
-    print(f"{args.model} on up to {args.max_gpus} × {args.gpu}, ISL {args.isl}, OSL {args.osl}, "
+    print(f"{args.model.name} on up to {args.max_gpus} × {args.gpu}, ISL {args.isl}, OSL {args.osl}, "
           f"TTFT ≤ {args.ttft * 1e3:g} ms, TPOT ≤ {args.tpot * 1e3:g} ms (objective: {args.objective}):")
     print(text_table(["", "kind", "TTFT ms", "TPOT ms", "tok/s/user", "out tok/s/GPU", "$/M out tok",
                       "GPUs", "deployment"], rows, align="llrrrrrrl"))
@@ -68,7 +68,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
-    from .args import gpu_name, model_name, positive_int
+    from .args import MODEL_HELP, gpu_name, model_spec, positive_int
 
     p = sub.add_parser(
         "plan", formatter_class=formatter,
@@ -81,7 +81,7 @@ def add_parser(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFor
         epilog="examples:\n  infersweep plan --model Llama-3.1-70B --gpu H200 --isl 4000 --osl 500 "
         "--ttft 1s --tpot 50ms --precision fp8",
     )
-    p.add_argument("--model", type=model_name, required=True)
+    p.add_argument("--model", type=model_spec, required=True, help=MODEL_HELP)
     p.add_argument("--gpu", type=gpu_name, required=True)
     p.add_argument("--isl", type=positive_int(1), required=True, help="input (prompt) tokens per request")
     p.add_argument("--osl", type=positive_int(1), required=True, help="output tokens per request")
