@@ -66,7 +66,8 @@ def serve(model: Any, gpu: Any, n_gpus: Any, *, isl: Any, osl: Any, concurrency:
           num_threads: int | None = None) -> pl.DataFrame:
     """The in-flight steady state of a deployment, one row per combination of the axes.
 
-    ``model``, ``gpu``, ``n_gpus``, ``isl``, ``osl``, ``chunk_size`` and the load
+    ``isl`` and ``osl`` are tokens per request (positive; means of measured lengths may be
+    fractional). ``model``, ``gpu``, ``n_gpus``, ``isl``, ``osl``, ``chunk_size`` and the load
     (``concurrency`` — a closed loop of that many requests — or ``request_rate`` in requests/s,
     not both) take a value or a list; rows are their cartesian product. Layout degrees
     (``tp``, ``pp``, ``ep``, ``attention_dp``) pin the layout; the free ones are searched and
@@ -88,8 +89,8 @@ def serve(model: Any, gpu: Any, n_gpus: Any, *, isl: Any, osl: Any, concurrency:
         raise GridError(f"grid: field 'precision' must be an isw.Precision, got {prec!r}")
     models, gpus = _resolve(model, gpu)
     ns = _axis("n_gpus", n_gpus, integer=True)
-    isls = _axis("isl", isl, integer=True)
-    osls = _axis("osl", osl, integer=True)
+    isls = _axis("isl", isl)     # means of measured lengths need not be integers
+    osls = _axis("osl", osl)
     chunks = _axis("chunk_size", chunk_size, integer=True)
     loads = _axis("concurrency" if closed else "request_rate", concurrency if closed else request_rate)
     precisions = [prec.resolve(m) for m in models]
