@@ -105,6 +105,8 @@ def test_epoch_is_too_fast_on_measured_deployments(v: pl.DataFrame) -> None:
 
 
 def test_semantics_and_runtime_errors() -> None:
+    with pytest.raises(SpecError, match=r"'serving' takes an isw\.Runtime"):
+        isw.validate(semantics="serving", runtime=object())
     with pytest.raises(SpecError, match="unknown semantics 'nope'"):
         isw.validate(semantics="nope")
     with pytest.raises(SpecError, match="takes no runtime"):
@@ -146,4 +148,16 @@ def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert f"{top['median_abs_error_pct']:.0f}%" in line and f"{top['geomean_ratio']:.2f}" in line
     assert "framework = TensorRT-LLM" in out and "scenario =" not in out
     assert main(["validate", "--semantics", "serving"]) == 0
-    assert "serving semantics" in capsys.readouterr().out
+    top = isw.validation_summary(isw.validate("serving")).row(0, named=True)
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("all "))
+    assert f"{top['median_abs_error_pct']:.0f}%" in line and f"{top['geomean_ratio']:.2f}" in line
+    # a calibrated profile, by name
+    assert main(["validate", "--semantics", "serving", "--profile", "vllm"]) == 0
+    rt = isw.shipped_profiles()["vllm"].runtime
+    top = isw.validation_summary(isw.validate("serving", runtime=rt)).row(0, named=True)
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("all "))
+    assert f"{top['median_abs_error_pct']:.0f}%" in line and f"{top['geomean_ratio']:.2f}" in line
+    assert main(["validate", "--semantics", "serving", "--profile", "nope"]) == 2
+    assert "neither a shipped profile" in capsys.readouterr().err
+    assert main(["validate", "--profile", "vllm"]) == 2
+    assert "needs --semantics serving" in capsys.readouterr().err

@@ -10,6 +10,7 @@ evaluated by a Rust engine over millions of configurations and returned as polar
 # serving_validation registers semantics="serving" with validate.
 from . import errors, reference, serving_validation
 from ._core import __version__
+from .calibration import Calibration, Profile, calibrate, load_profile, shipped_profiles
 from .catalog import catalog_gpus, catalog_models, gpu, gpu_names, model, model_names
 from .data import measurements
 from .dataset import read_sweep
@@ -37,6 +38,7 @@ from .traffic import serve
 from .validation import validate, validation_summary
 
 __all__ = [
+    "Calibration",
     "CatalogError",
     "ConfigError",
     "Explanation",
@@ -47,11 +49,13 @@ __all__ = [
     "LayerGroup",
     "Model",
     "Precision",
+    "Profile",
     "Runtime",
     "SizeEstimate",
     "SpecDec",
     "SpecError",
     "__version__",
+    "calibrate",
     "catalog_gpus",
     "catalog_models",
     "errors",
@@ -63,6 +67,7 @@ __all__ = [
     "gpu",
     "gpu_names",
     "infer_model_size",
+    "load_profile",
     "measurements",
     "mfu_target",
     "model",
@@ -75,6 +80,7 @@ __all__ = [
     "scale_model",
     "serve",
     "serving_validation",
+    "shipped_profiles",
     "sweep",
     "sweep_shard",
     "sweep_to_parquet",

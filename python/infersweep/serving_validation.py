@@ -1,74 +1,268 @@
-"""The `serving` predictor of :func:`infersweep.validate` (docs/serving.md, docs/measurements.md).
+"""The measured deployments as the `serving` semantics sees them (docs/measurements.md, "serving").
 
-A measured deployment maps onto `serving` as it ran: one instance of ``gpus_per_instance`` GPUs,
-its pinned ``tp``, ``pp``, ``ep`` and ``attention_dp`` where the source gives them (searched
-where it does not), the decode batch of one instance rounded up to whole sequences, context =
-ISL + OSL/2 (as for `epoch`), each component at its own precision and the runtime's costs
-(``cuda_graphs`` as the deployment ran, when the source says).
+Each expressible row becomes one pure decode step of the deployment *as deployed*:
+
+- **layout**: one instance (``gpus_per_instance`` GPUs) with the row's ``tp``, ``pp``, ``ep`` and
+  ``attention_dp``. A missing ``pp`` is 1, a missing ``ep`` is 1 (TensorRT-LLM and vLLM run MoE
+  layers tensor-parallel unless expert parallelism is asked for), a missing ``attention_dp`` is
+  what the stage leaves: ``gpus_per_instance / (tp·pp)``. A row with no ``tp`` is searched over
+  every deployable layout (``layout_searched``); a pinned layout the model cannot take is a reason.
+- **precision** (:func:`row_precision`): weights in ``weight_precision`` ("fp4" is NVIDIA's NVFP4),
+  attention in ``attention_precision`` and routed experts in ``expert_precision`` where given, the
+  KV cache in ``kv_precision`` and activations in ``activation_precision`` where given, else the
+  catalog model's; the embeddings in ``weight_precision`` (the dataset does not say otherwise).
+  Each GEMM runs at the FLOP rate its format names; a format the GPU has no rate for is a reason.
+- **runtime**: the given :class:`~infersweep.Runtime` (default ``Runtime.default()``) with
+  ``cuda_graphs`` set from the row where the source says.
+- **workload**: the instance's decode batch (``decode_batch``, rounded up to whole sequences)
+  at context ISL + OSL/2, the mean context over a request's decode.
+
+A static run's measured step is batch / output throughput of the whole run, prefill included: it is
+predicted as the decode step plus the batch's prefill pass spread over the OSL steps
+(:func:`static_steps`). An in-flight row is predicted as the pure decode step for now
+(``STEP_PREDICTORS`` maps a batching kind to its predictor, so an in-flight step with the prefill
+chunks it carries can replace it for ``batching == "in_flight"`` rows). :func:`predict_rows`
+evaluates many rows in a few engine calls (calibration runs it hundreds of times);
+:func:`predict_serving` is the one-row predictor registered with
+:func:`infersweep.validation.register_semantics`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import polars as pl
 
-from .errors import InfersweepError
-from .serving import Precision, Runtime
-from .sweep import sweep
-from .validation import PRECISION_BYTES, Prediction, Unexpressible, _catalog, register_semantics
+from .errors import GridError, InfersweepError, SpecError
+from .serving import Precision, Runtime, runtime_dict
+from .serving_reference import layouts
+from .specs import Gpu, Model
+from .validation import Prediction, Unexpressible, _catalog, common_reason, register_semantics
+
+__all__ = ["SERVING_INPUTS", "STEP_PREDICTORS", "ServingPoint", "decode_steps", "predict_rows",
+           "predict_serving", "predict_steps", "row_precision", "serving_point", "static_steps"]
+
+#: Dataset precision names → serving format names (``fp4`` in MLPerf and TensorRT-LLM is NVFP4).
+FORMAT_OF: dict[str, str] = {"fp4": "nvfp4", "nvfp4": "nvfp4", "mxfp4": "mxfp4", "fp8": "fp8",
+                             "int8": "int8", "bf16": "bf16", "fp16": "fp16", "fp32": "fp32"}
 
 
-def serving_precision(r: Mapping[str, Any]) -> Precision:
-    """Each component at the deployment's precision; compute at the rate its format names."""
-    def fmt(name: str | None) -> str | None:
-        if not name:
-            return None
-        key = "nvfp4" if name == "fp4" else name
-        if key not in PRECISION_BYTES:
-            raise Unexpressible(f"serving: precision {name!r} is not known")
-        return key
-
-    weights = fmt(r["weight_precision"])
-    return Precision(attention=fmt(r.get("attention_precision")) or weights, dense_ffn=weights,
-                     experts=fmt(r["expert_precision"]) or weights, embeddings=weights,
-                     kv_cache=fmt(r["kv_precision"]))
+def _format(r: Mapping[str, Any], column: str) -> str | None:
+    v = r.get(column)
+    if not v:
+        return None
+    if v not in FORMAT_OF:
+        raise Unexpressible(f"precision: {column} {v!r} is not a known format ({sorted(FORMAT_OF)})")
+    return FORMAT_OF[v]
 
 
-def serving_inputs(r: Mapping[str, Any]) -> dict[str, Any]:
-    def degree(key: str) -> int | None:
-        v = r.get(key)
-        return None if v is None else int(v)
+def row_precision(r: Mapping[str, Any]) -> Precision:
+    """The per-component precision a row was deployed in (module docstring)."""
+    w = _format(r, "weight_precision")
+    attn = _format(r, "attention_precision") or w
+    exp = _format(r, "expert_precision") or w
+    return Precision(attention=attn, dense_ffn=w, experts=exp, embeddings=w,
+                     kv_cache=_format(r, "kv_precision"), activations=_format(r, "activation_precision"))
 
-    return {"n_gpus": int(r["gpus_per_instance"]), "batch_size": math.ceil(r["decode_batch"] - 1e-9),
-            "context_len": float(r["isl"] + r["osl"] / 2), "tp": degree("tp"), "pp": degree("pp"),
-            "ep": degree("ep"), "attention_dp": degree("attention_dp")}
+
+def _precision_label(p: Mapping[str, float]) -> str:
+    def name(b: float) -> str:
+        return {2.0: "16b", 1.0: "8b", 0.5625: "nvfp4", 0.53125: "mxfp4", 4.0: "32b"}.get(b, f"{b:g}B")
+    return (f"attn={name(p['attention'])} ffn={name(p['dense_ffn'])} experts={name(p['experts'])} "
+            f"kv={name(p['kv_cache'])} act={name(p['activations'])}")
+
+
+@dataclass(frozen=True)
+class ServingPoint:
+    """One measured row as a serving grid point."""
+
+    model: Model
+    gpu: Gpu
+    precision: dict[str, float]
+    n_gpus: int
+    batch_size: float
+    context_len: float
+    tp: int      # 0: searched
+    pp: int
+    ep: int
+    attention_dp: int
+    cuda_graphs: bool | None  # None: the runtime's own
+    input_len: float = 0.0
+    output_len: float = 0.0
+    batching: str = "in_flight"
+
+    @property
+    def layout_searched(self) -> bool:
+        return self.tp == 0
+
+
+def serving_point(r: Mapping[str, Any]) -> ServingPoint:
+    """The grid point of a row (module docstring), or :class:`Unexpressible` with the reason."""
+    reason = common_reason(r)
+    if reason is not None:
+        raise Unexpressible(reason)
+    m, g = _catalog(r)
+    n = r["gpus_per_instance"]
+    if n is None:
+        raise Unexpressible("no instance size (gpus_per_instance)")
+    try:
+        prec = row_precision(r).resolve(m)
+    except SpecError as e:
+        raise Unexpressible(str(e)) from None
+    for comp in ("attention_bits", "ffn_bits", "expert_bits"):
+        if int(prec[comp]) not in g.flops_by_bits:
+            raise Unexpressible(f"serving: no {int(prec[comp])}-bit FLOP rate on {g.name} for the "
+                                f"{comp.removesuffix('_bits')} GEMMs (rated: {sorted(g.flops_by_bits)})")
+    tp, pp, ep, dp = 0, 0, 0, 0
+    if r["tp"] is not None:
+        tp = int(r["tp"])
+        pp = int(r["pp"]) if r["pp"] is not None else 1
+        ep = int(r["ep"]) if r["ep"] is not None else 1
+        if r["attention_dp"] is not None:
+            dp = int(r["attention_dp"])
+        elif n % (tp * pp) == 0:
+            dp = n // (tp * pp)
+        else:
+            raise Unexpressible(f"serving: tp={tp} × pp={pp} does not divide the {n} GPUs of an instance")
+    try:
+        layouts(m, int(n), tp, pp, ep, dp)
+    except (GridError, SpecError) as e:
+        raise Unexpressible(f"serving: {e}") from None
+    graphs = r.get("cuda_graphs")
+    return ServingPoint(m, g, prec, int(n), float(max(1, math.ceil(r["decode_batch"] - 1e-9))),
+                        float(r["isl"] + r["osl"] / 2), tp, pp, ep, dp,
+                        None if graphs is None else bool(graphs), float(r["isl"]), float(r["osl"]),
+                        "static" if r["batching"] == "static" else "in_flight")
+
+
+#: The step a row's batching kind is predicted with: a static run's step carries its prefill
+#: (:func:`static_steps`); an in-flight row is the pure decode step until an in-flight step
+#: (decode with the prefill chunks it carries) exists, which then replaces ``"in_flight"``.
+StepPredictor = Callable[[Sequence[ServingPoint], Runtime], list[dict[str, Any]]]
+
+
+def decode_steps(points: Sequence[ServingPoint], runtime: Runtime) -> list[dict[str, Any]]:
+    """The pure decode step of each point: a few engine calls (one per model, GPU, precision and
+    CUDA-graph setting), each zipped over the points' batch, context and layout."""
+    return _steps(points, runtime)
+
+
+def static_steps(points: Sequence[ServingPoint], runtime: Runtime) -> list[dict[str, Any]]:
+    """A static batch's time per output step: its measured step is batch / output throughput of
+    the whole run, so it carries the batch's prefill spread over the OSL decode steps: decode step +
+    prefill / OSL. The prefill of b prompts of ISL tokens is one engine step of b·ISL new tokens on
+    an empty cache (``batch_size = b·ISL``, ``context_len = 0``: the GEMMs of every prompt token,
+    the weight stream, collectives, kernels and overhead once). It leaves out the prompt's causal
+    attention FLOPs (≈ ISL·d_model·L·2 per token against the weights' 2·P: 2–5% at ISL ≤ 2048 for
+    the models measured) and the KV write. The layout and the feasibility are the decode step's.
+    To be replaced by the prefill of the in-flight step (issue 12) once it exists."""
+    dec = _steps(points, runtime)
+    pre = _steps([replace(p, tp=d["tp"], pp=d["pp"], ep=d["ep"], attention_dp=d["attention_dp"],
+                          batch_size=p.batch_size * max(p.input_len, 1.0), context_len=0.0)
+                  for p, d in zip(points, dec, strict=True)], runtime)
+    for p, d, f in zip(points, dec, pre, strict=True):
+        d["prefill_s"] = f["step_s"] if p.output_len > 0 else 0.0
+        d["step_s"] = d["step_s"] + (d["prefill_s"] / p.output_len if p.output_len > 0 else 0.0)
+    return dec
+
+
+def _steps(points: Sequence[ServingPoint], runtime: Runtime) -> list[dict[str, Any]]:
+    from . import _core
+    from .sweep import gpu_dict, model_dict
+
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, p in enumerate(points):
+        graphs = runtime.cuda_graphs if p.cuda_graphs is None else p.cuda_graphs
+        key = (p.model.name, p.gpu.name, tuple(sorted(p.precision.items())), graphs)
+        groups.setdefault(key, []).append(i)
+    out: list[dict[str, Any]] = [{} for _ in points]
+    rt_dicts = {g: runtime_dict(runtime.with_(cuda_graphs=g)) for g in (False, True)}
+    for key, idx in groups.items():
+        first = points[idx[0]]
+
+        def axis(name: str, dtype: type, idx: list[int] = idx) -> np.ndarray:
+            return np.asarray([getattr(points[i], name) for i in idx], dtype=dtype)
+
+        cols = _core.serving_sweep(
+            models=[model_dict(first.model)], gpus=[gpu_dict(first.gpu)], precisions=[first.precision],
+            n_gpus=axis("n_gpus", np.float64), batch_size=axis("batch_size", np.float64),
+            context_len=axis("context_len", np.float64),
+            seq_len=np.ones(1),
+            tp=axis("tp", np.uint32), pp=axis("pp", np.uint32), ep=axis("ep", np.uint32),
+            attention_dp=axis("attention_dp", np.uint32), runtime=rt_dicts[key[3]], zip=True,
+            num_threads=1)
+        time = cols["token_latency_s"]
+        for j, i in enumerate(idx):
+            out[i] = {"step_s": float(time[j]), "feasible": bool(cols["feasible"][j]),
+                      "tp": int(cols["tp"][j]), "pp": int(cols["pp"][j]), "ep": int(cols["ep"][j]),
+                      "attention_dp": int(cols["attention_dp"][j]), "cuda_graphs": key[3],
+                      "weights_gb_per_gpu": float(cols["weights_gb_per_gpu"][j]),
+                      "max_batch_size": float(cols["max_batch_size"][j])}
+    return out
+
+
+STEP_PREDICTORS: dict[str, StepPredictor] = {"static": static_steps, "in_flight": decode_steps}
+
+
+def predict_steps(points: Sequence[ServingPoint], runtime: Runtime) -> list[dict[str, Any]]:
+    """Each point's step by the predictor of its batching kind (:data:`STEP_PREDICTORS`)."""
+    out: list[dict[str, Any]] = [{} for _ in points]
+    by_kind: dict[str, list[int]] = {}
+    for i, p in enumerate(points):
+        by_kind.setdefault(p.batching, []).append(i)
+    for kind, idx in by_kind.items():
+        for i, step in zip(idx, STEP_PREDICTORS[kind]([points[i] for i in idx], runtime), strict=True):
+            out[i] = step
+    return out
+
+
+def predict_rows(rows: Sequence[Mapping[str, Any]], runtime: Runtime | None = None
+                 ) -> list[Prediction | str]:
+    """A :class:`Prediction` or the reason it cannot be made, for each row (module docstring)."""
+    rt: Any = Runtime.default() if runtime is None else runtime
+    if isinstance(getattr(rt, "runtime", None), Runtime):  # an isw.Profile: its runtime
+        rt = rt.runtime
+    if not isinstance(rt, Runtime):
+        raise SpecError(f"validate: semantics 'serving' takes an isw.Runtime or isw.Profile, got {rt!r}")
+    out: list[Prediction | str] = ["" for _ in rows]
+    items: list[tuple[int, ServingPoint]] = []
+    for i, r in enumerate(rows):
+        try:
+            items.append((i, serving_point(r)))
+        except Unexpressible as e:
+            out[i] = str(e)
+    try:
+        steps = predict_steps([p for _, p in items], rt)
+    except InfersweepError as e:  # the engine rejected a group: say so on each row
+        for i, _ in items:
+            out[i] = f"serving: {e}"
+        return out
+    for (i, p), s in zip(items, steps, strict=True):
+        inputs = {"n_gpus": float(p.n_gpus), "batch_size": p.batch_size, "context_len": p.context_len,
+                  "tp": s["tp"], "pp": s["pp"], "ep": s["ep"], "attention_dp": s["attention_dp"],
+                  "layout_searched": p.layout_searched, "cuda_graphs": s["cuda_graphs"],
+                  "precision": _precision_label(p.precision), "prefill_ms": 1e3 * s.get("prefill_s", 0.0),
+                  "weights_gb_per_gpu": s["weights_gb_per_gpu"], "max_batch_size": s["max_batch_size"]}
+        out[i] = Prediction(s["step_s"], s["feasible"], inputs)
+    return out
 
 
 def predict_serving(r: Mapping[str, Any], runtime: Any) -> Prediction:
-    rt = Runtime.default() if runtime is None else runtime
-    if r.get("cuda_graphs") is not None:
-        rt = rt.with_(cuda_graphs=bool(r["cuda_graphs"]))
-    m, g = _catalog(r)
-    x = serving_inputs(r)
-    prec = serving_precision(r)
-    try:
-        out = sweep(m, g, n_gpus=x["n_gpus"], batch_size=x["batch_size"], context_len=x["context_len"],
-                    semantics="serving", tp=x["tp"], pp=x["pp"], ep=x["ep"], attention_dp=x["attention_dp"],
-                    runtime=rt, precision=prec).row(0, named=True)
-    except InfersweepError as e:
-        raise Unexpressible(f"serving: {e}") from None
-    inputs = {**x, "tp": out["tp"], "pp": out["pp"], "ep": out["ep"], "attention_dp": out["attention_dp"],
-              "weights_gb_per_gpu": out["weights_gb_per_gpu"], "max_batch_size": out["max_batch_size"]}
-    step = out["token_latency_s"] if out["feasible"] else math.inf
-    return Prediction(float(step), bool(out["feasible"]), inputs)
+    """The one-row predictor :func:`infersweep.validate` calls for ``semantics="serving"``."""
+    (p,) = predict_rows([r], runtime)
+    if isinstance(p, str):
+        raise Unexpressible(p)
+    return p
 
 
 SERVING_INPUTS: dict[str, pl.DataType] = {
-    "n_gpus": pl.Int64(), "batch_size": pl.Int64(), "context_len": pl.Float64(), "tp": pl.Int64(),
-    "pp": pl.Int64(), "ep": pl.Int64(), "attention_dp": pl.Int64(), "weights_gb_per_gpu": pl.Float64(),
-    "max_batch_size": pl.Float64(),
+    "n_gpus": pl.Float64(), "batch_size": pl.Float64(), "context_len": pl.Float64(), "tp": pl.Int64(),
+    "pp": pl.Int64(), "ep": pl.Int64(), "attention_dp": pl.Int64(), "layout_searched": pl.Boolean(),
+    "cuda_graphs": pl.Boolean(), "precision": pl.String(), "prefill_ms": pl.Float64(),
+    "weights_gb_per_gpu": pl.Float64(), "max_batch_size": pl.Float64(),
 }
 register_semantics("serving", predict_serving, SERVING_INPUTS)

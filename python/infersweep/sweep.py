@@ -344,6 +344,7 @@ def sweep(
     attention_dp: Any = None,
     runtime: Any = None,
     precision: Any = None,
+    uncertainty: float | None = None,
 ) -> pl.DataFrame:
     """Evaluate every configuration of the grid: one row per configuration.
 
@@ -368,14 +369,26 @@ def sweep(
     ``tp``, ``pp``, ``ep`` and ``attention_dp`` are integer axes (None: searched over every valid
     layout of ``n_gpus``), with an ``isw.Runtime`` (default ``Runtime.default()``) and an
     ``isw.Precision``; ``use_pp`` and ``spec_dec`` do not apply, and the sweep is one call into
-    Rust (no ``chunk_rows``, no progress bar yet).
+    Rust (no ``chunk_rows``, no progress bar yet). ``runtime`` may be a calibrated
+    ``isw.Profile`` (``isw.calibrate``, ``isw.shipped_profiles()``); with one, ``uncertainty=0.8``
+    adds ``tpot_s_lo``/``tpot_s_hi`` and the bounds of the speeds and the cost: the central 80%
+    interval from the profile's parameter covariance and residual spread (docs/calibration.md).
     """
     serving_args = {"tp": tp, "pp": pp, "ep": ep, "attention_dp": attention_dp, "runtime": runtime,
                     "precision": precision}
+    if uncertainty is not None and semantics != "serving":
+        raise GridError("grid: field 'uncertainty' needs semantics='serving' and a calibrated runtime "
+                        "profile")
+    if semantics == "serving" and chunk_rows is not None:
+        raise GridError("grid: field 'chunk_rows' does not apply to semantics='serving' yet "
+                        "(a serving sweep is one call into Rust)")
+    if semantics == "serving" and (uncertainty is not None or hasattr(runtime, "log_covariance")):
+        from .uncertainty import sweep_profile
+
+        return sweep_profile(lambda args, cols: _sweep_serving(
+            model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec, grid, cols, num_threads,
+            max_rows, args), serving_args, uncertainty, columns)
     if semantics == "serving":
-        if chunk_rows is not None:
-            raise GridError("grid: field 'chunk_rows' does not apply to semantics='serving' yet "
-                            "(a serving sweep is one call into Rust)")
         return _sweep_serving(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec,
                               grid, columns, num_threads, max_rows, serving_args)
     if semantics != "epoch":

@@ -408,12 +408,18 @@ def build_parser() -> argparse.ArgumentParser:
         "per scenario and framework. Points the semantics cannot express are counted, with "
         "their reasons under --points.",
         epilog="examples:\n  infersweep validate\n  infersweep validate --points\n"
-        "  infersweep validate --csv > validation.csv",
+        "  infersweep validate --csv > validation.csv\n"
+        "  infersweep validate --semantics serving --profile tensorrt-llm",
     )
     p.add_argument("--semantics", choices=("epoch", "serving"), default="epoch",
                    help="the semantics to check (default: %(default)s)")
     p.add_argument("--by", nargs="+", default=["scenario", "framework"], metavar="COLUMN",
                    help="columns to break the summary down by (default: scenario framework)")
+    p.add_argument("--profile", metavar="NAME|PATH",
+                   help="with --semantics serving: a shipped runtime profile (tensorrt-llm, vllm; "
+                   "isw.shipped_profiles()) or a profile TOML file, instead of Runtime.default(); the "
+                   "points it was fitted on are predicted in-sample (the README's cross-validated table "
+                   "is scripts/calibrate_profiles.py's)")
     p.add_argument("--points", action="store_true", help="also print every point, with its reason")
     p.add_argument("--csv", action="store_true", help="write the per-point frame as CSV to stdout")
     p.set_defaults(func=cmd_validate)

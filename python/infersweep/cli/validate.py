@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from ..errors import SpecError
 from ..validation import validate, validation_summary
 from .output import text_table
 
@@ -45,8 +47,26 @@ def _points(v: pl.DataFrame) -> str:
                       rows, align="llllrrrl")
 
 
+def _runtime(args: argparse.Namespace) -> Any:
+    """The runtime --profile names (a shipped profile or a TOML file), or None."""
+    name = getattr(args, "profile", None)
+    if name is None:
+        return None
+    if args.semantics != "serving":
+        raise SpecError("validate: --profile needs --semantics serving")
+    from ..calibration import load_profile, shipped_profiles
+
+    shipped = shipped_profiles()
+    if name in shipped:
+        return shipped[name].runtime
+    if not Path(name).is_file():
+        raise SpecError(f"validate: --profile {name!r} is neither a shipped profile ({sorted(shipped)}) "
+                        "nor a file")
+    return load_profile(name).runtime
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    v = validate(semantics=args.semantics)
+    v = validate(semantics=args.semantics, runtime=_runtime(args))
     if args.csv:
         sys.stdout.write(v.write_csv())
         return 0

@@ -1,0 +1,69 @@
+"""validate(semantics="serving"): each measured row as the deployment it was (serving_validation.py)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import polars as pl
+import pytest
+
+import infersweep as isw
+from infersweep.serving_validation import predict_rows, row_precision, serving_point
+
+
+def row(id_: str) -> dict[str, Any]:
+    return isw.measurements().filter(pl.col("id") == id_).row(0, named=True)
+
+
+@pytest.fixture(scope="module")
+def v() -> pl.DataFrame:
+    return isw.validate("serving")
+
+
+def test_pinned_layout_precision_and_graphs_come_from_the_row(v: pl.DataFrame) -> None:
+    r = v.filter(pl.col("id") == "MLP51-M1").row(0, named=True)   # DeepSeek-R1, DP8 attention + EP8
+    assert (r["tp"], r["pp"], r["ep"], r["attention_dp"]) == (1, 1, 8, 8) and not r["layout_searched"]
+    assert r["precision"] == "attn=nvfp4 ffn=nvfp4 experts=nvfp4 kv=8b act=16b"  # "fp4" is NVFP4
+    b1 = v.filter(pl.col("id") == "TRT-B1-1").row(0, named=True)   # TP8, EP2: expert-TP 4
+    assert (b1["tp"], b1["ep"], b1["attention_dp"]) == (8, 2, 1)
+    assert b1["precision"].startswith("attn=16b ffn=nvfp4 experts=nvfp4")
+    n1 = v.filter(pl.col("id") == "MLP51-N2").row(0, named=True)
+    assert n1["cuda_graphs"] is False
+    m = row("MLP51-M1")
+    assert r["context_len"] == m["isl"] + m["osl"] / 2 and r["batch_size"] == math.ceil(m["decode_batch"])
+
+
+def test_cuda_graphs_off_costs_the_eager_launches() -> None:
+    r = row("MLP51-N2")
+    slow = predict_rows([r], isw.Runtime.default().with_(launch_kernel_s=30e-6))[0]
+    fast = predict_rows([r], isw.Runtime.default().with_(launch_kernel_s=3e-6))[0]
+    assert not isinstance(slow, str) and not isinstance(fast, str)
+    on = predict_rows([{**r, "cuda_graphs": True}], isw.Runtime.default().with_(launch_kernel_s=30e-6))[0]
+    assert not isinstance(on, str)
+    assert slow.step_s > fast.step_s and on.step_s < slow.step_s
+
+
+def test_static_run_carries_its_prefill_over_the_output_steps(v: pl.DataFrame) -> None:
+    r = v.filter(pl.col("id") == "TRT-P06-H3").row(0, named=True)   # 2048 in, 128 out
+    decode = isw.sweep("GPT-J-6B", "H100-SXM", n_gpus=1, batch_size=r["batch_size"],
+                       context_len=r["context_len"], tp=1, semantics="serving",
+                       precision=row_precision(row("TRT-P06-H3")))
+    prefill = isw.sweep("GPT-J-6B", "H100-SXM", n_gpus=1, batch_size=r["batch_size"] * 2048, context_len=0,
+                        tp=1, semantics="serving", precision=row_precision(row("TRT-P06-H3")))
+    want = decode["token_latency_s"][0] + prefill["token_latency_s"][0] / 128
+    assert r["predicted_step_ms"] == pytest.approx(1e3 * want, rel=1e-12)
+    assert r["prefill_ms"] == pytest.approx(1e3 * prefill["token_latency_s"][0], rel=1e-12)
+
+
+def test_rows_it_cannot_express_keep_their_reason(v: pl.DataFrame) -> None:
+    reasons = dict(zip(v["id"], v["reason"], strict=True))
+    assert reasons["TRT-B1-2"].startswith("speculative decoding")
+    assert "does not fit in memory" in reasons["MLP51-M10"]
+    assert v.filter(pl.col("expressible"))["predicted_step_ms"].is_finite().all()
+    bad = {**row("OCI-405B-1"), "tp": 3}
+    with pytest.raises(isw.validation.Unexpressible, match="tp=3"):
+        serving_point(bad)
+    mx = {**row("OCI-405B-1"), "weight_precision": "mxfp4"}   # MI300X has no 4-bit rate
+    with pytest.raises(isw.validation.Unexpressible, match="4-bit FLOP rate"):
+        serving_point(mx)
