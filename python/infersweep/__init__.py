@@ -19,6 +19,7 @@ from .explain import Explanation, explain
 from .frontier import frontier as frontier
 from .frontier import pareto_front, preferred
 from .hf_config import from_hf_config
+from .planner import plan
 from .point import Evaluation, evaluate
 from .scaling import (
     FrontierFit,
@@ -34,6 +35,7 @@ from .specs import Gpu, LayerGroup, Model, SpecDec
 from .stream import sweep_shard, sweep_to_parquet
 from .sweep import sweep
 from .toy import toy_critical_batch, toy_latency, toy_min_latency, toy_optimal_gpus
+from .traffic import serve
 from .validation import validate, validation_summary
 
 __all__ = [
@@ -74,10 +76,12 @@ __all__ = [
     "model",
     "model_names",
     "pareto_front",
+    "plan",
     "preferred",
     "read_sweep",
     "reference",
     "scale_model",
+    "serve",
     "serving_validation",
     "shipped_profiles",
     "sweep",

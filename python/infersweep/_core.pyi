@@ -89,3 +89,62 @@ def serving_sweep(
     num_threads: int | None = None,
 ) -> dict[str, np.ndarray]:
     """A serving grid (rust/serving/) as one numpy array per column."""
+
+
+def serving_mixed_step(
+    *,
+    model: dict[str, Any],
+    gpu: dict[str, Any],
+    precision: dict[str, float],
+    runtime: dict[str, Any],
+    n_gpus: int,
+    tp: int,
+    pp: int,
+    ep: int,
+    attention_dp: int,
+    work: dict[str, float],
+) -> dict[str, Any]: ...
+
+
+def serving_traffic(
+    *,
+    models: list[dict[str, Any]],
+    gpus: list[dict[str, Any]],
+    precisions: list[dict[str, float]],
+    runtime: dict[str, Any],
+    model: npt.NDArray[np.uint32],
+    gpu: npt.NDArray[np.uint32],
+    n_gpus: npt.NDArray[np.uint32],
+    tp: npt.NDArray[np.uint32],
+    pp: npt.NDArray[np.uint32],
+    ep: npt.NDArray[np.uint32],
+    attention_dp: npt.NDArray[np.uint32],
+    isl: npt.NDArray[np.float64],
+    osl: npt.NDArray[np.float64],
+    budget: npt.NDArray[np.float64],
+    load: npt.NDArray[np.float64],
+    closed: bool,
+    num_threads: int | None = None,
+) -> dict[str, npt.NDArray[Any]]: ...
+
+
+def serving_steps(
+    *,
+    model: dict[str, Any],
+    gpu: dict[str, Any],
+    precision: dict[str, float],
+    runtime: dict[str, Any],
+    n_gpus: npt.NDArray[np.uint32],
+    tp: npt.NDArray[np.uint32],
+    pp: npt.NDArray[np.uint32],
+    ep: npt.NDArray[np.uint32],
+    attention_dp: npt.NDArray[np.uint32],
+    decode_seqs: npt.NDArray[np.float64],
+    decode_ctx: npt.NDArray[np.float64],
+    prefill_tokens: npt.NDArray[np.float64],
+    chunk: npt.NDArray[np.float64],
+    prefix: npt.NDArray[np.float64],
+    capacity_seqs: npt.NDArray[np.float64],
+    capacity_ctx: npt.NDArray[np.float64],
+    num_threads: int | None = None,
+) -> dict[str, npt.NDArray[Any]]: ...

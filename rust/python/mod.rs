@@ -23,6 +23,7 @@ use crate::sweep::{sweep_validated, Columns, Grid, SpecDec, AXIS_RANGES};
 
 mod evaluate;
 mod serving;
+mod traffic;
 
 mod exceptions {
     pyo3::import_exception!(infersweep.errors, SpecError);
@@ -488,6 +489,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     serving::register(m)?;
     evaluate::register(m)?;
+    traffic::register(m)?;
     m.add("COLUMNS", Columns::NAMES.to_vec())?;
     m.add("MAX_THREADS", MAX_THREADS)?;
     m.add("MAX_FRONTIER_RESOLUTION", MAX_FRONTIER_RESOLUTION)?;

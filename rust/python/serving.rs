@@ -14,7 +14,7 @@ fn opt(d: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<f64>> {
     Ok(if v.is_nan() { None } else { Some(v) })
 }
 
-fn runtime_from(d: &Bound<'_, PyDict>) -> PyResult<Runtime> {
+pub(super) fn runtime_from(d: &Bound<'_, PyDict>) -> PyResult<Runtime> {
     let attention_kernels: f64 = get(d, "attention_kernels")?;
     Ok(Runtime {
         step_overhead_s: get(d, "step_overhead_s")?,
@@ -40,7 +40,7 @@ fn runtime_from(d: &Bound<'_, PyDict>) -> PyResult<Runtime> {
     })
 }
 
-fn precision_from(d: &Bound<'_, PyDict>) -> PyResult<Precision> {
+pub(super) fn precision_from(d: &Bound<'_, PyDict>) -> PyResult<Precision> {
     Ok(Precision {
         attention: get(d, "attention")?,
         dense_ffn: get(d, "dense_ffn")?,

@@ -7,8 +7,10 @@
 //! - [`layout`]: valid layouts of N GPUs and the per-GPU memory of one
 //! - [`step`]: one decode step of one layout, and the best layout
 //! - [`sweep`]: grids → columns, in parallel
+//! - [`traffic`]: prefill chunks, mixed steps, TTFT and the in-flight steady state
 
 pub mod layout;
 pub mod runtime;
 pub mod step;
 pub mod sweep;
+pub mod traffic;

@@ -64,6 +64,16 @@ impl<'a> ServingPrep<'a> {
     pub fn attention_peak(&self) -> f64 {
         self.rates_peak[0]
     }
+
+    /// Peak FLOP/s of the attention, dense-FFN and expert GEMMs (before the GEMM efficiency).
+    pub fn peak_rates(&self) -> [f64; 3] {
+        self.rates_peak
+    }
+
+    /// (P_attn per layer, P_emb), precomputed.
+    pub fn params(&self) -> (f64, f64) {
+        (self.attention_params, self.embedding_params)
+    }
 }
 
 /// One decode step: its components, memory and layout.

@@ -27,6 +27,7 @@ from .catalog import cmd_gpus, cmd_models
 from .demo import cmd_demo
 from .explain import cmd_explain
 from .frontier import cmd_frontier
+from .plan import add_parser as add_plan_parser
 from .sweep import cmd_sweep
 from .validate import cmd_validate
 
@@ -425,4 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--points", action="store_true", help="also print every point, with its reason")
     p.add_argument("--csv", action="store_true", help="write the per-point frame as CSV to stdout")
     p.set_defaults(func=cmd_validate)
+
+    # -- plan
+    add_plan_parser(sub, _Formatter)
     return parser

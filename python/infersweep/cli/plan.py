@@ -1,0 +1,98 @@
+"""`infersweep plan`: the best aggregated and disaggregated deployments under TTFT/TPOT limits
+and the Pareto front (isw.plan, docs/serving.md §T.8)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from ..errors import GridError
+from ..planner import plan
+from ..serving import Precision
+from .output import text_table
+
+_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
+
+
+def duration(text: str) -> float:
+    """Seconds from '1s', '50ms', '200us' or a bare number of seconds."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(s|ms|us|µs)?\s*", text)
+    if not m or float(m.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive duration such as 1s or 50ms, got {text!r}")
+    return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+
+
+def _precision(fmt: str | None) -> Precision | None:
+    """One weight format for attention, dense FFNs and experts, and the KV cache (None: the model's)."""
+    if fmt is None:
+        return None
+    return Precision(attention=fmt, dense_ffn=fmt, experts=fmt, kv_cache=fmt)
+
+
+def _layout(r: dict) -> str:
+    if r["kind"] == "aggregated":
+        return (f"{r['replicas']}× {r['instance_gpus']} GPUs tp{r['tp']} pp{r['pp']} ep{r['ep']} "
+                f"dp{r['attention_dp']} @ {r['request_rate']:.3g} req/s")
+    return (f"P {r['prefill_instances']}×{r['prefill_gpus']} (tp{r['prefill_tp']} pp{r['prefill_pp']}) + "
+            f"D {r['decode_instances']}×{r['decode_gpus']} (tp{r['decode_tp']} pp{r['decode_pp']} "
+            f"ep{r['decode_ep']} dp{r['decode_attention_dp']}) batch {r['decode_batch']:g}")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    try:
+        df = plan(args.model, args.gpu, isl=args.isl, osl=args.osl, ttft_max=args.ttft, tpot_max=args.tpot,
+                  max_gpus=args.max_gpus, objective=args.objective, chunk_size=args.chunk_size,
+                  precision=_precision(args.precision))
+    except GridError as e:
+        print(f"infersweep plan: {e}", file=sys.stderr)
+        return 2
+    if args.csv:
+        sys.stdout.write(df.write_csv())
+        return 0
+    if df.is_empty():
+        print(f"no deployment of {args.model.name} on up to {args.max_gpus} × {args.gpu} meets TTFT ≤ "
+              f"{args.ttft:g} s and TPOT ≤ {args.tpot:g} s")
+        return 1
+    rows = []
+    for r in df.iter_rows(named=True):
+        tag = "best" if r["best"] else "front"
+        rows.append([tag, r["kind"], f"{r['ttft_s'] * 1e3:.0f}", f"{r['tpot_s'] * 1e3:.1f}",
+                     f"{r['tokens_per_s_per_user']:.1f}", f"{r['output_tokens_per_s_per_gpu']:.1f}",
+                     f"{r['usd_per_million_tokens']:.3f}", str(r["total_gpus"]), _layout(r)])
+    print(f"{args.model.name} on up to {args.max_gpus} × {args.gpu}, ISL {args.isl}, OSL {args.osl}, "
+          f"TTFT ≤ {args.ttft * 1e3:g} ms, TPOT ≤ {args.tpot * 1e3:g} ms (objective: {args.objective}):")
+    print(text_table(["", "kind", "TTFT ms", "TPOT ms", "tok/s/user", "out tok/s/GPU", "$/M out tok",
+                      "GPUs", "deployment"], rows, align="llrrrrrrl"))
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
+    from .args import MODEL_HELP, gpu_name, model_spec, positive_int
+
+    p = sub.add_parser(
+        "plan", formatter_class=formatter,
+        help="best aggregated and disaggregated deployments under TTFT/TPOT limits (isw.plan)",
+        description="Search aggregated (in-flight batching with chunked prefill) and disaggregated "
+        "(prefill pool + decode pool) deployments of one model on up to --max-gpus GPUs under "
+        "serving semantics; print the best of each kind and the Pareto front of output tokens/s "
+        "per GPU against tokens/s per user, with dollars per million output tokens "
+        "(docs/serving.md §T.8).",
+        epilog="examples:\n  infersweep plan --model Llama-3.1-70B --gpu H200 --isl 4000 --osl 500 "
+        "--ttft 1s --tpot 50ms --precision fp8",
+    )
+    p.add_argument("--model", type=model_spec, required=True, help=MODEL_HELP)
+    p.add_argument("--gpu", type=gpu_name, required=True)
+    p.add_argument("--isl", type=positive_int(1), required=True, help="input (prompt) tokens per request")
+    p.add_argument("--osl", type=positive_int(1), required=True, help="output tokens per request")
+    p.add_argument("--ttft", type=duration, required=True, help="TTFT limit, e.g. 1s or 800ms")
+    p.add_argument("--tpot", type=duration, required=True, help="TPOT limit, e.g. 50ms")
+    p.add_argument("--max-gpus", type=positive_int(1), default=64, help="GPUs at most (default: %(default)s)")
+    p.add_argument("--objective", choices=("tokens_per_s_per_gpu", "usd_per_million_tokens"),
+                   default="tokens_per_s_per_gpu", help="what 'best' maximises (default: %(default)s)")
+    p.add_argument("--chunk-size", type=positive_int(1), default=8192,
+                   help="chunked-prefill budget, prompt tokens per step (default: %(default)s)")
+    p.add_argument("--precision", choices=("bf16", "fp8", "nvfp4", "mxfp4"), default=None,
+                   help="weights and KV cache format (default: the model's)")
+    p.add_argument("--csv", action="store_true", help="write the plan as CSV to stdout")
+    p.set_defaults(func=cmd_plan)

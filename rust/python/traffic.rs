@@ -1,0 +1,330 @@
+//! The binding of serving traffic (rust/serving/traffic.rs): one mixed step, and rows of
+//! steady states over explicit layouts, rayon-parallel.
+
+use numpy::PyReadonlyArray1;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use rayon::prelude::*;
+
+use crate::serving::layout::Layout;
+use crate::serving::step::ServingPrep;
+use crate::serving::traffic::{
+    mixed_step, steady_at_concurrency, steady_at_rate, ttft_idle, Traffic, Work,
+};
+use crate::spec::{Hardware, Model};
+
+use super::serving::{precision_from, runtime_from};
+use super::{floats, get, hardware_from, model_from, pool, put, to_py_err};
+
+/// One mixed step of one layout, as a dict of its components.
+#[pyfunction]
+#[pyo3(signature = (*, model, gpu, precision, runtime, n_gpus, tp, pp, ep, attention_dp, work))]
+#[allow(clippy::too_many_arguments)]
+fn serving_mixed_step<'py>(
+    py: Python<'py>,
+    model: &Bound<'py, PyDict>,
+    gpu: &Bound<'py, PyDict>,
+    precision: &Bound<'py, PyDict>,
+    runtime: &Bound<'py, PyDict>,
+    n_gpus: u32,
+    tp: u32,
+    pp: u32,
+    ep: u32,
+    attention_dp: u32,
+    work: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (m, hw) = (model_from(model)?, hardware_from(gpu)?);
+    let sp = ServingPrep::new(&m, &hw, precision_from(precision)?).map_err(|e| to_py_err(&e))?;
+    let rt = runtime_from(runtime)?;
+    let w = Work {
+        decode_seqs: get(work, "decode_seqs")?,
+        decode_ctx: get(work, "decode_ctx")?,
+        prefill_tokens: get(work, "prefill_tokens")?,
+        chunk: get(work, "chunk")?,
+        prefix: get(work, "prefix")?,
+        capacity_seqs: get(work, "capacity_seqs")?,
+        capacity_ctx: get(work, "capacity_ctx")?,
+    };
+    let lay = Layout {
+        tp,
+        pp,
+        ep,
+        attention_dp,
+    };
+    let st = mixed_step(&sp, &rt, n_gpus, lay, &w);
+    let out = PyDict::new(py);
+    out.set_item("latency_s", st.latency_s)?;
+    out.set_item("feasible", st.feasible)?;
+    out.set_item("overhead_s", st.overhead_s)?;
+    out.set_item("kernel_s", st.kernel_s)?;
+    out.set_item("network_s", st.network_s)?;
+    out.set_item("weight_memory_s", st.weight_memory_s)?;
+    out.set_item("kv_memory_s", st.kv_memory_s)?;
+    out.set_item("kv_write_s", st.kv_write_s)?;
+    out.set_item("compute_s", st.compute_s)?;
+    out.set_item("overlap_s", st.overlap_s)?;
+    out.set_item("attention_flops", st.attention_flops)?;
+    out.set_item("max_batch_size", st.memory.max_batch_size)?;
+    Ok(out)
+}
+
+struct RowIn {
+    model: usize,
+    gpu: usize,
+    n_gpus: u32,
+    lay: Layout,
+    tr: Traffic,
+    load: f64,
+}
+
+#[derive(Default, Clone, Copy)]
+struct RowOut {
+    requests_per_s: f64,
+    tpot_s: f64,
+    ttft_s: f64,
+    ttft_idle_s: f64,
+    decode_seqs: f64,
+    prefill_share: f64,
+    decode_step_s: f64,
+    mixed_step_s: f64,
+    saturated: bool,
+    weights_gb_per_gpu: f64,
+    kv_gb_per_gpu: f64,
+    max_batch_size: f64,
+}
+
+fn index(a: &PyReadonlyArray1<'_, u32>) -> Vec<u32> {
+    a.as_array().iter().copied().collect()
+}
+
+/// Steady states, one per row of explicit layouts: `load` is a concurrency when `closed`,
+/// else a request rate (requests/s).
+#[pyfunction]
+#[pyo3(signature = (*, models, gpus, precisions, runtime, model, gpu, n_gpus, tp, pp, ep, attention_dp, isl, osl, budget, load, closed, num_threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn serving_traffic<'py>(
+    py: Python<'py>,
+    models: &Bound<'py, PyList>,
+    gpus: &Bound<'py, PyList>,
+    precisions: &Bound<'py, PyList>,
+    runtime: &Bound<'py, PyDict>,
+    model: PyReadonlyArray1<'py, u32>,
+    gpu: PyReadonlyArray1<'py, u32>,
+    n_gpus: PyReadonlyArray1<'py, u32>,
+    tp: PyReadonlyArray1<'py, u32>,
+    pp: PyReadonlyArray1<'py, u32>,
+    ep: PyReadonlyArray1<'py, u32>,
+    attention_dp: PyReadonlyArray1<'py, u32>,
+    isl: PyReadonlyArray1<'py, f64>,
+    osl: PyReadonlyArray1<'py, f64>,
+    budget: PyReadonlyArray1<'py, f64>,
+    load: PyReadonlyArray1<'py, f64>,
+    closed: bool,
+    num_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let ms: Vec<Model> = models
+        .iter()
+        .map(|m| model_from(m.cast::<PyDict>()?))
+        .collect::<PyResult<_>>()?;
+    let hs: Vec<Hardware> = gpus
+        .iter()
+        .map(|g| hardware_from(g.cast::<PyDict>()?))
+        .collect::<PyResult<_>>()?;
+    let precs = precisions
+        .iter()
+        .map(|p| precision_from(p.cast::<PyDict>()?))
+        .collect::<PyResult<Vec<_>>>()?;
+    let rt = runtime_from(runtime)?;
+    let mut preps = Vec::with_capacity(ms.len() * hs.len());
+    for (m, p) in ms.iter().zip(&precs) {
+        for h in &hs {
+            preps.push(ServingPrep::new(m, h, *p).map_err(|e| to_py_err(&e))?);
+        }
+    }
+    let (mi, gi, ng) = (index(&model), index(&gpu), index(&n_gpus));
+    let (tps, pps, eps, dps) = (index(&tp), index(&pp), index(&ep), index(&attention_dp));
+    let (isls, osls, budgets, loads) = (floats(&isl), floats(&osl), floats(&budget), floats(&load));
+    let n = mi.len();
+    let rows: Vec<RowIn> = (0..n)
+        .map(|i| RowIn {
+            model: mi[i] as usize,
+            gpu: gi[i] as usize,
+            n_gpus: ng[i],
+            lay: Layout {
+                tp: tps[i],
+                pp: pps[i],
+                ep: eps[i],
+                attention_dp: dps[i],
+            },
+            tr: Traffic {
+                isl: isls[i],
+                osl: osls[i],
+                budget: budgets[i],
+            },
+            load: loads[i],
+        })
+        .collect();
+    let n_hw = hs.len();
+    let pool = pool(num_threads)?;
+    let out: Vec<RowOut> = py.detach(|| {
+        let run = || {
+            rows.par_iter()
+                .map(|r| {
+                    let sp = &preps[r.model * n_hw + r.gpu];
+                    let st = if closed {
+                        steady_at_concurrency(sp, &rt, r.n_gpus, r.lay, r.tr, r.load)
+                    } else {
+                        steady_at_rate(sp, &rt, r.n_gpus, r.lay, r.tr, r.load)
+                    };
+                    RowOut {
+                        requests_per_s: st.requests_per_s,
+                        tpot_s: st.tpot_s,
+                        ttft_s: st.ttft_s,
+                        ttft_idle_s: ttft_idle(sp, &rt, r.n_gpus, r.lay, r.tr.isl, r.tr.budget),
+                        decode_seqs: st.decode_seqs,
+                        prefill_share: st.prefill_share,
+                        decode_step_s: st.decode_step_s,
+                        mixed_step_s: st.mixed_step_s,
+                        saturated: st.saturated,
+                        weights_gb_per_gpu: st.memory.weights / 1e9,
+                        kv_gb_per_gpu: st.memory.kv / 1e9,
+                        max_batch_size: st.memory.max_batch_size,
+                    }
+                })
+                .collect()
+        };
+        match pool {
+            Some(p) => p.install(run),
+            None => run(),
+        }
+    });
+    let d = PyDict::new(py);
+    macro_rules! put_all {
+        ($($name:ident),* $(,)?) => {
+            $(put(&d, stringify!($name), out.iter().map(|r| r.$name).collect::<Vec<_>>())?;)*
+        };
+    }
+    put_all!(
+        requests_per_s,
+        tpot_s,
+        ttft_s,
+        ttft_idle_s,
+        decode_seqs,
+        prefill_share,
+        decode_step_s,
+        mixed_step_s,
+        saturated,
+        weights_gb_per_gpu,
+        kv_gb_per_gpu,
+        max_batch_size,
+    );
+    Ok(d)
+}
+
+/// Rows of mixed steps (one model, GPU and precision), rayon-parallel: latency, feasibility
+/// and memory per row.
+#[pyfunction]
+#[pyo3(signature = (*, model, gpu, precision, runtime, n_gpus, tp, pp, ep, attention_dp, decode_seqs, decode_ctx, prefill_tokens, chunk, prefix, capacity_seqs, capacity_ctx, num_threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn serving_steps<'py>(
+    py: Python<'py>,
+    model: &Bound<'py, PyDict>,
+    gpu: &Bound<'py, PyDict>,
+    precision: &Bound<'py, PyDict>,
+    runtime: &Bound<'py, PyDict>,
+    n_gpus: PyReadonlyArray1<'py, u32>,
+    tp: PyReadonlyArray1<'py, u32>,
+    pp: PyReadonlyArray1<'py, u32>,
+    ep: PyReadonlyArray1<'py, u32>,
+    attention_dp: PyReadonlyArray1<'py, u32>,
+    decode_seqs: PyReadonlyArray1<'py, f64>,
+    decode_ctx: PyReadonlyArray1<'py, f64>,
+    prefill_tokens: PyReadonlyArray1<'py, f64>,
+    chunk: PyReadonlyArray1<'py, f64>,
+    prefix: PyReadonlyArray1<'py, f64>,
+    capacity_seqs: PyReadonlyArray1<'py, f64>,
+    capacity_ctx: PyReadonlyArray1<'py, f64>,
+    num_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (m, hw) = (model_from(model)?, hardware_from(gpu)?);
+    let sp = ServingPrep::new(&m, &hw, precision_from(precision)?).map_err(|e| to_py_err(&e))?;
+    let rt = runtime_from(runtime)?;
+    let (ng, tps, pps, eps, dps) = (
+        index(&n_gpus),
+        index(&tp),
+        index(&pp),
+        index(&ep),
+        index(&attention_dp),
+    );
+    let cols = [
+        floats(&decode_seqs),
+        floats(&decode_ctx),
+        floats(&prefill_tokens),
+        floats(&chunk),
+        floats(&prefix),
+        floats(&capacity_seqs),
+        floats(&capacity_ctx),
+    ];
+    let pool = pool(num_threads)?;
+    let out: Vec<(f64, bool, f64, f64, f64)> = py.detach(|| {
+        let run = || {
+            (0..ng.len())
+                .into_par_iter()
+                .map(|i| {
+                    let lay = Layout {
+                        tp: tps[i],
+                        pp: pps[i],
+                        ep: eps[i],
+                        attention_dp: dps[i],
+                    };
+                    let w = Work {
+                        decode_seqs: cols[0][i],
+                        decode_ctx: cols[1][i],
+                        prefill_tokens: cols[2][i],
+                        chunk: cols[3][i],
+                        prefix: cols[4][i],
+                        capacity_seqs: cols[5][i],
+                        capacity_ctx: cols[6][i],
+                    };
+                    let st = mixed_step(&sp, &rt, ng[i], lay, &w);
+                    (
+                        st.latency_s,
+                        st.feasible,
+                        st.memory.max_batch_size,
+                        st.memory.weights / 1e9,
+                        st.memory.kv / 1e9,
+                    )
+                })
+                .collect()
+        };
+        match pool {
+            Some(p) => p.install(run),
+            None => run(),
+        }
+    });
+    let d = PyDict::new(py);
+    put(&d, "latency_s", out.iter().map(|r| r.0).collect::<Vec<_>>())?;
+    put(&d, "feasible", out.iter().map(|r| r.1).collect::<Vec<_>>())?;
+    put(
+        &d,
+        "max_batch_size",
+        out.iter().map(|r| r.2).collect::<Vec<_>>(),
+    )?;
+    put(
+        &d,
+        "weights_gb_per_gpu",
+        out.iter().map(|r| r.3).collect::<Vec<_>>(),
+    )?;
+    put(
+        &d,
+        "kv_gb_per_gpu",
+        out.iter().map(|r| r.4).collect::<Vec<_>>(),
+    )?;
+    Ok(d)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(serving_steps, m)?)?;
+    m.add_function(wrap_pyfunction!(serving_mixed_step, m)?)?;
+    m.add_function(wrap_pyfunction!(serving_traffic, m)?)
+}

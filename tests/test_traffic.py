@@ -1,0 +1,393 @@
+"""Serving traffic (docs/serving.md §T): prefill chunks by hand, a mixed step by hand, TTFT of a
+chunked prompt, the steady state's Little's law and monotonicity, saturation as data, and the
+Rust engine against traffic_reference.py."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import asdict
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import infersweep as isw
+from infersweep import _core
+from infersweep import reference as ref
+from infersweep import serving_reference as sr
+from infersweep import traffic_reference as tr
+from infersweep.serving import runtime_dict
+from infersweep.sweep import gpu_dict, model_dict
+
+LLAMA = isw.model("Llama-3.1-70B")     # 64 heads of 128, 8 KV heads, 80 layers
+DSV3 = isw.model("DeepSeek-V3")        # MLA: c = 512, r = 64, h = 128, 128 heads
+H200 = isw.gpu("H200")
+FP8 = isw.Precision(attention="fp8", dense_ffn="fp8", kv_cache="fp8")
+TP8 = sr.Layout(8, 1, 1, 1)
+
+
+def rust_step(m: isw.Model, g: isw.Gpu, n: int, lay: sr.Layout, w: tr.Work, rt: isw.Runtime,
+              prec: isw.Precision) -> dict:
+    return _core.serving_mixed_step(model=model_dict(m), gpu=gpu_dict(g), precision=prec.resolve(m),
+                                    runtime=runtime_dict(rt), n_gpus=n, tp=lay.tp, pp=lay.pp, ep=lay.ep,
+                                    attention_dp=lay.attention_dp, work=asdict(w))
+
+
+def prefill(m: isw.Model, chunk: float, cached: float, batch: float = 1.0) -> tr.Work:
+    return tr.Work(0.0, 0.0, batch * chunk, chunk, cached, batch, cached + chunk)
+
+
+# ------------------------------------------------------------------ §T.1–2 prefill chunks by hand
+
+
+def test_chunk_attention_flops_are_the_causal_sum() -> None:
+    # Position j of a 1024-token chunk on 3000 cached tokens sees 3000 + j: Σ = 1024·3000 + 1024·1023/2,
+    # at 4·h·H = 32,768 FLOPs per pair and layer, over 80 layers (then / tp = 8 per GPU).
+    expected = 32_768 * 80 * (1024 * 3000 + 1024 * 1023 / 2)
+    st_ = rust_step(LLAMA, H200, 8, TP8, prefill(LLAMA, 1024, 3000), isw.Runtime.ideal(), FP8)
+    assert st_["attention_flops"] == pytest.approx(expected, rel=1e-12)
+    py = tr.mixed_step(LLAMA, H200, 8, TP8, prefill(LLAMA, 1024, 3000), isw.Runtime.ideal(), FP8)
+    assert py.attention_flops == pytest.approx(expected, rel=1e-12)
+
+
+def test_one_long_prompt_is_not_four_short_ones() -> None:
+    # The issue's example: b = 1 × S = 32,768 and b = 4 × S = 8,192 carry the same tokens but
+    # 32,768²/2 against 4·8,192²/2 causal pairs: 4× the attention.
+    one = tr.mixed_step(LLAMA, H200, 8, TP8, prefill(LLAMA, 32_768, 0), isw.Runtime.ideal(), FP8)
+    four = tr.mixed_step(LLAMA, H200, 8, TP8, prefill(LLAMA, 8_192, 0, batch=4), isw.Runtime.ideal(), FP8)
+    assert one.attention_flops / four.attention_flops == pytest.approx(32_767 / 8_191, rel=1e-12)
+    assert one.compute_s > four.compute_s
+
+
+def test_windowed_causal_sum() -> None:
+    # 5 queries on 10 cached tokens under a 12-token window see 10, 11, 12, 12, 12.
+    assert tr.causal_positions(10, 5, 12) == 57
+    assert tr.causal_positions(10, 5, None) == 10 + 11 + 12 + 13 + 14
+    assert tr.causal_positions(0, 4, 100) == 0 + 1 + 2 + 3
+
+
+def test_mla_prefill_form() -> None:
+    # Decompressed heads: QK over h + r = 192, AV over h = 128: 2·(2·128 + 64)·128 per pair and layer;
+    # each cached latent is decompressed to 2·128 heads of 128: 2·512·256·128 FLOPs per layer.
+    assert tr.prefill_pair_coefficient(DSV3) == 2 * 320 * 128
+    assert tr.decompression_flops_per_token(DSV3) == 2 * 512 * 256 * 128
+    lay = sr.Layout(8, 1, 8, 1)
+    w = prefill(DSV3, 512, 1000)
+    expected = 61 * (2 * 320 * 128 * (512 * 1000 + 512 * 511 / 2) + 2 * 512 * 256 * 128 * 1000)
+    got = rust_step(DSV3, isw.gpu("B200"), 8, lay, w, isw.Runtime.ideal(), isw.Precision())
+    assert got["attention_flops"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_chunk_writes_its_kv_and_needs_room_for_it() -> None:
+    # FP8 KV at TP8: one KV head × (K, V) × 128 × 80 layers × 1 B = 20,480 B per token per GPU.
+    rt = isw.Runtime.ideal()
+    st_ = tr.mixed_step(LLAMA, H200, 8, TP8, prefill(LLAMA, 2048, 0), rt, FP8)
+    assert st_.kv_write_s == pytest.approx(2048 * 20_480 / H200.hbm_bandwidth, rel=1e-12)
+    # No cache to read: the KV traffic is the write alone.
+    assert st_.kv_memory_s == pytest.approx(st_.kv_write_s, rel=1e-12)
+    # Capacity is checked at ℓ + C: the cache of the chunk's sequences after it.
+    assert st_.memory.kv == pytest.approx(2048 * 20_480, rel=1e-12)
+
+
+def test_ttft_of_a_chunked_prompt() -> None:
+    # 5,000 tokens in chunks of 2,048: (2048 on 0) + (2048 on 2048) + (904 on 4096), one step each.
+    rt = isw.Runtime.default()
+    parts = [tr.prefill_chunk(LLAMA, H200, 8, TP8, 1, c, ell, rt, FP8).latency_s
+             for c, ell in ((2048, 0), (2048, 2048), (904, 4096))]
+    assert tr.ttft_idle(LLAMA, H200, 8, TP8, 5000, 2048, rt, FP8) == pytest.approx(sum(parts), rel=1e-12)
+    row = isw.serve(LLAMA, H200, 8, isl=5000, osl=100, request_rate=0.01, chunk_size=2048, precision=FP8,
+                    tp=8, pp=1).row(0, named=True)
+    assert row["ttft_idle_s"] == pytest.approx(sum(parts), rel=1e-9)
+    # A prefill step is eager (no CUDA graph): its kernels cost launch_kernel_s each.
+    one = tr.prefill_chunk(LLAMA, H200, 8, TP8, 1, 2048, 0, rt, FP8)
+    assert one.kernel_s == pytest.approx(80 * (6 + 3) * 9e-6, rel=1e-12)
+
+
+# ------------------------------------------------------------------ §T.1 the mixed step by hand
+
+
+def test_mixed_step_compute_by_hand() -> None:
+    # Ideal runtime, no tiles: 32 decode tokens (context 0) + a 2,048-token chunk on nothing:
+    # GEMMs over 2,080 tokens (2·P_active each) and 2048·2047/2 causal pairs, over 8 GPUs at the
+    # 8-bit peak.
+    rt = isw.Runtime.ideal()
+    w = tr.Work(32, 0, 2048, 2048, 0, 33, 2048)
+    st_ = tr.mixed_step(LLAMA, H200, 8, TP8, w, rt, FP8)
+    # Serving counts 2·P_emb per token (input embedding included, §S), whatever lookup_embedding says.
+    params = LLAMA.n_layers * LLAMA.attention_params_per_layer + LLAMA.ffn_params + LLAMA.embedding_params
+    flops = 2 * params * 2080 + 32_768 * 80 * 2048 * 2047 / 2
+    assert st_.compute_s == pytest.approx(flops / 8 / H200.flops_by_bits[8], rel=1e-12)
+
+
+def test_decode_only_mixed_step_is_the_decode_step_plus_its_kv_write() -> None:
+    rt = isw.Runtime.default()
+    for b, ctx in ((1, 100), (64, 4000)):
+        dec = sr.decode_step(LLAMA, H200, 8, b, ctx, TP8, rt, FP8)
+        mix = tr.mixed_step(LLAMA, H200, 8, TP8, tr.Work(b, ctx, 0, 1, 0, b, ctx), rt, FP8)
+        assert mix.weight_memory_s == pytest.approx(dec.weight_memory_s, rel=1e-12)
+        assert mix.compute_s == pytest.approx(dec.compute_s, rel=1e-12)
+        assert mix.network_s == pytest.approx(dec.network_latency_s + dec.network_bandwidth_s, rel=1e-12)
+        assert mix.kv_memory_s == pytest.approx(dec.kv_memory_s + b * 20_480 / (H200.hbm_bandwidth * 0.6),
+                                                rel=1e-12)
+        assert mix.latency_s == pytest.approx(dec.latency_s + mix.kv_write_s, rel=1e-12)
+
+
+# ------------------------------------------------------------------ §T.3 the steady state
+
+
+def test_littles_law_holds_in_the_closed_loop() -> None:
+    df = isw.serve(LLAMA, H200, 8, isl=4000, osl=500, concurrency=[4, 32, 128], precision=FP8, tp=8, pp=1)
+    for r in df.iter_rows(named=True):
+        assert not r["saturated"]
+        e2e = r["ttft_s"] + r["osl"] * r["tpot_s"]
+        # Step times jump at integer batches and GEMM tiles, so the in-flight count lands at most
+        # one jump under the concurrency (docs/serving.md §T.3): here within 0.5%.
+        in_flight = r["requests_per_s"] * e2e
+        assert in_flight <= r["concurrency"] * (1 + 1e-12)
+        assert in_flight == pytest.approx(r["concurrency"], rel=5e-3)
+        out = r["concurrency"] / e2e * r["osl"]
+        assert r["output_tokens_per_s_per_gpu"] * 8 == pytest.approx(out, rel=5e-3)
+        # B = X·OSL·TPOT decode while the rest wait for or are in prefill.
+        assert r["decode_seqs"] == pytest.approx(r["requests_per_s"] * 500 * r["tpot_s"], rel=1e-9)
+        assert r["decode_seqs"] < r["concurrency"]
+
+
+def test_cost_split_adds_up_to_the_step() -> None:
+    df = isw.serve(LLAMA, H200, 8, isl=4000, osl=500, concurrency=64, precision=FP8, tp=8, pp=1)
+    r = df.row(0, named=True)
+    usd_s = 8 * H200.usd_per_hour / 3600
+    spent = (r["usd_per_million_output_tokens"] * r["requests_per_s"] * 500
+             + r["usd_per_million_input_tokens"] * r["requests_per_s"] * 4000) / 1e6
+    assert spent == pytest.approx(usd_s, rel=1e-9)
+    assert r["tpot_s"] == pytest.approx((1 - r["prefill_share"]) * r["decode_step_s"]
+                                        + r["prefill_share"] * r["mixed_step_s"], rel=1e-9)
+
+
+def pinned(**kw: object) -> list[dict]:
+    kw.setdefault("precision", FP8)
+    return list(isw.serve(LLAMA, H200, 8, tp=8, pp=1, **kw).iter_rows(named=True))  # type: ignore[arg-type]
+
+
+def pairs(rows: list[dict]) -> list[tuple[dict, dict]]:
+    return list(itertools.pairwise(rows))
+
+
+def test_monotone_in_isl_load_and_concurrency() -> None:
+    by_isl = pinned(isl=[500, 2000, 8000, 16000], osl=300, request_rate=2.0)
+    assert all(a["ttft_s"] < b["ttft_s"] for a, b in pairs(by_isl))
+    by_rate = pinned(isl=4000, osl=300, request_rate=[0.5, 2, 5, 8])
+    assert all(a["ttft_s"] < b["ttft_s"] for a, b in pairs(by_rate))
+    assert all(a["tpot_s"] < b["tpot_s"] for a, b in pairs(by_rate))
+    by_conc = pinned(isl=4000, osl=300, concurrency=[1, 8, 32, 128])
+    assert all(a["tpot_s"] < b["tpot_s"] for a, b in pairs(by_conc))
+
+
+def test_tiny_load_tpot_is_the_pure_decode_step() -> None:
+    (r,) = pinned(isl=4000, osl=500, request_rate=1e-4)
+    alone = tr.mixed_step(LLAMA, H200, 8, TP8, tr.Work(1, 4000 + 499 / 2, 0, 2048, 0, 2, 4500),
+                          isw.Runtime.default(), FP8)
+    assert r["tpot_s"] == pytest.approx(alone.latency_s, rel=1e-3)
+    assert r["ttft_s"] == pytest.approx(r["ttft_idle_s"], rel=2e-2)
+
+
+def test_saturation_is_data() -> None:
+    rows = pinned(isl=4000, osl=500, request_rate=[5.0, 1e4])
+    assert not rows[0]["saturated"] and math.isfinite(rows[0]["ttft_s"])
+    assert rows[1]["saturated"] and math.isinf(rows[1]["ttft_s"])
+    assert rows[1]["output_tokens_per_s_per_gpu"] == 0.0
+
+
+def test_errors_name_the_field() -> None:
+    with pytest.raises(isw.GridError, match="concurrency"):
+        isw.serve(LLAMA, H200, 8, isl=100, osl=10, concurrency=1, request_rate=1)
+    with pytest.raises(isw.GridError, match="'isl'"):
+        isw.serve(LLAMA, H200, 8, isl=0, osl=10, concurrency=1)
+    with pytest.raises(isw.GridError, match="tp=3"):
+        isw.serve(LLAMA, H200, 8, isl=100, osl=10, concurrency=1, tp=3)
+
+
+# ------------------------------------------------------------------ Rust == oracle
+
+
+MODELS = [LLAMA, DSV3, isw.model("gpt-oss-120b"), isw.model("Llama-3-8B")]
+GPUS = [H200, isw.gpu("B200")]
+
+
+@settings(max_examples=60, deadline=None)
+@given(mi=st.integers(0, len(MODELS) - 1), gi=st.integers(0, 1), n=st.sampled_from([1, 2, 4, 8, 16]),
+       li=st.integers(0, 100), dec=st.integers(0, 300), dctx=st.floats(0, 20_000),
+       ptok=st.sampled_from([0, 1, 100, 2048, 8192]), chunk=st.sampled_from([1, 64, 512, 2048]),
+       prefix=st.floats(0, 20_000), overlap=st.floats(0, 1), graphs=st.booleans(),
+       tile=st.sampled_from([0, 8, 64]))
+def test_rust_mixed_step_equals_oracle(mi: int, gi: int, n: int, li: int, dec: int, dctx: float,
+                                       ptok: int, chunk: int, prefix: float, overlap: float,
+                                       graphs: bool, tile: int) -> None:
+    m, g = MODELS[mi], GPUS[gi]
+    lays = sr.layouts(m, n)
+    lay = lays[li % len(lays)]
+    rt = isw.Runtime(overlap=overlap, cuda_graphs=graphs, gemm_tile_tokens=tile)
+    prec = isw.Precision() if m.is_mla or m.name.startswith("gpt") else FP8
+    w = tr.Work(dec, dctx, ptok, chunk, prefix, dec + ptok / chunk, dctx + chunk)
+    py = tr.mixed_step(m, g, n, lay, w, rt, prec)
+    rs = rust_step(m, g, n, lay, w, rt, prec)
+    assert rs["feasible"] == py.feasible
+    for k in ("overhead_s", "kernel_s", "network_s", "weight_memory_s", "kv_memory_s", "kv_write_s",
+              "compute_s", "overlap_s", "attention_flops"):
+        assert rs[k] == pytest.approx(getattr(py, k), rel=1e-9, abs=1e-300), k
+    if py.feasible:
+        assert rs["latency_s"] == pytest.approx(py.latency_s, rel=1e-9)
+
+
+@pytest.mark.parametrize(("m", "lay", "n", "load", "closed"), [
+    (LLAMA, TP8, 8, 3.0, False),
+    (LLAMA, sr.Layout(2, 2, 1, 2), 8, 9.0, False),
+    (DSV3, sr.Layout(1, 1, 8, 8), 8, 2.0, False),
+    (LLAMA, TP8, 8, 24.0, True),
+])
+def test_rust_steady_state_equals_oracle(m: isw.Model, lay: sr.Layout, n: int, load: float,
+                                         closed: bool) -> None:
+    g = H200 if m is LLAMA else isw.gpu("B200")
+    prec = FP8 if m is LLAMA else isw.Precision()
+    rt = isw.Runtime.default()
+    fn = tr.steady_at_concurrency if closed else tr.steady_at_rate
+    py = fn(m, g, n, lay, load, 3000, 400, 2048, rt, prec)
+    kw = {"concurrency": load} if closed else {"request_rate": load}
+    df = isw.serve(m, g, n, isl=3000, osl=400, chunk_size=2048, precision=prec, tp=lay.tp, pp=lay.pp,
+                   ep=lay.ep, attention_dp=lay.attention_dp, **kw)  # type: ignore[arg-type]
+    rs = df.row(0, named=True)
+    assert rs["saturated"] == py.saturated
+    for k in ("tpot_s", "ttft_s", "requests_per_s", "decode_seqs", "prefill_share", "decode_step_s",
+              "mixed_step_s"):
+        assert rs[k] == pytest.approx(getattr(py, k), rel=1e-9), k
+
+
+# ------------------------------------------------------------------ §T.7 disaggregated serving
+
+
+def test_disaggregated_pools_balance_by_hand() -> None:
+    from infersweep.disaggregated import disaggregate, kv_transfer
+
+    rt = isw.Runtime.default()
+    df = disaggregate(LLAMA, H200, isl=4000, osl=500, prefill_gpus=8, decode_gpus=8, decode_batch=64,
+                      prefill_chunk=8192, prefill_utilization=0.5, precision=FP8,
+                      prefill_pins={"tp": 8, "pp": 1}, decode_pins={"tp": 8, "pp": 1})
+    (r,) = df.iter_rows(named=True)
+    # Prefill instance: one 8192-token budget step (2.048 prompts of 4000 on a mean prefix of 0).
+    step = tr.mixed_step
+    t_p = step(LLAMA, H200, 8, TP8, tr.Work(0, 0, 8192, 4000, 0, 8192 / 4000, 4000), rt, FP8).latency_s
+    mu_p = 8192 / (4000 * t_p)
+    # Decode instance: 64 sequences at the mean context 4000 + 499/2.
+    t_d = step(LLAMA, H200, 8, TP8, tr.Work(64, 4000 + 499 / 2, 0, 1, 0, 64, 4500), rt, FP8).latency_s
+    mu_d = 64 / (500 * t_d)
+    assert r["tpot_s"] == pytest.approx(t_d, rel=1e-9)
+    # Balance: x·0.5·μ_p = y·μ_d.
+    ratio = mu_d / (0.5 * mu_p)
+    assert r["prefill_instances_per_decode_instance"] == pytest.approx(ratio, rel=1e-9)
+    assert r["output_tokens_per_s_per_gpu"] == pytest.approx(mu_d * 500 / (8 * ratio + 8), rel=1e-9)
+    # TTFT = M/D/1 wait + (half alone, half in full steps) + the KV transfer.
+    own = step(LLAMA, H200, 8, TP8, tr.Work(0, 0, 4000, 4000, 0, 8192 / 4000, 4000), rt, FP8).latency_s
+    s = 4000 / 8192 * t_p
+    transfer, nbytes = kv_transfer(LLAMA, H200, FP8.resolve(LLAMA), 4000, 8, 8)
+    assert nbytes == 4000 * 163_840      # FP8: 8 KV heads × 2 × 128 × 80 layers × 1 B per token
+    assert r["ttft_s"] == pytest.approx(0.5 * s / (2 * 0.5) + 0.5 * own + 0.5 * t_p + transfer, rel=1e-9)
+    # Prefill GPUs are charged to input tokens, decode GPUs to output tokens.
+    usd = H200.usd_per_hour / 3600
+    assert r["usd_per_million_output_tokens"] == pytest.approx(1e6 * usd * 8 / (mu_d * 500), rel=1e-9)
+
+
+def test_kv_transfer_uses_nvlink_inside_one_domain() -> None:
+    from infersweep.disaggregated import kv_transfer
+
+    p = FP8.resolve(LLAMA)
+    inside, _ = kv_transfer(LLAMA, H200, p, 4000, 4, 4)      # 4 + 4 GPUs: one 8-GPU node
+    across, _ = kv_transfer(LLAMA, H200, p, 4000, 8, 8)      # 16 GPUs: two nodes
+    nbytes = 4000 * 163_840
+    assert inside == pytest.approx(sum(ref.collective(H200, 2, 1, nbytes / 4, ref.P2P)), rel=1e-12)
+    assert across == pytest.approx(sum(ref.collective(H200, 2, 2, nbytes / 8, ref.P2P)), rel=1e-12)
+    assert inside != across
+
+
+# ------------------------------------------------------------------ §T.8 the planner
+
+
+SMALL = {"isl": 1000, "osl": 200, "max_gpus": 4}
+SMALL_MODEL, SMALL_GPU = isw.model("Llama-3.1-8B"), isw.gpu("H100")
+
+
+def test_plan_equals_brute_force_on_a_small_case() -> None:
+    from infersweep import planner
+    from infersweep.disaggregated import decode_pool, kv_transfer, prefill_pool, ttft
+
+    ttft_max, tpot_max = 0.3, 0.02
+    df = isw.plan(SMALL_MODEL, SMALL_GPU, ttft_max=ttft_max, tpot_max=tpot_max,
+                  **SMALL)  # type: ignore[arg-type]
+    best = {r["kind"]: r for r in df.filter(pl.col("best")).iter_rows(named=True)}
+
+    # Aggregated: every instance size, layout and rate, one pinned serve call each.
+    agg = 0.0
+    for n in (1, 2, 4):
+        for lay in sr.layouts(SMALL_MODEL, n):
+            rows = isw.serve(SMALL_MODEL, SMALL_GPU, n, isl=1000, osl=200, request_rate=planner.RATES,
+                             tp=lay.tp, pp=lay.pp, ep=lay.ep, attention_dp=lay.attention_dp)
+            for r in rows.iter_rows(named=True):
+                if not r["saturated"] and r["ttft_s"] <= ttft_max and r["tpot_s"] <= tpot_max:
+                    agg = max(agg, r["output_tokens_per_s_per_gpu"])
+    assert best["aggregated"]["output_tokens_per_s_per_gpu"] == pytest.approx(agg, rel=1e-12)
+
+    # Disaggregated: every pool pair, decode batch and integer instance counts.
+    rt, prec = isw.Runtime.default(), isw.Precision()
+    pre = prefill_pool(SMALL_MODEL, SMALL_GPU, [1, 2], 1000, 8192, rt, prec)
+    pre = pre.filter(pl.col("prefill_feasible"))
+    dec = decode_pool(SMALL_MODEL, SMALL_GPU, [1, 2], 1000, 200, planner.BATCHES, rt, prec)
+    dis = 0.0
+    for p in pre.iter_rows(named=True):
+        for d in dec.iter_rows(named=True):
+            if not d["decode_feasible"] or d["tpot_s"] > tpot_max:
+                continue
+            tr_s, _ = kv_transfer(SMALL_MODEL, SMALL_GPU, prec.resolve(SMALL_MODEL), 1000,
+                                  p["prefill_gpus"], d["decode_gpus"])
+            for x in range(1, 5):
+                for y in range(1, 5):
+                    gpus = x * p["prefill_gpus"] + y * d["decode_gpus"]
+                    rho = y * d["decode_requests_per_s"] / (x * p["prefill_requests_per_s"])
+                    if gpus > 4 or rho >= 1:
+                        continue
+                    t = float(ttft(rho, p["prefill_step_s"], p["prefill_own_s"], 1000, 8192, tr_s))
+                    if t <= ttft_max:
+                        dis = max(dis, y * d["decode_requests_per_s"] * 200 / gpus)
+    assert dis > 0
+    assert best["disaggregated"]["output_tokens_per_s_per_gpu"] == pytest.approx(dis, rel=1e-12)
+
+    # The front: no row beats another on both axes; every best row meets the limits.
+    front = df.filter(pl.col("on_front")).sort("tokens_per_s_per_user")
+    tput = front["output_tokens_per_s_per_gpu"].to_list()
+    assert all(a >= b for a, b in itertools.pairwise(tput))
+    assert all(r["ttft_s"] <= ttft_max and r["tpot_s"] <= tpot_max for r in df.iter_rows(named=True))
+    assert all(math.isfinite(r["usd_per_million_tokens"]) for r in df.iter_rows(named=True))
+
+
+def test_tighter_limits_never_give_more_throughput() -> None:
+    def best(ttft_max: float, tpot_max: float) -> float:
+        df = isw.plan(SMALL_MODEL, SMALL_GPU, ttft_max=ttft_max, tpot_max=tpot_max,
+                      **SMALL)  # type: ignore[arg-type]
+        return float(df["output_tokens_per_s_per_gpu"].max() or 0.0)
+
+    loose, tight_tpot, tight_ttft = best(1.0, 0.05), best(1.0, 0.01), best(0.1, 0.05)
+    assert loose >= tight_tpot and loose >= tight_ttft
+    assert loose > tight_tpot
+
+
+def test_plan_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    from infersweep.cli import main
+
+    rc = main(["plan", "--model", "Llama-3.1-8B", "--gpu", "H100", "--isl", "1000", "--osl", "200",
+               "--ttft", "300ms", "--tpot", "20ms", "--max-gpus", "4"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "best   aggregated" in out and "best   disaggregated" in out
+    rc = main(["plan", "--model", "Llama-3.1-8B", "--gpu", "H100", "--isl", "1000", "--osl", "200",
+               "--ttft", "soon", "--tpot", "20ms"])
+    assert rc == 2
+    assert "--ttft: expected a positive duration" in capsys.readouterr().err
