@@ -14,7 +14,7 @@ use crate::serving::traffic::{
 use crate::spec::{Hardware, Model};
 
 use super::serving::{precision_from, runtime_from};
-use super::{floats, get, hardware_from, model_from, pool, put, to_py_err};
+use super::{floats, get, hardware_from, model_from, put, run_on_pool, to_py_err};
 
 /// One mixed step of one layout, as a dict of its components.
 #[pyfunction]
@@ -165,39 +165,32 @@ fn serving_traffic<'py>(
         })
         .collect();
     let n_hw = hs.len();
-    let pool = pool(num_threads)?;
-    let out: Vec<RowOut> = py.detach(|| {
-        let run = || {
-            rows.par_iter()
-                .map(|r| {
-                    let sp = &preps[r.model * n_hw + r.gpu];
-                    let st = if closed {
-                        steady_at_concurrency(sp, &rt, r.n_gpus, r.lay, r.tr, r.load)
-                    } else {
-                        steady_at_rate(sp, &rt, r.n_gpus, r.lay, r.tr, r.load)
-                    };
-                    RowOut {
-                        requests_per_s: st.requests_per_s,
-                        tpot_s: st.tpot_s,
-                        ttft_s: st.ttft_s,
-                        ttft_idle_s: ttft_idle(sp, &rt, r.n_gpus, r.lay, r.tr.isl, r.tr.budget),
-                        decode_seqs: st.decode_seqs,
-                        prefill_share: st.prefill_share,
-                        decode_step_s: st.decode_step_s,
-                        mixed_step_s: st.mixed_step_s,
-                        saturated: st.saturated,
-                        weights_gb_per_gpu: st.memory.weights / 1e9,
-                        kv_gb_per_gpu: st.memory.kv / 1e9,
-                        max_batch_size: st.memory.max_batch_size,
-                    }
-                })
-                .collect()
-        };
-        match pool {
-            Some(p) => p.install(run),
-            None => run(),
-        }
-    });
+    let out: Vec<RowOut> = run_on_pool(py, num_threads, || {
+        rows.par_iter()
+            .map(|r| {
+                let sp = &preps[r.model * n_hw + r.gpu];
+                let st = if closed {
+                    steady_at_concurrency(sp, &rt, r.n_gpus, r.lay, r.tr, r.load)
+                } else {
+                    steady_at_rate(sp, &rt, r.n_gpus, r.lay, r.tr, r.load)
+                };
+                RowOut {
+                    requests_per_s: st.requests_per_s,
+                    tpot_s: st.tpot_s,
+                    ttft_s: st.ttft_s,
+                    ttft_idle_s: ttft_idle(sp, &rt, r.n_gpus, r.lay, r.tr.isl, r.tr.budget),
+                    decode_seqs: st.decode_seqs,
+                    prefill_share: st.prefill_share,
+                    decode_step_s: st.decode_step_s,
+                    mixed_step_s: st.mixed_step_s,
+                    saturated: st.saturated,
+                    weights_gb_per_gpu: st.memory.weights / 1e9,
+                    kv_gb_per_gpu: st.memory.kv / 1e9,
+                    max_batch_size: st.memory.max_batch_size,
+                }
+            })
+            .collect()
+    })?;
     let d = PyDict::new(py);
     macro_rules! put_all {
         ($($name:ident),* $(,)?) => {
@@ -265,43 +258,36 @@ fn serving_steps<'py>(
         floats(&capacity_seqs),
         floats(&capacity_ctx),
     ];
-    let pool = pool(num_threads)?;
-    let out: Vec<(f64, bool, f64, f64, f64)> = py.detach(|| {
-        let run = || {
-            (0..ng.len())
-                .into_par_iter()
-                .map(|i| {
-                    let lay = Layout {
-                        tp: tps[i],
-                        pp: pps[i],
-                        ep: eps[i],
-                        attention_dp: dps[i],
-                    };
-                    let w = Work {
-                        decode_seqs: cols[0][i],
-                        decode_ctx: cols[1][i],
-                        prefill_tokens: cols[2][i],
-                        chunk: cols[3][i],
-                        prefix: cols[4][i],
-                        capacity_seqs: cols[5][i],
-                        capacity_ctx: cols[6][i],
-                    };
-                    let st = mixed_step(&sp, &rt, ng[i], lay, &w);
-                    (
-                        st.latency_s,
-                        st.feasible,
-                        st.memory.max_batch_size,
-                        st.memory.weights / 1e9,
-                        st.memory.kv / 1e9,
-                    )
-                })
-                .collect()
-        };
-        match pool {
-            Some(p) => p.install(run),
-            None => run(),
-        }
-    });
+    let out: Vec<(f64, bool, f64, f64, f64)> = run_on_pool(py, num_threads, || {
+        (0..ng.len())
+            .into_par_iter()
+            .map(|i| {
+                let lay = Layout {
+                    tp: tps[i],
+                    pp: pps[i],
+                    ep: eps[i],
+                    attention_dp: dps[i],
+                };
+                let w = Work {
+                    decode_seqs: cols[0][i],
+                    decode_ctx: cols[1][i],
+                    prefill_tokens: cols[2][i],
+                    chunk: cols[3][i],
+                    prefix: cols[4][i],
+                    capacity_seqs: cols[5][i],
+                    capacity_ctx: cols[6][i],
+                };
+                let st = mixed_step(&sp, &rt, ng[i], lay, &w);
+                (
+                    st.latency_s,
+                    st.feasible,
+                    st.memory.max_batch_size,
+                    st.memory.weights / 1e9,
+                    st.memory.kv / 1e9,
+                )
+            })
+            .collect()
+    })?;
     let d = PyDict::new(py);
     put(&d, "latency_s", out.iter().map(|r| r.0).collect::<Vec<_>>())?;
     put(&d, "feasible", out.iter().map(|r| r.1).collect::<Vec<_>>())?;
