@@ -127,6 +127,22 @@ def test_small_m_gemms_cost_a_whole_tile() -> None:
     assert full["compute_s"] == pytest.approx(2 * LLAMA.active_params * 64 / 8 / 1e15, rel=1e-12)
 
 
+def test_verification_attention_flops_hand_computed() -> None:
+    # S = 4 new positions on top of 1000 cached tokens, 4 sequences, TP8, no tiles: 16 tokens
+    # through the GEMMs and 4·4 query positions attending to 1000 + (4 − 1)/2 = 1001.5 keys on
+    # average; 4·h·H = 4·128·64 = 32,768 FLOPs per (query, key) pair and layer over 80 layers.
+    # (Passing the 16 tokens *and* the 4 positions to the attention counted it 4× over.)
+    assert LLAMA.attention_flop_coefficient == 32_768
+    row = serve(LLAMA, n_gpus=8, tp=8, batch_size=4, context_len=1000, seq_len=4, runtime=isw.Runtime.ideal())
+    gemm = 2 * LLAMA.active_params * 16
+    attention = 32_768 * 80 * 1001.5 * 4 * 4
+    assert row["compute_s"] == pytest.approx((gemm + attention) / 8 / 1e15, rel=1e-12)
+    # S = 1 is the plain decode step: 4 tokens, each attending to the 1000 cached ones.
+    one = serve(LLAMA, n_gpus=8, tp=8, batch_size=4, context_len=1000, seq_len=1, runtime=isw.Runtime.ideal())
+    assert one["compute_s"] == pytest.approx((2 * LLAMA.active_params * 4 + 32_768 * 80 * 1000 * 4) / 8 / 1e15,
+                                             rel=1e-12)
+
+
 def test_cuda_graphs_on_and_off() -> None:
     # A Llama decoder layer: 6 attention kernels + 3 FFN kernels; 80 layers = 720 launches.
     kw = {"n_gpus": 8, "tp": 8, "batch_size": 1}

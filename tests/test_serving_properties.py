@@ -24,8 +24,8 @@ SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow], "
 FLOAT_COLUMNS = (
     "token_latency_s", "tokens_per_s_per_request", "usd_per_million_tokens", "gpu_seconds_per_token",
     "tokens_per_s_per_gpu", "mfu", "overhead_s", "kernel_s", "network_latency_s", "network_bandwidth_s",
-    "memory_s", "weight_memory_s", "kv_memory_s", "compute_s", "overlap_s", "weights_gb_per_gpu",
-    "kv_gb_per_gpu", "max_batch_size",
+    "all_to_all_s", "memory_s", "weight_memory_s", "kv_memory_s", "compute_s", "overlap_s",
+    "weights_gb_per_gpu", "kv_gb_per_gpu", "reserve_gb_per_gpu", "max_batch_size",
 )
 LAYOUT_COLUMNS = ("tp", "pp", "ep", "attention_dp", "expert_tp")
 
@@ -131,6 +131,7 @@ def test_rust_equals_reference(m: isw.Model, gpu: str, rt: isw.Runtime, prec: is
     expected = {
         "token_latency_s": want.latency_s, "overhead_s": want.overhead_s, "kernel_s": want.kernel_s,
         "network_latency_s": want.network_latency_s, "network_bandwidth_s": want.network_bandwidth_s,
+        "all_to_all_s": want.all_to_all_s, "reserve_gb_per_gpu": want.memory.reserve / 1e9,
         "memory_s": want.memory_s, "weight_memory_s": want.weight_memory_s, "kv_memory_s": want.kv_memory_s,
         "compute_s": want.compute_s, "overlap_s": want.overlap_s,
         "weights_gb_per_gpu": want.memory.weights / 1e9, "kv_gb_per_gpu": want.memory.kv / 1e9,

@@ -271,9 +271,9 @@ class Runtime:
 SERVING_OUTPUT_COLUMNS = [
     "token_latency_s", "tokens_per_s_per_request", "usd_per_million_tokens", "gpu_seconds_per_token",
     "tokens_per_s_per_gpu", "mfu", "feasible", "overhead_s", "kernel_s", "network_latency_s",
-    "network_bandwidth_s", "memory_s", "weight_memory_s", "kv_memory_s", "compute_s", "overlap_s",
-    "tp", "pp", "ep", "attention_dp", "expert_tp", "weights_gb_per_gpu", "kv_gb_per_gpu",
-    "max_batch_size",
+    "network_bandwidth_s", "all_to_all_s", "memory_s", "weight_memory_s", "kv_memory_s", "compute_s",
+    "overlap_s", "tp", "pp", "ep", "attention_dp", "expert_tp", "weights_gb_per_gpu", "kv_gb_per_gpu",
+    "reserve_gb_per_gpu", "max_batch_size",
 ]
 SERVING_INPUT_COLUMNS = ["model", "gpu", "n_gpus", "batch_size", "context_len", "seq_len"]
 

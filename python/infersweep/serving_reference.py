@@ -212,6 +212,7 @@ class Step:
     kernel_s: float
     network_latency_s: float
     network_bandwidth_s: float
+    all_to_all_s: float             # the MoE all-to-alls, a part of the two network terms
     weight_memory_s: float
     kv_memory_s: float
     compute_s: float
@@ -268,15 +269,22 @@ def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: La
     # §S.1 memory traffic per GPU: weights and activations streamed, and the KV cache read.
     stream = L * attention_traffic(m, ng, tp, prec["attention"], a) / tp
     flops_attn = L * 2 * m.attention_params_per_layer * pad(ng, tile) / tp
-    flops_attn += kv_flop(m, ctx, ng, S) / tp
+    flops_attn += kv_flop(m, ctx, bg, S) / tp    # b_g sequences × S positions each
     flops_ffn = 0.0
     flops_exp = 0.0
     lat = bw = 0.0
+    a2a_lat = a2a_bw = 0.0
 
     def add(times: float, cost: tuple[float, float]) -> None:
         nonlocal lat, bw
         lat += times * cost[0]
         bw += times * cost[1]
+
+    def add_all_to_all(times: float, cost: tuple[float, float]) -> None:
+        nonlocal a2a_lat, a2a_bw
+        add(times, cost)
+        a2a_lat += times * cost[0]
+        a2a_bw += times * cost[1]
 
     add(L, collective(g, tp, math.ceil(tp / node), ng * d * a, ALLREDUCE))
     for grp in m.groups:
@@ -293,8 +301,8 @@ def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: La
             flops_exp += Lg * 2 * mats * d * grp.d_ff * active * pad(per_expert, tile) / et
             if ep > 1:
                 ep_nodes = math.ceil(ep / node)
-                add(Lg, collective(g, ep, ep_nodes, rank_tokens * d * prec["dispatch"], ALL_TO_ALL))
-                add(Lg, collective(g, ep, ep_nodes, rank_tokens * d * a, ALL_TO_ALL))
+                add_all_to_all(Lg, collective(g, ep, ep_nodes, rank_tokens * d * prec["dispatch"], ALL_TO_ALL))
+                add_all_to_all(Lg, collective(g, ep, ep_nodes, rank_tokens * d * a, ALL_TO_ALL))
                 add(Lg, collective(g, et, math.ceil(et / node), rank_tokens * d * a, ALLREDUCE))
             else:
                 add(Lg, collective(g, T, math.ceil(T / node), n * d * a, ALLREDUCE))
@@ -330,7 +338,7 @@ def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: La
     total = rt.step_overhead_s + kernel_s + (lat + bw) + work - hidden
     feasible = mem.fits and batch <= mem.max_batch_size
     return Step(lay, total if feasible else math.inf, feasible, rt.step_overhead_s, kernel_s, lat, bw,
-                weight_s, kv_s, compute_s, hidden, mem)
+                a2a_lat + a2a_bw, weight_s, kv_s, compute_s, hidden, mem)
 
 
 def best_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, rt: Runtime | None = None,

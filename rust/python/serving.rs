@@ -134,6 +134,7 @@ fn columns_to_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
         kernel_s,
         network_latency_s,
         network_bandwidth_s,
+        all_to_all_s,
         memory_s,
         weight_memory_s,
         kv_memory_s,
@@ -146,6 +147,7 @@ fn columns_to_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
         expert_tp,
         weights_gb_per_gpu,
         kv_gb_per_gpu,
+        reserve_gb_per_gpu,
         max_batch_size,
     );
     Ok(out)

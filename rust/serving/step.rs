@@ -87,6 +87,8 @@ pub struct Step {
     pub kernel_s: f64,
     pub network_latency_s: f64,
     pub network_bandwidth_s: f64,
+    /// The MoE dispatch and combine all-to-alls: a part of the network latency and bandwidth.
+    pub all_to_all_s: f64,
     pub weight_memory_s: f64,
     pub kv_memory_s: f64,
     pub compute_s: f64,
@@ -202,10 +204,12 @@ pub fn decode_step(
         )
         / tp;
     let mut flops_attn = layers * 2.0 * sp.attention_params * pad(ng, tile) / tp;
-    flops_attn += attention_flop(m, ctx + (s_pos - 1.0) / 2.0, ng, s_pos) / tp;
+    // b_g sequences of S positions each (F_kv counts n·S query positions).
+    flops_attn += attention_flop(m, ctx + (s_pos - 1.0) / 2.0, bg, s_pos) / tp;
     let mut flops_ffn = 0.0;
     let mut flops_exp = 0.0;
     let mut net = Cost::default();
+    let mut all_to_all = Cost::default();
     let nodes = |r: f64| (r / node).ceil();
 
     net.add_scaled(
@@ -227,20 +231,18 @@ pub fn decode_step(
             flops_exp += lg * 2.0 * mats * d * g.d_ff * active * pad(per_expert, tile) / et;
             if lay.ep > 1 {
                 let ep_nodes = nodes(ep);
-                net.add_scaled(
-                    lg,
-                    collective(
-                        hw,
-                        ep,
-                        ep_nodes,
-                        rank_tokens * d * prec.dispatch,
-                        Kind::AllToAll,
-                    ),
+                let dispatch = collective(
+                    hw,
+                    ep,
+                    ep_nodes,
+                    rank_tokens * d * prec.dispatch,
+                    Kind::AllToAll,
                 );
-                net.add_scaled(
-                    lg,
-                    collective(hw, ep, ep_nodes, rank_tokens * d * a, Kind::AllToAll),
-                );
+                let combine = collective(hw, ep, ep_nodes, rank_tokens * d * a, Kind::AllToAll);
+                net.add_scaled(lg, dispatch);
+                net.add_scaled(lg, combine);
+                all_to_all.add_scaled(lg, dispatch);
+                all_to_all.add_scaled(lg, combine);
                 net.add_scaled(
                     lg,
                     collective(hw, et, nodes(et), rank_tokens * d * a, Kind::AllReduce),
@@ -314,6 +316,7 @@ pub fn decode_step(
         kernel_s,
         network_latency_s: net.latency,
         network_bandwidth_s: net.bandwidth,
+        all_to_all_s: all_to_all.latency + all_to_all.bandwidth,
         weight_memory_s: weight_s,
         kv_memory_s: kv_s,
         compute_s,

@@ -265,6 +265,7 @@ serving_columns! {
     kernel_s: f64,
     network_latency_s: f64,
     network_bandwidth_s: f64,
+    all_to_all_s: f64,
     memory_s: f64,
     weight_memory_s: f64,
     kv_memory_s: f64,
@@ -277,6 +278,7 @@ serving_columns! {
     expert_tp: u32,
     weights_gb_per_gpu: f64,
     kv_gb_per_gpu: f64,
+    reserve_gb_per_gpu: f64,
     max_batch_size: f64,
 }
 
@@ -380,6 +382,7 @@ fn evaluate_row(
         kernel_s: st.kernel_s,
         network_latency_s: st.network_latency_s,
         network_bandwidth_s: st.network_bandwidth_s,
+        all_to_all_s: st.all_to_all_s,
         memory_s: st.memory_s(),
         weight_memory_s: st.weight_memory_s,
         kv_memory_s: st.kv_memory_s,
@@ -392,6 +395,7 @@ fn evaluate_row(
         expert_tp: lay.expert_tp(),
         weights_gb_per_gpu: st.memory.weights / 1e9,
         kv_gb_per_gpu: st.memory.kv / 1e9,
+        reserve_gb_per_gpu: st.memory.reserve / 1e9,
         max_batch_size: st.memory.max_batch_size,
     }
 }
