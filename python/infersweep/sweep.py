@@ -368,7 +368,11 @@ def sweep(
     layout with its four time components (docs/model.md §5-7). Rows that do not fit in memory
     are data: ``feasible`` is false, latency and cost are ``inf`` and the components NaN.
     With ``seq_len`` S > 1 each pass yields S positions per sequence: ``token_latency_s`` is
-    the pass time and speeds and costs count S tokens per sequence per pass.
+    the pass time and speeds and costs count S tokens per sequence per pass. In ``epoch``
+    semantics the S positions attend over ``context_len`` only, not to one another (the
+    notebook leaves within-pass attention out, docs/model.md §3): for a prompt's prefill and
+    TTFT use :func:`infersweep.serve` (``ttft_s``, ``ttft_idle_s``) or the serving prefill
+    (docs/serving.md §T.2).
 
     ``use_pp`` defaults to False: one configuration's latency as the paper's point checks give
     it (a PP search visits up to 11 pipeline degrees, about 5× the time); :func:`infersweep.frontier`
