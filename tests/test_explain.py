@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -111,3 +112,98 @@ def test_the_cli_prints_what_explain_computes(capsys: pytest.CaptureFixture[str]
     assert f"{100 * e.shares['network_latency_s']:.1f}%" in out
     assert f"{100 * e.memory.used_fraction:.0f}%)" in out
     assert f"verdict: {e.bound}-bound" in out
+
+
+# ------------------------------------------------------------------ semantics="serving"
+
+LLAMA = isw.model("Llama-3-70B")
+
+
+def test_serving_explain_hand_checked_row() -> None:
+    # Llama-3-70B, 8 H100 pinned to TP8, 64 sequences at 2,000 tokens, the default runtime.
+    e = isw.explain(LLAMA, "H100", n_gpus=8, batch_size=64, context_len=2000, semantics="serving", tp=8)
+    row = isw.sweep(LLAMA, "H100", n_gpus=8, batch_size=64, context_len=2000, semantics="serving",
+                    tp=8).row(0, named=True)
+    assert e.feasible and e.infeasible is None and e.row == row
+    c = e.components
+    # 200 µs of host overhead; 80 layers × (6 + 3) kernels replayed from a graph at 1 µs each;
+    # 80 layers × 2 all-reduces over 8 NVLink ranks at 15.2 µs of latency each (MODEL.md §5).
+    assert c["overhead_s"] == 200e-6
+    assert c["kernel_s"] == pytest.approx(720e-6, rel=1e-12)
+    assert c["network_latency_s"] == pytest.approx(2432e-6, rel=1e-12)
+    assert c["all_to_all_s"] == 0.0  # a dense model has no all-to-all
+    assert c["memory_s"] == pytest.approx(c["weight_memory_s"] + c["kv_memory_s"], rel=1e-15)
+    # The components add up to the step, which is the sweep's token latency.
+    assert e.step_s == pytest.approx(c["overhead_s"] + c["kernel_s"] + c["network_latency_s"]
+                                     + c["network_bandwidth_s"] + max(c["memory_s"], c["compute_s"])
+                                     - c["overlap_s"], rel=1e-15)
+    assert e.step_s == pytest.approx(row["token_latency_s"], rel=1e-12)
+    assert e.bound == "memory" and e.memory_part == "weights" and e.largest == "memory"
+    assert e.layout == {"tp": 8, "pp": 1, "ep": 1, "attention_dp": 1, "expert_tp": 8}
+    assert e.pinned == {"tp": 8}
+    # Per GPU: an eighth of the BF16 weights; one of the 8 KV heads (2·128·2 B × 80 layers =
+    # 40,960 B per token) for 64 × 2,000 tokens; 10% of 80 GB reserved; the rest holds
+    # floor(free / 81.92 MB) sequences. Each equals the sweep's column.
+    weights = LLAMA.total_params * 2 / 8
+    assert e.memory.weights_bytes == pytest.approx(weights, rel=1e-12)
+    assert e.memory.weights_bytes == row["weights_gb_per_gpu"] * 1e9
+    assert e.memory.kv_cache_bytes == pytest.approx(64 * 2000 * 40_960, rel=1e-12)
+    assert e.memory.kv_cache_bytes == row["kv_gb_per_gpu"] * 1e9
+    assert e.memory.reserve_bytes == pytest.approx(8e9, rel=1e-12)
+    assert e.memory.reserve_bytes == row["reserve_gb_per_gpu"] * 1e9
+    assert e.memory.max_batch_size == math.floor((80e9 - 8e9 - weights) / (2000 * 40_960))
+    assert e.memory.max_batch_size == row["max_batch_size"]
+    json.dumps(e.to_dict(), default=str)
+
+
+def test_serving_explain_all_to_all_is_part_of_the_network() -> None:
+    e = isw.explain("DeepSeek-V3", "B200", n_gpus=8, batch_size=256, context_len=4000, semantics="serving",
+                    ep=8)
+    c = e.components
+    assert e.layout["ep"] == 8
+    assert 0 < c["all_to_all_s"] < c["network_latency_s"] + c["network_bandwidth_s"]
+    one = isw.explain("DeepSeek-V3", "B200", n_gpus=8, batch_size=256, context_len=4000, semantics="serving",
+                      ep=1, tp=8)
+    assert one.components["all_to_all_s"] == 0.0
+
+
+def test_serving_explain_shows_every_runtime_value_with_its_source() -> None:
+    d = isw.explain(LLAMA, "H100", n_gpus=8, batch_size=1, semantics="serving")
+    assert set(d.runtime) == {f.name for f in dataclasses.fields(isw.Runtime)}
+    assert d.runtime["step_overhead_s"] == (200e-6, "default (docs/serving.md §R.1)")
+    assert "unused" in d.runtime["launch_kernel_s"][1]  # CUDA graphs are on by default
+    # Eager launches at the GPU's τ: the None resolves to H100's 4 µs, and the kernel time follows.
+    rt = isw.Runtime(cuda_graphs=False, launch_kernel_s=None, gemm_efficiency=None)
+    e = isw.explain(LLAMA, "H100", n_gpus=8, batch_size=1, semantics="serving", runtime=rt)
+    assert e.runtime["cuda_graphs"] == (False, "runtime argument")
+    value, source = e.runtime["launch_kernel_s"]
+    assert value == 4e-6 and "kernel_latency_s" in source
+    assert e.runtime["gemm_efficiency"][0] == 0.7 and "flop_utilization" in e.runtime["gemm_efficiency"][1]
+    assert e.components["kernel_s"] == pytest.approx(720 * 4e-6, rel=1e-12)
+
+
+def test_serving_explain_infeasible_and_wrong_arguments() -> None:
+    e = isw.explain(LLAMA, "H100", n_gpus=2, batch_size=256, context_len=4000, semantics="serving")
+    assert not e.feasible and math.isinf(e.token_latency_s)
+    assert e.infeasible is not None and "max_batch_size 2" in e.infeasible
+    with pytest.raises(isw.GridError, match="'tp' needs semantics='serving'"):
+        isw.explain(LLAMA, "H100", n_gpus=8, tp=8)
+    with pytest.raises(isw.GridError, match="use_pp"):
+        isw.explain(LLAMA, "H100", n_gpus=8, semantics="serving", use_pp=True)
+    with pytest.raises(isw.GridError, match="semantics"):
+        isw.explain(LLAMA, "H100", semantics="servng")  # type: ignore[call-overload]
+
+
+def test_the_cli_explains_a_serving_step(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["explain", "-m", "Llama-3-70B", "-g", "H100", "-n", "8", "-b", "64", "--context", "2000",
+                     "--semantics", "serving", "--tp", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "tp=8 pp=1 ep=1 attention_dp=1 expert_tp=8 (pinned: tp=8)" in out
+    assert "memory-bound (streaming weights)" in out and "◀ bound" in out
+    assert "CUDA graphs on" in out and "max_batch_size" in out
+    assert "step_overhead_s" in out and "default (docs/serving.md §R.1)" in out
+    e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=64, context_len=2000, semantics="serving",
+                    tp=8)
+    assert f"{1e6 * e.step_s:,.1f}" in out
+    assert cli.main(["explain", "-m", "Llama-3-70B", "-n", "8", "-b", "1", "--tp", "8"]) == 2
+    assert "--tp needs --semantics serving" in capsys.readouterr().err

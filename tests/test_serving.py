@@ -139,8 +139,8 @@ def test_verification_attention_flops_hand_computed() -> None:
     assert row["compute_s"] == pytest.approx((gemm + attention) / 8 / 1e15, rel=1e-12)
     # S = 1 is the plain decode step: 4 tokens, each attending to the 1000 cached ones.
     one = serve(LLAMA, n_gpus=8, tp=8, batch_size=4, context_len=1000, seq_len=1, runtime=isw.Runtime.ideal())
-    assert one["compute_s"] == pytest.approx((2 * LLAMA.active_params * 4 + 32_768 * 80 * 1000 * 4) / 8 / 1e15,
-                                             rel=1e-12)
+    want = (2 * LLAMA.active_params * 4 + 32_768 * 80 * 1000 * 4) / 8 / 1e15
+    assert one["compute_s"] == pytest.approx(want, rel=1e-12)
 
 
 def test_cuda_graphs_on_and_off() -> None:

@@ -31,6 +31,7 @@ from .scaling import (
     scale_model,
 )
 from .serving import Precision, Runtime
+from .serving_explain import ServingExplanation
 from .specs import Gpu, LayerGroup, Model, SpecDec
 from .stream import sweep_shard, sweep_to_parquet
 from .sweep import sweep
@@ -53,6 +54,7 @@ __all__ = [
     "Precision",
     "Profile",
     "Runtime",
+    "ServingExplanation",
     "SizeEstimate",
     "SpecDec",
     "SpecError",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -25,6 +25,10 @@ from .plot import g3 as _g3
 from .reference import pp_degrees
 from .specs import Gpu, Model, SpecDec
 from .sweep import GpuLike, ModelLike, sweep
+
+if TYPE_CHECKING:
+    from .serving import Precision, Runtime
+    from .serving_explain import ServingExplanation
 
 __all__ = ["COMPONENTS", "Explanation", "Infeasibility", "Memory", "explain", "infeasibility"]
 
@@ -184,16 +188,50 @@ def _too_small(m: Model, g: Gpu, N: float, b: float, weights: float, kv_full: fl
     return Infeasibility(reason, (memory, f"use {' and '.join(fixes)}"))
 
 
+@overload
+def explain(model: ModelLike, gpu: GpuLike = ..., n_gpus: float = ..., batch_size: float = ...,
+            context_len: float = ..., seq_len: float = ..., use_pp: bool = ...,
+            spec_dec: SpecDec | None = ..., *, semantics: Literal["epoch"] = ...) -> Explanation: ...
+
+
+@overload
+def explain(model: ModelLike, gpu: GpuLike = ..., n_gpus: float = ..., batch_size: float = ...,
+            context_len: float = ..., seq_len: float = ..., use_pp: bool = ...,
+            spec_dec: SpecDec | None = ..., *, semantics: Literal["serving"], tp: int | None = ...,
+            pp: int | None = ..., ep: int | None = ..., attention_dp: int | None = ...,
+            runtime: Runtime | None = ..., precision: Precision | None = ...) -> ServingExplanation: ...
+
+
 def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_size: float = 1,
             context_len: float = 0, seq_len: float = 1, use_pp: bool = False,
-            spec_dec: SpecDec | None = None) -> Explanation:
+            spec_dec: SpecDec | None = None, *, semantics: str = "epoch", tp: int | None = None,
+            pp: int | None = None, ep: int | None = None, attention_dp: int | None = None,
+            runtime: Runtime | None = None, precision: Precision | None = None) -> Any:
     """One configuration in detail, as data (what ``infersweep explain`` prints).
 
     The arguments are those of one row of :func:`infersweep.sweep` (scalars; the same defaults:
     H100, no pipeline parallelism, context 0, one position per pass). Raises SpecError /
     GridError / CatalogError for invalid input; a configuration that does not fit is data
     (``feasible`` false, ``infeasible`` saying why).
+
+    ``semantics="serving"`` explains one decode step of the serving semantics instead
+    (docs/serving.md) and returns a :class:`~infersweep.serving_explain.ServingExplanation`: the
+    step's components, the per-GPU memory, the layout (``tp``/``pp``/``ep``/``attention_dp`` pin
+    degrees; None searches), what bounds the step and every ``runtime`` value used with its
+    source (``runtime=None``: ``isw.Runtime.default()``; ``precision=None``: the model's own).
+    ``use_pp`` and ``spec_dec`` are `epoch`'s only.
     """
+    if semantics not in ("epoch", "serving"):
+        raise GridError(f"explain: field 'semantics' must be 'epoch' or 'serving', got {show(semantics)}")
+    serving_only = {"tp": tp, "pp": pp, "ep": ep, "attention_dp": attention_dp, "runtime": runtime,
+                    "precision": precision}
+    if semantics == "epoch":
+        given = [k for k, v in serving_only.items() if v is not None]
+        if given:
+            raise GridError(f"explain: field {given[0]!r} needs semantics='serving'")
+    elif use_pp or spec_dec is not None:
+        raise GridError(f"explain: field {'use_pp' if use_pp else 'spec_dec'!r} is epoch's only; "
+                        "serving searches the pipeline degree (pin it with pp=)")
     for field, value in (("n_gpus", n_gpus), ("batch_size", batch_size), ("context_len", context_len),
                          ("seq_len", seq_len)):
         try:
@@ -208,14 +246,20 @@ def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_si
     if spec_dec is not None and not isinstance(spec_dec, SpecDec):
         raise GridError(f"explain: field 'spec_dec' must be None or one isw.SpecDec, got {show(spec_dec)}")
     m, g = lookup_model(model), lookup_gpu(gpu)
+    if semantics == "serving":
+        from .serving_explain import explain_serving
+
+        return explain_serving(m, g, n_gpus=n_gpus, batch_size=batch_size, context_len=context_len,
+                               seq_len=seq_len, tp=tp, pp=pp, ep=ep, attention_dp=attention_dp,
+                               runtime=runtime, precision=precision)
     r = sweep(m, g, n_gpus=n_gpus, batch_size=batch_size, context_len=context_len, seq_len=seq_len,
               use_pp=use_pp, spec_dec=spec_dec).row(0, named=True)
     N, b, ctx = float(r["n_gpus"]), float(r["batch_size"]), float(r["context_len"])
     weights = m.weight_bytes * m.total_params
     kv_full = m.kv_bytes_for_context(ctx) * b
     feasible = bool(r["feasible"])
-    pp = float(r["pp_degree"]) if feasible else 1.0
-    memory = Memory(weights, kv_full, kv_full / pp, N * g.hbm_bytes)
+    stages = float(r["pp_degree"]) if feasible else 1.0
+    memory = Memory(weights, kv_full, kv_full / stages, N * g.hbm_bytes)
     components = {c: float(r[c]) for c in COMPONENTS}
     mem, flop = components["memory_s"], components["compute_s"]
     pass_s = (components["kernel_s"] + components["network_latency_s"] + components["network_bandwidth_s"]

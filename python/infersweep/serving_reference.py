@@ -301,7 +301,8 @@ def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: La
             flops_exp += Lg * 2 * mats * d * grp.d_ff * active * pad(per_expert, tile) / et
             if ep > 1:
                 ep_nodes = math.ceil(ep / node)
-                add_all_to_all(Lg, collective(g, ep, ep_nodes, rank_tokens * d * prec["dispatch"], ALL_TO_ALL))
+                dispatch = rank_tokens * d * prec["dispatch"]
+                add_all_to_all(Lg, collective(g, ep, ep_nodes, dispatch, ALL_TO_ALL))
                 add_all_to_all(Lg, collective(g, ep, ep_nodes, rank_tokens * d * a, ALL_TO_ALL))
                 add(Lg, collective(g, et, math.ceil(et / node), rank_tokens * d * a, ALLREDUCE))
             else:

@@ -28,6 +28,17 @@ def _gb(x: float) -> str:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    if args.semantics == "serving":
+        from .explain_serving import cmd_explain_serving
+
+        return cmd_explain_serving(args)
+    serving_flags = [f for f, v in (("--tp", args.tp), ("--pp-degree", args.pp_degree), ("--ep", args.ep),
+                                    ("--attention-dp", args.attention_dp), ("--profile", args.profile))
+                     if v is not None]
+    if serving_flags:
+        from ..errors import GridError
+
+        raise GridError(f"explain: {serving_flags[0]} needs --semantics serving")
     e = explain(
         args.model,
         args.gpu,

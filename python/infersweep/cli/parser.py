@@ -361,6 +361,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DRAFTER:ALPHA[:GAMMA]",
         help="speculative decoding",
     )
+    p.add_argument("--semantics", choices=("epoch", "serving"), default="epoch",
+                   help="epoch: the paper's forward pass; serving: one decode step of a real server "
+                   "(docs/serving.md) (default: %(default)s)")
+    for flag, what in (("--tp", "attention tensor-parallel degree"), ("--pp-degree", "pipeline stages"),
+                       ("--ep", "expert-parallel degree"),
+                       ("--attention-dp", "attention data-parallel groups")):
+        p.add_argument(flag, type=int, default=None, metavar="K",
+                       help=f"with --semantics serving: pin the {what} (default: searched)")
+    p.add_argument("--profile", metavar="NAME|PATH",
+                   help="with --semantics serving: a shipped runtime profile (tensorrt-llm, vllm) or a "
+                   "profile TOML (default: isw.Runtime.default())")
     p.set_defaults(func=cmd_explain)
 
     # -- demo

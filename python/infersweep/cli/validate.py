@@ -47,20 +47,20 @@ def _points(v: pl.DataFrame) -> str:
                       rows, align="llllrrrl")
 
 
-def _runtime(args: argparse.Namespace) -> Any:
+def _runtime(args: argparse.Namespace, command: str = "validate") -> Any:
     """The runtime --profile names (a shipped profile or a TOML file), or None."""
     name = getattr(args, "profile", None)
     if name is None:
         return None
     if args.semantics != "serving":
-        raise SpecError("validate: --profile needs --semantics serving")
+        raise SpecError(f"{command}: --profile needs --semantics serving")
     from ..calibration import load_profile, shipped_profiles
 
     shipped = shipped_profiles()
     if name in shipped:
         return shipped[name].runtime
     if not Path(name).is_file():
-        raise SpecError(f"validate: --profile {name!r} is neither a shipped profile ({sorted(shipped)}) "
+        raise SpecError(f"{command}: --profile {name!r} is neither a shipped profile ({sorted(shipped)}) "
                         "nor a file")
     return load_profile(name).runtime
 
