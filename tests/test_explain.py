@@ -205,5 +205,9 @@ def test_the_cli_explains_a_serving_step(capsys: pytest.CaptureFixture[str]) -> 
     e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=64, context_len=2000, semantics="serving",
                     tp=8)
     assert f"{1e6 * e.step_s:,.1f}" in out
+    assert cli.main(["explain", "-m", "Llama-3-70B", "-n", "8", "-b", "1", "--semantics", "serving",
+                     "--profile", "vllm"]) == 0
+    out = capsys.readouterr().out
+    assert "profile vllm" in out and "(searched)" in out
     assert cli.main(["explain", "-m", "Llama-3-70B", "-n", "8", "-b", "1", "--tp", "8"]) == 2
     assert "--tp needs --semantics serving" in capsys.readouterr().err

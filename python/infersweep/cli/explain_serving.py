@@ -86,7 +86,12 @@ def cmd_explain_serving(args: argparse.Namespace) -> int:
     print(f"\n  verdict: {what}; the largest cost is {e.largest} ({100 * e.largest_share:.0f}% of the step)")
 
     print("\n  runtime (value used, where it came from)")
-    rt_rows = [[k, str(v), src] for k, (v, src) in e.runtime.items()]
+    given = "runtime argument" if args.profile is None else f"profile {args.profile}"
+
+    def value(v: object) -> str:
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    rt_rows = [[k, value(v), src.replace("runtime argument", given)] for k, (v, src) in e.runtime.items()]
     print(text_table(["field", "value", "source"], rt_rows, "lll"))
     print("\n  precision (isw.Precision(): the model's own; bytes per element, bits per GEMM): "
           + ", ".join(f"{k}={v:g}" for k, v in e.precision.items()))

@@ -328,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
         "component (kernel launches, network latency and bandwidth, HBM traffic, "
         "compute) with its share; the winning layout; what bounds it; and, when it "
         "does not fit, by how much. The same breakdown as data: isw.explain(...).",
-        epilog="example:\n  infersweep explain --model Llama-3-70B --gpu H100 --n-gpus 8 --batch-size 64",
+        epilog="examples:\n  infersweep explain --model Llama-3-70B --gpu H100 --n-gpus 8 --batch-size 64\n"
+        "  infersweep explain --semantics serving --tp 8 -m Llama-3-70B -g H100 -n 8 -b 64 --context 2000",
     )
     _add_model_gpu(p, many=False)
     p.add_argument("--n-gpus", "-n", type=number, required=True, metavar="N", help="GPUs")
