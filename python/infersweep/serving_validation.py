@@ -332,8 +332,9 @@ def predict_rows(rows: Sequence[Mapping[str, Any]], runtime: Runtime | None = No
         return out
     for (i, p), s in zip(items, steps, strict=True):
         if s.get("saturated") and s["feasible"]:
-            out[i] = (f"serving: the measured load ({p.load:g} {'requests in flight' if p.closed else 'requests/s'}"
-                      f" per instance) saturates the deployment under this semantics")
+            unit = "requests in flight" if p.closed else "requests/s"
+            out[i] = (f"serving: the measured load ({p.load:g} {unit} per instance) saturates the "
+                      "deployment under this semantics")
             continue
         inflight = "saturated" in s
         inputs = {"n_gpus": float(p.n_gpus), "batch_size": p.batch_size, "context_len": p.context_len,
