@@ -1,6 +1,6 @@
 """The measured deployments as the `serving` semantics sees them (docs/measurements.md, "serving").
 
-Each expressible row becomes one pure decode step of the deployment *as deployed*:
+Each expressible row becomes the deployment *as deployed*, evaluated at its workload:
 
 - **layout**: one instance (``gpus_per_instance`` GPUs) with the row's ``tp``, ``pp``, ``ep`` and
   ``attention_dp``. A missing ``pp`` is 1, a missing ``ep`` is 1 (TensorRT-LLM and vLLM run MoE
@@ -14,14 +14,18 @@ Each expressible row becomes one pure decode step of the deployment *as deployed
   Each GEMM runs at the FLOP rate its format names; a format the GPU has no rate for is a reason.
 - **runtime**: the given :class:`~infersweep.Runtime` (default ``Runtime.default()``) with
   ``cuda_graphs`` set from the row where the source says.
-- **workload**: the instance's decode batch (``decode_batch``, rounded up to whole sequences)
-  at context ISL + OSL/2, the mean context over a request's decode.
+- **workload** (of the decode step; in-flight rows take their load instead, below): the
+  instance's decode batch (``decode_batch``, rounded up to whole sequences) at context
+  ISL + OSL/2, the mean context over a request's decode.
 
 A static run's measured step is batch / output throughput of the whole run, prefill included: it is
 predicted as the decode step plus the batch's prefill pass spread over the OSL steps
-(:func:`static_steps`). An in-flight row is predicted as the pure decode step for now
-(``STEP_PREDICTORS`` maps a batching kind to its predictor, so an in-flight step with the prefill
-chunks it carries can replace it for ``batching == "in_flight"`` rows). :func:`predict_rows`
+(:func:`static_steps`). An in-flight row is predicted by the in-flight steady state of
+:func:`infersweep.serve` (docs/serving.md §T.3: decode steps carrying chunked prefill) at the row's
+load per instance (:func:`inflight_load`: a request rate for Poisson scenarios, a concurrency for
+closed loops) and chunked-prefill budget (:func:`chunk_size`), by :func:`inflight_steps`; a load
+the model cannot sustain is a reason (docs/calibration.md). ``STEP_PREDICTORS`` maps a batching
+kind to its predictor. :func:`predict_rows`
 evaluates many rows in a few engine calls (calibration runs it hundreds of times);
 :func:`predict_serving` is the one-row predictor registered with
 :func:`infersweep.validation.register_semantics`.
@@ -184,8 +188,7 @@ def chunk_size(r: Mapping[str, Any], g: Gpu) -> float:
 
 
 #: The step a row's batching kind is predicted with: a static run's step carries its prefill
-#: (:func:`static_steps`); an in-flight row is the pure decode step until an in-flight step
-#: (decode with the prefill chunks it carries) exists, which then replaces ``"in_flight"``.
+#: (:func:`static_steps`); an in-flight row's is the in-flight steady state (:func:`inflight_steps`).
 StepPredictor = Callable[[Sequence[ServingPoint], Runtime], list[dict[str, Any]]]
 
 
