@@ -318,7 +318,7 @@ def test_catalog_gpus_frame() -> None:
     assert df["flops_4bit"].null_count() == 4  # A100, V100, TPU-v4, Groq-LPU
 
 
-# --- modern_gpus.toml (spec/CATALOG.md §2) --------------------------------------------------------
+# --- modern_gpus.toml (docs/catalog.md §2) --------------------------------------------------------
 # name: (BF16, 8-bit, FP4 or None, HBM B/s, HBM bytes, B_intra, B_inter, node, collectives)
 MODERN_GPUS: dict[str, tuple[Any, ...]] = {
     "H100-SXM": (9.894e14, 1.9789e15, None, 3.35e12, 8e10, 2.25e11, 2.5e10, 8, "nccl"),
@@ -404,7 +404,7 @@ def test_modern_gpus_frame_columns() -> None:
     assert "64 GB/s" in mi300x["notes"]
 
 
-# --- modern_models.toml (spec/CATALOG.md §2, with the extensions of docs/extensions.md) ---------------
+# --- modern_models.toml (docs/catalog.md §2, with the extensions of docs/extensions.md) ---------------
 DATA = Path(__file__).parent / "data" / "hf"
 # name: (fixture of tests/data/hf, from_hf_config's precision arguments, published total, active)
 MODERN_MODELS: dict[str, tuple[str, dict[str, Any], float, float | None]] = {

@@ -16,7 +16,7 @@ from .reference import ALL_TO_ALL, ALLREDUCE, P2P, attention_traffic, collective
 from .serving import Precision, Runtime
 from .specs import Gpu, Model
 
-#: Capacity slack, as in `epoch` (spec/MODEL.md, the portable rule).
+#: Capacity slack, as in `epoch` (docs/model.md, the portable rule).
 SLACK = 1e-12
 
 

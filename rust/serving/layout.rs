@@ -11,7 +11,7 @@ use crate::spec::{Hardware, Model, SpecError};
 
 use super::runtime::{Precision, Runtime};
 
-/// Capacity slack, as in `epoch` (spec/MODEL.md, the portable rule).
+/// Capacity slack, as in `epoch` (docs/model.md, the portable rule).
 pub const SLACK: f64 = 1e-12;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
