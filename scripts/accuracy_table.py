@@ -59,7 +59,8 @@ def section() -> str:
         n_ok = int(v["expressible"].sum())
         parts += [f"**{label}** ({note}{n_ok} of {v.height} points expressible; the others need "
                   "speculative decoding, a decode batch the source does not give, a model or GPU outside "
-                  "the catalog, or do not fit in memory under the semantics: "
+                  "the catalog, or do not fit in memory (or, in-flight, saturate at the measured load) "
+                  "under the semantics: "
                   "`infersweep validate --points`):",
                   "", _markdown(SUMMARY_HEADERS, summary_rows(s)), ""]
     cv = shipped_cross_validation().filter(pl.col("expressible"))
@@ -69,8 +70,9 @@ def section() -> str:
     parts += ["Target for the cross-validated `serving` (median |error| ≤ 15%, no point off by more "
               f"than 2×): {'met' if met else 'missed'} — median {med:.0f}%, {beyond} of {cv.height} "
               "points beyond 2×. "
-              "In-flight TPOTs carry the prefill of arriving requests, which a pure decode step lacks; "
-              "fitted physical parameters cannot stand in for it (docs/calibration.md).", ""]
+              "In-flight rows are predicted by the in-flight steady state (`isw.serve`) at their measured "
+              "request rate or concurrency, prefill chunks included; what is still missing is in "
+              "docs/calibration.md.", ""]
     parts += ["Shipped runtime profiles (`isw.shipped_profiles()`, fitted on every point of their group; "
               "± is one standard deviation of the log parameter, from the fit's covariance):", "",
               _markdown(["profile", "points", "fit median error", "cross-validated median error",

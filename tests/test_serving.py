@@ -317,7 +317,14 @@ def test_validate_maps_deployments_onto_their_layouts() -> None:
     direct = serve("Llama-3.1-405B", "H200-SXM", n_gpus=8, tp=8, batch_size=math.ceil(m16["decode_batch"]),
                    context_len=m16["isl"] + m16["osl"] / 2, precision=fp8,
                    runtime=isw.Runtime.default().with_(cuda_graphs=False))
-    assert rows["MLP51-M16"]["predicted_step_ms"] == pytest.approx(direct["token_latency_s"] * 1e3, rel=1e-12)
+    from infersweep.serving_validation import decode_steps, serving_point
+    (dec,) = decode_steps([serving_point(m16)], isw.Runtime.default())
+    assert dec["step_s"] == pytest.approx(direct["token_latency_s"], rel=1e-12)
+    # In-flight (MLPerf Interactive, Poisson): the steady state at its request rate per instance.
+    steady = isw.serve("Llama-3.1-405B", "H200-SXM", 8, tp=8, pp=1, ep=1, attention_dp=1, isl=m16["isl"],
+                       osl=m16["osl"], request_rate=m16["samples_per_s"] / m16["instances"], precision=fp8,
+                       runtime=isw.Runtime.default().with_(cuda_graphs=False)).row(0, named=True)
+    assert rows["MLP51-M16"]["predicted_step_ms"] == pytest.approx(steady["tpot_s"] * 1e3, rel=1e-12)
 
 
 def test_precision_from_hf_quantization_config() -> None:

@@ -67,3 +67,49 @@ def test_rows_it_cannot_express_keep_their_reason(v: pl.DataFrame) -> None:
     mx = {**row("OCI-405B-1"), "weight_precision": "mxfp4"}   # MI300X has no 4-bit rate
     with pytest.raises(isw.validation.Unexpressible, match="4-bit FLOP rate"):
         serving_point(mx)
+
+
+def _serve(r: dict[str, Any], **load: float) -> dict[str, Any]:
+    graphs = r["cuda_graphs"]
+    rt = isw.Runtime.default() if graphs is None else isw.Runtime.default().with_(cuda_graphs=graphs)
+    return isw.serve(r["model_catalog"], r["gpu_catalog"], r["gpus_per_instance"], tp=r["tp"],
+                     pp=r["pp"] or 1, ep=r["ep"] or 1,
+                     attention_dp=r["attention_dp"] or r["gpus_per_instance"] // r["tp"],
+                     isl=r["isl"], osl=r["osl"], chunk_size=8192, runtime=rt, precision=row_precision(r),
+                     **load).row(0, named=True)
+
+
+def test_poisson_row_is_the_in_flight_steady_state_at_its_request_rate() -> None:
+    r = row("MLP51-N2")   # MLPerf Server, Llama-3.1-405B on 2 × (4 B200, TP4), CUDA graphs off
+    rate = r["samples_per_s"] / r["instances"]           # 1.95 completed requests/s over 2 instances
+    assert rate == pytest.approx(0.975)
+    want = _serve(r, request_rate=rate)
+    (p,) = predict_rows([r])
+    assert not isinstance(p, str) and not want["saturated"]
+    assert p.step_s == pytest.approx(want["tpot_s"], rel=1e-12)
+    assert p.inputs["ttft_ms"] == pytest.approx(1e3 * want["ttft_s"], rel=1e-12)
+    assert p.inputs["prefill_share"] == pytest.approx(want["prefill_share"], rel=1e-12)
+    assert 0 < p.inputs["prefill_share"] < 1 and p.inputs["chunk_size"] == 8192
+    # the prefill it carries makes the step slower than the pure decode step at the same batch
+    assert want["tpot_s"] > want["decode_step_s"]
+
+
+def test_closed_loop_row_adds_ttft_over_osl_where_the_measurement_includes_it() -> None:
+    r = row("TRT-BP-3")   # trtllm-bench, concurrency 3072, per-user throughput w/ ctx (kind b)
+    want = _serve(r, concurrency=3072.0)
+    (p,) = predict_rows([r])
+    assert not isinstance(p, str)
+    assert p.step_s == pytest.approx(want["tpot_s"] + want["ttft_s"] / r["osl"], rel=1e-12)
+
+
+def test_a_saturated_load_is_a_reason_not_a_number() -> None:
+    r = row("MLP51-M4")   # Llama-2-70B on one B200 at 27 requests/s: not sustainable here
+    assert _serve(r, request_rate=r["throughput_tok_s"] / r["osl"] / r["instances"])["saturated"]
+    (p,) = predict_rows([r])
+    assert isinstance(p, str) and "saturates" in p
+
+
+def test_chunk_size_is_the_framework_default() -> None:
+    assert serving_point(row("MLP51-M26")).chunk_size == 2048      # vLLM on L40S (48 GB < 70 GiB)
+    assert serving_point(row("MLP51-M25")).chunk_size == 8192      # vLLM on H100 (80 GB)
+    assert serving_point(row("MLP51-M1")).chunk_size == 8192       # TensorRT-LLM max_num_tokens

@@ -418,7 +418,10 @@ def test_gil_is_released_during_a_sweep() -> None:
     worker.join()
     assert took and took[0] > 0.2, "the sweep was too short to tell"
     assert count > 10_000
-    assert gap < min(0.1, took[0] / 4), f"the counter stalled {gap:.3f} s in a {took[0]:.2f} s sweep"
+    # The sweep is one call into Rust: holding the GIL would stall this loop for (nearly) all of
+    # it. A scheduler on a loaded 2-core machine can pause this thread for a tenth of a second or
+    # more on its own, so compare with the call's length rather than a fixed 0.1 s.
+    assert gap < took[0] / 2, f"the counter stalled {gap:.3f} s in a {took[0]:.2f} s sweep"
 
 
 def test_sweep_refuses_a_grid_too_large_for_memory() -> None:

@@ -226,9 +226,13 @@ def _points(measurements: pl.DataFrame, by: Sequence[str], base: Runtime) -> tup
         logs.append(math.log(r["measured_step_ms"] / 1e3))
     pts.log_measured = np.asarray(logs)
     # Feasibility (memory) does not depend on the fitted parameters: drop what does not fit.
-    fits = np.isfinite(log_step(pts.points, base)) if pts.points else np.zeros(0, dtype=bool)
+    # So does a load the base runtime saturates (an in-flight row; see SATURATED_RESIDUAL).
+    steps = predict_steps(pts.points, base) if pts.points else []
+    fits = np.asarray([s["feasible"] and math.isfinite(s["step_s"]) for s in steps], dtype=bool)
     for i in np.flatnonzero(~fits):
-        reasons[pts.ids[i]] = "serving: the deployment does not fit in memory under this semantics"
+        reasons[pts.ids[i]] = ("serving: the measured load saturates the deployment under this semantics"
+                               if steps[i]["feasible"] else
+                               "serving: the deployment does not fit in memory under this semantics")
     keep = np.flatnonzero(fits)
     pts = _Points([pts.ids[i] for i in keep], [pts.sources[i] for i in keep], [pts.groups[i] for i in keep],
                   [pts.points[i] for i in keep], pts.log_measured[keep])
@@ -237,6 +241,13 @@ def _points(measurements: pl.DataFrame, by: Sequence[str], base: Runtime) -> tup
 
 def _runtime(base: Runtime, params: Sequence[str], u: np.ndarray) -> Runtime:
     return base.with_(**{p: float(math.exp(x)) for p, x in zip(params, u, strict=True)})
+
+
+#: The residual (log units) of a point whose measured load a trial runtime saturates (an in-flight
+#: row with no finite TPOT): a factor-e³ ≈ 20 miss, so the fit moves away from such runtimes while
+#: soft-L1 keeps the point's pull bounded. Only trial runtimes meet it: a point the starting runtime
+#: saturates is left out of the fit with its reason.
+SATURATED_RESIDUAL = 3.0
 
 
 def log_step(points: Sequence[ServingPoint], runtime: Runtime) -> np.ndarray:
@@ -268,7 +279,8 @@ def _fit(points: Sequence[ServingPoint], log_measured: np.ndarray, params: Seque
     u0 = np.clip(u0, lo + 1e-3 * span, hi - 1e-3 * span)
 
     def resid(u: np.ndarray, active: Sequence[str]) -> np.ndarray:
-        return log_step(points, _runtime(base, active, u)) - log_measured
+        r = log_step(points, _runtime(base, active, u)) - log_measured
+        return np.where(np.isfinite(r), r, SATURATED_RESIDUAL)
 
     # Parameters the points do not move (e.g. the eager launch cost when every point ran CUDA graphs)
     # stay at the base runtime's value and are reported as undetermined.

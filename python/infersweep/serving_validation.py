@@ -1,6 +1,6 @@
 """The measured deployments as the `serving` semantics sees them (docs/measurements.md, "serving").
 
-Each expressible row becomes one pure decode step of the deployment *as deployed*:
+Each expressible row becomes the deployment *as deployed*, evaluated at its workload:
 
 - **layout**: one instance (``gpus_per_instance`` GPUs) with the row's ``tp``, ``pp``, ``ep`` and
   ``attention_dp``. A missing ``pp`` is 1, a missing ``ep`` is 1 (TensorRT-LLM and vLLM run MoE
@@ -14,14 +14,18 @@ Each expressible row becomes one pure decode step of the deployment *as deployed
   Each GEMM runs at the FLOP rate its format names; a format the GPU has no rate for is a reason.
 - **runtime**: the given :class:`~infersweep.Runtime` (default ``Runtime.default()``) with
   ``cuda_graphs`` set from the row where the source says.
-- **workload**: the instance's decode batch (``decode_batch``, rounded up to whole sequences)
-  at context ISL + OSL/2, the mean context over a request's decode.
+- **workload** (of the decode step; in-flight rows take their load instead, below): the
+  instance's decode batch (``decode_batch``, rounded up to whole sequences) at context
+  ISL + OSL/2, the mean context over a request's decode.
 
 A static run's measured step is batch / output throughput of the whole run, prefill included: it is
 predicted as the decode step plus the batch's prefill pass spread over the OSL steps
-(:func:`static_steps`). An in-flight row is predicted as the pure decode step for now
-(``STEP_PREDICTORS`` maps a batching kind to its predictor, so an in-flight step with the prefill
-chunks it carries can replace it for ``batching == "in_flight"`` rows). :func:`predict_rows`
+(:func:`static_steps`). An in-flight row is predicted by the in-flight steady state of
+:func:`infersweep.serve` (docs/serving.md §T.3: decode steps carrying chunked prefill) at the row's
+load per instance (:func:`inflight_load`: a request rate for Poisson scenarios, a concurrency for
+closed loops) and chunked-prefill budget (:func:`chunk_size`), by :func:`inflight_steps`; a load
+the model cannot sustain is a reason (docs/calibration.md). ``STEP_PREDICTORS`` maps a batching
+kind to its predictor. :func:`predict_rows`
 evaluates many rows in a few engine calls (calibration runs it hundreds of times);
 :func:`predict_serving` is the one-row predictor registered with
 :func:`infersweep.validation.register_semantics`.
@@ -41,10 +45,12 @@ from .errors import GridError, InfersweepError, SpecError
 from .serving import Precision, Runtime, runtime_dict
 from .serving_reference import layouts
 from .specs import Gpu, Model
+from .traffic import DEFAULT_CHUNK_SIZE
 from .validation import Prediction, Unexpressible, _catalog, common_reason, register_semantics
 
-__all__ = ["SERVING_INPUTS", "STEP_PREDICTORS", "ServingPoint", "decode_steps", "predict_rows",
-           "predict_serving", "predict_steps", "row_precision", "serving_point", "static_steps"]
+__all__ = ["OPEN_LOOP_SCENARIOS", "SERVING_INPUTS", "STEP_PREDICTORS", "ServingPoint", "chunk_size",
+           "decode_steps", "inflight_load", "inflight_steps", "predict_rows", "predict_serving",
+           "predict_steps", "row_precision", "serving_point", "static_steps"]
 
 #: Dataset precision names → serving format names (``fp4`` in MLPerf and TensorRT-LLM is NVFP4).
 FORMAT_OF: dict[str, str] = {"fp4": "nvfp4", "nvfp4": "nvfp4", "mxfp4": "mxfp4", "fp8": "fp8",
@@ -94,6 +100,10 @@ class ServingPoint:
     input_len: float = 0.0
     output_len: float = 0.0
     batching: str = "in_flight"
+    load: float = 0.0            # in-flight: requests/s per instance (open) or requests in flight (closed)
+    closed: bool = False         # in-flight: a closed loop of ``load`` requests (fixed concurrency)
+    chunk_size: float = 8192.0   # in-flight: the chunked-prefill budget (prompt tokens per step)
+    with_ttft: bool = False      # the measured step is request latency / OSL (per_user_kind b)
 
     @property
     def layout_searched(self) -> bool:
@@ -133,15 +143,52 @@ def serving_point(r: Mapping[str, Any]) -> ServingPoint:
     except (GridError, SpecError) as e:
         raise Unexpressible(f"serving: {e}") from None
     graphs = r.get("cuda_graphs")
+    static = r["batching"] == "static"
+    load, closed = (0.0, False) if static else inflight_load(r)
     return ServingPoint(m, g, prec, int(n), float(max(1, math.ceil(r["decode_batch"] - 1e-9))),
                         float(r["isl"] + r["osl"] / 2), tp, pp, ep, dp,
                         None if graphs is None else bool(graphs), float(r["isl"]), float(r["osl"]),
-                        "static" if r["batching"] == "static" else "in_flight")
+                        "static" if static else "in_flight", load, closed, chunk_size(r, g),
+                        r.get("per_user_kind") == "b")
+
+
+#: Scenarios whose requests arrive as a Poisson process (MLPerf LoadGen Server; Interactive is the
+#: Server scenario with tighter latency bounds): their load is a request rate. Every other
+#: in-flight scenario (trtllm-bench at a fixed concurrency) is a closed loop.
+OPEN_LOOP_SCENARIOS = frozenset({"server", "interactive"})
+
+
+def inflight_load(r: Mapping[str, Any]) -> tuple[float, bool]:
+    """(load, closed) of an in-flight row, per instance: a Poisson scenario's request rate =
+    ``samples_per_s / instances`` (completed requests/s; where the log gives none,
+    ``throughput_tok_s / osl / instances``, the same count from the output tokens), a closed loop's
+    ``concurrency / instances``. A row with neither is :class:`Unexpressible`."""
+    inst = r.get("instances") or 1
+    if r.get("scenario") in OPEN_LOOP_SCENARIOS:
+        if r.get("samples_per_s"):
+            return float(r["samples_per_s"]) / inst, False
+        if r.get("throughput_tok_s") and r.get("osl"):
+            return float(r["throughput_tok_s"]) / float(r["osl"]) / inst, False
+        raise Unexpressible("serving: a Poisson in-flight row needs samples_per_s or throughput_tok_s")
+    if r.get("concurrency"):
+        return float(r["concurrency"]) / inst, True
+    raise Unexpressible("serving: a closed-loop in-flight row needs its concurrency")
+
+
+def chunk_size(r: Mapping[str, Any], g: Gpu) -> float:
+    """The chunked-prefill budget of a row (docs/serving.md §T.4): the row's
+    ``max_num_batched_tokens`` where the dataset has it, else the framework's default: vLLM's
+    ``get_batch_defaults`` gives 8192 on GPUs with ≥ 70 GiB that are not A100 and 2048 otherwise;
+    TensorRT-LLM's ``max_num_tokens`` defaults to 8192."""
+    if r.get("max_num_batched_tokens"):
+        return float(r["max_num_batched_tokens"])
+    if r.get("framework") == "vLLM" and (g.hbm_bytes < 70 * 2**30 or g.name.startswith("A100")):
+        return 2048.0
+    return float(DEFAULT_CHUNK_SIZE)
 
 
 #: The step a row's batching kind is predicted with: a static run's step carries its prefill
-#: (:func:`static_steps`); an in-flight row is the pure decode step until an in-flight step
-#: (decode with the prefill chunks it carries) exists, which then replaces ``"in_flight"``.
+#: (:func:`static_steps`); an in-flight row's is the in-flight steady state (:func:`inflight_steps`).
 StepPredictor = Callable[[Sequence[ServingPoint], Runtime], list[dict[str, Any]]]
 
 
@@ -205,7 +252,52 @@ def _steps(points: Sequence[ServingPoint], runtime: Runtime) -> list[dict[str, A
     return out
 
 
-STEP_PREDICTORS: dict[str, StepPredictor] = {"static": static_steps, "in_flight": decode_steps}
+def inflight_steps(points: Sequence[ServingPoint], runtime: Runtime) -> list[dict[str, Any]]:
+    """An in-flight row's TPOT: the steady state of :func:`infersweep.serve` (docs/serving.md §T.3)
+    at the row's load (:func:`inflight_load`) and chunked-prefill budget (:func:`chunk_size`), so each
+    step carries its share of the arriving requests' prefill. ``step_s`` is TPOT, or
+    TPOT + TTFT/OSL where the measured step is the request latency over OSL (trtllm-bench's
+    per-user throughput, ``per_user_kind`` b). The layout is the decode step's (the row's, or the
+    best decode layout where the row gives none); a load the deployment cannot sustain under the
+    semantics (``saturated``) has ``step_s`` = inf. One engine call per model, GPU, precision,
+    CUDA-graph setting and loop kind, zipped over the points."""
+    from . import _core
+    from .sweep import gpu_dict, model_dict
+
+    dec = _steps(points, runtime)
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, p in enumerate(points):
+        key = (p.model.name, p.gpu.name, tuple(sorted(p.precision.items())), dec[i]["cuda_graphs"], p.closed)
+        groups.setdefault(key, []).append(i)
+    for key, idx in groups.items():
+        first = points[idx[0]]
+
+        def axis(name: str, dtype: type, idx: list[int] = idx) -> np.ndarray:
+            return np.asarray([getattr(points[i], name) for i in idx], dtype=dtype)
+
+        def lay(name: str, idx: list[int] = idx) -> np.ndarray:
+            return np.asarray([dec[i][name] for i in idx], dtype=np.uint32)
+
+        zero = np.zeros(len(idx), dtype=np.uint32)
+        cols = _core.serving_traffic(
+            models=[model_dict(first.model)], gpus=[gpu_dict(first.gpu)], precisions=[first.precision],
+            runtime=runtime_dict(runtime.with_(cuda_graphs=key[3])), model=zero, gpu=zero,
+            n_gpus=axis("n_gpus", np.uint32), tp=lay("tp"), pp=lay("pp"), ep=lay("ep"),
+            attention_dp=lay("attention_dp"), isl=axis("input_len", np.float64),
+            osl=axis("output_len", np.float64), budget=axis("chunk_size", np.float64),
+            load=axis("load", np.float64), closed=key[4], num_threads=1)
+        for j, i in enumerate(idx):
+            p, d = points[i], dec[i]
+            sat = bool(cols["saturated"][j])
+            tpot, ttft = float(cols["tpot_s"][j]), float(cols["ttft_s"][j])
+            step = tpot + (ttft / p.output_len if p.with_ttft else 0.0)
+            d.update(step_s=math.inf if sat else step, saturated=sat, ttft_s=ttft,
+                     decode_seqs=float(cols["decode_seqs"][j]), prefill_share=float(cols["prefill_share"][j]),
+                     requests_per_s=float(cols["requests_per_s"][j]))
+    return dec
+
+
+STEP_PREDICTORS: dict[str, StepPredictor] = {"static": static_steps, "in_flight": inflight_steps}
 
 
 def predict_steps(points: Sequence[ServingPoint], runtime: Runtime) -> list[dict[str, Any]]:
@@ -242,11 +334,21 @@ def predict_rows(rows: Sequence[Mapping[str, Any]], runtime: Runtime | None = No
             out[i] = f"serving: {e}"
         return out
     for (i, p), s in zip(items, steps, strict=True):
+        if s.get("saturated") and s["feasible"]:
+            unit = "requests in flight" if p.closed else "requests/s"
+            out[i] = (f"serving: the measured load ({p.load:g} {unit} per instance) saturates the "
+                      "deployment under this semantics")
+            continue
+        inflight = "saturated" in s
         inputs = {"n_gpus": float(p.n_gpus), "batch_size": p.batch_size, "context_len": p.context_len,
                   "tp": s["tp"], "pp": s["pp"], "ep": s["ep"], "attention_dp": s["attention_dp"],
                   "layout_searched": p.layout_searched, "cuda_graphs": s["cuda_graphs"],
                   "precision": _precision_label(p.precision), "prefill_ms": 1e3 * s.get("prefill_s", 0.0),
-                  "weights_gb_per_gpu": s["weights_gb_per_gpu"], "max_batch_size": s["max_batch_size"]}
+                  "weights_gb_per_gpu": s["weights_gb_per_gpu"], "max_batch_size": s["max_batch_size"],
+                  "chunk_size": p.chunk_size if inflight else None,
+                  "requests_per_s": s.get("requests_per_s"), "decode_seqs": s.get("decode_seqs"),
+                  "prefill_share": s.get("prefill_share"),
+                  "ttft_ms": 1e3 * s["ttft_s"] if inflight else None}
         out[i] = Prediction(s["step_s"], s["feasible"], inputs)
     return out
 
@@ -263,6 +365,8 @@ SERVING_INPUTS: dict[str, pl.DataType] = {
     "n_gpus": pl.Float64(), "batch_size": pl.Float64(), "context_len": pl.Float64(), "tp": pl.Int64(),
     "pp": pl.Int64(), "ep": pl.Int64(), "attention_dp": pl.Int64(), "layout_searched": pl.Boolean(),
     "cuda_graphs": pl.Boolean(), "precision": pl.String(), "prefill_ms": pl.Float64(),
-    "weights_gb_per_gpu": pl.Float64(), "max_batch_size": pl.Float64(),
+    "weights_gb_per_gpu": pl.Float64(), "max_batch_size": pl.Float64(), "chunk_size": pl.Float64(),
+    "requests_per_s": pl.Float64(), "decode_seqs": pl.Float64(), "prefill_share": pl.Float64(),
+    "ttft_ms": pl.Float64(),
 }
 register_semantics("serving", predict_serving, SERVING_INPUTS)
