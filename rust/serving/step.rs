@@ -162,34 +162,43 @@ pub fn kernel_launches(m: &Model, groups: &[GroupPrep], rt: &Runtime) -> f64 {
     total
 }
 
-/// One step of `positions` new tokens per sequence under `lay` (§S).
-pub fn decode_step(
+/// What a step's tokens cost apart from attention over the cache (one implementation for the
+/// decode step and the mixed step of docs/serving.md §T): weight streaming, the GEMM FLOPs of
+/// the projections, FFNs and experts, and the network (all-reduces, EP all-to-all, pipeline
+/// sends), for `n` tokens per pipeline stage of which `ng` in one attention-DP group.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenWork {
+    /// Weight bytes streamed per GPU.
+    pub stream: f64,
+    /// Attention projection FLOPs per GPU (without attention over the cache).
+    pub flops_attn: f64,
+    /// Dense FFN, shared-expert and unembedding FLOPs per GPU.
+    pub flops_ffn: f64,
+    /// Routed-expert FLOPs per GPU.
+    pub flops_exp: f64,
+    /// All network time.
+    pub net: Cost,
+    /// The MoE dispatch and combine part of `net`.
+    pub all_to_all: Cost,
+}
+
+/// [`TokenWork`] of `n` tokens per stage, `ng` per attention-DP group, under `lay`.
+pub fn token_work(
     sp: &ServingPrep,
     rt: &Runtime,
     n_gpus: u32,
-    batch: f64,
-    ctx: f64,
-    positions: f64,
     lay: Layout,
-) -> Step {
+    n: f64,
+    ng: f64,
+) -> TokenWork {
     let prep = &sp.epoch;
     let (m, hw, prec) = (prep.model, prep.hw, &sp.precision);
-    let s_pos = positions;
-    let (tp, dp, ep, pp) = (
-        f64::from(lay.tp),
-        f64::from(lay.attention_dp),
-        f64::from(lay.ep),
-        f64::from(lay.pp),
-    );
+    let (tp, ep, pp) = (f64::from(lay.tp), f64::from(lay.ep), f64::from(lay.pp));
     let t = f64::from(lay.stage());
     let et = f64::from(lay.expert_tp());
     let node = hw.gpus_per_node;
     let (a, d, layers) = (prec.activations, m.d_model, m.n_layers);
     let mats = m.ffn_up_matrices + m.ffn_down_matrices;
-    let bm = (batch / pp).ceil();
-    let bg = (bm / dp).ceil();
-    let n = bm * s_pos;
-    let ng = bg * s_pos;
     let tile = rt.gemm_tile_tokens;
 
     let mut stream = layers
@@ -203,9 +212,7 @@ pub fn decode_step(
             a,
         )
         / tp;
-    let mut flops_attn = layers * 2.0 * sp.attention_params * pad(ng, tile) / tp;
-    // b_g sequences of S positions each (F_kv counts n·S query positions).
-    flops_attn += attention_flop(m, ctx + (s_pos - 1.0) / 2.0, bg, s_pos) / tp;
+    let flops_attn = layers * 2.0 * sp.attention_params * pad(ng, tile) / tp;
     let mut flops_ffn = 0.0;
     let mut flops_exp = 0.0;
     let mut net = Cost::default();
@@ -224,7 +231,11 @@ pub fn decode_step(
             let touched = 1.0 - (1.0 - 1.0 / g.sparsity).powf(n);
             let active = g.n_experts / ep * touched;
             let rank_tokens = n * k / ep * imb;
-            let per_expert = rank_tokens / active;
+            let per_expert = if active > 0.0 {
+                rank_tokens / active
+            } else {
+                0.0
+            };
             stream +=
                 lg * active * mats * matmul_traffic(d, g.d_ff, per_expert, et, prec.experts, a)
                     / et;
@@ -271,9 +282,53 @@ pub fn decode_step(
         let p2p_nodes = if f64::from(n_gpus) > node { 2.0 } else { 1.0 };
         net.add_scaled(
             pp - 1.0,
-            collective(hw, 2.0, p2p_nodes, d * bm * s_pos * a / t, Kind::P2p),
+            collective(hw, 2.0, p2p_nodes, d * n * a / t, Kind::P2p),
         );
     }
+
+    TokenWork {
+        stream,
+        flops_attn,
+        flops_ffn,
+        flops_exp,
+        net,
+        all_to_all,
+    }
+}
+
+/// One step of `positions` new tokens per sequence under `lay` (§S).
+pub fn decode_step(
+    sp: &ServingPrep,
+    rt: &Runtime,
+    n_gpus: u32,
+    batch: f64,
+    ctx: f64,
+    positions: f64,
+    lay: Layout,
+) -> Step {
+    let prep = &sp.epoch;
+    let (m, hw, prec) = (prep.model, prep.hw, &sp.precision);
+    let s_pos = positions;
+    let (tp, dp, pp) = (
+        f64::from(lay.tp),
+        f64::from(lay.attention_dp),
+        f64::from(lay.pp),
+    );
+    let bm = (batch / pp).ceil();
+    let bg = (bm / dp).ceil();
+    let n = bm * s_pos;
+    let ng = bg * s_pos;
+
+    let TokenWork {
+        stream,
+        mut flops_attn,
+        flops_ffn,
+        flops_exp,
+        net,
+        all_to_all,
+    } = token_work(sp, rt, n_gpus, lay, n, ng);
+    // b_g sequences of S positions each (F_kv counts n·S query positions).
+    flops_attn += attention_flop(m, ctx + (s_pos - 1.0) / 2.0, bg, s_pos) / tp;
 
     let mem = memory(
         m,

@@ -7,14 +7,12 @@
 //! `kernel_launches`, `epoch`'s matmul/attention traffic and collectives) at M = decode +
 //! prefill tokens.
 
-use crate::arithmetic::{attention_traffic, matmul_traffic};
-use crate::collective::{collective, Cost, Kind};
 use crate::forward::GroupPrep;
 use crate::spec::Model;
 
 use super::layout::{kv_share, memory, Layout, Memory};
 use super::runtime::Runtime;
-use super::step::{expert_imbalance, kernel_launches, pad, ServingPrep};
+use super::step::{kernel_launches, token_work, ServingPrep, TokenWork};
 
 /// Bisection steps of the steady-state solvers.
 pub const BISECTION_STEPS: usize = 64;
@@ -127,17 +125,11 @@ pub fn mixed_step(
 ) -> MixedStep {
     let prep = &sp.epoch;
     let (m, hw, prec) = (prep.model, prep.hw, &sp.precision);
-    let (tp, dp, ep, pp) = (
+    let (tp, dp, pp) = (
         f64::from(lay.tp),
         f64::from(lay.attention_dp),
-        f64::from(lay.ep),
         f64::from(lay.pp),
     );
-    let t = f64::from(lay.stage());
-    let et = f64::from(lay.expert_tp());
-    let node = hw.gpus_per_node;
-    let (a, d, layers) = (prec.activations, m.d_model, m.n_layers);
-    let mats = m.ffn_up_matrices + m.ffn_down_matrices;
     let bm = (work.decode_seqs / pp).ceil();
     let bg = (bm / dp).ceil();
     // A chunk (one sequence's tokens) is never split: P/chunk sequences go to at most pp,
@@ -153,96 +145,18 @@ pub fn mixed_step(
     let pg = pm / dp.min(per_chunk(pm).max(1.0));
     let n = bm + pm;
     let ng = bg + pg;
-    let tile = rt.gemm_tile_tokens;
 
-    let mut stream = layers
-        * attention_traffic(
-            m,
-            prep.attention_width,
-            prep.heads_x_head_dim,
-            ng,
-            tp,
-            prec.attention,
-            a,
-        )
-        / tp;
     let f_kv = attention_flops(m, &prep.groups, work, bg, pg);
     let (p_attn, p_emb) = sp.params();
-    let mut flops_attn = layers * 2.0 * p_attn * pad(ng, tile) / tp;
+    let TokenWork {
+        stream,
+        mut flops_attn,
+        flops_ffn,
+        flops_exp,
+        net,
+        ..
+    } = token_work(sp, rt, n_gpus, lay, n, ng);
     flops_attn += f_kv / tp;
-    let mut flops_ffn = 0.0;
-    let mut flops_exp = 0.0;
-    let mut net = Cost::default();
-    let nodes = |r: f64| (r / node).ceil();
-
-    net.add_scaled(
-        layers,
-        collective(hw, tp, nodes(tp), ng * d * a, Kind::AllReduce),
-    );
-    for g in &prep.groups {
-        let lg = g.n_layers;
-        if g.n_experts > 1.0 {
-            let k = g.n_experts_active;
-            let imb = expert_imbalance(rt, n, k, ep);
-            let touched = 1.0 - (1.0 - 1.0 / g.sparsity).powf(n);
-            let active = g.n_experts / ep * touched;
-            let rank_tokens = n * k / ep * imb;
-            let per_expert = if active > 0.0 {
-                rank_tokens / active
-            } else {
-                0.0
-            };
-            stream +=
-                lg * active * mats * matmul_traffic(d, g.d_ff, per_expert, et, prec.experts, a)
-                    / et;
-            flops_exp += lg * 2.0 * mats * d * g.d_ff * active * pad(per_expert, tile) / et;
-            if lay.ep > 1 {
-                let ep_nodes = nodes(ep);
-                net.add_scaled(
-                    lg,
-                    collective(
-                        hw,
-                        ep,
-                        ep_nodes,
-                        rank_tokens * d * prec.dispatch,
-                        Kind::AllToAll,
-                    ),
-                );
-                net.add_scaled(
-                    lg,
-                    collective(hw, ep, ep_nodes, rank_tokens * d * a, Kind::AllToAll),
-                );
-                net.add_scaled(
-                    lg,
-                    collective(hw, et, nodes(et), rank_tokens * d * a, Kind::AllReduce),
-                );
-            } else {
-                net.add_scaled(lg, collective(hw, t, nodes(t), n * d * a, Kind::AllReduce));
-            }
-        } else {
-            stream += lg * mats * matmul_traffic(d, g.d_ff, n, t, prec.dense_ffn, a) / t;
-            flops_ffn += lg * 2.0 * mats * d * g.d_ff * pad(n, tile) / t;
-            net.add_scaled(lg, collective(hw, t, nodes(t), n * d * a, Kind::AllReduce));
-        }
-        if g.n_shared_experts != 0.0 {
-            stream += lg
-                * g.n_shared_experts
-                * mats
-                * matmul_traffic(d, g.shared_d_ff, n, t, prec.dense_ffn, a)
-                / t;
-            flops_ffn +=
-                lg * g.n_shared_experts * 2.0 * mats * d * g.shared_d_ff * pad(n, tile) / t;
-        }
-    }
-    stream += m.vocab_size * d * prec.embeddings / tp;
-    flops_ffn += 2.0 * p_emb * pad(ng, tile) / tp;
-    if lay.pp > 1 {
-        let p2p_nodes = if f64::from(n_gpus) > node { 2.0 } else { 1.0 };
-        net.add_scaled(
-            pp - 1.0,
-            collective(hw, 2.0, p2p_nodes, d * n * a / t, Kind::P2p),
-        );
-    }
 
     let mem = memory(
         m,
