@@ -249,27 +249,32 @@ def kernel_launches(m: Model, rt: Runtime) -> float:
     return total
 
 
-def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: Layout,
-                rt: Runtime | None = None, precision: Precision | None = None, positions: float = 1) -> Step:
-    """One step of `positions` new tokens per sequence (1: decode) under one layout (§S)."""
-    rt = Runtime.default() if rt is None else rt
-    prec = (precision or Precision()).resolve(m)
-    S = positions
-    T, tp, dp, ep, pp = lay.stage(), lay.tp, lay.attention_dp, lay.ep, lay.pp
+@dataclass(frozen=True)
+class TokenWork:
+    """What a step's tokens cost apart from attention over the cache (§S.1, §T.1): one
+    implementation for the decode step and the mixed step."""
+    stream: float                  # weight bytes streamed per GPU
+    flops_attn: float              # attention projection FLOPs per GPU
+    flops_ffn: float               # dense FFN, shared-expert and unembedding FLOPs per GPU
+    flops_exp: float               # routed-expert FLOPs per GPU
+    latency: float                 # network latency, all collectives
+    bandwidth: float               # network bandwidth time, all collectives
+    all_to_all_latency: float      # the MoE dispatch and combine part of the two above
+    all_to_all_bandwidth: float
+
+
+def token_work(m: Model, g: Gpu, n_gpus: int, lay: Layout, n: float, ng: float, rt: Runtime,
+               prec: dict[str, float]) -> TokenWork:
+    """:class:`TokenWork` of `n` tokens per pipeline stage, `ng` per attention-DP group."""
+    T, tp, ep, pp = lay.stage(), lay.tp, lay.ep, lay.pp
     et = lay.expert_tp()
     node = g.gpus_per_node
     a, d, L = prec["activations"], m.d_model, m.n_layers
     mats = m.ffn_up_matrices + m.ffn_down_matrices
-    bm = math.ceil(batch / pp)           # micro-batch of the busiest stage
-    bg = math.ceil(bm / dp)              # sequences of the busiest attention-DP group
-    n = bm * S                           # tokens through a stage's FFN
-    ng = bg * S                          # tokens through one attention-DP group
     tile = float(rt.gemm_tile_tokens)
 
-    # §S.1 memory traffic per GPU: weights and activations streamed, and the KV cache read.
     stream = L * attention_traffic(m, ng, tp, prec["attention"], a) / tp
     flops_attn = L * 2 * m.attention_params_per_layer * pad(ng, tile) / tp
-    flops_attn += kv_flop(m, ctx, bg, S) / tp    # b_g sequences × S positions each
     flops_ffn = 0.0
     flops_exp = 0.0
     lat = bw = 0.0
@@ -295,7 +300,7 @@ def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: La
             touched = 1 - (1 - 1 / grp.sparsity) ** n
             active = grp.n_experts / ep * touched
             rank_tokens = n * k / ep * imb
-            per_expert = rank_tokens / active
+            per_expert = rank_tokens / active if active > 0 else 0.0   # an empty step reads no expert
             stream += (Lg * active * mats
                        * matmul_traffic(d, grp.d_ff, per_expert, et, prec["experts"], a) / et)
             flops_exp += Lg * 2 * mats * d * grp.d_ff * active * pad(per_expert, tile) / et
@@ -318,7 +323,29 @@ def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: La
     stream += m.vocab_size * d * prec["embeddings"] / tp
     flops_ffn += 2 * m.embedding_params * pad(ng, tile) / tp
     if pp > 1:
-        add(pp - 1, collective(g, 2, 2 if n_gpus > node else 1, d * bm * S * a / T, P2P))
+        add(pp - 1, collective(g, 2, 2 if n_gpus > node else 1, d * n * a / T, P2P))
+
+    return TokenWork(stream, flops_attn, flops_ffn, flops_exp, lat, bw, a2a_lat, a2a_bw)
+
+
+def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: Layout,
+                rt: Runtime | None = None, precision: Precision | None = None, positions: float = 1) -> Step:
+    """One step of `positions` new tokens per sequence (1: decode) under one layout (§S)."""
+    rt = Runtime.default() if rt is None else rt
+    prec = (precision or Precision()).resolve(m)
+    S = positions
+    tp, dp, pp = lay.tp, lay.attention_dp, lay.pp
+    bm = math.ceil(batch / pp)           # micro-batch of the busiest stage
+    bg = math.ceil(bm / dp)              # sequences of the busiest attention-DP group
+    n = bm * S                           # tokens through a stage's FFN
+    ng = bg * S                          # tokens through one attention-DP group
+
+    # §S.1 memory traffic per GPU: weights and activations streamed, and the KV cache read.
+    tw = token_work(m, g, n_gpus, lay, n, ng, rt, prec)
+    stream, flops_ffn, flops_exp, lat, bw = tw.stream, tw.flops_ffn, tw.flops_exp, tw.latency, tw.bandwidth
+    flops_attn = tw.flops_attn
+    flops_attn += kv_flop(m, ctx, bg, S) / tp    # b_g sequences × S positions each
+    a2a_lat, a2a_bw = tw.all_to_all_latency, tw.all_to_all_bandwidth
 
     mem = memory(m, g, n_gpus, batch, ctx, lay, rt, prec)
     kv_read = bg * mem.kv_per_sequence

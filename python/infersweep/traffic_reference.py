@@ -11,9 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .reference import ALL_TO_ALL, ALLREDUCE, P2P, attention_traffic, collective, matmul_traffic
 from .serving import Precision, Runtime
-from .serving_reference import Layout, Memory, _rate, expert_imbalance, kernel_launches, kv_share, memory, pad
+from .serving_reference import Layout, Memory, _rate, kernel_launches, kv_share, memory, token_work
 from .specs import Gpu, Model
 
 #: Bisection steps of the steady-state solvers (each halves the bracket: 2^-64 of it remains).
@@ -122,11 +121,7 @@ def mixed_step(m: Model, g: Gpu, n_gpus: int, lay: Layout, work: Work, rt: Runti
     stage and attention-DP group: the decode step's formulas at M = decode + prefill tokens."""
     rt = Runtime.default() if rt is None else rt
     prec = (precision or Precision()).resolve(m)
-    T, tp, dp, ep, pp = lay.stage(), lay.tp, lay.attention_dp, lay.ep, lay.pp
-    et = lay.expert_tp()
-    node = g.gpus_per_node
-    a, d, L = prec["activations"], m.d_model, m.n_layers
-    mats = m.ffn_up_matrices + m.ffn_down_matrices
+    tp, dp, pp = lay.tp, lay.attention_dp, lay.pp
     bm = math.ceil(work.decode_seqs / pp)       # decode sequences of the busiest stage
     bg = math.ceil(bm / dp)                     # ... of its busiest attention-DP group
     # Prefill tokens spread evenly over micro-batches and DP groups, but a chunk (one
@@ -136,53 +131,12 @@ def mixed_step(m: Model, g: Gpu, n_gpus: int, lay: Layout, work: Work, rt: Runti
     pg = pm / min(dp, max(pm / work.chunk if work.chunk > 0 else 0.0, 1.0))
     n = bm + pm
     ng = bg + pg
-    tile = float(rt.gemm_tile_tokens)
 
-    stream = L * attention_traffic(m, ng, tp, prec["attention"], a) / tp
+    tw = token_work(m, g, n_gpus, lay, n, ng, rt, prec)
+    stream, flops_ffn, flops_exp, lat, bw = tw.stream, tw.flops_ffn, tw.flops_exp, tw.latency, tw.bandwidth
     f_kv = attention_flops(m, work, bg, pg)
-    flops_attn = L * 2 * m.attention_params_per_layer * pad(ng, tile) / tp
+    flops_attn = tw.flops_attn
     flops_attn += f_kv / tp
-    flops_ffn = 0.0
-    flops_exp = 0.0
-    lat = bw = 0.0
-
-    def add(times: float, cost: tuple[float, float]) -> None:
-        nonlocal lat, bw
-        lat += times * cost[0]
-        bw += times * cost[1]
-
-    add(L, collective(g, tp, math.ceil(tp / node), ng * d * a, ALLREDUCE))
-    for grp in m.groups:
-        Lg = grp.n_layers
-        if grp.n_experts > 1:
-            k = grp.n_experts_active
-            imb = expert_imbalance(rt, n, k, ep)
-            touched = 1 - (1 - 1 / grp.sparsity) ** n
-            active = grp.n_experts / ep * touched
-            rank_tokens = n * k / ep * imb
-            per_expert = rank_tokens / active if active > 0 else 0.0   # an empty step reads no expert
-            stream += (Lg * active * mats
-                       * matmul_traffic(d, grp.d_ff, per_expert, et, prec["experts"], a) / et)
-            flops_exp += Lg * 2 * mats * d * grp.d_ff * active * pad(per_expert, tile) / et
-            if ep > 1:
-                ep_nodes = math.ceil(ep / node)
-                add(Lg, collective(g, ep, ep_nodes, rank_tokens * d * prec["dispatch"], ALL_TO_ALL))
-                add(Lg, collective(g, ep, ep_nodes, rank_tokens * d * a, ALL_TO_ALL))
-                add(Lg, collective(g, et, math.ceil(et / node), rank_tokens * d * a, ALLREDUCE))
-            else:
-                add(Lg, collective(g, T, math.ceil(T / node), n * d * a, ALLREDUCE))
-        else:
-            stream += Lg * mats * matmul_traffic(d, grp.d_ff, n, T, prec["dense_ffn"], a) / T
-            flops_ffn += Lg * 2 * mats * d * grp.d_ff * pad(n, tile) / T
-            add(Lg, collective(g, T, math.ceil(T / node), n * d * a, ALLREDUCE))
-        if grp.n_shared_experts:
-            stream += (Lg * grp.n_shared_experts * mats
-                       * matmul_traffic(d, grp.shared_width, n, T, prec["dense_ffn"], a) / T)
-            flops_ffn += Lg * grp.n_shared_experts * 2 * mats * d * grp.shared_width * pad(n, tile) / T
-    stream += m.vocab_size * d * prec["embeddings"] / tp
-    flops_ffn += 2 * m.embedding_params * pad(ng, tile) / tp
-    if pp > 1:
-        add(pp - 1, collective(g, 2, 2 if n_gpus > node else 1, d * n * a / T, P2P))
 
     mem = memory(m, g, n_gpus, work.capacity_seqs, work.capacity_ctx, lay, rt, prec)
     chunks_g = pg / work.chunk if work.chunk > 0 else 0.0
