@@ -62,7 +62,7 @@ pub struct Grid {
     pub zip: bool,
 }
 
-fn grid_error(field: &'static str, message: String) -> SpecError {
+pub(crate) fn grid_error(field: &'static str, message: String) -> SpecError {
     SpecError {
         spec: "grid".into(),
         field,
@@ -90,6 +90,67 @@ fn check_axis(
     }
 }
 
+/// Rows of a grid whose axes have lengths `lens` (named `axes`): their product, or under `zip`
+/// the common length; an error for an empty axis, mismatched zip lengths or overflow. One
+/// implementation for the `epoch` and `serving` grids.
+pub fn row_count(lens: &[usize], axes: &[&'static str], zip: bool) -> Result<usize, SpecError> {
+    if let Some(i) = lens.iter().position(|&n| n == 0) {
+        return Err(grid_error(axes[i], "is empty".into()));
+    }
+    if zip {
+        let n = *lens.iter().max().unwrap_or(&1);
+        let bad: Vec<String> = axes
+            .iter()
+            .zip(lens.iter().copied())
+            .filter(|&(_, l)| l != 1 && l != n)
+            .map(|(a, l)| format!("{a}={l}"))
+            .collect();
+        if !bad.is_empty() {
+            let all: Vec<String> = axes
+                .iter()
+                .zip(lens.iter().copied())
+                .map(|(a, l)| format!("{a}={l}"))
+                .collect();
+            return Err(grid_error(
+                "zip",
+                format!(
+                    "needs sequences of one length (or length 1); got lengths {}",
+                    all.join(", ")
+                ),
+            ));
+        }
+        Ok(n)
+    } else {
+        lens.iter()
+            .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+            .ok_or_else(|| {
+                grid_error(
+                    "product",
+                    format!("has more rows than fit in memory ({lens:?})"),
+                )
+            })
+    }
+}
+
+/// Axis indices of row `row` of a grid with axis lengths `lens` (the last axis varies fastest;
+/// under `zip` every axis of length > 1 takes the row itself).
+#[inline]
+pub fn row_indices<const N: usize>(lens: [usize; N], zip: bool, row: usize) -> [usize; N] {
+    let mut out = [0usize; N];
+    if zip {
+        for (o, l) in out.iter_mut().zip(lens) {
+            *o = if l == 1 { 0 } else { row };
+        }
+    } else {
+        let mut rest = row;
+        for i in (0..N).rev() {
+            out[i] = rest % lens[i];
+            rest /= lens[i];
+        }
+    }
+    out
+}
+
 impl Grid {
     fn lens(&self) -> [usize; 8] {
         [
@@ -106,62 +167,13 @@ impl Grid {
 
     /// Number of rows; an error for an empty axis, mismatched zip lengths or overflow.
     pub fn row_count(&self) -> Result<usize, SpecError> {
-        let lens = self.lens();
-        if let Some(i) = lens.iter().position(|&n| n == 0) {
-            return Err(grid_error(AXES[i], "is empty".into()));
-        }
-        if self.zip {
-            let n = *lens.iter().max().unwrap_or(&1);
-            let bad: Vec<String> = AXES
-                .iter()
-                .zip(lens)
-                .filter(|&(_, l)| l != 1 && l != n)
-                .map(|(a, l)| format!("{a}={l}"))
-                .collect();
-            if !bad.is_empty() {
-                let all: Vec<String> = AXES
-                    .iter()
-                    .zip(lens)
-                    .map(|(a, l)| format!("{a}={l}"))
-                    .collect();
-                return Err(grid_error(
-                    "zip",
-                    format!(
-                        "needs sequences of one length (or length 1); got lengths {}",
-                        all.join(", ")
-                    ),
-                ));
-            }
-            Ok(n)
-        } else {
-            lens.iter()
-                .try_fold(1usize, |acc, &n| acc.checked_mul(n))
-                .ok_or_else(|| {
-                    grid_error(
-                        "product",
-                        format!("has more rows than fit in memory ({lens:?})"),
-                    )
-                })
-        }
+        row_count(&self.lens(), &AXES, self.zip)
     }
 
     /// Axis indices of one row.
     #[inline]
     pub fn indices(&self, row: usize) -> [usize; 8] {
-        let lens = self.lens();
-        let mut out = [0usize; 8];
-        if self.zip {
-            for (o, l) in out.iter_mut().zip(lens) {
-                *o = if l == 1 { 0 } else { row };
-            }
-        } else {
-            let mut rest = row;
-            for i in (0..8).rev() {
-                out[i] = rest % lens[i];
-                rest /= lens[i];
-            }
-        }
-        out
+        row_indices(self.lens(), self.zip, row)
     }
 
     /// Checks every value of every axis, and specs, before any work.

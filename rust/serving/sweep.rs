@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use rayon::prelude::*;
 
 use crate::spec::{Hardware, Model, SpecError};
-use crate::sweep::AXIS_MAX;
+use crate::sweep::{grid_error, row_count, row_indices, AXIS_MAX};
 
 use super::layout::{layouts, Layout, Pins};
 use super::runtime::{Precision, Runtime};
@@ -50,14 +50,6 @@ pub struct ServingGrid {
     pub zip: bool,
 }
 
-fn grid_error(field: &'static str, message: String) -> SpecError {
-    SpecError {
-        spec: "grid".into(),
-        field,
-        message,
-    }
-}
-
 impl ServingGrid {
     fn lens(&self) -> [usize; 10] {
         [
@@ -75,45 +67,12 @@ impl ServingGrid {
     }
 
     pub fn row_count(&self) -> Result<usize, SpecError> {
-        let lens = self.lens();
-        if let Some(i) = lens.iter().position(|&n| n == 0) {
-            return Err(grid_error(AXES[i], "is empty".into()));
-        }
-        if self.zip {
-            let n = *lens.iter().max().unwrap_or(&1);
-            if let Some(i) = lens.iter().position(|&l| l != 1 && l != n) {
-                return Err(grid_error(
-                    "zip",
-                    format!(
-                        "needs sequences of one length (or length 1); '{}' has {} of {n}",
-                        AXES[i], lens[i]
-                    ),
-                ));
-            }
-            Ok(n)
-        } else {
-            lens.iter()
-                .try_fold(1usize, |acc, &n| acc.checked_mul(n))
-                .ok_or_else(|| grid_error("product", "has more rows than fit in memory".into()))
-        }
+        row_count(&self.lens(), &AXES, self.zip)
     }
 
     #[inline]
     pub fn indices(&self, row: usize) -> [usize; 10] {
-        let lens = self.lens();
-        let mut out = [0usize; 10];
-        if self.zip {
-            for (o, l) in out.iter_mut().zip(lens) {
-                *o = if l == 1 { 0 } else { row };
-            }
-        } else {
-            let mut rest = row;
-            for i in (0..10).rev() {
-                out[i] = rest % lens[i];
-                rest /= lens[i];
-            }
-        }
-        out
+        row_indices(self.lens(), self.zip, row)
     }
 
     fn pins(&self, ix: &[usize; 10]) -> Pins {
