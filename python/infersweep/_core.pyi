@@ -148,3 +148,29 @@ def serving_steps(
     capacity_ctx: npt.NDArray[np.float64],
     num_threads: int | None = None,
 ) -> dict[str, npt.NDArray[Any]]: ...
+
+
+def serving_serve(
+    *,
+    models: list[dict[str, Any]],
+    gpus: list[dict[str, Any]],
+    precisions: list[dict[str, float]],
+    runtime: dict[str, Any],
+    model: npt.NDArray[np.uint32],
+    gpu: npt.NDArray[np.uint32],
+    n_gpus: npt.NDArray[np.uint32],
+    tp: npt.NDArray[np.uint32],
+    pp: npt.NDArray[np.uint32],
+    ep: npt.NDArray[np.uint32],
+    attention_dp: npt.NDArray[np.uint32],
+    isl: npt.NDArray[np.float64],
+    osl: npt.NDArray[np.float64],
+    budget: npt.NDArray[np.float64],
+    segments: npt.NDArray[np.uint32],
+    loads: npt.NDArray[np.float64],
+    closed: bool,
+    best: bool,
+    num_threads: int | None = None,
+) -> dict[str, npt.NDArray[Any]]:
+    """`serve`'s steady states: every group at every load, the best layout per segment and load
+    (or every row), with `group` and `load_index` per row."""

@@ -92,19 +92,30 @@ def disaggregated_candidates(model: Any, gpu: Any, *, isl: int, osl: int, max_gp
     best_xy = np.zeros((len(df), 2))
     best_rho = np.zeros(len(df))
     for y in range(1, max_gpus + 1):
-        x = np.ceil(y * mu_d / mu_p * (1 + 1e-12))       # the fewest prefill instances with ρ < 1
+        # Rows with room for y decode instances and one prefill instance (fewer as y grows).
+        sel = np.flatnonzero(y * n_d + n_p <= max_gpus)
+        if sel.size == 0:
+            break
+        mu_ps, mu_ds, n_ps, n_ds = mu_p[sel], mu_d[sel], n_p[sel], n_d[sel]
+        x = np.ceil(y * mu_ds / mu_ps * (1 + 1e-12))       # the fewest prefill instances with ρ < 1
         x = np.maximum(x, 1)
         # More prefill instances lower ρ (and TTFT): try up to the GPUs left.
         for extra in range(0, 4):
             xe = x + extra
-            rho_e = y * mu_d / (xe * mu_p)
-            gpus_e = xe * n_p + y * n_d
-            ok_e = (gpus_e <= max_gpus) & (ttft(rho_e, t_p, own, isl, chunk_size, transfer) <= ttft_max)
-            val = np.where(ok_e, y * mu_d * osl / gpus_e, -np.inf)
-            better = val > best
-            best = np.where(better, val, best)
-            best_xy[better] = np.stack([xe, np.full_like(xe, y)], axis=1)[better]
-            best_rho = np.where(better, rho_e, best_rho)
+            gpus_e = xe * n_ps + y * n_ds
+            fit = np.flatnonzero(gpus_e <= max_gpus)
+            if fit.size == 0:
+                break
+            rows = sel[fit]
+            rho_e = y * mu_ds[fit] / (xe[fit] * mu_ps[fit])
+            t_e = ttft(rho_e, t_p[rows], own[rows], isl, chunk_size, transfer[rows])
+            val = np.where(t_e <= ttft_max, y * mu_ds[fit] * osl / gpus_e[fit], -np.inf)
+            better = val > best[rows]
+            won = rows[better]
+            best[won] = val[better]
+            best_xy[won, 0] = xe[fit][better]
+            best_xy[won, 1] = y
+            best_rho[won] = rho_e[better]
     keep = np.isfinite(best)
     xs, ys = best_xy[:, 0], best_xy[:, 1]
     tt = ttft(best_rho, t_p, own, isl, chunk_size, transfer)

@@ -95,77 +95,75 @@ def serve(model: Any, gpu: Any, n_gpus: Any, *, isl: Any, osl: Any, concurrency:
     loads = _axis("concurrency" if closed else "request_rate", concurrency if closed else request_rate)
     precisions = [prec.resolve(m) for m in models]
 
-    rows: dict[str, list[Any]] = {k: [] for k in ("combo", "model", "gpu", "n_gpus", "tp", "pp", "ep",
-                                                   "attention_dp", "isl", "osl", "budget", "load")}
-    combos = list(itertools.product(range(len(models)), range(len(gpus)), ns, isls, osls, chunks, loads))
+    # Groups (one instance and traffic each) in segments: the layouts of one combination of
+    # model, GPU, n_gpus, ISL, OSL and chunk size; every group runs at every load.
+    pins = (tp or 0, pp or 0, ep or 0, attention_dp or 0)
     layout_cache: dict[tuple[int, int], list[Any]] = {}
-    for c, (mi, gi, n, i, o, ch, ld) in enumerate(combos):
-        key = (mi, n)
-        if key not in layout_cache:
-            layout_cache[key] = layouts(models[mi], n, tp or 0, pp or 0, ep or 0, attention_dp or 0)
-        for lay in layout_cache[key]:
-            for k, v in (("combo", c), ("model", mi), ("gpu", gi), ("n_gpus", n), ("tp", lay.tp),
-                         ("pp", lay.pp), ("ep", lay.ep), ("attention_dp", lay.attention_dp), ("isl", i),
-                         ("osl", o), ("budget", ch), ("load", ld)):
-                rows[k].append(v)
-    def u32(k: str) -> np.ndarray:
-        return np.asarray(rows[k], dtype=np.uint32)
+    groups: list[tuple[int, ...]] = []
+    traffic: list[tuple[float, float, float]] = []
+    segments = [0]
+    combos = itertools.product(range(len(models)), range(len(gpus)), ns, isls, osls, chunks)
+    for mi, gi, n, i, o, ch in combos:
+        if (mi, n) not in layout_cache:
+            layout_cache[(mi, n)] = layouts(models[mi], n, *pins)
+        for lay in layout_cache[(mi, n)]:
+            groups.append((mi, gi, n, lay.tp, lay.pp, lay.ep, lay.attention_dp))
+            traffic.append((i, o, ch))
+        segments.append(len(groups))
+    g = np.asarray(groups, dtype=np.uint32).reshape(-1, 7)
+    t = np.asarray(traffic, dtype=np.float64).reshape(-1, 3)
+    load = np.asarray(loads, dtype=np.float64)
+    cols = _core.serving_serve(
+        models=[model_dict(m) for m in models], gpus=[gpu_dict(x) for x in gpus], precisions=precisions,
+        runtime=runtime_dict(rt), model=g[:, 0].copy(), gpu=g[:, 1].copy(), n_gpus=g[:, 2].copy(),
+        tp=g[:, 3].copy(), pp=g[:, 4].copy(), ep=g[:, 5].copy(), attention_dp=g[:, 6].copy(),
+        isl=t[:, 0].copy(), osl=t[:, 1].copy(), budget=t[:, 2].copy(),
+        segments=np.asarray(segments, dtype=np.uint32), loads=load, closed=closed, best=not all_layouts,
+        num_threads=num_threads)
+    return _frame(models, gpus, g, t, load, cols, closed)
 
-    def f64(k: str) -> np.ndarray:
-        return np.asarray(rows[k], dtype=np.float64)
 
-    cols = _core.serving_traffic(
-        models=[model_dict(m) for m in models], gpus=[gpu_dict(g) for g in gpus], precisions=precisions,
-        runtime=runtime_dict(rt), model=u32("model"), gpu=u32("gpu"), n_gpus=u32("n_gpus"), tp=u32("tp"),
-        pp=u32("pp"), ep=u32("ep"), attention_dp=u32("attention_dp"), isl=f64("isl"), osl=f64("osl"),
-        budget=f64("budget"), load=f64("load"), closed=closed, num_threads=num_threads)
-    return _frame(models, gpus, rows, cols, closed, all_layouts)
+def _frame(models: list[Model], gpus: list[Gpu], g: np.ndarray, t: np.ndarray, load: np.ndarray,
+           cols: dict[str, np.ndarray], closed: bool) -> pl.DataFrame:
+    """Label the engine's rows and add their economics (docs/serving.md §T.5), vectorised."""
+    from .sweep import LABEL_DTYPE, _labels
 
-
-def _frame(models: list[Model], gpus: list[Gpu], rows: dict[str, list[Any]], cols: dict[str, np.ndarray],
-           closed: bool, all_layouts: bool) -> pl.DataFrame:
-    """Economics (docs/serving.md §T.5) and the best layout per combination."""
-    n = np.asarray(rows["n_gpus"], dtype=np.float64)
-    isl = np.asarray(rows["isl"], dtype=np.float64)
-    osl = np.asarray(rows["osl"], dtype=np.float64)
-    price = np.asarray([gpus[g].usd_per_hour for g in rows["gpu"]], dtype=np.float64)
+    row_g = cols["group"]
+    gr = g[row_g]
+    n = gr[:, 2].astype(np.float64)
+    isl, osl = t[row_g, 0], t[row_g, 1]
+    price = np.asarray([x.usd_per_hour for x in gpus], dtype=np.float64)[gr[:, 1]]
     x = cols["requests_per_s"]
     sat = cols["saturated"]
     tpot, td, tm, rho = cols["tpot_s"], cols["decode_step_s"], cols["mixed_step_s"], cols["prefill_share"]
     usd_s = n * price / 3600
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         served = ~sat & (x > 0)
         out_tok = np.where(served, x * osl / n, 0.0)
         in_tok = np.where(served, x * isl / n, 0.0)
         usd_out = np.where(served, 1e6 * usd_s * (td / tpot) / (x * osl), np.inf)
         usd_in = np.where(served, 1e6 * usd_s * (rho * (tm - td) / tpot) / (x * isl), np.inf)
         per_user = np.where(np.isfinite(tpot) & (tpot > 0), 1 / tpot, 0.0)
-    load = np.asarray(rows["load"], dtype=np.float64)
-    df = pl.DataFrame({
-        "combo": rows["combo"],
-        "model": [models[i].name for i in rows["model"]],
-        "gpu": [gpus[i].name for i in rows["gpu"]],
-        "n_gpus": rows["n_gpus"], "isl": rows["isl"], "osl": rows["osl"],
-        "chunk_size": rows["budget"],
-        "concurrency": load if closed else np.full(len(load), np.nan),
-        "request_rate": x if closed else load,
+    row_load = load[cols["load_index"]]
+    i64 = np.int64
+    return pl.DataFrame({
+        "model": _labels("model", [m.name for m in models], gr[:, 0], LABEL_DTYPE()),
+        "gpu": _labels("gpu", [x.name for x in gpus], gr[:, 1], LABEL_DTYPE()),
+        "n_gpus": gr[:, 2].astype(i64), "isl": isl, "osl": osl,
+        "chunk_size": t[row_g, 2].astype(i64),
+        "concurrency": row_load if closed else np.full(len(row_load), np.nan),
+        "request_rate": x if closed else row_load,
         "ttft_s": cols["ttft_s"], "tpot_s": tpot, "tokens_per_s_per_user": per_user,
         "output_tokens_per_s_per_gpu": out_tok, "input_tokens_per_s_per_gpu": in_tok,
         "requests_per_s": x, "usd_per_million_output_tokens": usd_out,
         "usd_per_million_input_tokens": usd_in, "saturated": sat,
         "ttft_idle_s": cols["ttft_idle_s"], "decode_seqs": cols["decode_seqs"],
         "prefill_share": rho, "decode_step_s": td, "mixed_step_s": tm,
-        "tp": rows["tp"], "pp": rows["pp"], "ep": rows["ep"], "attention_dp": rows["attention_dp"],
+        "tp": gr[:, 3].astype(i64), "pp": gr[:, 4].astype(i64), "ep": gr[:, 5].astype(i64),
+        "attention_dp": gr[:, 6].astype(i64),
         "weights_gb_per_gpu": cols["weights_gb_per_gpu"], "kv_gb_per_gpu": cols["kv_gb_per_gpu"],
         "max_batch_size": cols["max_batch_size"],
     })
-    if not all_layouts:
-        e2e = pl.col("ttft_s") + pl.col("osl") * pl.col("tpot_s")
-        df = (df.with_row_index("_row")
-              .sort(["combo", "saturated", e2e, "_row"], nulls_last=True)
-              .unique("combo", keep="first", maintain_order=True)
-              .drop("_row"))
-    return df.drop("combo").select(SERVE_COLUMNS)
 
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "SERVE_COLUMNS", "serve"]

@@ -15,8 +15,12 @@ from .serving import Precision, Runtime
 from .serving_reference import Layout, Memory, _rate, kernel_launches, kv_share, memory, token_work
 from .specs import Gpu, Model
 
-#: Bisection steps of the steady-state solvers (each halves the bracket: 2^-64 of it remains).
-BISECTION_STEPS = 64
+#: Fixed-point jumps of the TPOT solver before it bisects over the decode batch (§T.3).
+FIXED_POINT_STEPS = 8
+#: Relative width of the request-rate bracket at which the closed-loop solver stops (§T.3).
+RATE_TOLERANCE = 1e-14
+#: Iterations of the closed-loop solver at most (it halves its bracket at least every third).
+RATE_ITERATIONS = 200
 #: Utilisation of the prefill budget counted as saturated (the queue's wait diverges at 1).
 SATURATION = 1.0 - 1e-9
 
@@ -208,111 +212,169 @@ class Steady:
     memory: Memory
 
 
-def _steps(m: Model, g: Gpu, n_gpus: int, lay: Layout, x: float, tpot: float, isl: float, osl: float,
-           budget: float, rt: Runtime, prec: Precision | None) -> tuple[Step, Step, float, float]:
-    """(t_d, t_m, B, ρ) at request rate x if TPOT were `tpot`."""
-    b = x * osl * tpot
-    rho = x * isl * tpot / budget
-    c = min(budget, isl)
-    dctx = isl + (osl - 1) / 2
-    cap = b + budget / c
-    ctx = isl + osl
-    td = mixed_step(m, g, n_gpus, lay, Work(b, dctx, 0.0, c, 0.0, cap, ctx), rt, prec)
-    tm = mixed_step(m, g, n_gpus, lay, Work(b, dctx, budget, c, (isl - c) / 2, cap, ctx), rt, prec)
-    return td, tm, b, rho
+class _Solver:
+    """The steady-state solver of one layout and traffic (§T.3). Step times depend on the load
+    only through k = ceil(B/pp), the decode batch per stage: t_d(k), t_m(k) and own(k)."""
 
+    def __init__(self, m: Model, g: Gpu, n_gpus: int, lay: Layout, isl: float, osl: float, budget: float,
+                 rt: Runtime, prec: Precision | None) -> None:
+        self.m, self.g, self.n, self.lay, self.rt, self.prec = m, g, n_gpus, lay, rt, prec
+        self.isl, self.osl, self.budget = isl, osl, budget
+        self.chunk = min(budget, isl)
+        self.prefill_seqs = budget / self.chunk
+        self.decode_ctx = isl + (osl - 1) / 2
+        self.prefix = (isl - self.chunk) / 2
+        mem = memory(m, g, n_gpus, self.prefill_seqs, isl + osl, lay, rt, (prec or Precision()).resolve(m))
+        self.max_batch, self.fits = mem.max_batch_size, mem.fits
 
-def _own_chunks(m: Model, g: Gpu, n_gpus: int, lay: Layout, b: float, isl: float, osl: float,
-                budget: float, rt: Runtime, prec: Precision | None) -> float:
-    """The prompt's own chunks (at most `budget` tokens each, on the prefix before them), each
-    in a step with the B decoding sequences and no other prompt."""
-    dctx = isl + (osl - 1) / 2
-    cap = b + budget / min(budget, isl)
-    total = 0.0
-    done = 0.0
-    while done < isl:
-        c = min(budget, isl - done)
-        total += mixed_step(m, g, n_gpus, lay, Work(b, dctx, c, c, done, cap, isl + osl), rt, prec).latency_s
-        done += c
-    return total
+    def _step(self, k: float, tokens: float, chunk: float, prefix: float) -> float:
+        w = Work(k * self.lay.pp, self.decode_ctx, tokens, chunk, prefix, 0.0, 0.0)
+        return mixed_step(self.m, self.g, self.n, self.lay, w, self.rt, self.prec).step_s
+
+    def steps(self, k: float) -> tuple[float, float]:
+        """(t_d, t_m) at k decode sequences per stage (step times whether or not they fit)."""
+        return self._step(k, 0.0, self.chunk, 0.0), self._step(k, self.budget, self.chunk, self.prefix)
+
+    def own_chunks(self, k: float) -> float:
+        """The prompt's own chunks, each in a step with the k·pp decoding sequences and no other prompt."""
+        total = 0.0
+        done = 0.0
+        while done < self.isl:
+            c = min(self.budget, self.isl - done)
+            total += self._step(k, c, c, done)
+            done += c
+        return total
+
+    def excess(self, x: float, k: float, t: float) -> float:
+        td, tm = self.steps(k)
+        rho = x * self.isl * t / self.budget
+        return (1 - rho) * td + rho * tm - t
+
+    def solve(self, x: float) -> Steady:
+        """TPOT, TTFT and the batch at x requests/s; memory is reported by :meth:`steady`."""
+        isl, osl, budget, pp = self.isl, self.osl, self.budget, self.lay.pp
+        sat = Steady(x, math.inf, math.inf, math.inf, 1.0, math.inf, math.inf, True, None)  # type: ignore[arg-type]
+        if not (self.fits and self.prefill_seqs <= self.max_batch):
+            return sat
+        if x <= 0:
+            k, tpot = 0.0, self.steps(0.0)[0]
+        else:
+            # T is bounded by ρ < 1 and by memory; the bracket's upper end is where either binds.
+            hi = min(budget / (x * isl), (self.max_batch - self.prefill_seqs) / (x * osl))
+            if not hi > 0:
+                return sat
+
+            def end(k: float) -> float:          # T lies in piece k: (k − 1)·pp < x·OSL·T ≤ k·pp
+                return min(k * pp / (x * osl), hi)
+
+            k_hi = max(float(math.ceil(x * osl * hi / pp)), 1.0)
+            if not self.excess(x, k_hi, hi) <= 0:
+                return sat
+            # From T = 0 the map T → (1 − ρ)·t_d + ρ·t_m stays under the least crossing while step
+            # times grow with T: jump piece by piece, then bisect over k.
+            lo, k = 0.0, 1.0
+            found = None
+            for _ in range(FIXED_POINT_STEPS):
+                if k >= k_hi:
+                    found = k_hi
+                    break
+                t = end(k)
+                e = self.excess(x, k, t)
+                if e <= 0:
+                    found = k
+                    break
+                lo = k
+                k = max(float(math.ceil((e + t) * x * osl / pp)), k + 1.0)
+            if found is None:
+                hi_k = k_hi
+                while hi_k - lo > 1:
+                    mid = float(math.floor((lo + hi_k) / 2))
+                    if self.excess(x, mid, end(mid)) <= 0:
+                        hi_k = mid
+                    else:
+                        lo = mid
+                found = hi_k
+            k = found
+            # In piece k the step times are constant: T = t_d/(1 − (x·ISL/K)·(t_m − t_d)), or the
+            # piece's start when the crossing is the jump into it.
+            td, tm = self.steps(k)
+            start = (k - 1) * pp / (x * osl)
+            den = 1 - x * isl / budget * (tm - td)
+            t = min(max(td / den, start), end(k)) if den > 0 else start
+            tpot = t if t > 0 else end(k)
+        td, tm = self.steps(k)
+        own = self.own_chunks(k)
+        b = x * osl * tpot
+        rho = x * isl * tpot / budget
+        saturated = rho >= SATURATION or b + self.prefill_seqs > self.max_batch or not math.isfinite(tpot)
+        if saturated:
+            return Steady(x, tpot, math.inf, b, rho, td, tm, True, None)  # type: ignore[arg-type]
+        service = isl / budget * tpot
+        wait = rho * service / (2 * (1 - rho))
+        ttft = wait + (1 - rho) * own + rho * math.ceil(isl / budget) * tm
+        return Steady(x, tpot, ttft, b, rho, td, tm, False, None)  # type: ignore[arg-type]
+
+    def steady(self, st: Steady) -> Steady:
+        cap = st.decode_seqs + self.prefill_seqs if math.isfinite(st.decode_seqs) else self.prefill_seqs
+        st.memory = memory(self.m, self.g, self.n, cap, self.isl + self.osl, self.lay, self.rt,
+                           (self.prec or Precision()).resolve(self.m))
+        return st
 
 
 def steady_at_rate(m: Model, g: Gpu, n_gpus: int, lay: Layout, x: float, isl: float, osl: float,
                    budget: float, rt: Runtime | None = None, precision: Precision | None = None) -> Steady:
-    """In-flight batching at x requests/s: TPOT is the smallest T with (1−ρ)·t_d + ρ·t_m ≤ T,
+    """In-flight batching at x requests/s: TPOT is the least T with (1−ρ)·t_d + ρ·t_m ≤ T,
     B = x·OSL·T decoding (Little), ρ = x·ISL·T/budget; TTFT = M/D/1 wait + the prompt's chunks:
     alone in their steps (with the B decoding) with probability 1 − ρ, in full-budget steps t_m
     with probability ρ."""
-    rt = Runtime.default() if rt is None else rt
-    # T is bounded by ρ < 1 and by memory; the bracket's upper end is where either binds.
-    cap_rho = budget / (x * isl) if x > 0 else math.inf
-    td0, _, _, _ = _steps(m, g, n_gpus, lay, 0.0, 0.0, isl, osl, budget, rt, precision)
-    mb = td0.memory.max_batch_size
-    cap_mem = (mb - budget / min(budget, isl)) / (x * osl) if x > 0 else math.inf
-    hi = min(cap_rho, cap_mem)
-
-    def excess(t: float) -> float:
-        td, tm, _, rho = _steps(m, g, n_gpus, lay, x, t, isl, osl, budget, rt, precision)
-        return (1 - rho) * td.latency_s + rho * tm.latency_s - t
-
-    saturated = not (hi > 0) or (math.isfinite(hi) and not excess(hi) <= 0)
-    if x <= 0:
-        tpot = td0.latency_s
-    elif saturated:
-        tpot = math.inf
-    else:
-        lo = 0.0
-        if math.isinf(hi):
-            hi = td0.latency_s
-            while excess(hi) > 0:
-                hi *= 2
-        for _ in range(BISECTION_STEPS):
-            mid = 0.5 * (lo + hi)
-            if excess(mid) > 0:
-                lo = mid
-            else:
-                hi = mid
-        tpot = hi
-    if math.isinf(tpot):
-        td, tm, b, rho = _steps(m, g, n_gpus, lay, x, 0.0, isl, osl, budget, rt, precision)
-        return Steady(x, math.inf, math.inf, math.inf, 1.0, math.inf, math.inf, True, td.memory)
-    td, tm, b, rho = _steps(m, g, n_gpus, lay, x, tpot, isl, osl, budget, rt, precision)
-    saturated = rho >= SATURATION or not (td.feasible and tm.feasible)
-    if saturated:
-        return Steady(x, tpot, math.inf, b, rho, td.latency_s, tm.latency_s, True, tm.memory)
-    service = isl / budget * tpot
-    wait = rho * service / (2 * (1 - rho))
-    ttft = wait + (1 - rho) * _own_chunks(m, g, n_gpus, lay, b, isl, osl, budget, rt, precision) \
-        + rho * math.ceil(isl / budget) * tm.latency_s
-    return Steady(x, tpot, ttft, b, rho, td.latency_s, tm.latency_s, False, tm.memory)
+    s = _Solver(m, g, n_gpus, lay, isl, osl, budget, Runtime.default() if rt is None else rt, precision)
+    return s.steady(s.solve(x))
 
 
 def steady_at_concurrency(m: Model, g: Gpu, n_gpus: int, lay: Layout, concurrency: float, isl: float,
                           osl: float, budget: float, rt: Runtime | None = None,
                           precision: Precision | None = None) -> Steady:
-    """A closed loop of `concurrency` requests: the rate x with x·(TTFT + OSL·TPOT) = concurrency
-    (Little's law), by bisection; saturated when no unsaturated rate reaches it."""
-    rt = Runtime.default() if rt is None else rt
-    t_min = steady_at_rate(m, g, n_gpus, lay, 0.0, isl, osl, budget, rt, precision).tpot_s
-    if not math.isfinite(t_min):
-        st = steady_at_rate(m, g, n_gpus, lay, 0.0, isl, osl, budget, rt, precision)
-        return Steady(0.0, math.inf, math.inf, 0.0, 0.0, math.inf, math.inf, True, st.memory)
-    lo, hi = 0.0, concurrency / (osl * t_min)
+    """A closed loop of N = `concurrency` requests: the largest rate x found with
+    x·(TTFT + OSL·TPOT) < N (Little's law), by the Illinois method bracketed in (0, N/(OSL·t_d(0))],
+    bisecting whenever two steps have not halved the bracket; saturated when no unsaturated rate
+    reaches N."""
+    s = _Solver(m, g, n_gpus, lay, isl, osl, budget, Runtime.default() if rt is None else rt, precision)
+    idle = s.solve(0.0)
+    if idle.saturated or not math.isfinite(idle.tpot_s):
+        return s.steady(Steady(0.0, math.inf, math.inf, 0.0, 0.0, math.inf, math.inf, True, None))  # type: ignore[arg-type]
 
-    def in_flight(x: float) -> float:
-        st = steady_at_rate(m, g, n_gpus, lay, x, isl, osl, budget, rt, precision)
-        return math.inf if st.saturated else x * (st.ttft_s + osl * st.tpot_s)
+    def over(x: float) -> float:
+        st = s.solve(x)
+        return math.inf if st.saturated else x * (st.ttft_s + osl * st.tpot_s) - concurrency
 
-    for _ in range(BISECTION_STEPS):
-        mid = 0.5 * (lo + hi)
-        if in_flight(mid) < concurrency:
-            lo = mid
+    lo, hi = 0.0, concurrency / (osl * idle.tpot_s)
+    f_lo, f_hi = -concurrency, over(hi)
+    if f_hi < 0:
+        lo = hi
+    width, stale, side = hi - lo, 0, 0
+    for _ in range(RATE_ITERATIONS):
+        if hi - lo <= RATE_TOLERANCE * hi:
+            break
+        secant = hi - f_hi * (hi - lo) / (f_hi - f_lo) if math.isfinite(f_hi) else math.nan
+        x = secant if stale < 2 and math.isfinite(f_hi) and lo < secant < hi else 0.5 * (lo + hi)
+        f = over(x)
+        if f < 0:
+            lo, f_lo = x, f
+            if side == -1:
+                f_hi *= 0.5
+            side = -1
         else:
-            hi = mid
-    st = steady_at_rate(m, g, n_gpus, lay, lo, isl, osl, budget, rt, precision)
+            hi, f_hi = x, f
+            if side == 1:
+                f_lo *= 0.5
+            side = 1
+        stale += 1
+        if hi - lo <= 0.5 * width:
+            width, stale = hi - lo, 0
+    st = s.solve(lo)
     if lo <= 0 or st.saturated:
         st.saturated = True
-    return st
+    return s.steady(st)
 
 
 @dataclass

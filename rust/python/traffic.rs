@@ -7,10 +7,9 @@ use pyo3::types::{PyDict, PyList};
 use rayon::prelude::*;
 
 use crate::serving::layout::Layout;
+use crate::serving::runtime::Runtime;
 use crate::serving::step::ServingPrep;
-use crate::serving::traffic::{
-    mixed_step, steady_at_concurrency, steady_at_rate, ttft_idle, Traffic, Work,
-};
+use crate::serving::traffic::{mixed_step, ttft_idle, Instance, Solver, Traffic, Work};
 use crate::spec::{Hardware, Model};
 
 use super::serving::{precision_from, runtime_from};
@@ -68,13 +67,13 @@ fn serving_mixed_step<'py>(
     Ok(out)
 }
 
-struct RowIn {
+#[derive(Clone, Copy, PartialEq)]
+struct Group {
     model: usize,
     gpu: usize,
     n_gpus: u32,
     lay: Layout,
     tr: Traffic,
-    load: f64,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -93,9 +92,93 @@ struct RowOut {
     max_batch_size: f64,
 }
 
+impl RowOut {
+    /// The request latency TTFT + OSL·TPOT, which `serve` minimises over layouts.
+    fn latency(&self, osl: f64) -> f64 {
+        self.ttft_s + osl * self.tpot_s
+    }
+}
+
 fn index(a: &PyReadonlyArray1<'_, u32>) -> Vec<u32> {
     a.as_array().iter().copied().collect()
 }
+
+/// (model × GPU) preparations, indexed model-major.
+fn preparations<'a>(
+    ms: &'a [Model],
+    hs: &'a [Hardware],
+    precs: &[crate::serving::runtime::Precision],
+) -> PyResult<Vec<ServingPrep<'a>>> {
+    let mut preps = Vec::with_capacity(ms.len() * hs.len());
+    for (m, p) in ms.iter().zip(precs) {
+        for h in hs {
+            preps.push(ServingPrep::new(m, h, *p).map_err(|e| to_py_err(&e))?);
+        }
+    }
+    Ok(preps)
+}
+
+/// Steady states of one group at consecutive loads, sharing one solver.
+fn solve_group(
+    sp: &ServingPrep,
+    rt: &Runtime,
+    g: &Group,
+    loads: &[f64],
+    closed: bool,
+    ttft_idle_s: f64,
+) -> Vec<RowOut> {
+    let mut solver = Solver::new(Instance::new(sp, rt, g.n_gpus, g.lay), g.tr);
+    loads
+        .iter()
+        .map(|&load| {
+            let st = if closed {
+                solver.at_concurrency(load)
+            } else {
+                solver.at_rate(load)
+            };
+            RowOut {
+                requests_per_s: st.requests_per_s,
+                tpot_s: st.tpot_s,
+                ttft_s: st.ttft_s,
+                ttft_idle_s,
+                decode_seqs: st.decode_seqs,
+                prefill_share: st.prefill_share,
+                decode_step_s: st.decode_step_s,
+                mixed_step_s: st.mixed_step_s,
+                saturated: st.saturated,
+                weights_gb_per_gpu: st.memory.weights / 1e9,
+                kv_gb_per_gpu: st.memory.kv / 1e9,
+                max_batch_size: st.memory.max_batch_size,
+            }
+        })
+        .collect()
+}
+
+fn put_rows(d: &Bound<'_, PyDict>, out: &[RowOut]) -> PyResult<()> {
+    macro_rules! put_all {
+        ($($name:ident),* $(,)?) => {
+            $(put(d, stringify!($name), out.iter().map(|r| r.$name).collect::<Vec<_>>())?;)*
+        };
+    }
+    put_all!(
+        requests_per_s,
+        tpot_s,
+        ttft_s,
+        ttft_idle_s,
+        decode_seqs,
+        prefill_share,
+        decode_step_s,
+        mixed_step_s,
+        saturated,
+        weights_gb_per_gpu,
+        kv_gb_per_gpu,
+        max_batch_size,
+    );
+    Ok(())
+}
+
+/// Rows per task of the zipped steady states: consecutive rows of one group share a solver.
+const ROWS_PER_TASK: usize = 4096;
 
 /// Steady states, one per row of explicit layouts: `load` is a concurrency when `closed`,
 /// else a request rate (requests/s).
@@ -122,6 +205,60 @@ fn serving_traffic<'py>(
     closed: bool,
     num_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let (ms, hs, precs) = specs(models, gpus, precisions)?;
+    let rt = runtime_from(runtime)?;
+    let preps = preparations(&ms, &hs, &precs)?;
+    let groups = groups_from(
+        &model,
+        &gpu,
+        &n_gpus,
+        [&tp, &pp, &ep, &attention_dp],
+        [&isl, &osl, &budget],
+    );
+    let loads = floats(&load);
+    let n_hw = hs.len();
+    let out: Vec<RowOut> = run_on_pool(py, num_threads, || {
+        let tasks: Vec<(usize, usize)> = (0..groups.len())
+            .step_by(ROWS_PER_TASK)
+            .map(|lo| (lo, (lo + ROWS_PER_TASK).min(groups.len())))
+            .collect();
+        let parts: Vec<Vec<RowOut>> = tasks
+            .par_iter()
+            .map(|&(lo, hi)| {
+                let mut rows = Vec::with_capacity(hi - lo);
+                let mut start = lo;
+                while start < hi {
+                    let g = groups[start];
+                    let mut end = start + 1;
+                    while end < hi && groups[end] == g {
+                        end += 1;
+                    }
+                    let sp = &preps[g.model * n_hw + g.gpu];
+                    let idle = ttft_idle(sp, &rt, g.n_gpus, g.lay, g.tr.isl, g.tr.budget);
+                    rows.extend(solve_group(sp, &rt, &g, &loads[start..end], closed, idle));
+                    start = end;
+                }
+                rows
+            })
+            .collect();
+        parts.concat()
+    })?;
+    let d = PyDict::new(py);
+    put_rows(&d, &out)?;
+    Ok(d)
+}
+
+type Specs = (
+    Vec<Model>,
+    Vec<Hardware>,
+    Vec<crate::serving::runtime::Precision>,
+);
+
+fn specs(
+    models: &Bound<'_, PyList>,
+    gpus: &Bound<'_, PyList>,
+    precisions: &Bound<'_, PyList>,
+) -> PyResult<Specs> {
     let ms: Vec<Model> = models
         .iter()
         .map(|m| model_from(m.cast::<PyDict>()?))
@@ -134,19 +271,21 @@ fn serving_traffic<'py>(
         .iter()
         .map(|p| precision_from(p.cast::<PyDict>()?))
         .collect::<PyResult<Vec<_>>>()?;
-    let rt = runtime_from(runtime)?;
-    let mut preps = Vec::with_capacity(ms.len() * hs.len());
-    for (m, p) in ms.iter().zip(&precs) {
-        for h in &hs {
-            preps.push(ServingPrep::new(m, h, *p).map_err(|e| to_py_err(&e))?);
-        }
-    }
-    let (mi, gi, ng) = (index(&model), index(&gpu), index(&n_gpus));
-    let (tps, pps, eps, dps) = (index(&tp), index(&pp), index(&ep), index(&attention_dp));
-    let (isls, osls, budgets, loads) = (floats(&isl), floats(&osl), floats(&budget), floats(&load));
-    let n = mi.len();
-    let rows: Vec<RowIn> = (0..n)
-        .map(|i| RowIn {
+    Ok((ms, hs, precs))
+}
+
+fn groups_from(
+    model: &PyReadonlyArray1<'_, u32>,
+    gpu: &PyReadonlyArray1<'_, u32>,
+    n_gpus: &PyReadonlyArray1<'_, u32>,
+    degrees: [&PyReadonlyArray1<'_, u32>; 4],
+    traffic: [&PyReadonlyArray1<'_, f64>; 3],
+) -> Vec<Group> {
+    let (mi, gi, ng) = (index(model), index(gpu), index(n_gpus));
+    let [tps, pps, eps, dps] = degrees.map(index);
+    let [isls, osls, budgets] = traffic.map(floats);
+    (0..mi.len())
+        .map(|i| Group {
             model: mi[i] as usize,
             gpu: gi[i] as usize,
             n_gpus: ng[i],
@@ -161,56 +300,138 @@ fn serving_traffic<'py>(
                 osl: osls[i],
                 budget: budgets[i],
             },
-            load: loads[i],
         })
-        .collect();
-    let n_hw = hs.len();
-    let out: Vec<RowOut> = run_on_pool(py, num_threads, || {
-        rows.par_iter()
-            .map(|r| {
-                let sp = &preps[r.model * n_hw + r.gpu];
-                let st = if closed {
-                    steady_at_concurrency(sp, &rt, r.n_gpus, r.lay, r.tr, r.load)
-                } else {
-                    steady_at_rate(sp, &rt, r.n_gpus, r.lay, r.tr, r.load)
-                };
-                RowOut {
-                    requests_per_s: st.requests_per_s,
-                    tpot_s: st.tpot_s,
-                    ttft_s: st.ttft_s,
-                    ttft_idle_s: ttft_idle(sp, &rt, r.n_gpus, r.lay, r.tr.isl, r.tr.budget),
-                    decode_seqs: st.decode_seqs,
-                    prefill_share: st.prefill_share,
-                    decode_step_s: st.decode_step_s,
-                    mixed_step_s: st.mixed_step_s,
-                    saturated: st.saturated,
-                    weights_gb_per_gpu: st.memory.weights / 1e9,
-                    kv_gb_per_gpu: st.memory.kv / 1e9,
-                    max_batch_size: st.memory.max_batch_size,
-                }
-            })
-            .collect()
-    })?;
-    let d = PyDict::new(py);
-    macro_rules! put_all {
-        ($($name:ident),* $(,)?) => {
-            $(put(&d, stringify!($name), out.iter().map(|r| r.$name).collect::<Vec<_>>())?;)*
-        };
+        .collect()
+}
+
+/// Whether (saturated, latency) `a` sorts before `b`: unsaturated first, then the lower
+/// latency, NaN last (polars' order).
+fn earlier(sat_a: bool, a: f64, sat_b: bool, b: f64) -> bool {
+    if sat_a != sat_b {
+        return !sat_a;
     }
-    put_all!(
-        requests_per_s,
-        tpot_s,
-        ttft_s,
-        ttft_idle_s,
-        decode_seqs,
-        prefill_share,
-        decode_step_s,
-        mixed_step_s,
-        saturated,
-        weights_gb_per_gpu,
-        kv_gb_per_gpu,
-        max_batch_size,
+    match (a.is_nan(), b.is_nan()) {
+        (true, _) => false,
+        (false, true) => true,
+        _ => a < b,
+    }
+}
+
+/// Loads per task of `serving_serve`: a group's loads are split into tasks of this many.
+const LOADS_PER_TASK: usize = 2048;
+
+/// The steady states of `serve` (docs/serving.md §T.3): every group (instance and traffic) at
+/// every load; groups come in segments (the layouts of one combination, `segments` holds
+/// their offsets). `best`: per (segment, load) the row of the unsaturated layout with the
+/// lowest TTFT + OSL·TPOT (the first on ties; the first layout when all are saturated), in
+/// (segment, load) order; otherwise every row in (segment, load, layout) order. `group` and
+/// `load_index` say which group and load each row is.
+#[pyfunction]
+#[pyo3(signature = (*, models, gpus, precisions, runtime, model, gpu, n_gpus, tp, pp, ep, attention_dp, isl, osl, budget, segments, loads, closed, best, num_threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn serving_serve<'py>(
+    py: Python<'py>,
+    models: &Bound<'py, PyList>,
+    gpus: &Bound<'py, PyList>,
+    precisions: &Bound<'py, PyList>,
+    runtime: &Bound<'py, PyDict>,
+    model: PyReadonlyArray1<'py, u32>,
+    gpu: PyReadonlyArray1<'py, u32>,
+    n_gpus: PyReadonlyArray1<'py, u32>,
+    tp: PyReadonlyArray1<'py, u32>,
+    pp: PyReadonlyArray1<'py, u32>,
+    ep: PyReadonlyArray1<'py, u32>,
+    attention_dp: PyReadonlyArray1<'py, u32>,
+    isl: PyReadonlyArray1<'py, f64>,
+    osl: PyReadonlyArray1<'py, f64>,
+    budget: PyReadonlyArray1<'py, f64>,
+    segments: PyReadonlyArray1<'py, u32>,
+    loads: PyReadonlyArray1<'py, f64>,
+    closed: bool,
+    best: bool,
+    num_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (ms, hs, precs) = specs(models, gpus, precisions)?;
+    let rt = runtime_from(runtime)?;
+    let preps = preparations(&ms, &hs, &precs)?;
+    let groups = groups_from(
+        &model,
+        &gpu,
+        &n_gpus,
+        [&tp, &pp, &ep, &attention_dp],
+        [&isl, &osl, &budget],
     );
+    let segs: Vec<usize> = index(&segments).into_iter().map(|s| s as usize).collect();
+    let loads = floats(&loads);
+    let n_hw = hs.len();
+    let (n_groups, n_loads) = (groups.len(), loads.len());
+    if segs.first() != Some(&0)
+        || segs.last() != Some(&n_groups)
+        || segs.windows(2).any(|w| w[0] > w[1])
+    {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "serving_serve: segments must run from 0 to the number of groups, ascending",
+        ));
+    }
+    let table: Vec<RowOut> = run_on_pool(py, num_threads, || {
+        let idle: Vec<f64> = groups
+            .par_iter()
+            .map(|g| {
+                let sp = &preps[g.model * n_hw + g.gpu];
+                ttft_idle(sp, &rt, g.n_gpus, g.lay, g.tr.isl, g.tr.budget)
+            })
+            .collect();
+        let tasks: Vec<(usize, usize)> = (0..n_groups)
+            .flat_map(|g| (0..n_loads).step_by(LOADS_PER_TASK).map(move |lo| (g, lo)))
+            .collect();
+        let parts: Vec<Vec<RowOut>> = tasks
+            .par_iter()
+            .map(|&(gi, lo)| {
+                let g = &groups[gi];
+                let sp = &preps[g.model * n_hw + g.gpu];
+                let hi = (lo + LOADS_PER_TASK).min(n_loads);
+                solve_group(sp, &rt, g, &loads[lo..hi], closed, idle[gi])
+            })
+            .collect();
+        parts.concat()
+    })?;
+    // table[g·L + l]: group g at load l.
+    let mut rows = Vec::new();
+    let mut which: Vec<u32> = Vec::new();
+    let mut load_index: Vec<u32> = Vec::new();
+    for seg in segs.windows(2) {
+        for l in 0..n_loads {
+            if best {
+                let mut pick: Option<usize> = None;
+                for gi in seg[0]..seg[1] {
+                    let r = &table[gi * n_loads + l];
+                    let better = pick.map_or(true, |p| {
+                        let q = &table[p * n_loads + l];
+                        let (a, b) = (r.latency(groups[gi].tr.osl), q.latency(groups[p].tr.osl));
+                        earlier(r.saturated, a, q.saturated, b)
+                    });
+                    if better {
+                        pick = Some(gi);
+                    }
+                }
+                if let Some(gi) = pick {
+                    rows.push(table[gi * n_loads + l]);
+                    which.push(gi as u32);
+                    load_index.push(l as u32);
+                }
+            } else {
+                for gi in seg[0]..seg[1] {
+                    rows.push(table[gi * n_loads + l]);
+                    which.push(gi as u32);
+                    load_index.push(l as u32);
+                }
+            }
+        }
+    }
+    let d = PyDict::new(py);
+    put_rows(&d, &rows)?;
+    put(&d, "group", which)?;
+    put(&d, "load_index", load_index)?;
     Ok(d)
 }
 
@@ -312,5 +533,6 @@ fn serving_steps<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(serving_steps, m)?)?;
     m.add_function(wrap_pyfunction!(serving_mixed_step, m)?)?;
-    m.add_function(wrap_pyfunction!(serving_traffic, m)?)
+    m.add_function(wrap_pyfunction!(serving_traffic, m)?)?;
+    m.add_function(wrap_pyfunction!(serving_serve, m)?)
 }

@@ -14,8 +14,6 @@ use super::layout::{kv_share, memory, Layout, Memory};
 use super::runtime::Runtime;
 use super::step::{kernel_launches, token_work, ServingPrep, TokenWork};
 
-/// Bisection steps of the steady-state solvers.
-pub const BISECTION_STEPS: usize = 64;
 /// Prefill-budget utilisation counted as saturated.
 pub const SATURATION: f64 = 1.0 - 1e-9;
 
@@ -115,6 +113,177 @@ fn kv_written_per_token(sp: &ServingPrep, tp: f64) -> f64 {
     m.kv_bytes_per_token() / m.kv_element_bytes() * sp.precision.kv_cache * kv_share(m, tp)
 }
 
+/// A layout of one model on its GPUs, and what every one of its steps shares (§T.1).
+#[derive(Clone, Copy)]
+pub struct Instance<'s, 'a> {
+    pub sp: &'s ServingPrep<'a>,
+    pub rt: &'s Runtime,
+    pub n_gpus: u32,
+    pub lay: Layout,
+    /// Kernel time of a step with prefill tokens (eager) and of a decode-only step.
+    kernel_eager_s: f64,
+    kernel_decode_s: f64,
+}
+
+/// One step's time and its components, memory aside (§T.1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepTime {
+    /// The step's time whether or not its capacity fits.
+    pub step_s: f64,
+    pub overhead_s: f64,
+    pub kernel_s: f64,
+    pub network_s: f64,
+    pub weight_memory_s: f64,
+    pub kv_memory_s: f64,
+    pub kv_write_s: f64,
+    pub compute_s: f64,
+    pub overlap_s: f64,
+    pub attention_flops: f64,
+}
+
+impl<'s, 'a> Instance<'s, 'a> {
+    pub fn new(sp: &'s ServingPrep<'a>, rt: &'s Runtime, n_gpus: u32, lay: Layout) -> Self {
+        let prep = &sp.epoch;
+        let launches = kernel_launches(prep.model, &prep.groups, rt);
+        let eager = rt.launch_kernel_s.unwrap_or(prep.hw.kernel_latency_s);
+        let decode = if rt.cuda_graphs {
+            rt.graph_kernel_s
+        } else {
+            eager
+        };
+        Self {
+            sp,
+            rt,
+            n_gpus,
+            lay,
+            kernel_eager_s: launches * eager,
+            kernel_decode_s: launches * decode,
+        }
+    }
+
+    /// The time of one step of `work` (§T.1): the one evaluation of a step, which the
+    /// steady state, TTFT and the disaggregated pools all call.
+    pub fn step(&self, work: &Work) -> StepTime {
+        let (sp, rt, lay) = (self.sp, self.rt, self.lay);
+        let prep = &sp.epoch;
+        let (m, hw) = (prep.model, prep.hw);
+        let (tp, dp, pp) = (
+            f64::from(lay.tp),
+            f64::from(lay.attention_dp),
+            f64::from(lay.pp),
+        );
+        let bm = (work.decode_seqs / pp).ceil();
+        let bg = (bm / dp).ceil();
+        // A chunk (one sequence's tokens) is never split: P/chunk sequences go to at most pp,
+        // then dp, places.
+        let per_chunk = |tokens: f64| {
+            if work.chunk > 0.0 {
+                tokens / work.chunk
+            } else {
+                0.0
+            }
+        };
+        let pm = work.prefill_tokens / pp.min(per_chunk(work.prefill_tokens).max(1.0));
+        let pg = pm / dp.min(per_chunk(pm).max(1.0));
+        let n = bm + pm;
+        let ng = bg + pg;
+
+        let f_kv = attention_flops(m, &prep.groups, work, bg, pg);
+        let TokenWork {
+            stream,
+            mut flops_attn,
+            flops_ffn,
+            flops_exp,
+            net,
+            ..
+        } = token_work(sp, rt, self.n_gpus, lay, n, ng);
+        flops_attn += f_kv / tp;
+
+        let chunks_g = if work.chunk > 0.0 {
+            pg / work.chunk
+        } else {
+            0.0
+        };
+        let mut kv_read = bg * kv_per_sequence(sp, work.decode_ctx, tp);
+        if chunks_g > 0.0 {
+            kv_read += chunks_g * kv_per_sequence(sp, work.prefix, tp);
+        }
+        let kv_write = ng * kv_written_per_token(sp, tp);
+        let beta = hw.hbm_bandwidth;
+        let w_eff = rt.weight_bandwidth_efficiency.unwrap_or(hw.mem_utilization);
+        let kv_eff = rt.kv_bandwidth_efficiency.unwrap_or(hw.mem_utilization);
+        let weight_s = stream / (beta * w_eff);
+        let kv_write_s = kv_write / (beta * kv_eff);
+        let kv_s = kv_read / (beta * kv_eff) + kv_write_s;
+        let eff = rt.gemm_efficiency.unwrap_or(hw.flop_utilization);
+        let rates = sp.peak_rates();
+        let compute_s = flops_attn / (rates[0] * eff)
+            + flops_ffn / (rates[1] * eff)
+            + flops_exp / (rates[2] * eff);
+
+        // CUDA graphs capture decode-only batches; a step with prefill tokens launches eagerly.
+        let kernel_s = if work.prefill_tokens <= 0.0 {
+            self.kernel_decode_s
+        } else {
+            self.kernel_eager_s
+        };
+        let work_s = (weight_s + kv_s).max(compute_s);
+        let hidden = rt.overlap * (net.latency + net.bandwidth).min(work_s);
+        let total = rt.step_overhead_s + kernel_s + (net.latency + net.bandwidth) + work_s - hidden;
+        StepTime {
+            step_s: total,
+            overhead_s: rt.step_overhead_s,
+            kernel_s,
+            network_s: net.latency + net.bandwidth,
+            weight_memory_s: weight_s,
+            kv_memory_s: kv_s,
+            kv_write_s,
+            compute_s,
+            overlap_s: hidden,
+            attention_flops: f_kv,
+        }
+    }
+
+    /// Per-GPU memory (§M) holding `seqs` sequences of `ctx` tokens.
+    pub fn memory(&self, seqs: f64, ctx: f64) -> Memory {
+        let prep = &self.sp.epoch;
+        let (p_attn, p_emb) = self.sp.params();
+        memory(
+            prep.model,
+            prep.hw,
+            &prep.groups,
+            p_attn,
+            p_emb,
+            prep.kv_bytes_at(ctx),
+            seqs,
+            self.lay,
+            self.rt,
+            &self.sp.precision,
+        )
+    }
+
+    /// One step of `work` with its memory and feasibility (§T.1).
+    pub fn mixed_step(&self, work: &Work) -> MixedStep {
+        let t = self.step(work);
+        let mem = self.memory(work.capacity_seqs, work.capacity_ctx);
+        let feasible = mem.fits() && work.capacity_seqs <= mem.max_batch_size;
+        MixedStep {
+            latency_s: if feasible { t.step_s } else { f64::INFINITY },
+            feasible,
+            overhead_s: t.overhead_s,
+            kernel_s: t.kernel_s,
+            network_s: t.network_s,
+            weight_memory_s: t.weight_memory_s,
+            kv_memory_s: t.kv_memory_s,
+            kv_write_s: t.kv_write_s,
+            compute_s: t.compute_s,
+            overlap_s: t.overlap_s,
+            attention_flops: t.attention_flops,
+            memory: mem,
+        }
+    }
+}
+
 /// One step of decode sequences and prefill tokens together (§T.1).
 pub fn mixed_step(
     sp: &ServingPrep,
@@ -123,99 +292,7 @@ pub fn mixed_step(
     lay: Layout,
     work: &Work,
 ) -> MixedStep {
-    let prep = &sp.epoch;
-    let (m, hw, prec) = (prep.model, prep.hw, &sp.precision);
-    let (tp, dp, pp) = (
-        f64::from(lay.tp),
-        f64::from(lay.attention_dp),
-        f64::from(lay.pp),
-    );
-    let bm = (work.decode_seqs / pp).ceil();
-    let bg = (bm / dp).ceil();
-    // A chunk (one sequence's tokens) is never split: P/chunk sequences go to at most pp,
-    // then dp, places.
-    let per_chunk = |tokens: f64| {
-        if work.chunk > 0.0 {
-            tokens / work.chunk
-        } else {
-            0.0
-        }
-    };
-    let pm = work.prefill_tokens / pp.min(per_chunk(work.prefill_tokens).max(1.0));
-    let pg = pm / dp.min(per_chunk(pm).max(1.0));
-    let n = bm + pm;
-    let ng = bg + pg;
-
-    let f_kv = attention_flops(m, &prep.groups, work, bg, pg);
-    let (p_attn, p_emb) = sp.params();
-    let TokenWork {
-        stream,
-        mut flops_attn,
-        flops_ffn,
-        flops_exp,
-        net,
-        ..
-    } = token_work(sp, rt, n_gpus, lay, n, ng);
-    flops_attn += f_kv / tp;
-
-    let mem = memory(
-        m,
-        hw,
-        &prep.groups,
-        p_attn,
-        p_emb,
-        prep.kv_bytes_at(work.capacity_ctx),
-        work.capacity_seqs,
-        lay,
-        rt,
-        prec,
-    );
-    let chunks_g = if work.chunk > 0.0 {
-        pg / work.chunk
-    } else {
-        0.0
-    };
-    let mut kv_read = bg * kv_per_sequence(sp, work.decode_ctx, tp);
-    if chunks_g > 0.0 {
-        kv_read += chunks_g * kv_per_sequence(sp, work.prefix, tp);
-    }
-    let kv_write = ng * kv_written_per_token(sp, tp);
-    let beta = hw.hbm_bandwidth;
-    let w_eff = rt.weight_bandwidth_efficiency.unwrap_or(hw.mem_utilization);
-    let kv_eff = rt.kv_bandwidth_efficiency.unwrap_or(hw.mem_utilization);
-    let weight_s = stream / (beta * w_eff);
-    let kv_write_s = kv_write / (beta * kv_eff);
-    let kv_s = kv_read / (beta * kv_eff) + kv_write_s;
-    let eff = rt.gemm_efficiency.unwrap_or(hw.flop_utilization);
-    let rates = sp.peak_rates();
-    let compute_s =
-        flops_attn / (rates[0] * eff) + flops_ffn / (rates[1] * eff) + flops_exp / (rates[2] * eff);
-
-    let graphs = rt.cuda_graphs && work.prefill_tokens <= 0.0;
-    let per_kernel = if graphs {
-        rt.graph_kernel_s
-    } else {
-        rt.launch_kernel_s.unwrap_or(hw.kernel_latency_s)
-    };
-    let kernel_s = kernel_launches(m, &prep.groups, rt) * per_kernel;
-    let work_s = (weight_s + kv_s).max(compute_s);
-    let hidden = rt.overlap * (net.latency + net.bandwidth).min(work_s);
-    let total = rt.step_overhead_s + kernel_s + (net.latency + net.bandwidth) + work_s - hidden;
-    let feasible = mem.fits() && work.capacity_seqs <= mem.max_batch_size;
-    MixedStep {
-        latency_s: if feasible { total } else { f64::INFINITY },
-        feasible,
-        overhead_s: rt.step_overhead_s,
-        kernel_s,
-        network_s: net.latency + net.bandwidth,
-        weight_memory_s: weight_s,
-        kv_memory_s: kv_s,
-        kv_write_s,
-        compute_s,
-        overlap_s: hidden,
-        attention_flops: f_kv,
-        memory: mem,
-    }
+    Instance::new(sp, rt, n_gpus, lay).mixed_step(work)
 }
 
 /// A prefill pass: `batch` sequences of `chunk` new tokens on `cached` ones (§T.2).
@@ -249,14 +326,30 @@ pub fn ttft_idle(
     isl: f64,
     chunk_size: f64,
 ) -> f64 {
-    let mut total = 0.0;
-    let mut done = 0.0;
-    while done < isl {
-        let c = chunk_size.min(isl - done);
-        total += prefill_chunk(sp, rt, n_gpus, lay, 1.0, c, done).latency_s;
-        done += c;
+    Instance::new(sp, rt, n_gpus, lay).ttft_idle(isl, chunk_size)
+}
+
+impl Instance<'_, '_> {
+    /// [`ttft_idle`] of this instance.
+    pub fn ttft_idle(&self, isl: f64, chunk_size: f64) -> f64 {
+        let mut total = 0.0;
+        let mut done = 0.0;
+        while done < isl {
+            let c = chunk_size.min(isl - done);
+            let work = Work {
+                decode_seqs: 0.0,
+                decode_ctx: 0.0,
+                prefill_tokens: c,
+                chunk: c,
+                prefix: done,
+                capacity_seqs: 1.0,
+                capacity_ctx: done + c,
+            };
+            total += self.mixed_step(&work).latency_s;
+            done += c;
+        }
+        total
     }
-    total
 }
 
 /// The steady state of one layout (§T.3).
@@ -282,186 +375,317 @@ pub struct Traffic {
     pub budget: f64,
 }
 
-struct Ctx<'s, 'a> {
-    sp: &'s ServingPrep<'a>,
-    rt: &'s Runtime,
-    n_gpus: u32,
-    lay: Layout,
-    tr: Traffic,
+/// Fixed-point jumps of the TPOT solver before it bisects over the decode batch (§T.3).
+pub const FIXED_POINT_STEPS: usize = 8;
+/// Relative width of the request-rate bracket at which the closed-loop solver stops (§T.3).
+pub const RATE_TOLERANCE: f64 = 1e-14;
+/// Iterations of the closed-loop solver at most (it halves its bracket at least every third).
+pub const RATE_ITERATIONS: usize = 200;
+/// Decode batches per stage whose steps a [`Solver`] keeps.
+const CACHE_LIMIT: usize = 1 << 16;
+
+/// The steady state at one rate before its memory is reported.
+#[derive(Debug, Clone, Copy)]
+struct Solved {
+    x: f64,
+    tpot: f64,
+    ttft: f64,
+    b: f64,
+    rho: f64,
+    td: f64,
+    tm: f64,
+    saturated: bool,
 }
 
-impl Ctx<'_, '_> {
-    /// (t_d, t_m, B, ρ) at rate x if TPOT were `tpot`.
-    fn steps(&self, x: f64, tpot: f64) -> (MixedStep, MixedStep, f64, f64) {
-        let Traffic { isl, osl, budget } = self.tr;
-        let b = x * osl * tpot;
-        let rho = x * isl * tpot / budget;
-        let c = budget.min(isl);
-        let dctx = isl + (osl - 1.0) / 2.0;
-        let cap = b + budget / c;
-        let ctx = isl + osl;
-        let mut work = Work {
-            decode_seqs: b,
-            decode_ctx: dctx,
-            prefill_tokens: 0.0,
-            chunk: c,
-            prefix: 0.0,
-            capacity_seqs: cap,
-            capacity_ctx: ctx,
-        };
-        let td = mixed_step(self.sp, self.rt, self.n_gpus, self.lay, &work);
-        work.prefill_tokens = budget;
-        work.prefix = (isl - c) / 2.0;
-        let tm = mixed_step(self.sp, self.rt, self.n_gpus, self.lay, &work);
-        (td, tm, b, rho)
+/// The steady-state solver of one instance and traffic (§T.3). Step times depend on the
+/// load only through k = ceil(B/pp), the decode batch per stage, so t_d(k), t_m(k) and the
+/// prompt's own chunks own(k) are kept per k: rows of one instance and traffic at many
+/// loads share them (the results do not depend on what is kept).
+pub struct Solver<'s, 'a> {
+    inst: Instance<'s, 'a>,
+    tr: Traffic,
+    chunk: f64,
+    decode_ctx: f64,
+    prefix: f64,
+    prefill_seqs: f64,
+    max_batch: f64,
+    fits: bool,
+    kept: Vec<[f64; 3]>,
+}
+
+impl<'s, 'a> Solver<'s, 'a> {
+    pub fn new(inst: Instance<'s, 'a>, tr: Traffic) -> Self {
+        let Traffic { isl, osl, budget } = tr;
+        let chunk = budget.min(isl);
+        let prefill_seqs = budget / chunk;
+        let mem = inst.memory(prefill_seqs, isl + osl);
+        Self {
+            inst,
+            tr,
+            chunk,
+            decode_ctx: isl + (osl - 1.0) / 2.0,
+            prefix: (isl - chunk) / 2.0,
+            prefill_seqs,
+            max_batch: mem.max_batch_size,
+            fits: mem.fits(),
+            kept: Vec::new(),
+        }
     }
 
-    /// The prompt's own chunks, each in a step with the B decoding sequences and no other prompt.
-    fn own_chunks(&self, b: f64) -> f64 {
-        let Traffic { isl, osl, budget } = self.tr;
-        let dctx = isl + (osl - 1.0) / 2.0;
-        let cap = b + budget / budget.min(isl);
+    fn work(&self, k: f64, tokens: f64, chunk: f64, prefix: f64) -> Work {
+        Work {
+            decode_seqs: k * f64::from(self.inst.lay.pp),
+            decode_ctx: self.decode_ctx,
+            prefill_tokens: tokens,
+            chunk,
+            prefix,
+            capacity_seqs: 0.0,
+            capacity_ctx: 0.0,
+        }
+    }
+
+    /// [t_d, t_m, own] at k decode sequences per stage; own is NaN until asked for.
+    fn steps(&mut self, k: f64, own: bool) -> [f64; 3] {
+        let i = k as usize;
+        if let Some(v) = self.kept.get(i) {
+            if !v[0].is_nan() && (!own || !v[2].is_nan()) {
+                return *v;
+            }
+        }
+        let mut v = match self.kept.get(i) {
+            Some(v) if !v[0].is_nan() => *v,
+            _ => {
+                let td = self.inst.step(&self.work(k, 0.0, self.chunk, 0.0)).step_s;
+                let tm = self
+                    .inst
+                    .step(&self.work(k, self.tr.budget, self.chunk, self.prefix))
+                    .step_s;
+                [td, tm, f64::NAN]
+            }
+        };
+        if own && v[2].is_nan() {
+            v[2] = self.own_chunks(k);
+        }
+        if i < CACHE_LIMIT {
+            if self.kept.len() <= i {
+                self.kept.resize(i + 1, [f64::NAN; 3]);
+            }
+            self.kept[i] = v;
+        }
+        v
+    }
+
+    /// The prompt's own chunks, each in a step with the k·pp decoding sequences and no other
+    /// prompt.
+    fn own_chunks(&self, k: f64) -> f64 {
+        let Traffic { isl, budget, .. } = self.tr;
         let mut total = 0.0;
         let mut done = 0.0;
         while done < isl {
             let c = budget.min(isl - done);
-            let work = Work {
-                decode_seqs: b,
-                decode_ctx: dctx,
-                prefill_tokens: c,
-                chunk: c,
-                prefix: done,
-                capacity_seqs: cap,
-                capacity_ctx: isl + osl,
-            };
-            total += mixed_step(self.sp, self.rt, self.n_gpus, self.lay, &work).latency_s;
+            total += self.inst.step(&self.work(k, c, c, done)).step_s;
             done += c;
         }
         total
     }
 
-    fn excess(&self, x: f64, t: f64) -> f64 {
-        let (td, tm, _, rho) = self.steps(x, t);
-        (1.0 - rho) * td.latency_s + rho * tm.latency_s - t
+    /// (1 − ρ)·t_d + ρ·t_m − T at rate x and TPOT T in piece k.
+    fn excess(&mut self, x: f64, k: f64, t: f64) -> f64 {
+        let [td, tm, _] = self.steps(k, false);
+        let rho = x * self.tr.isl * t / self.tr.budget;
+        (1.0 - rho) * td + rho * tm - t
     }
 
-    fn at_rate(&self, x: f64) -> Steady {
-        let Traffic { isl, osl, budget } = self.tr;
-        let cap_rho = if x > 0.0 {
-            budget / (x * isl)
-        } else {
-            f64::INFINITY
-        };
-        let (td0, _, _, _) = self.steps(0.0, 0.0);
-        let mb = td0.memory.max_batch_size;
-        let cap_mem = if x > 0.0 {
-            (mb - budget / budget.min(isl)) / (x * osl)
-        } else {
-            f64::INFINITY
-        };
-        let mut hi = cap_rho.min(cap_mem);
-        // Saturated when the bracket is empty, or the step is not under T at its end (NaN too).
-        let at_hi = if hi.is_finite() {
-            self.excess(x, hi)
-        } else {
-            f64::NEG_INFINITY
-        };
-        let saturated = hi.is_nan() || hi <= 0.0 || at_hi.is_nan() || at_hi > 0.0;
-        let tpot = if x <= 0.0 {
-            td0.latency_s
-        } else if saturated {
-            f64::INFINITY
-        } else {
-            let mut lo = 0.0;
-            if hi.is_infinite() {
-                hi = td0.latency_s;
-                while self.excess(x, hi) > 0.0 {
-                    hi *= 2.0;
-                }
-            }
-            for _ in 0..BISECTION_STEPS {
-                let mid = 0.5 * (lo + hi);
-                if self.excess(x, mid) > 0.0 {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            hi
-        };
-        if tpot.is_infinite() {
-            let (td, _, _, _) = self.steps(x, 0.0);
-            return Steady {
-                requests_per_s: x,
-                tpot_s: f64::INFINITY,
-                ttft_s: f64::INFINITY,
-                decode_seqs: f64::INFINITY,
-                prefill_share: 1.0,
-                decode_step_s: f64::INFINITY,
-                mixed_step_s: f64::INFINITY,
-                saturated: true,
-                memory: td.memory,
-            };
+    fn saturated(x: f64) -> Solved {
+        Solved {
+            x,
+            tpot: f64::INFINITY,
+            ttft: f64::INFINITY,
+            b: f64::INFINITY,
+            rho: 1.0,
+            td: f64::INFINITY,
+            tm: f64::INFINITY,
+            saturated: true,
         }
-        let (td, tm, b, rho) = self.steps(x, tpot);
-        let saturated = rho >= SATURATION || !(td.feasible && tm.feasible);
+    }
+
+    /// TPOT, TTFT and the batch at x requests/s (§T.3).
+    fn solve(&mut self, x: f64) -> Solved {
+        let Traffic { isl, osl, budget } = self.tr;
+        let pp = f64::from(self.inst.lay.pp);
+        if !(self.fits && self.prefill_seqs <= self.max_batch) {
+            return Self::saturated(x);
+        }
+        let (k, tpot) = if x <= 0.0 {
+            (0.0, self.steps(0.0, false)[0])
+        } else {
+            let cap_rho = budget / (x * isl);
+            let cap_mem = (self.max_batch - self.prefill_seqs) / (x * osl);
+            let hi = cap_rho.min(cap_mem);
+            if hi.is_nan() || hi <= 0.0 {
+                return Self::saturated(x);
+            }
+            // T lies in piece k: (k − 1)·pp < x·OSL·T ≤ k·pp.
+            let end = |k: f64| (k * pp / (x * osl)).min(hi);
+            let k_hi = (x * osl * hi / pp).ceil().max(1.0);
+            let at_hi = self.excess(x, k_hi, hi);
+            if at_hi.is_nan() || at_hi > 0.0 {
+                return Self::saturated(x);
+            }
+            // From T = 0, T' = (1 − ρ)·t_d + ρ·t_m(T) stays under the least crossing while
+            // the step times grow with T: jump piece by piece, then bisect over k.
+            let (mut lo, mut k) = (0.0, 1.0);
+            let mut found = None;
+            for _ in 0..FIXED_POINT_STEPS {
+                if k >= k_hi {
+                    found = Some(k_hi);
+                    break;
+                }
+                let t = end(k);
+                let e = self.excess(x, k, t);
+                if e <= 0.0 {
+                    found = Some(k);
+                    break;
+                }
+                lo = k;
+                k = ((e + t) * x * osl / pp).ceil().max(k + 1.0);
+            }
+            let k = if let Some(k) = found {
+                k
+            } else {
+                let mut hi_k = k_hi;
+                while hi_k - lo > 1.0 {
+                    let mid = ((lo + hi_k) / 2.0).floor();
+                    if self.excess(x, mid, end(mid)) <= 0.0 {
+                        hi_k = mid;
+                    } else {
+                        lo = mid;
+                    }
+                }
+                hi_k
+            };
+            // In piece k the step times are constant: T = t_d/(1 − (x·ISL/K)·(t_m − t_d)),
+            // or the piece's start when the crossing is the jump into it.
+            let [td, tm, _] = self.steps(k, false);
+            let start = (k - 1.0) * pp / (x * osl);
+            let den = 1.0 - x * isl / budget * (tm - td);
+            let t = if den > 0.0 {
+                (td / den).max(start).min(end(k))
+            } else {
+                start
+            };
+            (k, if t > 0.0 { t } else { end(k) })
+        };
+        let [td, tm, own] = self.steps(k, true);
+        let b = x * osl * tpot;
+        let rho = x * isl * tpot / budget;
+        let cap = b + self.prefill_seqs;
+        let saturated = rho >= SATURATION || cap > self.max_batch || !tpot.is_finite();
         let ttft = if saturated {
             f64::INFINITY
         } else {
             let service = isl / budget * tpot;
             let wait = rho * service / (2.0 * (1.0 - rho));
-            wait + (1.0 - rho) * self.own_chunks(b) + rho * (isl / budget).ceil() * tm.latency_s
+            wait + (1.0 - rho) * own + rho * (isl / budget).ceil() * tm
         };
-        Steady {
-            requests_per_s: x,
-            tpot_s: tpot,
-            ttft_s: ttft,
-            decode_seqs: b,
-            prefill_share: rho,
-            decode_step_s: td.latency_s,
-            mixed_step_s: tm.latency_s,
+        Solved {
+            x,
+            tpot,
+            ttft,
+            b,
+            rho,
+            td,
+            tm,
             saturated,
-            memory: tm.memory,
         }
     }
 
-    fn at_concurrency(&self, concurrency: f64) -> Steady {
-        let osl = self.tr.osl;
-        let idle = self.at_rate(0.0);
-        let t_min = idle.tpot_s;
-        if !t_min.is_finite() {
-            return Steady {
-                requests_per_s: 0.0,
-                tpot_s: f64::INFINITY,
-                ttft_s: f64::INFINITY,
-                decode_seqs: 0.0,
-                prefill_share: 0.0,
-                decode_step_s: f64::INFINITY,
-                mixed_step_s: f64::INFINITY,
-                saturated: true,
-                memory: idle.memory,
-            };
+    fn steady(&self, s: Solved) -> Steady {
+        let capacity = if s.b.is_finite() {
+            s.b + self.prefill_seqs
+        } else {
+            self.prefill_seqs
+        };
+        Steady {
+            requests_per_s: s.x,
+            tpot_s: s.tpot,
+            ttft_s: s.ttft,
+            decode_seqs: s.b,
+            prefill_share: s.rho,
+            decode_step_s: s.td,
+            mixed_step_s: s.tm,
+            saturated: s.saturated,
+            memory: self.inst.memory(capacity, self.tr.isl + self.tr.osl),
         }
-        let (mut lo, mut hi) = (0.0, concurrency / (osl * t_min));
-        for _ in 0..BISECTION_STEPS {
-            let mid = 0.5 * (lo + hi);
-            let st = self.at_rate(mid);
-            let in_flight = if st.saturated {
-                f64::INFINITY
+    }
+
+    /// In-flight batching at `rate` requests/s (§T.3).
+    pub fn at_rate(&mut self, rate: f64) -> Steady {
+        let s = self.solve(rate);
+        self.steady(s)
+    }
+
+    /// x·(TTFT + OSL·TPOT) − N at rate x (inf when saturated).
+    fn over(&mut self, x: f64, n: f64) -> f64 {
+        let s = self.solve(x);
+        if s.saturated {
+            f64::INFINITY
+        } else {
+            x * (s.ttft + self.tr.osl * s.tpot) - n
+        }
+    }
+
+    /// A closed loop of `concurrency` requests: the largest rate x found with
+    /// x·(TTFT + OSL·TPOT) < N, by the Illinois method bracketed in (0, N/(OSL·t_d(0))],
+    /// bisecting whenever two steps have not halved the bracket (§T.3).
+    pub fn at_concurrency(&mut self, concurrency: f64) -> Steady {
+        let idle = self.solve(0.0);
+        if idle.saturated || !idle.tpot.is_finite() {
+            let mut s = Self::saturated(0.0);
+            s.b = 0.0;
+            s.rho = 0.0;
+            return self.steady(s);
+        }
+        let (mut lo, mut hi) = (0.0, concurrency / (self.tr.osl * idle.tpot));
+        let (mut f_lo, mut f_hi) = (-concurrency, self.over(hi, concurrency));
+        if f_hi < 0.0 {
+            lo = hi;
+        }
+        let (mut width, mut stale, mut side) = (hi - lo, 0, 0);
+        for _ in 0..RATE_ITERATIONS {
+            if hi - lo <= RATE_TOLERANCE * hi {
+                break;
+            }
+            let secant = hi - f_hi * (hi - lo) / (f_hi - f_lo);
+            let x = if stale < 2 && f_hi.is_finite() && secant > lo && secant < hi {
+                secant
             } else {
-                mid * (st.ttft_s + osl * st.tpot_s)
+                0.5 * (lo + hi)
             };
-            if in_flight < concurrency {
-                lo = mid;
+            let f = self.over(x, concurrency);
+            if f < 0.0 {
+                (lo, f_lo) = (x, f);
+                if side == -1 {
+                    f_hi *= 0.5;
+                }
+                side = -1;
             } else {
-                hi = mid;
+                (hi, f_hi) = (x, f);
+                if side == 1 {
+                    f_lo *= 0.5;
+                }
+                side = 1;
+            }
+            stale += 1;
+            if hi - lo <= 0.5 * width {
+                (width, stale) = (hi - lo, 0);
             }
         }
-        let mut st = self.at_rate(lo);
-        if lo <= 0.0 || st.saturated {
-            st.saturated = true;
+        let mut s = self.solve(lo);
+        if lo <= 0.0 || s.saturated {
+            s.saturated = true;
         }
-        st
+        self.steady(s)
     }
 }
 
@@ -474,14 +698,7 @@ pub fn steady_at_rate(
     tr: Traffic,
     rate: f64,
 ) -> Steady {
-    Ctx {
-        sp,
-        rt,
-        n_gpus,
-        lay,
-        tr,
-    }
-    .at_rate(rate)
+    Solver::new(Instance::new(sp, rt, n_gpus, lay), tr).at_rate(rate)
 }
 
 /// A closed loop of `concurrency` requests (Little's law, §T.3).
@@ -493,14 +710,7 @@ pub fn steady_at_concurrency(
     tr: Traffic,
     concurrency: f64,
 ) -> Steady {
-    Ctx {
-        sp,
-        rt,
-        n_gpus,
-        lay,
-        tr,
-    }
-    .at_concurrency(concurrency)
+    Solver::new(Instance::new(sp, rt, n_gpus, lay), tr).at_concurrency(concurrency)
 }
 
 #[cfg(test)]
