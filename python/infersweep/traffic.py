@@ -37,18 +37,36 @@ SERVE_COLUMNS = [
 ]
 
 
-def _axis(name: str, value: Any, *, integer: bool = False, allow_none: bool = False) -> list[Any]:
+_NUMBER = (int, float, np.integer, np.floating)
+
+
+def _axis(name: str, value: Any, *, integer: bool = False) -> list[Any]:
+    """A grid axis as a list of positive finite numbers (integers where `integer`), or a
+    GridError naming the field and the first bad value."""
     if value is None:
-        if allow_none:
-            return [None]
         raise GridError(f"grid: field {name!r} is required")
-    raw = list(value) if isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, str) else [value]
-    if not raw:
+    raw = value if isinstance(value, np.ndarray) else (
+        list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value])
+    if len(raw) == 0:
         raise GridError(f"grid: field {name!r} is empty")
+    # Fast path: a numeric array, or a list of numbers (bools are not numbers here).
+    arr = None
+    if isinstance(raw, np.ndarray):
+        arr = raw.ravel() if raw.dtype.kind in "iuf" else None
+    elif all(isinstance(v, _NUMBER) and not isinstance(v, bool) for v in raw):
+        arr = np.asarray(raw, dtype=np.float64)
+    if arr is not None and arr.ndim == 1:
+        with np.errstate(invalid="ignore"):
+            f = arr.astype(np.float64)
+            ok = np.isfinite(f) & (f > 0)
+            if integer:
+                ok &= f == np.floor(f)
+        if ok.all():
+            return f.astype(np.int64).tolist() if integer else f.tolist()
     for v in raw:
-        ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
+        good = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) \
             and math.isfinite(v) and v > 0 and (not integer or float(v).is_integer())
-        if not ok:
+        if not good:
             kind = "positive integers" if integer else "positive finite numbers"
             raise GridError(f"grid: field {name!r} must be {kind}, got {v!r}")
     return [int(v) if integer else float(v) for v in raw]

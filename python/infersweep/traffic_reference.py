@@ -18,7 +18,7 @@ from .specs import Gpu, Model
 #: Fixed-point jumps of the TPOT solver before it bisects over the decode batch (§T.3).
 FIXED_POINT_STEPS = 8
 #: Relative width of the request-rate bracket at which the closed-loop solver stops (§T.3).
-RATE_TOLERANCE = 1e-14
+RATE_TOLERANCE = 1e-12
 #: Iterations of the closed-loop solver at most (it halves its bracket at least every third).
 RATE_ITERATIONS = 200
 #: Utilisation of the prefill budget counted as saturated (the queue's wait diverges at 1).
@@ -226,6 +226,7 @@ class _Solver:
         self.prefix = (isl - self.chunk) / 2
         mem = memory(m, g, n_gpus, self.prefill_seqs, isl + osl, lay, rt, (prec or Precision()).resolve(m))
         self.max_batch, self.fits = mem.max_batch_size, mem.fits
+        self.last_k = math.inf      # the piece of the last solve
 
     def _step(self, k: float, tokens: float, chunk: float, prefix: float) -> float:
         w = Work(k * self.lay.pp, self.decode_ctx, tokens, chunk, prefix, 0.0, 0.0)
@@ -250,9 +251,13 @@ class _Solver:
         rho = x * self.isl * t / self.budget
         return (1 - rho) * td + rho * tm - t
 
-    def solve(self, x: float) -> Steady:
-        """TPOT, TTFT and the batch at x requests/s; memory is reported by :meth:`steady`."""
+    def solve(self, x: float, start: float = 1.0, to: float = math.inf) -> Steady:
+        """TPOT, TTFT and the batch at x requests/s; memory is reported by :meth:`steady`. The
+        crossing's piece is known to lie in [start, to]: every piece below `start` ends with
+        excess > 0 at x, piece `to` with excess ≤ 0 (the excess at a piece's end grows with x,
+        so the pieces of a lower and a higher rate bound it)."""
         isl, osl, budget, pp = self.isl, self.osl, self.budget, self.lay.pp
+        self.last_k = math.inf
         sat = Steady(x, math.inf, math.inf, math.inf, 1.0, math.inf, math.inf, True, None)  # type: ignore[arg-type]
         if not (self.fits and self.prefill_seqs <= self.max_batch):
             return sat
@@ -272,11 +277,12 @@ class _Solver:
                 return sat
             # From T = 0 the map T → (1 − ρ)·t_d + ρ·t_m stays under the least crossing while step
             # times grow with T: jump piece by piece, then bisect over k.
-            lo, k = 0.0, 1.0
+            top = min(k_hi, to)
+            lo, k = start - 1, start
             found = None
             for _ in range(FIXED_POINT_STEPS):
-                if k >= k_hi:
-                    found = k_hi
+                if k >= top:
+                    found = top
                     break
                 t = end(k)
                 e = self.excess(x, k, t)
@@ -286,7 +292,7 @@ class _Solver:
                 lo = k
                 k = max(float(math.ceil((e + t) * x * osl / pp)), k + 1.0)
             if found is None:
-                hi_k = k_hi
+                hi_k = top
                 while hi_k - lo > 1:
                     mid = float(math.floor((lo + hi_k) / 2))
                     if self.excess(x, mid, end(mid)) <= 0:
@@ -302,6 +308,7 @@ class _Solver:
             den = 1 - x * isl / budget * (tm - td)
             t = min(max(td / den, start), end(k)) if den > 0 else start
             tpot = t if t > 0 else end(k)
+        self.last_k = k
         td, tm = self.steps(k)
         own = self.own_chunks(k)
         b = x * osl * tpot
@@ -343,35 +350,56 @@ def steady_at_concurrency(m: Model, g: Gpu, n_gpus: int, lay: Layout, concurrenc
     if idle.saturated or not math.isfinite(idle.tpot_s):
         return s.steady(Steady(0.0, math.inf, math.inf, 0.0, 0.0, math.inf, math.inf, True, None))  # type: ignore[arg-type]
 
-    def over(x: float) -> float:
-        st = s.solve(x)
-        return math.inf if st.saturated else x * (st.ttft_s + osl * st.tpot_s) - concurrency
+    def over(x: float, start: float = 1.0, to: float = math.inf) -> tuple[float, float]:
+        st = s.solve(x, start, to)
+        k = s.last_k
+        return (math.inf if st.saturated else x * (st.ttft_s + osl * st.tpot_s) - concurrency), k
+
+    def piece_end_rate(k: float) -> float:
+        """The rate at which piece k's crossing reaches the piece's end, B = k·pp."""
+        td, tm = s.steps(k)
+        kp = k * lay.pp
+        return kp / (osl * td + kp * isl * (tm - td) / budget)
 
     lo, hi = 0.0, concurrency / (osl * idle.tpot_s)
-    f_lo, f_hi = -concurrency, over(hi)
+    f_hi, k_hi = over(hi)
+    f_lo, k_lo = -concurrency, 0.0
     if f_hi < 0:
         lo = hi
     width, stale, side = hi - lo, 0, 0
+    probe: float | None = None
     for _ in range(RATE_ITERATIONS):
         if hi - lo <= RATE_TOLERANCE * hi:
             break
+        jump = piece_end_rate(k_lo) if probe is None and k_hi == k_lo + 1 and k_lo > 0 else math.nan
         secant = hi - f_hi * (hi - lo) / (f_hi - f_lo) if math.isfinite(f_hi) else math.nan
-        x = secant if stale < 2 and math.isfinite(f_hi) and lo < secant < hi else 0.5 * (lo + hi)
-        f = over(x)
+        at_jump = False
+        if probe is not None and lo < probe < hi:
+            x = probe
+        elif lo < jump < hi:
+            x, at_jump = jump, True
+        elif stale < 2 and math.isfinite(f_hi) and lo < secant < hi:
+            x = secant
+        else:
+            x = 0.5 * (lo + hi)
+        probe = None
+        f, k = over(x, max(k_lo, 1.0), k_hi)
         if f < 0:
-            lo, f_lo = x, f
+            lo, f_lo, k_lo = x, f, k
             if side == -1:
                 f_hi *= 0.5
             side = -1
+            if at_jump:
+                probe = x * (1 + 0.5 * RATE_TOLERANCE)
         else:
-            hi, f_hi = x, f
+            hi, f_hi, k_hi = x, f, k
             if side == 1:
                 f_lo *= 0.5
             side = 1
         stale += 1
         if hi - lo <= 0.5 * width:
             width, stale = hi - lo, 0
-    st = s.solve(lo)
+    st = s.solve(lo, max(k_lo, 1.0), k_hi)
     if lo <= 0 or st.saturated:
         st.saturated = True
     return s.steady(st)

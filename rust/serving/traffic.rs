@@ -378,7 +378,7 @@ pub struct Traffic {
 /// Fixed-point jumps of the TPOT solver before it bisects over the decode batch (§T.3).
 pub const FIXED_POINT_STEPS: usize = 8;
 /// Relative width of the request-rate bracket at which the closed-loop solver stops (§T.3).
-pub const RATE_TOLERANCE: f64 = 1e-14;
+pub const RATE_TOLERANCE: f64 = 1e-12;
 /// Iterations of the closed-loop solver at most (it halves its bracket at least every third).
 pub const RATE_ITERATIONS: usize = 200;
 /// Decode batches per stage whose steps a [`Solver`] keeps.
@@ -388,6 +388,8 @@ const CACHE_LIMIT: usize = 1 << 16;
 #[derive(Debug, Clone, Copy)]
 struct Solved {
     x: f64,
+    /// The piece: decode sequences per stage the steps carry.
+    k: f64,
     tpot: f64,
     ttft: f64,
     b: f64,
@@ -499,6 +501,7 @@ impl<'s, 'a> Solver<'s, 'a> {
     fn saturated(x: f64) -> Solved {
         Solved {
             x,
+            k: f64::INFINITY,
             tpot: f64::INFINITY,
             ttft: f64::INFINITY,
             b: f64::INFINITY,
@@ -511,6 +514,13 @@ impl<'s, 'a> Solver<'s, 'a> {
 
     /// TPOT, TTFT and the batch at x requests/s (§T.3).
     fn solve(&mut self, x: f64) -> Solved {
+        self.solve_within(x, 1.0, f64::INFINITY)
+    }
+
+    /// [`Self::solve`] knowing that the crossing's piece lies in [from, to]: every piece
+    /// below `from` ends with excess > 0 at x, piece `to` with excess ≤ 0 (the excess at a
+    /// piece's end grows with x, so the pieces of a lower and a higher rate bound it).
+    fn solve_within(&mut self, x: f64, from: f64, to: f64) -> Solved {
         let Traffic { isl, osl, budget } = self.tr;
         let pp = f64::from(self.inst.lay.pp);
         if !(self.fits && self.prefill_seqs <= self.max_batch) {
@@ -534,11 +544,12 @@ impl<'s, 'a> Solver<'s, 'a> {
             }
             // From T = 0, T' = (1 − ρ)·t_d + ρ·t_m(T) stays under the least crossing while
             // the step times grow with T: jump piece by piece, then bisect over k.
-            let (mut lo, mut k) = (0.0, 1.0);
+            let top = k_hi.min(to);
+            let (mut lo, mut k) = (from - 1.0, from);
             let mut found = None;
             for _ in 0..FIXED_POINT_STEPS {
-                if k >= k_hi {
-                    found = Some(k_hi);
+                if k >= top {
+                    found = Some(top);
                     break;
                 }
                 let t = end(k);
@@ -553,7 +564,7 @@ impl<'s, 'a> Solver<'s, 'a> {
             let k = if let Some(k) = found {
                 k
             } else {
-                let mut hi_k = k_hi;
+                let mut hi_k = top;
                 while hi_k - lo > 1.0 {
                     let mid = ((lo + hi_k) / 2.0).floor();
                     if self.excess(x, mid, end(mid)) <= 0.0 {
@@ -590,6 +601,7 @@ impl<'s, 'a> Solver<'s, 'a> {
         };
         Solved {
             x,
+            k,
             tpot,
             ttft,
             b,
@@ -625,19 +637,31 @@ impl<'s, 'a> Solver<'s, 'a> {
         self.steady(s)
     }
 
-    /// x·(TTFT + OSL·TPOT) − N at rate x (inf when saturated).
-    fn over(&mut self, x: f64, n: f64) -> f64 {
-        let s = self.solve(x);
+    /// (x·(TTFT + OSL·TPOT) − N, k) at rate x (inf when saturated), its piece in [from, to].
+    fn over(&mut self, x: f64, n: f64, from: f64, to: f64) -> (f64, f64) {
+        let s = self.solve_within(x, from, to);
         if s.saturated {
-            f64::INFINITY
+            (f64::INFINITY, s.k)
         } else {
-            x * (s.ttft + self.tr.osl * s.tpot) - n
+            (x * (s.ttft + self.tr.osl * s.tpot) - n, s.k)
         }
     }
 
+    /// The rate at which piece k's crossing reaches the piece's end, B = k·pp: where the
+    /// in-flight count jumps to the next piece.
+    fn piece_end_rate(&mut self, k: f64) -> f64 {
+        let [td, tm, _] = self.steps(k, false);
+        let kp = k * f64::from(self.inst.lay.pp);
+        let Traffic { isl, osl, budget } = self.tr;
+        kp / (osl * td + kp * isl * (tm - td) / budget)
+    }
+
     /// A closed loop of `concurrency` requests: the largest rate x found with
-    /// x·(TTFT + OSL·TPOT) < N, by the Illinois method bracketed in (0, N/(OSL·t_d(0))],
-    /// bisecting whenever two steps have not halved the bracket (§T.3).
+    /// x·(TTFT + OSL·TPOT) < N (§T.3), in (0, N/(OSL·t_d(0))], by the Illinois method; where
+    /// the bracket's ends lie in different pieces it first tries where the lower end's piece
+    /// ends (the in-flight count jumps there) and just above it when they are adjacent pieces;
+    /// it bisects whenever two steps
+    /// have not halved the bracket.
     pub fn at_concurrency(&mut self, concurrency: f64) -> Steady {
         let idle = self.solve(0.0);
         if idle.saturated || !idle.tpot.is_finite() {
@@ -647,30 +671,44 @@ impl<'s, 'a> Solver<'s, 'a> {
             return self.steady(s);
         }
         let (mut lo, mut hi) = (0.0, concurrency / (self.tr.osl * idle.tpot));
-        let (mut f_lo, mut f_hi) = (-concurrency, self.over(hi, concurrency));
+        let (f, k) = self.over(hi, concurrency, 1.0, f64::INFINITY);
+        let (mut f_lo, mut f_hi, mut k_lo, mut k_hi) = (-concurrency, f, 0.0, k);
         if f_hi < 0.0 {
             lo = hi;
         }
         let (mut width, mut stale, mut side) = (hi - lo, 0, 0);
+        let mut probe: Option<f64> = None;
         for _ in 0..RATE_ITERATIONS {
             if hi - lo <= RATE_TOLERANCE * hi {
                 break;
             }
-            let secant = hi - f_hi * (hi - lo) / (f_hi - f_lo);
-            let x = if stale < 2 && f_hi.is_finite() && secant > lo && secant < hi {
-                secant
+            let jump = if probe.is_none() && k_hi == k_lo + 1.0 && k_lo > 0.0 {
+                self.piece_end_rate(k_lo)
             } else {
-                0.5 * (lo + hi)
+                f64::NAN
             };
-            let f = self.over(x, concurrency);
+            let secant = hi - f_hi * (hi - lo) / (f_hi - f_lo);
+            let (x, at_jump) = if let Some(p) = probe.take().filter(|&p| p > lo && p < hi) {
+                (p, false)
+            } else if jump > lo && jump < hi {
+                (jump, true)
+            } else if stale < 2 && f_hi.is_finite() && secant > lo && secant < hi {
+                (secant, false)
+            } else {
+                (0.5 * (lo + hi), false)
+            };
+            let (f, k) = self.over(x, concurrency, k_lo.max(1.0), k_hi);
             if f < 0.0 {
-                (lo, f_lo) = (x, f);
+                (lo, f_lo, k_lo) = (x, f, k);
                 if side == -1 {
                     f_hi *= 0.5;
                 }
                 side = -1;
+                if at_jump {
+                    probe = Some(x * (1.0 + 0.5 * RATE_TOLERANCE));
+                }
             } else {
-                (hi, f_hi) = (x, f);
+                (hi, f_hi, k_hi) = (x, f, k);
                 if side == 1 {
                     f_lo *= 0.5;
                 }
@@ -681,7 +719,7 @@ impl<'s, 'a> Solver<'s, 'a> {
                 (width, stale) = (hi - lo, 0);
             }
         }
-        let mut s = self.solve(lo);
+        let mut s = self.solve_within(lo, k_lo.max(1.0), k_hi);
         if lo <= 0.0 || s.saturated {
             s.saturated = true;
         }
