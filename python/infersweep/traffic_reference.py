@@ -15,8 +15,8 @@ from .serving import Precision, Runtime
 from .serving_reference import Layout, Memory, _rate, kernel_launches, kv_share, memory, token_work
 from .specs import Gpu, Model
 
-#: Fixed-point jumps of the TPOT solver before it bisects over the decode batch (§T.3).
-FIXED_POINT_STEPS = 8
+#: Fixed-point jumps of the TPOT solver before its regula falsi over the decode batch (§T.3).
+FIXED_POINT_STEPS = 4
 #: Relative width of the request-rate bracket at which the closed-loop solver stops (§T.3).
 RATE_TOLERANCE = 1e-12
 #: Iterations of the closed-loop solver at most (it halves its bracket at least every third).
@@ -273,12 +273,15 @@ class _Solver:
                 return min(k * pp / (x * osl), hi)
 
             k_hi = max(float(math.ceil(x * osl * hi / pp)), 1.0)
-            if not self.excess(x, k_hi, hi) <= 0:
+            at_hi = self.excess(x, k_hi, hi)
+            if not at_hi <= 0:
                 return sat
             # From T = 0 the map T → (1 − ρ)·t_d + ρ·t_m stays under the least crossing while step
-            # times grow with T: jump piece by piece, then bisect over k.
+            # times grow with T: jump piece by piece; then regula falsi over k (Illinois, bisecting
+            # when two steps have not halved the bracket).
             top = min(k_hi, to)
             lo, k = start - 1, start
+            e_lo = math.nan
             found = None
             for _ in range(FIXED_POINT_STEPS):
                 if k >= top:
@@ -289,16 +292,29 @@ class _Solver:
                 if e <= 0:
                     found = k
                     break
-                lo = k
+                lo, e_lo = k, e
                 k = max(float(math.ceil((e + t) * x * osl / pp)), k + 1.0)
             if found is None:
                 hi_k = top
+                e_hi = at_hi if top == k_hi else self.excess(x, top, end(top))
+                width, stale, side = hi_k - lo, 0, 0
                 while hi_k - lo > 1:
-                    mid = float(math.floor((lo + hi_k) / 2))
-                    if self.excess(x, mid, end(mid)) <= 0:
-                        hi_k = mid
+                    guess = lo + float(math.ceil(e_lo * (hi_k - lo) / (e_lo - e_hi)))
+                    mid = guess if stale < 2 and lo < guess < hi_k else float(math.floor((lo + hi_k) / 2))
+                    e = self.excess(x, mid, end(mid))
+                    if e <= 0:
+                        hi_k, e_hi = mid, e
+                        if side == 1:
+                            e_lo *= 0.5
+                        side = 1
                     else:
-                        lo = mid
+                        lo, e_lo = mid, e
+                        if side == -1:
+                            e_hi *= 0.5
+                        side = -1
+                    stale += 1
+                    if hi_k - lo <= 0.5 * width:
+                        width, stale = hi_k - lo, 0
                 found = hi_k
             k = found
             # In piece k the step times are constant: T = t_d/(1 − (x·ISL/K)·(t_m − t_d)), or the
@@ -350,10 +366,10 @@ def steady_at_concurrency(m: Model, g: Gpu, n_gpus: int, lay: Layout, concurrenc
     if idle.saturated or not math.isfinite(idle.tpot_s):
         return s.steady(Steady(0.0, math.inf, math.inf, 0.0, 0.0, math.inf, math.inf, True, None))  # type: ignore[arg-type]
 
-    def over(x: float, start: float = 1.0, to: float = math.inf) -> tuple[float, float]:
+    def over(x: float, start: float = 1.0, to: float = math.inf) -> tuple[float, float, Steady]:
         st = s.solve(x, start, to)
-        k = s.last_k
-        return (math.inf if st.saturated else x * (st.ttft_s + osl * st.tpot_s) - concurrency), k
+        f = math.inf if st.saturated else x * (st.ttft_s + osl * st.tpot_s) - concurrency
+        return f, s.last_k, st
 
     def piece_end_rate(k: float) -> float:
         """The rate at which piece k's crossing reaches the piece's end, B = k·pp."""
@@ -362,10 +378,18 @@ def steady_at_concurrency(m: Model, g: Gpu, n_gpus: int, lay: Layout, concurrenc
         return kp / (osl * td + kp * isl * (tm - td) / budget)
 
     lo, hi = 0.0, concurrency / (osl * idle.tpot_s)
-    f_hi, k_hi = over(hi)
-    f_lo, k_lo = -concurrency, 0.0
+    f_hi, k_hi, at_hi = over(hi)
+    f_lo, k_lo, st_lo = -concurrency, 0.0, idle
     if f_hi < 0:
-        lo = hi
+        lo, st_lo = hi, at_hi
+    # The rate of N requests that neither wait nor slow one another down: usually close.
+    guess = concurrency / (osl * idle.tpot_s + idle.ttft_s)
+    if lo < guess < hi:
+        f, k, st = over(guess, 1.0, k_hi)
+        if f < 0:
+            lo, f_lo, k_lo, st_lo = guess, f, k, st
+        else:
+            hi, f_hi, k_hi = guess, f, k
     width, stale, side = hi - lo, 0, 0
     probe: float | None = None
     for _ in range(RATE_ITERATIONS):
@@ -383,9 +407,9 @@ def steady_at_concurrency(m: Model, g: Gpu, n_gpus: int, lay: Layout, concurrenc
         else:
             x = 0.5 * (lo + hi)
         probe = None
-        f, k = over(x, max(k_lo, 1.0), k_hi)
+        f, k, st = over(x, max(k_lo, 1.0), k_hi)
         if f < 0:
-            lo, f_lo, k_lo = x, f, k
+            lo, f_lo, k_lo, st_lo = x, f, k, st
             if side == -1:
                 f_hi *= 0.5
             side = -1
@@ -399,7 +423,7 @@ def steady_at_concurrency(m: Model, g: Gpu, n_gpus: int, lay: Layout, concurrenc
         stale += 1
         if hi - lo <= 0.5 * width:
             width, stale = hi - lo, 0
-    st = s.solve(lo, max(k_lo, 1.0), k_hi)
+    st = st_lo
     if lo <= 0 or st.saturated:
         st.saturated = True
     return s.steady(st)

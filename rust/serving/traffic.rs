@@ -375,8 +375,8 @@ pub struct Traffic {
     pub budget: f64,
 }
 
-/// Fixed-point jumps of the TPOT solver before it bisects over the decode batch (§T.3).
-pub const FIXED_POINT_STEPS: usize = 8;
+/// Fixed-point jumps of the TPOT solver before its regula falsi over the decode batch (§T.3).
+pub const FIXED_POINT_STEPS: usize = 4;
 /// Relative width of the request-rate bracket at which the closed-loop solver stops (§T.3).
 pub const RATE_TOLERANCE: f64 = 1e-12;
 /// Iterations of the closed-loop solver at most (it halves its bracket at least every third).
@@ -543,9 +543,11 @@ impl<'s, 'a> Solver<'s, 'a> {
                 return Self::saturated(x);
             }
             // From T = 0, T' = (1 − ρ)·t_d + ρ·t_m(T) stays under the least crossing while
-            // the step times grow with T: jump piece by piece, then bisect over k.
+            // the step times grow with T: jump piece by piece; then regula falsi over k
+            // (Illinois, bisecting when two steps have not halved the bracket).
             let top = k_hi.min(to);
             let (mut lo, mut k) = (from - 1.0, from);
+            let mut e_lo = f64::NAN;
             let mut found = None;
             for _ in 0..FIXED_POINT_STEPS {
                 if k >= top {
@@ -558,19 +560,43 @@ impl<'s, 'a> Solver<'s, 'a> {
                     found = Some(k);
                     break;
                 }
-                lo = k;
+                (lo, e_lo) = (k, e);
                 k = ((e + t) * x * osl / pp).ceil().max(k + 1.0);
             }
             let k = if let Some(k) = found {
                 k
             } else {
                 let mut hi_k = top;
+                let mut e_hi = if top == k_hi {
+                    at_hi
+                } else {
+                    self.excess(x, top, end(top))
+                };
+                let (mut width, mut stale, mut side) = (hi_k - lo, 0, 0);
                 while hi_k - lo > 1.0 {
-                    let mid = ((lo + hi_k) / 2.0).floor();
-                    if self.excess(x, mid, end(mid)) <= 0.0 {
-                        hi_k = mid;
+                    let guess = lo + (e_lo * (hi_k - lo) / (e_lo - e_hi)).ceil();
+                    let mid = if stale < 2 && guess > lo && guess < hi_k {
+                        guess
                     } else {
-                        lo = mid;
+                        ((lo + hi_k) / 2.0).floor()
+                    };
+                    let e = self.excess(x, mid, end(mid));
+                    if e <= 0.0 {
+                        (hi_k, e_hi) = (mid, e);
+                        if side == 1 {
+                            e_lo *= 0.5;
+                        }
+                        side = 1;
+                    } else {
+                        (lo, e_lo) = (mid, e);
+                        if side == -1 {
+                            e_hi *= 0.5;
+                        }
+                        side = -1;
+                    }
+                    stale += 1;
+                    if hi_k - lo <= 0.5 * width {
+                        (width, stale) = (hi_k - lo, 0);
                     }
                 }
                 hi_k
@@ -638,12 +664,12 @@ impl<'s, 'a> Solver<'s, 'a> {
     }
 
     /// (x·(TTFT + OSL·TPOT) − N, k) at rate x (inf when saturated), its piece in [from, to].
-    fn over(&mut self, x: f64, n: f64, from: f64, to: f64) -> (f64, f64) {
+    fn over(&mut self, x: f64, n: f64, from: f64, to: f64) -> (f64, Solved) {
         let s = self.solve_within(x, from, to);
         if s.saturated {
-            (f64::INFINITY, s.k)
+            (f64::INFINITY, s)
         } else {
-            (x * (s.ttft + self.tr.osl * s.tpot) - n, s.k)
+            (x * (s.ttft + self.tr.osl * s.tpot) - n, s)
         }
     }
 
@@ -671,10 +697,23 @@ impl<'s, 'a> Solver<'s, 'a> {
             return self.steady(s);
         }
         let (mut lo, mut hi) = (0.0, concurrency / (self.tr.osl * idle.tpot));
-        let (f, k) = self.over(hi, concurrency, 1.0, f64::INFINITY);
+        let (f, at_hi) = self.over(hi, concurrency, 1.0, f64::INFINITY);
+        let k = at_hi.k;
+        let mut s_lo = idle;
         let (mut f_lo, mut f_hi, mut k_lo, mut k_hi) = (-concurrency, f, 0.0, k);
         if f_hi < 0.0 {
-            lo = hi;
+            (lo, s_lo) = (hi, at_hi);
+        }
+        // The rate of N requests that neither wait nor slow one another down: usually close.
+        let guess = concurrency / (self.tr.osl * idle.tpot + idle.ttft);
+        if guess > lo && guess < hi {
+            let (f, s) = self.over(guess, concurrency, 1.0, k_hi);
+            let k = s.k;
+            if f < 0.0 {
+                (lo, f_lo, k_lo, s_lo) = (guess, f, k, s);
+            } else {
+                (hi, f_hi, k_hi) = (guess, f, k);
+            }
         }
         let (mut width, mut stale, mut side) = (hi - lo, 0, 0);
         let mut probe: Option<f64> = None;
@@ -697,9 +736,10 @@ impl<'s, 'a> Solver<'s, 'a> {
             } else {
                 (0.5 * (lo + hi), false)
             };
-            let (f, k) = self.over(x, concurrency, k_lo.max(1.0), k_hi);
+            let (f, s) = self.over(x, concurrency, k_lo.max(1.0), k_hi);
+            let k = s.k;
             if f < 0.0 {
-                (lo, f_lo, k_lo) = (x, f, k);
+                (lo, f_lo, k_lo, s_lo) = (x, f, k, s);
                 if side == -1 {
                     f_hi *= 0.5;
                 }
@@ -719,7 +759,7 @@ impl<'s, 'a> Solver<'s, 'a> {
                 (width, stale) = (hi - lo, 0);
             }
         }
-        let mut s = self.solve_within(lo, k_lo.max(1.0), k_hi);
+        let mut s = s_lo;
         if lo <= 0.0 || s.saturated {
             s.saturated = true;
         }
