@@ -391,3 +391,161 @@ def test_plan_cli(capsys: pytest.CaptureFixture[str]) -> None:
                "--ttft", "soon", "--tpot", "20ms"])
     assert rc == 2
     assert "--ttft: expected a positive duration" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ §T.3 the solver, by hand
+
+
+def test_tpot_is_the_exact_root_in_its_piece() -> None:
+    # At x = 3 requests/s the decode batch per stage is k = ceil(B/pp); in that piece the steps are
+    # constant, so T = t_d/(1 − (x·ISL/K)·(t_m − t_d)) exactly, and the piece before ends above T.
+    rt, x, isl, osl, k_budget = isw.Runtime.default(), 3.0, 3000, 400, 2048
+    (r,) = pinned(isl=isl, osl=osl, request_rate=x, chunk_size=k_budget)
+    k = math.ceil(r["decode_seqs"])
+    c = min(k_budget, isl)
+
+    ctx = isl + (osl - 1) / 2
+
+    def steps(k: int) -> tuple[float, float]:
+        d = tr.mixed_step(LLAMA, H200, 8, TP8, tr.Work(k, ctx, 0, c, 0, 0, 0), rt, FP8).step_s
+        mixed = tr.Work(k, ctx, k_budget, c, (isl - c) / 2, 0, 0)
+        m = tr.mixed_step(LLAMA, H200, 8, TP8, mixed, rt, FP8).step_s
+        return d, m
+
+    td, tm = steps(k)
+    t = td / (1 - x * isl / k_budget * (tm - td))
+    assert r["tpot_s"] == pytest.approx(t, rel=1e-12)
+    assert (r["decode_step_s"], r["mixed_step_s"]) == pytest.approx((td, tm), rel=1e-12)
+    # The least crossing: at the end of piece k − 1 (B = k − 1) the step is still slower than T.
+    t_end = (k - 1) / (x * osl)
+    d1, m1 = steps(k - 1)
+    rho = x * isl * t_end / k_budget
+    assert (1 - rho) * d1 + rho * m1 > t_end
+
+
+def test_ttft_with_a_wait_by_hand() -> None:
+    # TTFT = ρ·s/(2(1 − ρ)) + (1 − ρ)·own + ρ·ceil(ISL/K)·t_m, s = (ISL/K)·TPOT, own = the prompt's
+    # two chunks (2048 on 0, 952 on 2048) each in a step with the B decoding sequences.
+    rt, isl, osl, kb = isw.Runtime.default(), 3000, 400, 2048
+    (r,) = pinned(isl=isl, osl=osl, request_rate=4.0, chunk_size=kb)
+    k, rho, t = math.ceil(r["decode_seqs"]), r["prefill_share"], r["tpot_s"]
+    ctx = isl + (osl - 1) / 2
+    own = sum(tr.mixed_step(LLAMA, H200, 8, TP8, tr.Work(k, ctx, cj, cj, ell, 0, 0), rt, FP8).step_s
+              for cj, ell in ((2048, 0), (952, 2048)))
+    s = isl / kb * t
+    expected = rho * s / (2 * (1 - rho)) + (1 - rho) * own + rho * 2 * r["mixed_step_s"]
+    assert r["ttft_s"] == pytest.approx(expected, rel=1e-12)
+    assert rho == pytest.approx(4.0 * isl * t / kb, rel=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(mi=st.integers(0, len(MODELS) - 1), n=st.sampled_from([1, 4, 8]), li=st.integers(0, 50),
+       isl=st.integers(1, 20_000), osl=st.integers(1, 3000), chunk=st.sampled_from([512, 2048, 8192]),
+       closed=st.booleans(), load=st.floats(0.01, 1.0))
+def test_rust_steady_state_equals_oracle_everywhere(mi: int, n: int, li: int, isl: int, osl: int, chunk: int,
+                                                   closed: bool, load: float) -> None:
+    m = MODELS[mi]
+    g = H200 if m is not DSV3 else isw.gpu("B200")
+    if m is DSV3 and n < 8:
+        n = 8
+    lays = sr.layouts(m, n)
+    lay = lays[li % len(lays)]
+    prec = isw.Precision() if m.is_mla or m.name.startswith("gpt") else FP8
+    rt = isw.Runtime.default()
+    # A load that spans idle to saturated: concurrency 1..1000, or up to ~30 requests/s.
+    value = 1 + 999 * load if closed else 30 * load
+    fn = tr.steady_at_concurrency if closed else tr.steady_at_rate
+    py = fn(m, g, n, lay, value, isl, osl, chunk, rt, prec)
+    kw = {"concurrency": value} if closed else {"request_rate": value}
+    rs = isw.serve(m, g, n, isl=isl, osl=osl, chunk_size=chunk, precision=prec, tp=lay.tp, pp=lay.pp,
+                   ep=lay.ep, attention_dp=lay.attention_dp, **kw).row(0, named=True)  # type: ignore[arg-type]
+    assert rs["saturated"] == py.saturated
+    for k in ("tpot_s", "ttft_s", "requests_per_s", "decode_seqs", "prefill_share", "decode_step_s",
+              "mixed_step_s", "kv_gb_per_gpu"):
+        want = getattr(py, k) if k != "kv_gb_per_gpu" else py.memory.kv / 1e9
+        if math.isinf(want):
+            assert math.isinf(rs[k]), k
+        else:
+            assert rs[k] == pytest.approx(want, rel=1e-9, abs=1e-300), k
+
+
+def test_serve_keeps_the_fastest_unsaturated_layout() -> None:
+    kw = {"isl": [1000, 4000], "osl": 300, "request_rate": [0.5, 4.0, 400.0], "precision": FP8}
+    every = isw.serve(LLAMA, H200, 8, all_layouts=True, **kw)  # type: ignore[arg-type]
+    best = isw.serve(LLAMA, H200, 8, **kw)  # type: ignore[arg-type]
+    # Rows of one combination are consecutive, its layouts in canonical order.
+    assert every.height == 2 * 3 * len(sr.layouts(LLAMA, 8))
+    assert every["tp"][:len(sr.layouts(LLAMA, 8))].to_list() == [lay.tp for lay in sr.layouts(LLAMA, 8)]
+    assert best.height == 6
+    for r, (_, grp) in zip(best.iter_rows(named=True),
+                           every.group_by(["isl", "request_rate"], maintain_order=True), strict=True):
+        rows = grp.to_dicts()
+        ok = [x for x in rows if not x["saturated"]]
+        want = min(ok, key=lambda x: x["ttft_s"] + x["osl"] * x["tpot_s"]) if ok else rows[0]
+        assert (r["tp"], r["pp"], r["ep"], r["attention_dp"]) == (want["tp"], want["pp"], want["ep"],
+                                                                  want["attention_dp"])
+        assert r["ttft_s"] == want["ttft_s"]
+    # 400 requests/s saturates every layout: the first layout, saturated.
+    assert best.filter(pl.col("request_rate") == 400.0)["saturated"].all()
+    assert best["model"].dtype == pl.Categorical
+
+
+def test_axes_accept_arrays_and_name_bad_values() -> None:
+    import numpy as np
+
+    a = isw.serve(LLAMA, H200, 8, isl=np.array([1000, 2000]), osl=100, request_rate=np.linspace(1, 2, 3),
+                  precision=FP8, tp=8, pp=1)
+    assert a.height == 6 and a["isl"].to_list() == [1000.0] * 3 + [2000.0] * 3
+    for bad in ([1, True], ["2"], [1.0, math.nan]):
+        with pytest.raises(isw.GridError, match="'request_rate' must be positive finite numbers"):
+            isw.serve(LLAMA, H200, 8, isl=100, osl=10, request_rate=bad)
+    with pytest.raises(isw.GridError, match="'chunk_size' must be positive integers"):
+        isw.serve(LLAMA, H200, 8, isl=100, osl=10, request_rate=1, chunk_size=np.array([2048.5]))
+
+
+# ------------------------------------------------------------------ the sweep's traffic axes
+
+
+def test_sweep_traffic_axes_are_serve() -> None:
+    kw = {"isl": [1000, 4000], "osl": 300, "concurrency": [4, 64], "tp": 8, "pp": 1, "precision": FP8}
+    df = isw.sweep(LLAMA, H200, 8, semantics="serving", **kw)  # type: ignore[arg-type]
+    ref_ = isw.serve(LLAMA, H200, 8, **kw)  # type: ignore[arg-type]
+    assert df.equals(ref_)
+    cols = isw.sweep(LLAMA, H200, 8, semantics="serving", columns=["ttft_s", "tpot_s"], **kw)  # type: ignore[arg-type]
+    assert cols.columns == ["ttft_s", "tpot_s"] and cols["ttft_s"].to_list() == ref_["ttft_s"].to_list()
+
+
+@pytest.mark.parametrize(("kw", "match"), [
+    ({"batch_size": 8}, "field 'batch_size' does not combine with 'isl'"),
+    ({"context_len": [0, 100]}, "field 'context_len' does not combine"),
+    ({"semantics": "epoch"}, "field 'isl' needs semantics='serving'"),
+    ({"osl": None}, "field 'osl' is required"),
+    ({"request_rate": 1.0}, "exactly one of fields 'concurrency' and 'request_rate'"),
+    ({"tp": [4, 8]}, "field 'tp' must be one integer"),
+    ({"grid": "zip"}, "field 'grid' must be 'product'"),
+    ({"columns": ["token_latency_s"]}, "unknown columns"),
+])
+def test_sweep_traffic_axes_errors_name_the_field(kw: dict, match: str) -> None:
+    args: dict = {"semantics": "serving", "isl": 1000, "osl": 100, "concurrency": 8}
+    args.update(kw)
+    with pytest.raises(isw.GridError, match=match):
+        isw.sweep(LLAMA, H200, 8, **args)
+
+
+# ------------------------------------------------------------------ the plan's progress bar
+
+
+def test_plan_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    from infersweep.planner import plan_size
+
+    isw.plan(SMALL_MODEL, SMALL_GPU, ttft_max=0.3, tpot_max=0.02, progress=True, **SMALL)  # type: ignore[arg-type]
+    err = capsys.readouterr().err
+    total = sum(plan_size(SMALL_MODEL, 4))
+    assert f"{total:,}/{total:,} rows" in err and err.endswith("\n")
+    # Auto (None): only on a terminal and for a long plan; pytest's stderr is not a terminal.
+    isw.plan(SMALL_MODEL, SMALL_GPU, ttft_max=0.3, tpot_max=0.02, **SMALL)  # type: ignore[arg-type]
+    isw.plan(SMALL_MODEL, SMALL_GPU, ttft_max=0.3, tpot_max=0.02, progress=False, **SMALL)  # type: ignore[arg-type]
+    assert capsys.readouterr().err == ""
+    # Every layout of 1, 2 and 4 GPUs at the 34 rates; 4 prefill and 4 × 11 decode candidates.
+    assert plan_size(SMALL_MODEL, 4) == (len(sr.layouts(SMALL_MODEL, 1) + sr.layouts(SMALL_MODEL, 2)
+                                             + sr.layouts(SMALL_MODEL, 4)) * 34, 4 + 44, 4 * 44)

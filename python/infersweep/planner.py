@@ -64,7 +64,7 @@ def _price(gpu: Any) -> float:
 
 def disaggregated_candidates(model: Any, gpu: Any, *, isl: int, osl: int, max_gpus: int, ttft_max: float,
                              tpot_max: float, chunk_size: int, runtime: Runtime | None,
-                             precision: Precision | None) -> pl.DataFrame:
+                             precision: Precision | None, on_pools: Any = None) -> pl.DataFrame:
     """Every disaggregated deployment meeting the limits: per (prefill layout, decode layout and
     batch) the integer (x, y) that maximises output tokens/s per GPU."""
     from .sweep import lookup_gpu, lookup_model
@@ -76,6 +76,8 @@ def disaggregated_candidates(model: Any, gpu: Any, *, isl: int, osl: int, max_gp
     pre = prefill_pool(m, g, sizes, isl, chunk_size, rt, prec).filter(pl.col("prefill_feasible"))
     dec = decode_pool(m, g, sizes, isl, osl, BATCHES, rt, prec).filter(
         pl.col("decode_feasible") & (pl.col("tpot_s") <= tpot_max))
+    if on_pools is not None:
+        on_pools()
     if pre.is_empty() or dec.is_empty():
         return pl.DataFrame()
     df = pre.join(dec, how="cross").filter(pl.col("prefill_gpus") + pl.col("decode_gpus") <= max_gpus)
@@ -145,14 +147,39 @@ def _front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return on
 
 
+#: Candidates per second the progress bar's estimate assumes: steady states and pool steps, and
+#: (prefill, decode) pool pairs, whose instance counts are searched in numpy.
+CANDIDATES_PER_S = 1e6
+PAIRS_PER_S = 1e5
+#: A plan expected to take longer than this shows a progress bar (on a terminal, progress=None).
+PROGRESS_AFTER_S = 1.0
+
+
+def plan_size(model: Any, max_gpus: int) -> tuple[int, int, int]:
+    """(aggregated candidates, pool candidates, pool pairs at most) of a plan."""
+    from .serving_reference import layouts
+    from .sweep import lookup_model
+
+    m = lookup_model(model)
+    agg = sum(len(layouts(m, n)) for n in _powers(max_gpus)) * len(RATES)
+    pre = sum(len(layouts(m, n)) for n in _powers(max(1, max_gpus - 1)))
+    dec = pre * len(BATCHES)
+    return agg, pre + dec, pre * dec
+
+
 def plan(model: Any, gpu: Any, *, isl: int, osl: int, ttft_max: float, tpot_max: float, max_gpus: int = 64,
          objective: str = "tokens_per_s_per_gpu", chunk_size: int = DEFAULT_CHUNK_SIZE,
-         runtime: Runtime | None = None, precision: Precision | None = None) -> pl.DataFrame:
+         runtime: Runtime | None = None, precision: Precision | None = None,
+         progress: bool | None = None) -> pl.DataFrame:
     """The best aggregated and the best disaggregated deployment under the limits (``best``), and
     the Pareto front of output tokens/s per GPU against tokens/s per user over both kinds
     (``on_front``), each row with its dollars per million output tokens (all GPUs, prefill
     included). ``objective``: ``"tokens_per_s_per_gpu"`` (highest) or
-    ``"usd_per_million_tokens"`` (lowest)."""
+    ``"usd_per_million_tokens"`` (lowest). ``progress``: a bar on stderr counting candidates
+    (None: on a terminal when the plan is expected to take over PROGRESS_AFTER_S, estimated from
+    :func:`plan_size` at CANDIDATES_PER_S and PAIRS_PER_S)."""
+    from .sweep import Progress
+
     if objective not in OBJECTIVES:
         raise GridError(f"grid: field 'objective' must be one of {list(OBJECTIVES)}, got {objective!r}")
     for name, v in (("ttft_max", ttft_max), ("tpot_max", tpot_max)):
@@ -160,8 +187,23 @@ def plan(model: Any, gpu: Any, *, isl: int, osl: int, ttft_max: float, tpot_max:
             raise GridError(f"grid: field {name!r} must be a positive number of seconds, got {v!r}")
     if isinstance(max_gpus, bool) or not isinstance(max_gpus, int) or max_gpus < 1:
         raise GridError(f"grid: field 'max_gpus' must be a positive integer, got {max_gpus!r}")
+    n_agg, n_pool, n_pairs = plan_size(model, max_gpus)
+    expected = (n_agg + n_pool) / CANDIDATES_PER_S + n_pairs / PAIRS_PER_S
+    bar = Progress(n_agg + n_pool + n_pairs,
+                   progress if progress is not None else (None if expected > PROGRESS_AFTER_S else False))
+    try:
+        return _plan(model, gpu, isl, osl, ttft_max, tpot_max, max_gpus, objective, chunk_size, runtime,
+                     precision, bar, (n_agg, n_pool, n_pairs))
+    finally:
+        bar.close()
+
+
+def _plan(model: Any, gpu: Any, isl: int, osl: int, ttft_max: float, tpot_max: float, max_gpus: int,
+          objective: str, chunk_size: int, runtime: Runtime | None, precision: Precision | None,
+          bar: Any, sizes: tuple[int, int, int]) -> pl.DataFrame:
     agg = aggregated_candidates(model, gpu, isl=isl, osl=osl, max_gpus=max_gpus, chunk_size=chunk_size,
                                 runtime=runtime, precision=precision)
+    bar.update(sizes[0])
     agg = agg.filter(~pl.col("saturated") & (pl.col("ttft_s") <= ttft_max) & (pl.col("tpot_s") <= tpot_max))
     agg = agg.select(
         pl.lit("aggregated").alias("kind"), "ttft_s", "tpot_s", "tokens_per_s_per_user",
@@ -169,7 +211,8 @@ def plan(model: Any, gpu: Any, *, isl: int, osl: int, ttft_max: float, tpot_max:
         pl.col("n_gpus").alias("instance_gpus"), "replicas", "tp", "pp", "ep", "attention_dp", "request_rate")
     dis = disaggregated_candidates(model, gpu, isl=isl, osl=osl, max_gpus=max_gpus, ttft_max=ttft_max,
                                    tpot_max=tpot_max, chunk_size=chunk_size, runtime=runtime,
-                                   precision=precision)
+                                   precision=precision, on_pools=lambda: bar.update(sizes[1]))
+    bar.update(sizes[2])
     if not dis.is_empty():
         dis = dis.select(
             pl.lit("disaggregated").alias("kind"), "ttft_s", "tpot_s", "tokens_per_s_per_user",
@@ -195,5 +238,5 @@ def plan(model: Any, gpu: Any, *, isl: int, osl: int, ttft_max: float, tpot_max:
             .select(PLAN_COLUMNS))
 
 
-__all__ = ["BATCHES", "OBJECTIVES", "PLAN_COLUMNS", "RATES", "aggregated_candidates",
-           "disaggregated_candidates", "plan"]
+__all__ = ["BATCHES", "CANDIDATES_PER_S", "OBJECTIVES", "PAIRS_PER_S", "PLAN_COLUMNS", "PROGRESS_AFTER_S",
+           "RATES", "aggregated_candidates", "disaggregated_candidates", "plan", "plan_size"]

@@ -361,6 +361,11 @@ def sweep(
     runtime: Any = None,
     precision: Any = None,
     uncertainty: float | None = None,
+    isl: Any = None,
+    osl: Any = None,
+    concurrency: Any = None,
+    request_rate: Any = None,
+    chunk_size: Any = None,
 ) -> pl.DataFrame:
     """Evaluate every configuration of the grid: one row per configuration.
 
@@ -397,7 +402,23 @@ def sweep(
     ``isw.Profile`` (``isw.calibrate``, ``isw.shipped_profiles()``); with one, ``uncertainty=0.8``
     adds ``tpot_s_lo``/``tpot_s_hi`` and the bounds of the speeds and the cost: the central 80%
     interval from the profile's parameter covariance and residual spread (docs/calibration.md).
+
+    The traffic axes ``isl``, ``osl`` and ``concurrency`` or ``request_rate`` (with ``chunk_size``,
+    default 8192) sweep the in-flight steady state instead (``semantics="serving"``): the rows
+    and columns of :func:`infersweep.serve` (TTFT, TPOT, throughput and cost per token at that
+    load; docs/serving.md §T). They replace ``batch_size``, ``context_len`` and ``seq_len``.
     """
+    traffic = {"isl": isl, "osl": osl, "concurrency": concurrency, "request_rate": request_rate,
+               "chunk_size": chunk_size}
+    if any(v is not None for v in traffic.values()):
+        from .traffic import sweep_traffic
+
+        steps = {"batch_size": batch_size, "context_len": context_len, "seq_len": seq_len, "use_pp": use_pp,
+                 "spec_dec": spec_dec, "uncertainty": uncertainty, "chunk_rows": chunk_rows}
+        return sweep_traffic(model, gpu, n_gpus, semantics=semantics, traffic=traffic, steps=steps, grid=grid,
+                             columns=columns, max_rows=max_rows, num_threads=num_threads,
+                             serving_args={"tp": tp, "pp": pp, "ep": ep, "attention_dp": attention_dp,
+                                           "runtime": runtime, "precision": precision})
     serving_args = {"tp": tp, "pp": pp, "ep": ep, "attention_dp": attention_dp, "runtime": runtime,
                     "precision": precision}
     if uncertainty is not None and semantics != "serving":

@@ -184,4 +184,71 @@ def _frame(models: list[Model], gpus: list[Gpu], g: np.ndarray, t: np.ndarray, l
     })
 
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "SERVE_COLUMNS", "serve"]
+#: The sweep axes of a steady state (``isw.sweep(..., semantics="serving", isl=, osl=, ...)``).
+TRAFFIC_AXES = ("isl", "osl", "concurrency", "request_rate", "chunk_size")
+
+
+def sweep_traffic(model: Any, gpu: Any, n_gpus: Any, *, semantics: str, traffic: dict[str, Any],
+                  steps: dict[str, Any], grid: str, columns: Any, max_rows: int | None,
+                  num_threads: int | None, serving_args: dict[str, Any]) -> pl.DataFrame:
+    """``isw.sweep`` with the traffic axes: :func:`serve`'s rows (the steady state), or a GridError
+    naming the field that does not combine with them. ``steps`` holds the sweep's other
+    arguments (batch_size, context_len, seq_len, use_pp, spec_dec, uncertainty, chunk_rows): each
+    must keep its default."""
+    from .sweep import check_fits
+
+    defaults = {"batch_size": 1, "context_len": 0, "seq_len": 1, "use_pp": False}
+
+    def moved(name: str, v: Any) -> bool:     # set away from its default (a list counts as set)
+        if name not in defaults:
+            return v is not None
+        d = defaults[name]
+        if isinstance(d, bool):
+            return v is not False
+        return not (isinstance(v, (int, float)) and not isinstance(v, bool) and v == d)
+
+    given = {name: moved(name, v) for name, v in steps.items()}
+
+    axis = next(k for k in TRAFFIC_AXES if traffic[k] is not None)
+    if semantics != "serving":
+        raise GridError(f"grid: field {axis!r} needs semantics='serving' (the in-flight steady state, "
+                        f"docs/serving.md §T)")
+    for name, set_ in given.items():
+        if set_:
+            hint = ("a steady state's batch and context follow from its load and lengths"
+                    if name in ("batch_size", "context_len", "seq_len") else "it does not apply")
+            raise GridError(f"grid: field {name!r} does not combine with {axis!r} ({hint}); sweep "
+                            f"isl, osl and concurrency or request_rate instead")
+    for name in ("isl", "osl"):
+        if traffic[name] is None:
+            raise GridError(f"grid: field {name!r} is required with {axis!r}")
+    if grid != "product":
+        raise GridError("grid: field 'grid' must be 'product' with the traffic axes (rows are every "
+                        "combination)")
+    pins: dict[str, Any] = {}
+    for name in ("tp", "pp", "ep", "attention_dp"):
+        v = serving_args.get(name)
+        if v is not None and not (isinstance(v, (int, np.integer)) and not isinstance(v, bool)):
+            raise GridError(f"grid: field {name!r} must be one integer (or None) with the traffic axes, "
+                            f"got {v!r}")
+        pins[name] = None if v is None else int(v)
+    cols = [columns] if isinstance(columns, str) else (None if columns is None else list(columns))
+    if cols is not None:
+        unknown = [c for c in cols if c not in SERVE_COLUMNS]
+        if unknown or not cols:
+            raise GridError(f"grid: unknown columns {unknown} for the traffic axes; known: {SERVE_COLUMNS}")
+        cols = list(dict.fromkeys(cols))
+    if max_rows is not None:
+        n = 1
+        for v in (model, gpu, n_gpus, traffic["isl"], traffic["osl"], traffic["chunk_size"],
+                  traffic["concurrency"] if traffic["concurrency"] is not None else traffic["request_rate"]):
+            n *= len(v) if isinstance(v, (Sequence, np.ndarray)) and not isinstance(v, str) else 1
+        check_fits(n, max_rows)
+    chunk = DEFAULT_CHUNK_SIZE if traffic["chunk_size"] is None else traffic["chunk_size"]
+    df = serve(model, gpu, n_gpus, isl=traffic["isl"], osl=traffic["osl"], concurrency=traffic["concurrency"],
+               request_rate=traffic["request_rate"], chunk_size=chunk, runtime=serving_args.get("runtime"),
+               precision=serving_args.get("precision"), num_threads=num_threads, **pins)
+    return df if cols is None else df.select(cols)
+
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "SERVE_COLUMNS", "TRAFFIC_AXES", "serve", "sweep_traffic"]
