@@ -549,3 +549,76 @@ def test_plan_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
     # Every layout of 1, 2 and 4 GPUs at the 34 rates; 4 prefill and 4 × 11 decode candidates.
     assert plan_size(SMALL_MODEL, 4) == (len(sr.layouts(SMALL_MODEL, 1) + sr.layouts(SMALL_MODEL, 2)
                                              + sr.layouts(SMALL_MODEL, 4)) * 34, 4 + 44, 4 * 44)
+
+
+# ------------------------------------------------------------------ §T.10 length distributions
+
+
+def test_length_moments_by_hand() -> None:
+    isl = isw.Lengths([1000, 4000], [3, 1])             # p = 0.75, 0.25
+    osl = isw.Lengths.of([(100, 1), (500, 1)])
+    mo = tr.lengths_moments(isl, osl)
+    assert mo.isl == pytest.approx(1750, rel=1e-15) and mo.osl == pytest.approx(300, rel=1e-15)
+    # E[I²]/E[I] = (0.75·1000² + 0.25·4000²)/1750; E[O²]/E[O] = (100² + 500²)/2/300 = 433.3…
+    assert mo.token_isl == pytest.approx(4_750_000 / 1750, rel=1e-15)
+    assert mo.decode_ctx == pytest.approx(1750 + (130_000 / 300 - 1) / 2, rel=1e-15)
+    assert mo.capacity_ctx == pytest.approx(1750 + 130_000 / 300, rel=1e-15)
+    assert mo.prompts == ((1000.0, 0.75), (4000.0, 0.25))
+    for bad, field in ((([],), "values"), (([1, 2], [1]), "weights"), (([1, -2],), "values"),
+                       (([1, 2], [0, 0]), "weights"), (([1, 2], [1, -1]), "weights")):
+        with pytest.raises(isw.GridError, match=f"'{field}'"):
+            isw.Lengths(*bad)  # type: ignore[arg-type]
+
+
+def test_one_bin_histogram_is_the_uniform_row() -> None:
+    uni = pinned(isl=3000, osl=400, concurrency=[8, 128])
+    one = pinned(isl=isw.Lengths([3000]), osl=isw.Lengths([400], [5]), concurrency=[8, 128])
+    for a, b in zip(uni, one, strict=True):
+        assert a == b
+
+
+def test_histogram_ttft_by_hand() -> None:
+    # Prompts of 1,000 and 6,000 tokens (3 : 1), budget 2,048: the M/G/1 wait uses Ī = E[I²]/E[I];
+    # each length's own chunks run in steps with the B decoding sequences; ρ of the prompts' budget
+    # steps, ceil(I/K) = 1 and 3 of them, at t_m.
+    rt, kb, x = isw.Runtime.default(), 2048, 3.0
+    isl, osl = isw.Lengths([1000, 6000], [3, 1]), isw.Lengths([200, 600], [1, 1])
+    (r,) = pinned(isl=isl, osl=osl, request_rate=x, chunk_size=kb)
+    mo = tr.lengths_moments(isl, osl)
+    assert (r["isl"], r["osl"]) == (2250.0, 400.0)
+    k, rho, t = math.ceil(r["decode_seqs"]), r["prefill_share"], r["tpot_s"]
+    assert r["decode_seqs"] == pytest.approx(x * 400 * t, rel=1e-12)
+    assert rho == pytest.approx(x * 2250 * t / kb, rel=1e-12)
+
+    def own(n_tokens: int) -> float:
+        total, done = 0.0, 0
+        while done < n_tokens:
+            c = min(kb, n_tokens - done)
+            w = tr.Work(k, mo.decode_ctx, c, c, done, 0, 0)
+            total += tr.mixed_step(LLAMA, H200, 8, TP8, w, rt, FP8).step_s
+            done += c
+        return total
+
+    wait = rho * (mo.token_isl / kb * t) / (2 * (1 - rho))
+    expected = wait + (1 - rho) * (0.75 * own(1000) + 0.25 * own(6000)) \
+        + rho * (0.75 * 1 + 0.25 * 3) * r["mixed_step_s"]
+    assert r["ttft_s"] == pytest.approx(expected, rel=1e-12)
+    idle = 0.75 * tr.ttft_idle(LLAMA, H200, 8, TP8, 1000, kb, rt, FP8) \
+        + 0.25 * tr.ttft_idle(LLAMA, H200, 8, TP8, 6000, kb, rt, FP8)
+    assert r["ttft_idle_s"] == pytest.approx(idle, rel=1e-12)
+
+
+@pytest.mark.parametrize("closed", [False, True])
+def test_rust_histogram_steady_state_equals_oracle(closed: bool) -> None:
+    rt = isw.Runtime.default()
+    isl, osl = isw.Lengths([500, 3000, 9000], [2, 5, 1]), isw.Lengths([50, 300, 1200], [1, 2, 1])
+    load = 48.0 if closed else 4.0
+    fn = tr.steady_at_concurrency if closed else tr.steady_at_rate
+    py = fn(LLAMA, H200, 8, TP8, load, isl, osl, 4096, rt, FP8)
+    kw = {"concurrency": load} if closed else {"request_rate": load}
+    (rs,) = pinned(isl=isl, osl=osl, chunk_size=4096, **kw)
+    assert not py.saturated and rs["saturated"] == py.saturated
+    for k in ("tpot_s", "ttft_s", "requests_per_s", "decode_seqs", "prefill_share", "decode_step_s",
+              "mixed_step_s"):
+        assert rs[k] == pytest.approx(getattr(py, k), rel=1e-9), k
+    assert rs["kv_gb_per_gpu"] == pytest.approx(py.memory.kv / 1e9, rel=1e-12)

@@ -36,7 +36,7 @@ from .specs import Gpu, LayerGroup, Model, SpecDec
 from .stream import sweep_shard, sweep_to_parquet
 from .sweep import sweep
 from .toy import toy_critical_batch, toy_latency, toy_min_latency, toy_optimal_gpus
-from .traffic import serve
+from .traffic import Lengths, serve
 from .validation import validate, validation_summary
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "GridError",
     "InfersweepError",
     "LayerGroup",
+    "Lengths",
     "Model",
     "Precision",
     "Profile",

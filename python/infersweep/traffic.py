@@ -22,6 +22,7 @@ from .errors import GridError
 from .serving import Precision, Runtime, runtime_dict
 from .serving_reference import layouts
 from .specs import Gpu, Model
+from .traffic_reference import Lengths, lengths_moments
 
 #: Default chunked-prefill budget (prompt tokens one step may carry); see docs/serving.md §T.4.
 DEFAULT_CHUNK_SIZE = 8192
@@ -72,6 +73,15 @@ def _axis(name: str, value: Any, *, integer: bool = False) -> list[Any]:
     return [int(v) if integer else float(v) for v in raw]
 
 
+def _length_axis(name: str, value: Any) -> list[Any]:
+    """An ISL or OSL axis: numbers (:func:`_axis`) and :class:`Lengths` histograms."""
+    if isinstance(value, Lengths):
+        return [value]
+    if isinstance(value, (list, tuple)) and any(isinstance(v, Lengths) for v in value):
+        return [v if isinstance(v, Lengths) else _axis(name, v)[0] for v in value]
+    return _axis(name, value)
+
+
 def _resolve(model: Any, gpu: Any) -> tuple[list[Model], list[Gpu]]:
     from .sweep import _as_list, lookup_gpu, lookup_model  # the sweep's own name/spec resolution
     return [lookup_model(m) for m in _as_list(model)], [lookup_gpu(g) for g in _as_list(gpu)]
@@ -107,8 +117,8 @@ def serve(model: Any, gpu: Any, n_gpus: Any, *, isl: Any, osl: Any, concurrency:
         raise GridError(f"grid: field 'precision' must be an isw.Precision, got {prec!r}")
     models, gpus = _resolve(model, gpu)
     ns = _axis("n_gpus", n_gpus, integer=True)
-    isls = _axis("isl", isl)     # means of measured lengths need not be integers
-    osls = _axis("osl", osl)
+    isls = _length_axis("isl", isl)     # means of measured lengths need not be integers
+    osls = _length_axis("osl", osl)
     chunks = _axis("chunk_size", chunk_size, integer=True)
     loads = _axis("concurrency" if closed else "request_rate", concurrency if closed else request_rate)
     precisions = [prec.resolve(m) for m in models]
@@ -118,24 +128,35 @@ def serve(model: Any, gpu: Any, n_gpus: Any, *, isl: Any, osl: Any, concurrency:
     pins = (tp or 0, pp or 0, ep or 0, attention_dp or 0)
     layout_cache: dict[tuple[int, int], list[Any]] = {}
     groups: list[tuple[int, ...]] = []
-    traffic: list[tuple[float, float, float]] = []
+    traffic: list[tuple[float, ...]] = []
+    prompts: list[tuple[float, float]] = []
+    offsets = [0]
     segments = [0]
-    combos = itertools.product(range(len(models)), range(len(gpus)), ns, isls, osls, chunks)
+    ii, oo = range(len(isls)), range(len(osls))
+    moments = {(a, b): lengths_moments(isls[a], osls[b]) for a in ii for b in oo}
+    combos = itertools.product(range(len(models)), range(len(gpus)), ns, ii, oo, chunks)
     for mi, gi, n, i, o, ch in combos:
         if (mi, n) not in layout_cache:
             layout_cache[(mi, n)] = layouts(models[mi], n, *pins)
+        mo = moments[(i, o)]
         for lay in layout_cache[(mi, n)]:
             groups.append((mi, gi, n, lay.tp, lay.pp, lay.ep, lay.attention_dp))
-            traffic.append((i, o, ch))
+            traffic.append((mo.isl, mo.osl, ch, mo.decode_ctx, mo.capacity_ctx, mo.token_isl))
+            prompts.extend(mo.prompts)
+            offsets.append(len(prompts))
         segments.append(len(groups))
     g = np.asarray(groups, dtype=np.uint32).reshape(-1, 7)
-    t = np.asarray(traffic, dtype=np.float64).reshape(-1, 3)
+    t = np.asarray(traffic, dtype=np.float64).reshape(-1, 6)
+    pr = np.asarray(prompts, dtype=np.float64).reshape(-1, 2)
     load = np.asarray(loads, dtype=np.float64)
     cols = _core.serving_serve(
         models=[model_dict(m) for m in models], gpus=[gpu_dict(x) for x in gpus], precisions=precisions,
         runtime=runtime_dict(rt), model=g[:, 0].copy(), gpu=g[:, 1].copy(), n_gpus=g[:, 2].copy(),
         tp=g[:, 3].copy(), pp=g[:, 4].copy(), ep=g[:, 5].copy(), attention_dp=g[:, 6].copy(),
-        isl=t[:, 0].copy(), osl=t[:, 1].copy(), budget=t[:, 2].copy(),
+        isl=t[:, 0].copy(), osl=t[:, 1].copy(), budget=t[:, 2].copy(), decode_ctx=t[:, 3].copy(),
+        capacity_ctx=t[:, 4].copy(), token_isl=t[:, 5].copy(),
+        prompt_offsets=np.asarray(offsets, dtype=np.uint32), prompt_lengths=pr[:, 0].copy(),
+        prompt_weights=pr[:, 1].copy(),
         segments=np.asarray(segments, dtype=np.uint32), loads=load, closed=closed, best=not all_layouts,
         num_threads=num_threads)
     return _frame(models, gpus, g, t, load, cols, closed)
@@ -251,4 +272,4 @@ def sweep_traffic(model: Any, gpu: Any, n_gpus: Any, *, semantics: str, traffic:
     return df if cols is None else df.select(cols)
 
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "SERVE_COLUMNS", "TRAFFIC_AXES", "serve", "sweep_traffic"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "SERVE_COLUMNS", "TRAFFIC_AXES", "Lengths", "serve", "sweep_traffic"]

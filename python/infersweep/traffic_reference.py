@@ -212,19 +212,112 @@ class Steady:
     memory: Memory
 
 
+@dataclass(frozen=True)
+class Lengths:
+    """A histogram of request lengths (ISL or OSL, tokens): ``values`` with relative ``weights``
+    (requests; they need not sum to 1). ``isw.serve(isl=Lengths(...), osl=...)`` solves the steady
+    state through the histogram's moments (docs/serving.md §T.10)."""
+
+    values: tuple[float, ...]
+    weights: tuple[float, ...]
+
+    def __init__(self, values: object, weights: object = None) -> None:
+        from .errors import GridError
+
+        bad = "grid: field {!r} of isw.Lengths must be {}, got {!r}"
+        vals = list(values) if isinstance(values, (list, tuple)) else None  # type: ignore[arg-type]
+        if not vals:
+            raise GridError(f"grid: field 'values' of isw.Lengths must be a non-empty list, got {values!r}")
+        ws = [1.0] * len(vals) if weights is None else (list(weights) if isinstance(weights, (list, tuple))
+                                                         else None)  # type: ignore[arg-type]
+        if ws is None or len(ws) != len(vals):
+            raise GridError(f"grid: field 'weights' of isw.Lengths must be a list as long as 'values' "
+                            f"({len(vals)}), got {weights!r}")
+        for v in vals:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise GridError(bad.format("values", "positive finite numbers", v))
+        for w in ws:
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+                raise GridError(bad.format("weights", "non-negative numbers", w))
+        if not sum(ws) > 0:
+            raise GridError("grid: field 'weights' of isw.Lengths must not all be 0")
+        object.__setattr__(self, "values", tuple(float(v) for v in vals))
+        object.__setattr__(self, "weights", tuple(float(w) for w in ws))
+
+    @classmethod
+    def of(cls, pairs: object) -> Lengths:
+        """From a list of (length, weight) pairs."""
+        from .errors import GridError
+
+        try:
+            vals, ws = zip(*pairs, strict=True)  # type: ignore[call-overload, misc]
+        except (TypeError, ValueError):
+            raise GridError(f"grid: isw.Lengths.of needs a list of (length, weight) pairs, "
+                            f"got {pairs!r}") from None
+        return cls(list(vals), list(ws))
+
+    @property
+    def probabilities(self) -> list[float]:
+        total = sum(self.weights)
+        return [w / total for w in self.weights]
+
+    @property
+    def mean(self) -> float:
+        """E[v] (the value itself when there is one)."""
+        if len(self.values) == 1:
+            return self.values[0]
+        return sum(p * v for p, v in zip(self.probabilities, self.values, strict=True))
+
+    @property
+    def token_mean(self) -> float:
+        """E[v²]/E[v]: the length a token belongs to, on average (the value itself when there is one)."""
+        if len(self.values) == 1:
+            return self.values[0]
+        p = self.probabilities
+        return sum(q * v * v for q, v in zip(p, self.values, strict=True)) / self.mean
+
+
+def as_lengths(v: float | Lengths) -> Lengths:
+    return v if isinstance(v, Lengths) else Lengths([float(v)])
+
+
+@dataclass(frozen=True)
+class Moments:
+    """What a steady state takes from the length distributions (docs/serving.md §T.10)."""
+
+    isl: float            # E[I]: Little's law for the prefill tokens
+    osl: float            # E[O]: Little's law for the decoding sequences
+    decode_ctx: float     # E[I] + (E[O²]/E[O] − 1)/2: the mean context of a decode step
+    capacity_ctx: float   # E[I] + E[O²]/E[O]: the context memory is checked at
+    token_isl: float      # E[I²]/E[I]: the chunk shape of a budget step, and the M/G/1 wait
+    prompts: tuple[tuple[float, float], ...]   # (I_j, p_j): each prompt's own chunks and budget steps
+
+
+def lengths_moments(isl: float | Lengths, osl: float | Lengths) -> Moments:
+    i, o = as_lengths(isl), as_lengths(osl)
+    e_i, e_o, o_tok = i.mean, o.mean, o.token_mean
+    return Moments(e_i, e_o, e_i + (o_tok - 1) / 2, e_i + o_tok, i.token_mean,
+                   tuple(zip(i.values, i.probabilities, strict=True)))
+
+
 class _Solver:
     """The steady-state solver of one layout and traffic (§T.3). Step times depend on the load
     only through k = ceil(B/pp), the decode batch per stage: t_d(k), t_m(k) and own(k)."""
 
-    def __init__(self, m: Model, g: Gpu, n_gpus: int, lay: Layout, isl: float, osl: float, budget: float,
-                 rt: Runtime, prec: Precision | None) -> None:
+    def __init__(self, m: Model, g: Gpu, n_gpus: int, lay: Layout, isl: float | Lengths, osl: float | Lengths,
+                 budget: float, rt: Runtime, prec: Precision | None) -> None:
         self.m, self.g, self.n, self.lay, self.rt, self.prec = m, g, n_gpus, lay, rt, prec
-        self.isl, self.osl, self.budget = isl, osl, budget
-        self.chunk = min(budget, isl)
+        mo = self.moments = lengths_moments(isl, osl)
+        self.isl, self.osl, self.budget = mo.isl, mo.osl, budget
+        self.chunk = min(budget, mo.token_isl)
         self.prefill_seqs = budget / self.chunk
-        self.decode_ctx = isl + (osl - 1) / 2
-        self.prefix = (isl - self.chunk) / 2
-        mem = memory(m, g, n_gpus, self.prefill_seqs, isl + osl, lay, rt, (prec or Precision()).resolve(m))
+        self.decode_ctx = mo.decode_ctx
+        self.prefix = (mo.token_isl - self.chunk) / 2
+        self.prompt_chunks = 0.0
+        for i, p in mo.prompts:
+            self.prompt_chunks += p * math.ceil(i / budget)
+        resolved = (prec or Precision()).resolve(m)
+        mem = memory(m, g, n_gpus, self.prefill_seqs, mo.capacity_ctx, lay, rt, resolved)
         self.max_batch, self.fits = mem.max_batch_size, mem.fits
         self.last_k = math.inf      # the piece of the last solve
 
@@ -237,13 +330,24 @@ class _Solver:
         return self._step(k, 0.0, self.chunk, 0.0), self._step(k, self.budget, self.chunk, self.prefix)
 
     def own_chunks(self, k: float) -> float:
-        """The prompt's own chunks, each in a step with the k·pp decoding sequences and no other prompt."""
+        """The prompt's own chunks, each in a step with the k·pp decoding sequences and no other prompt:
+        Σ_j p_j·(the chunks of a prompt of I_j tokens)."""
+        mean = 0.0
+        for isl, p in self.moments.prompts:
+            total = 0.0
+            done = 0.0
+            while done < isl:
+                c = min(self.budget, isl - done)
+                total += self._step(k, c, c, done)
+                done += c
+            mean += p * total
+        return mean
+
+    def ttft_idle(self) -> float:
+        """Σ_j p_j·TTFT_idle(I_j)."""
         total = 0.0
-        done = 0.0
-        while done < self.isl:
-            c = min(self.budget, self.isl - done)
-            total += self._step(k, c, c, done)
-            done += c
+        for i, p in self.moments.prompts:
+            total += p * ttft_idle(self.m, self.g, self.n, self.lay, i, self.budget, self.rt, self.prec)
         return total
 
     def excess(self, x: float, k: float, t: float) -> float:
@@ -332,20 +436,21 @@ class _Solver:
         saturated = rho >= SATURATION or b + self.prefill_seqs > self.max_batch or not math.isfinite(tpot)
         if saturated:
             return Steady(x, tpot, math.inf, b, rho, td, tm, True, None)  # type: ignore[arg-type]
-        service = isl / budget * tpot
+        service = self.moments.token_isl / budget * tpot     # M/G/1: E[S²]/E[S] for S = (I/K)·TPOT
         wait = rho * service / (2 * (1 - rho))
-        ttft = wait + (1 - rho) * own + rho * math.ceil(isl / budget) * tm
+        ttft = wait + (1 - rho) * own + rho * self.prompt_chunks * tm
         return Steady(x, tpot, ttft, b, rho, td, tm, False, None)  # type: ignore[arg-type]
 
     def steady(self, st: Steady) -> Steady:
         cap = st.decode_seqs + self.prefill_seqs if math.isfinite(st.decode_seqs) else self.prefill_seqs
-        st.memory = memory(self.m, self.g, self.n, cap, self.isl + self.osl, self.lay, self.rt,
+        st.memory = memory(self.m, self.g, self.n, cap, self.moments.capacity_ctx, self.lay, self.rt,
                            (self.prec or Precision()).resolve(self.m))
         return st
 
 
-def steady_at_rate(m: Model, g: Gpu, n_gpus: int, lay: Layout, x: float, isl: float, osl: float,
-                   budget: float, rt: Runtime | None = None, precision: Precision | None = None) -> Steady:
+def steady_at_rate(m: Model, g: Gpu, n_gpus: int, lay: Layout, x: float, isl: float | Lengths,
+                   osl: float | Lengths, budget: float, rt: Runtime | None = None,
+                   precision: Precision | None = None) -> Steady:
     """In-flight batching at x requests/s: TPOT is the least T with (1−ρ)·t_d + ρ·t_m ≤ T,
     B = x·OSL·T decoding (Little), ρ = x·ISL·T/budget; TTFT = M/D/1 wait + the prompt's chunks:
     alone in their steps (with the B decoding) with probability 1 − ρ, in full-budget steps t_m
@@ -354,14 +459,15 @@ def steady_at_rate(m: Model, g: Gpu, n_gpus: int, lay: Layout, x: float, isl: fl
     return s.steady(s.solve(x))
 
 
-def steady_at_concurrency(m: Model, g: Gpu, n_gpus: int, lay: Layout, concurrency: float, isl: float,
-                          osl: float, budget: float, rt: Runtime | None = None,
-                          precision: Precision | None = None) -> Steady:
+def steady_at_concurrency(m: Model, g: Gpu, n_gpus: int, lay: Layout, concurrency: float,
+                          isl: float | Lengths, osl: float | Lengths, budget: float,
+                          rt: Runtime | None = None, precision: Precision | None = None) -> Steady:
     """A closed loop of N = `concurrency` requests: the largest rate x found with
     x·(TTFT + OSL·TPOT) < N (Little's law), by the Illinois method bracketed in (0, N/(OSL·t_d(0))],
     bisecting whenever two steps have not halved the bracket; saturated when no unsaturated rate
     reaches N."""
     s = _Solver(m, g, n_gpus, lay, isl, osl, budget, Runtime.default() if rt is None else rt, precision)
+    isl, osl = s.isl, s.osl          # the means (Little's law)
     idle = s.solve(0.0)
     if idle.saturated or not math.isfinite(idle.tpot_s):
         return s.steady(Steady(0.0, math.inf, math.inf, 0.0, 0.0, math.inf, math.inf, True, None))  # type: ignore[arg-type]

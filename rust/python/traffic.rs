@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::serving::layout::Layout;
 use crate::serving::runtime::Runtime;
 use crate::serving::step::ServingPrep;
-use crate::serving::traffic::{mixed_step, ttft_idle, Instance, Solver, Traffic, Work};
+use crate::serving::traffic::{mixed_step, Instance, Lengths, Solver, Traffic, Work};
 use crate::spec::{Hardware, Model};
 
 use super::serving::{precision_from, runtime_from};
@@ -123,11 +123,12 @@ fn solve_group(
     sp: &ServingPrep,
     rt: &Runtime,
     g: &Group,
+    lengths: Lengths,
     loads: &[f64],
     closed: bool,
-    ttft_idle_s: f64,
 ) -> Vec<RowOut> {
-    let mut solver = Solver::new(Instance::new(sp, rt, g.n_gpus, g.lay), g.tr);
+    let mut solver = Solver::with_lengths(Instance::new(sp, rt, g.n_gpus, g.lay), g.tr, lengths);
+    let ttft_idle_s = solver.ttft_idle();
     loads
         .iter()
         .map(|&load| {
@@ -234,8 +235,15 @@ fn serving_traffic<'py>(
                         end += 1;
                     }
                     let sp = &preps[g.model * n_hw + g.gpu];
-                    let idle = ttft_idle(sp, &rt, g.n_gpus, g.lay, g.tr.isl, g.tr.budget);
-                    rows.extend(solve_group(sp, &rt, &g, &loads[start..end], closed, idle));
+                    let lengths = Lengths::uniform(g.tr);
+                    rows.extend(solve_group(
+                        sp,
+                        &rt,
+                        &g,
+                        lengths,
+                        &loads[start..end],
+                        closed,
+                    ));
                     start = end;
                 }
                 rows
@@ -327,7 +335,7 @@ const LOADS_PER_TASK: usize = 2048;
 /// (segment, load) order; otherwise every row in (segment, load, layout) order. `group` and
 /// `load_index` say which group and load each row is.
 #[pyfunction]
-#[pyo3(signature = (*, models, gpus, precisions, runtime, model, gpu, n_gpus, tp, pp, ep, attention_dp, isl, osl, budget, segments, loads, closed, best, num_threads=None))]
+#[pyo3(signature = (*, models, gpus, precisions, runtime, model, gpu, n_gpus, tp, pp, ep, attention_dp, isl, osl, budget, decode_ctx, capacity_ctx, token_isl, prompt_offsets, prompt_lengths, prompt_weights, segments, loads, closed, best, num_threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn serving_serve<'py>(
     py: Python<'py>,
@@ -345,6 +353,12 @@ fn serving_serve<'py>(
     isl: PyReadonlyArray1<'py, f64>,
     osl: PyReadonlyArray1<'py, f64>,
     budget: PyReadonlyArray1<'py, f64>,
+    decode_ctx: PyReadonlyArray1<'py, f64>,
+    capacity_ctx: PyReadonlyArray1<'py, f64>,
+    token_isl: PyReadonlyArray1<'py, f64>,
+    prompt_offsets: PyReadonlyArray1<'py, u32>,
+    prompt_lengths: PyReadonlyArray1<'py, f64>,
+    prompt_weights: PyReadonlyArray1<'py, f64>,
     segments: PyReadonlyArray1<'py, u32>,
     loads: PyReadonlyArray1<'py, f64>,
     closed: bool,
@@ -361,6 +375,37 @@ fn serving_serve<'py>(
         [&tp, &pp, &ep, &attention_dp],
         [&isl, &osl, &budget],
     );
+    let (dctx, cctx, tisl) = (
+        floats(&decode_ctx),
+        floats(&capacity_ctx),
+        floats(&token_isl),
+    );
+    let offsets: Vec<usize> = index(&prompt_offsets)
+        .into_iter()
+        .map(|s| s as usize)
+        .collect();
+    let (plen, pw) = (floats(&prompt_lengths), floats(&prompt_weights));
+    if offsets.len() != groups.len() + 1
+        || offsets.windows(2).any(|w| w[0] > w[1])
+        || offsets
+            .last()
+            .is_some_and(|&e| e > plen.len().min(pw.len()))
+        || [dctx.len(), cctx.len(), tisl.len()]
+            .iter()
+            .any(|&l| l != groups.len())
+    {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "serving_serve: the lengths must give one entry per group and ascending offsets",
+        ));
+    }
+    let lengths_of = |gi: usize| Lengths {
+        decode_ctx: dctx[gi],
+        capacity_ctx: cctx[gi],
+        token_isl: tisl[gi],
+        prompts: (offsets[gi]..offsets[gi + 1])
+            .map(|j| (plen[j], pw[j]))
+            .collect(),
+    };
     let segs: Vec<usize> = index(&segments).into_iter().map(|s| s as usize).collect();
     let loads = floats(&loads);
     let n_hw = hs.len();
@@ -374,13 +419,6 @@ fn serving_serve<'py>(
         ));
     }
     let table: Vec<RowOut> = run_on_pool(py, num_threads, || {
-        let idle: Vec<f64> = groups
-            .par_iter()
-            .map(|g| {
-                let sp = &preps[g.model * n_hw + g.gpu];
-                ttft_idle(sp, &rt, g.n_gpus, g.lay, g.tr.isl, g.tr.budget)
-            })
-            .collect();
         let tasks: Vec<(usize, usize)> = (0..n_groups)
             .flat_map(|g| (0..n_loads).step_by(LOADS_PER_TASK).map(move |lo| (g, lo)))
             .collect();
@@ -390,7 +428,7 @@ fn serving_serve<'py>(
                 let g = &groups[gi];
                 let sp = &preps[g.model * n_hw + g.gpu];
                 let hi = (lo + LOADS_PER_TASK).min(n_loads);
-                solve_group(sp, &rt, g, &loads[lo..hi], closed, idle[gi])
+                solve_group(sp, &rt, g, lengths_of(gi), &loads[lo..hi], closed)
             })
             .collect();
         parts.concat()

@@ -375,6 +375,33 @@ pub struct Traffic {
     pub budget: f64,
 }
 
+/// The request lengths a steady state serves beyond their means (§T.10): uniform lengths, or
+/// histograms entering through their moments. Every field is computed by
+/// `traffic_reference.lengths_moments` in Python, so both engines see the same numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lengths {
+    /// ℓ_d: the mean context of a decoding sequence, E[I] + (E[O²]/E[O] − 1)/2.
+    pub decode_ctx: f64,
+    /// The context memory is checked at: E[I] + E[O²]/E[O].
+    pub capacity_ctx: f64,
+    /// Ī = E[I²]/E[I]: the prompt a prefill token belongs to, on average (chunk shape, wait).
+    pub token_isl: f64,
+    /// (prompt length, probability) of each histogram bin.
+    pub prompts: Vec<(f64, f64)>,
+}
+
+impl Lengths {
+    /// One ISL and one OSL.
+    pub fn uniform(tr: Traffic) -> Self {
+        Self {
+            decode_ctx: tr.isl + (tr.osl - 1.0) / 2.0,
+            capacity_ctx: tr.isl + tr.osl,
+            token_isl: tr.isl,
+            prompts: vec![(tr.isl, 1.0)],
+        }
+    }
+}
+
 /// Fixed-point jumps of the TPOT solver before its regula falsi over the decode batch (§T.3).
 pub const FIXED_POINT_STEPS: usize = 4;
 /// Relative width of the request-rate bracket at which the closed-loop solver stops (§T.3).
@@ -406,10 +433,12 @@ struct Solved {
 pub struct Solver<'s, 'a> {
     inst: Instance<'s, 'a>,
     tr: Traffic,
+    lengths: Lengths,
     chunk: f64,
-    decode_ctx: f64,
     prefix: f64,
     prefill_seqs: f64,
+    /// Σ_j p_j·ceil(I_j/K): budget steps a prompt's prefill spans, on average.
+    prompt_chunks: f64,
     max_batch: f64,
     fits: bool,
     kept: Vec<[f64; 3]>,
@@ -417,27 +446,46 @@ pub struct Solver<'s, 'a> {
 
 impl<'s, 'a> Solver<'s, 'a> {
     pub fn new(inst: Instance<'s, 'a>, tr: Traffic) -> Self {
-        let Traffic { isl, osl, budget } = tr;
-        let chunk = budget.min(isl);
+        Self::with_lengths(inst, tr, Lengths::uniform(tr))
+    }
+
+    /// The solver of `tr`'s mean lengths with the rest of their distribution in `lengths`.
+    pub fn with_lengths(inst: Instance<'s, 'a>, tr: Traffic, lengths: Lengths) -> Self {
+        let budget = tr.budget;
+        let chunk = budget.min(lengths.token_isl);
         let prefill_seqs = budget / chunk;
-        let mem = inst.memory(prefill_seqs, isl + osl);
+        let mem = inst.memory(prefill_seqs, lengths.capacity_ctx);
+        let mut prompt_chunks = 0.0;
+        for &(i, p) in &lengths.prompts {
+            prompt_chunks += p * (i / budget).ceil();
+        }
         Self {
             inst,
             tr,
             chunk,
-            decode_ctx: isl + (osl - 1.0) / 2.0,
-            prefix: (isl - chunk) / 2.0,
+            prefix: (lengths.token_isl - chunk) / 2.0,
             prefill_seqs,
+            prompt_chunks,
             max_batch: mem.max_batch_size,
             fits: mem.fits(),
+            lengths,
             kept: Vec::new(),
         }
+    }
+
+    /// Σ_j p_j·TTFT_idle(I_j): the idle TTFT of a prompt, on average over the lengths.
+    pub fn ttft_idle(&self) -> f64 {
+        let mut total = 0.0;
+        for &(i, p) in &self.lengths.prompts {
+            total += p * self.inst.ttft_idle(i, self.tr.budget);
+        }
+        total
     }
 
     fn work(&self, k: f64, tokens: f64, chunk: f64, prefix: f64) -> Work {
         Work {
             decode_seqs: k * f64::from(self.inst.lay.pp),
-            decode_ctx: self.decode_ctx,
+            decode_ctx: self.lengths.decode_ctx,
             prefill_tokens: tokens,
             chunk,
             prefix,
@@ -478,17 +526,21 @@ impl<'s, 'a> Solver<'s, 'a> {
     }
 
     /// The prompt's own chunks, each in a step with the k·pp decoding sequences and no other
-    /// prompt.
+    /// prompt: Σ_j p_j·(the chunks of a prompt of I_j tokens).
     fn own_chunks(&self, k: f64) -> f64 {
-        let Traffic { isl, budget, .. } = self.tr;
-        let mut total = 0.0;
-        let mut done = 0.0;
-        while done < isl {
-            let c = budget.min(isl - done);
-            total += self.inst.step(&self.work(k, c, c, done)).step_s;
-            done += c;
+        let budget = self.tr.budget;
+        let mut mean = 0.0;
+        for &(isl, p) in &self.lengths.prompts {
+            let mut total = 0.0;
+            let mut done = 0.0;
+            while done < isl {
+                let c = budget.min(isl - done);
+                total += self.inst.step(&self.work(k, c, c, done)).step_s;
+                done += c;
+            }
+            mean += p * total;
         }
-        total
+        mean
     }
 
     /// (1 − ρ)·t_d + ρ·t_m − T at rate x and TPOT T in piece k.
@@ -621,9 +673,10 @@ impl<'s, 'a> Solver<'s, 'a> {
         let ttft = if saturated {
             f64::INFINITY
         } else {
-            let service = isl / budget * tpot;
+            // M/G/1 (Pollaczek–Khinchine): E[S²]/E[S] = (Ī/K)·TPOT for S = (I/K)·TPOT.
+            let service = self.lengths.token_isl / budget * tpot;
             let wait = rho * service / (2.0 * (1.0 - rho));
-            wait + (1.0 - rho) * own + rho * (isl / budget).ceil() * tm
+            wait + (1.0 - rho) * own + rho * self.prompt_chunks * tm
         };
         Solved {
             x,
@@ -653,7 +706,7 @@ impl<'s, 'a> Solver<'s, 'a> {
             decode_step_s: s.td,
             mixed_step_s: s.tm,
             saturated: s.saturated,
-            memory: self.inst.memory(capacity, self.tr.isl + self.tr.osl),
+            memory: self.inst.memory(capacity, self.lengths.capacity_ctx),
         }
     }
 
