@@ -95,10 +95,12 @@ def serve(model: Any, gpu: Any, n_gpus: Any, *, isl: Any, osl: Any, concurrency:
     """The in-flight steady state of a deployment, one row per combination of the axes.
 
     ``isl`` and ``osl`` are tokens per request (positive; means of measured lengths may be
-    fractional). ``model``, ``gpu``, ``n_gpus``, ``isl``, ``osl``, ``chunk_size`` and the load
-    (``concurrency`` — a closed loop of that many requests — or ``request_rate`` in requests/s,
-    not both) take a value or a list; rows are their cartesian product. Layout degrees
-    (``tp``, ``pp``, ``ep``, ``attention_dp``) pin the layout; the free ones are searched and
+    fractional), or :class:`Lengths` histograms (docs/serving.md §T.10: solved through their
+    moments; the ``isl``/``osl`` columns then hold the means). ``model``, ``gpu``, ``n_gpus``,
+    ``isl``, ``osl``, ``chunk_size`` and the load (``concurrency`` — a closed loop of that many
+    requests — or ``request_rate`` in requests/s, not both) take a value or a list; rows are
+    their cartesian product. Layout degrees (``tp``, ``pp``, ``ep``, ``attention_dp``) pin the
+    layout; the free ones are searched and
     the row keeps the layout with the lowest request latency TTFT + OSL·TPOT among unsaturated
     ones (``all_layouts=True``: one row per layout instead). A load the deployment cannot
     sustain is data: ``saturated`` is true and ``ttft_s`` is inf.
@@ -159,19 +161,17 @@ def serve(model: Any, gpu: Any, n_gpus: Any, *, isl: Any, osl: Any, concurrency:
         prompt_weights=pr[:, 1].copy(),
         segments=np.asarray(segments, dtype=np.uint32), loads=load, closed=closed, best=not all_layouts,
         num_threads=num_threads)
-    return _frame(models, gpus, g, t, load, cols, closed)
+    return _frame(models, gpus, cols, closed)
 
 
-def _frame(models: list[Model], gpus: list[Gpu], g: np.ndarray, t: np.ndarray, load: np.ndarray,
-           cols: dict[str, np.ndarray], closed: bool) -> pl.DataFrame:
+def _frame(models: list[Model], gpus: list[Gpu], cols: dict[str, np.ndarray], closed: bool) -> pl.DataFrame:
     """Label the engine's rows and add their economics (docs/serving.md §T.5), vectorised."""
     from .sweep import LABEL_DTYPE, _labels
 
-    row_g = cols["group"]
-    gr = g[row_g]
-    n = gr[:, 2].astype(np.float64)
-    isl, osl = t[row_g, 0], t[row_g, 1]
-    price = np.asarray([x.usd_per_hour for x in gpus], dtype=np.float64)[gr[:, 1]]
+    n = cols["n_gpus"].astype(np.float64)
+    isl, osl = cols["isl"], cols["osl"]
+    price = np.asarray([x.usd_per_hour for x in gpus], dtype=np.float64)
+    price = np.full(len(n), price[0]) if len(gpus) == 1 else price[cols["gpu"]]
     x = cols["requests_per_s"]
     sat = cols["saturated"]
     tpot, td, tm, rho = cols["tpot_s"], cols["decode_step_s"], cols["mixed_step_s"], cols["prefill_share"]
@@ -183,13 +183,11 @@ def _frame(models: list[Model], gpus: list[Gpu], g: np.ndarray, t: np.ndarray, l
         usd_out = np.where(served, 1e6 * usd_s * (td / tpot) / (x * osl), np.inf)
         usd_in = np.where(served, 1e6 * usd_s * (rho * (tm - td) / tpot) / (x * isl), np.inf)
         per_user = np.where(np.isfinite(tpot) & (tpot > 0), 1 / tpot, 0.0)
-    row_load = load[cols["load_index"]]
-    i64 = np.int64
+    row_load = cols["load"]
     return pl.DataFrame({
-        "model": _labels("model", [m.name for m in models], gr[:, 0], LABEL_DTYPE()),
-        "gpu": _labels("gpu", [x.name for x in gpus], gr[:, 1], LABEL_DTYPE()),
-        "n_gpus": gr[:, 2].astype(i64), "isl": isl, "osl": osl,
-        "chunk_size": t[row_g, 2].astype(i64),
+        "model": _labels("model", [m.name for m in models], cols["model"], LABEL_DTYPE()),
+        "gpu": _labels("gpu", [x.name for x in gpus], cols["gpu"], LABEL_DTYPE()),
+        "n_gpus": cols["n_gpus"], "isl": isl, "osl": osl, "chunk_size": cols["chunk_size"],
         "concurrency": row_load if closed else np.full(len(row_load), np.nan),
         "request_rate": x if closed else row_load,
         "ttft_s": cols["ttft_s"], "tpot_s": tpot, "tokens_per_s_per_user": per_user,
@@ -198,8 +196,7 @@ def _frame(models: list[Model], gpus: list[Gpu], g: np.ndarray, t: np.ndarray, l
         "usd_per_million_input_tokens": usd_in, "saturated": sat,
         "ttft_idle_s": cols["ttft_idle_s"], "decode_seqs": cols["decode_seqs"],
         "prefill_share": rho, "decode_step_s": td, "mixed_step_s": tm,
-        "tp": gr[:, 3].astype(i64), "pp": gr[:, 4].astype(i64), "ep": gr[:, 5].astype(i64),
-        "attention_dp": gr[:, 6].astype(i64),
+        "tp": cols["tp"], "pp": cols["pp"], "ep": cols["ep"], "attention_dp": cols["attention_dp"],
         "weights_gb_per_gpu": cols["weights_gb_per_gpu"], "kv_gb_per_gpu": cols["kv_gb_per_gpu"],
         "max_batch_size": cols["max_batch_size"],
     })

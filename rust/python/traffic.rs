@@ -468,6 +468,43 @@ fn serving_serve<'py>(
     }
     let d = PyDict::new(py);
     put_rows(&d, &rows)?;
+    // Each row's group fields, so Python labels rows without gathering them.
+    let of = |f: &dyn Fn(&Group) -> f64| {
+        which
+            .iter()
+            .map(|&g| f(&groups[g as usize]))
+            .collect::<Vec<_>>()
+    };
+    let int = |f: &dyn Fn(&Group) -> i64| {
+        which
+            .iter()
+            .map(|&g| f(&groups[g as usize]))
+            .collect::<Vec<_>>()
+    };
+    let code = |f: &dyn Fn(&Group) -> usize| {
+        which
+            .iter()
+            .map(|&g| u32::try_from(f(&groups[g as usize])).unwrap_or(u32::MAX))
+            .collect::<Vec<_>>()
+    };
+    put(&d, "model", code(&|g| g.model))?;
+    put(&d, "gpu", code(&|g| g.gpu))?;
+    put(&d, "n_gpus", int(&|g| i64::from(g.n_gpus)))?;
+    put(&d, "tp", int(&|g| i64::from(g.lay.tp)))?;
+    put(&d, "pp", int(&|g| i64::from(g.lay.pp)))?;
+    put(&d, "ep", int(&|g| i64::from(g.lay.ep)))?;
+    put(&d, "attention_dp", int(&|g| i64::from(g.lay.attention_dp)))?;
+    put(&d, "isl", of(&|g| g.tr.isl))?;
+    put(&d, "osl", of(&|g| g.tr.osl))?;
+    put(&d, "chunk_size", int(&|g| g.tr.budget as i64))?;
+    put(
+        &d,
+        "load",
+        load_index
+            .iter()
+            .map(|&l| loads[l as usize])
+            .collect::<Vec<_>>(),
+    )?;
     put(&d, "group", which)?;
     put(&d, "load_index", load_index)?;
     Ok(d)
