@@ -79,7 +79,7 @@ def test_help_says_each_pp_default_and_why(capsys: pytest.CaptureFixture[str], c
                                            other: str) -> None:
     code, out, _ = main(capsys, command, "--help")
     flat = " ".join(out.split())
-    assert code == 0 and f"{default} (the default here:" in flat
+    assert code == 0 and f"{default} (the default under epoch:" in flat
     assert re.search(f"defaults? to {other}[ ,;)]", flat)  # and says what the other commands do
 
 
