@@ -243,6 +243,8 @@ def test_cli_frontier_and_explain_default_to_serving(capsys: pytest.CaptureFixtu
     (["frontier", "-m", "Llama-3-70B", "--resolution", "20"], "--resolution"),
     (["frontier", "-m", "Llama-3-70B", "--no-pp"], "--pp/--no-pp"),
     (["explain", "-m", "Llama-3-70B", "-n", "8", "-b", "1", "--pp"], "--pp"),
+    (["sweep", "-m", "Llama-3-70B", "-n", "0.5"], "n_gpus"),
+    (["sweep", "-m", "Llama-3-70B", "--columns", "two_d_tp"], "two_d_tp"),
 ])
 def test_cli_epoch_only_flags_point_at_epoch(capsys: pytest.CaptureFixture[str], args: list[str],
                                              flag: str) -> None:

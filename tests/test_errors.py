@@ -205,12 +205,12 @@ def test_drafter_not_a_model() -> None:
 
 
 def test_seq_len_above_one_with_spec_dec() -> None:
-    raises(GridError, lambda: sweep(seq_len=3, spec_dec=isw.SpecDec("Llama-3-8B", 0.5), semantics="epoch"),
+    raises(GridError, lambda: sweep(seq_len=3, spec_dec=isw.SpecDec("Llama-3-8B", 0.5)),
            "seq_len", "speculative", "3")
 
 
 def test_spec_dec_axis_not_spec_dec() -> None:
-    raises(GridError, lambda: sweep(spec_dec="Llama-3-8B", semantics="epoch"), "spec_dec", "'Llama-3-8B'")
+    raises(GridError, lambda: sweep(spec_dec="Llama-3-8B"), "spec_dec", "'Llama-3-8B'")
 
 
 # ----------------------------------------------------------------------------- grid axes
@@ -219,53 +219,53 @@ def test_spec_dec_axis_not_spec_dec() -> None:
 @pytest.mark.parametrize(("value", "shown"),
                          [(0, "0"), (-8, "-8"), (NAN, "nan"), (INF, "inf"), ([8, 0], "0")])
 def test_n_gpus_not_positive_finite(value: Any, shown: str) -> None:
-    raises(GridError, lambda: sweep(n_gpus=value, semantics="epoch"), "n_gpus", shown)
+    raises(GridError, lambda: sweep(n_gpus=value), "n_gpus", shown)
 
 
 @pytest.mark.parametrize(("value", "shown"), [(0, "0"), (-1, "-1"), (NAN, "nan"), ([1, 64, -0.5], "-0.5")])
 def test_batch_size_not_positive(value: Any, shown: str) -> None:
-    raises(GridError, lambda: sweep(batch_size=value, semantics="epoch"), "batch_size", shown)
+    raises(GridError, lambda: sweep(batch_size=value), "batch_size", shown)
 
 
 @pytest.mark.parametrize(("value", "shown"), [(-1, "-1"), (INF, "inf"), (NAN, "nan")])
 def test_context_len_negative_or_non_finite(value: float, shown: str) -> None:
-    raises(GridError, lambda: sweep(context_len=value, semantics="epoch"), "context_len", shown)
+    raises(GridError, lambda: sweep(context_len=value), "context_len", shown)
 
 
 @pytest.mark.parametrize(("value", "shown"), [(0, "0"), (0.5, "0.5"), (-2, "-2"), (NAN, "nan")])
 def test_seq_len_below_one(value: float, shown: str) -> None:
-    raises(GridError, lambda: sweep(seq_len=value, semantics="epoch"), "seq_len", shown)
+    raises(GridError, lambda: sweep(seq_len=value), "seq_len", shown)
 
 
 def test_empty_axis() -> None:
-    raises(GridError, lambda: sweep(n_gpus=[], semantics="epoch"), "n_gpus", "empty")
+    raises(GridError, lambda: sweep(n_gpus=[]), "n_gpus", "empty")
 
 
 def test_mismatched_zip_lengths() -> None:
-    raises(GridError, lambda: sweep(n_gpus=[8, 16, 32], batch_size=[1, 2], grid="zip", semantics="epoch"),
+    raises(GridError, lambda: sweep(n_gpus=[8, 16, 32], batch_size=[1, 2], grid="zip"),
            "zip", "n_gpus=3", "batch_size=2")
 
 
 def test_unknown_grid_kind() -> None:
-    raises(GridError, lambda: sweep(grid="cartesian", semantics="epoch"), "'cartesian'", "product", "zip")
+    raises(GridError, lambda: sweep(grid="cartesian"), "'cartesian'", "product", "zip")
 
 
 @pytest.mark.parametrize("value", ["abc", ["8", "x"], {"a": 1}, 8 + 1j, [object()]])
 def test_non_numeric_axis_values(value: Any) -> None:
-    raises(GridError, lambda: sweep(n_gpus=value, semantics="epoch"), "n_gpus", "must be numbers")
+    raises(GridError, lambda: sweep(n_gpus=value), "n_gpus", "must be numbers")
 
 
 @pytest.mark.parametrize(("value", "shown"), [("8", "'8'"), (["8", "16"], "'8'"), (True, "True"),
                                              ([8, False], "False")])
 def test_numeric_looking_strings_and_bools_are_not_numbers(value: Any, shown: str) -> None:
     """A string or a bool in a numeric axis is a mistake, not a number (as for spec fields)."""
-    raises(GridError, lambda: sweep(n_gpus=value, semantics="epoch"), "n_gpus", shown)
+    raises(GridError, lambda: sweep(n_gpus=value), "n_gpus", shown)
 
 
 @pytest.mark.parametrize("value", ["yes", 1, None, [True, "no"], 0.0])
 def test_use_pp_not_bool(value: Any) -> None:
     shown = repr(value[1] if isinstance(value, list) else value)
-    raises(GridError, lambda: sweep(use_pp=value, semantics="epoch"), "use_pp", shown)
+    raises(GridError, lambda: sweep(use_pp=value), "use_pp", shown)
 
 
 def test_grid_too_large_for_memory_is_refused_fast() -> None:
@@ -273,7 +273,7 @@ def test_grid_too_large_for_memory_is_refused_fast() -> None:
     axis = np.arange(1.0, 10_001.0)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
-    raises(GridError, lambda: sweep(n_gpus=axis, batch_size=axis, context_len=axis, semantics="epoch"),
+    raises(GridError, lambda: sweep(n_gpus=axis, batch_size=axis, context_len=axis),
            "1,000,000,000,000 rows", "sweep_to_parquet")
     assert time.perf_counter() - t0 < 2.0
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 512 * 1024  # KiB: < 512 MiB grown
@@ -288,27 +288,26 @@ def test_grid_rows_overflow() -> None:
     """More rows than a 64-bit count holds: still a GridError, not an overflow or a panic."""
     axis = np.arange(1.0, 100_001.0)
     t0 = time.perf_counter()
-    raises(GridError, lambda: sweep(n_gpus=axis, batch_size=axis, context_len=axis, seq_len=axis,
-                                    semantics="epoch"),
+    raises(GridError, lambda: sweep(n_gpus=axis, batch_size=axis, context_len=axis, seq_len=axis),
            "rows", "100000")
     assert time.perf_counter() - t0 < 2.0
 
 
 def test_max_rows() -> None:
-    raises(GridError, lambda: sweep(n_gpus=[1, 2, 3], max_rows=2, semantics="epoch"), "3 rows", "max_rows=2")
+    raises(GridError, lambda: sweep(n_gpus=[1, 2, 3], max_rows=2), "3 rows", "max_rows=2")
 
 
 def test_unknown_column() -> None:
-    raises(GridError, lambda: sweep(columns=["latency"], semantics="epoch"), "'latency'", "token_latency_s")
+    raises(GridError, lambda: sweep(columns=["latency"]), "'latency'", "token_latency_s")
 
 
 def test_chunk_rows_below_one() -> None:
-    raises(GridError, lambda: sweep(chunk_rows=0, semantics="epoch"), "chunk_rows", "0")
+    raises(GridError, lambda: sweep(chunk_rows=0), "chunk_rows", "0")
 
 
 @pytest.mark.parametrize("value", [0, -1])
 def test_num_threads_below_one(value: int) -> None:
-    raises(GridError, lambda: sweep(num_threads=value, semantics="epoch"), "num_threads", str(value))
+    raises(GridError, lambda: sweep(num_threads=value), "num_threads", str(value))
 
 
 def test_two_specs_sharing_a_name() -> None:
@@ -319,7 +318,7 @@ def test_two_specs_sharing_a_name() -> None:
 def test_absurd_but_finite_values_give_no_silent_nan() -> None:
     """A finite input far outside any real deployment is either refused or yields NaN-free output."""
     try:
-        df = sweep(n_gpus=8, batch_size=1e300, semantics="epoch")
+        df = sweep(n_gpus=8, batch_size=1e300)
     except GridError as e:
         assert "batch_size" in str(e)
         return
@@ -441,7 +440,7 @@ def test_frontier_arguments_typed(arg: str, value: Any) -> None:
 @pytest.mark.parametrize("value", [50_000, 10**30, 1025, 2.0, "4"])
 def test_num_threads_bounded(value: Any) -> None:
     """50000 spawned threads with the GIL held; 10**30 raised a raw OverflowError."""
-    raises(GridError, lambda: sweep(num_threads=value, semantics="epoch"), "num_threads", "1024")
+    raises(GridError, lambda: sweep(num_threads=value), "num_threads", "1024")
 
 
 def test_num_threads_bounded_in_frontier() -> None:
@@ -517,7 +516,7 @@ def test_infer_model_size_stops_when_the_bracket_cannot_shrink(monkeypatch: pyte
 @pytest.mark.parametrize("value", [10**400, [8, 10**400], np.array([10**400], dtype=object)],
                          ids=["int", "list", "object-array"])
 def test_axis_integer_too_large_for_a_float(value: Any) -> None:
-    raises(GridError, lambda: sweep(n_gpus=value, semantics="epoch"), "n_gpus")
+    raises(GridError, lambda: sweep(n_gpus=value), "n_gpus")
 
 
 @pytest.mark.parametrize(("spec", "field"), [("model", "d_model"), ("model", "vocab_size"),
@@ -539,7 +538,7 @@ def test_deeply_nested_values_are_shown_short() -> None:
         deep = [deep]
     raises(SpecError, lambda: model(d_model=deep), "d_model", "[[[")
     raises(SpecError, lambda: isw.LayerGroup(deep, 128), "n_layers")
-    raises(GridError, lambda: sweep(n_gpus=deep, semantics="epoch"), "n_gpus")
+    raises(GridError, lambda: sweep(n_gpus=deep), "n_gpus")
     raises(GridError, lambda: isw.explain("Llama-3-8B", n_gpus=deep), "n_gpus", "[[[")
     raises(CatalogError, lambda: isw.sweep(deep, semantics="epoch"), "model", "[[[")  # type: ignore[arg-type]
     raises(CatalogError, lambda: isw.sweep("Llama-3-8B", deep, semantics="epoch"), "gpu", "[[[")  # type: ignore[arg-type]
@@ -622,24 +621,24 @@ def test_mfu_target_bounded(target: Any) -> None:
 ])
 def test_axis_of_non_real_dtype(value: Any, kind: str) -> None:
     """Complex, datetime64 and timedelta64 axes were read as numbers."""
-    raises(GridError, lambda: sweep(n_gpus=value, semantics="epoch"), "n_gpus", kind)
+    raises(GridError, lambda: sweep(n_gpus=value), "n_gpus", kind)
 
 
 def test_columns_empty_is_refused() -> None:
     """columns=[] returned a 0×0 frame."""
-    raises(GridError, lambda: sweep(columns=[], semantics="epoch"), "columns=[]")
+    raises(GridError, lambda: sweep(columns=[]), "columns=[]")
 
 
 def test_columns_as_one_string_is_that_column() -> None:
     """columns="mfu" was read as ['m', 'f', 'u']."""
-    df = sweep(columns="mfu", semantics="epoch")
+    df = sweep(columns="mfu")
     assert df.columns == ["mfu"]
-    assert df.equals(sweep(columns=["mfu"], semantics="epoch"))
+    assert df.equals(sweep(columns=["mfu"]))
 
 
 @pytest.mark.parametrize("value", [["mfu", 3], 5, [["mfu"]]])
 def test_columns_of_the_wrong_type(value: Any) -> None:
-    raises(GridError, lambda: sweep(columns=value, semantics="epoch"), "columns")
+    raises(GridError, lambda: sweep(columns=value), "columns")
 
 
 # ----------------------------------------------------------------------------- physical ranges
@@ -667,7 +666,7 @@ def test_gpu_field_outside_its_range(field: str, value: float) -> None:
                                                      ("n_gpus", 1e13, "10000000000000")])
 def test_axis_outside_its_range(axis: str, value: float, shown: str) -> None:
     """batch_size=1e-300 made the cost N·T/b overflow to inf on a feasible row."""
-    raises(GridError, lambda: sweep(**{axis: value}, semantics="epoch"), axis, "[1e-6, 1e12]", f"got {shown}")
+    raises(GridError, lambda: sweep(**{axis: value}), axis, "[1e-6, 1e12]", f"got {shown}")
 
 
 @pytest.mark.parametrize(("field", "value"), [("d_model", 1e150), ("n_heads", 0.5), ("head_dim", 1e8)])

@@ -56,17 +56,28 @@ def serving_batch_sizes(max_batch: int = SERVING_MAX_BATCH) -> list[int]:
     return sorted({round(2.0**k) for k in ks} | {int(max_batch)})
 
 
+class _Default:
+    """The value of an argument left out, whose default depends on the semantics (an explicit
+    None is still checked, and refused, as a value)."""
+
+    def __repr__(self) -> str:
+        return "<the semantics' default>"
+
+
+DEFAULT: Any = _Default()
+
+
 def frontier(
     model: Model | str,
     gpu: Gpu | str = "H100",
     context_len: float = 0,
-    use_pp: bool | None = None,
+    use_pp: bool = DEFAULT,
     spec_dec: SpecDec | None = None,
     max_throughput: float = math.inf,
     *,
-    resolution: int | None = None,
-    n_targets: int | None = None,
-    exact: bool | None = None,
+    resolution: int = DEFAULT,
+    n_targets: int = DEFAULT,
+    exact: bool = DEFAULT,
     num_threads: int | None = None,
     semantics: Literal["epoch", "serving"] = "serving",
     n_gpus: Sequence[int] | np.ndarray | None = None,
@@ -107,20 +118,21 @@ def frontier(
     of the whole sweep), typically a few times more points, with the paper's points among them.
     Columns: every column of the epoch sweep for the recorded points.
 
-    Under both, ``max_throughput`` caps tokens/s per instance (b / latency).
+    Under both, ``max_throughput`` caps tokens/s per instance (b / latency). ``use_pp``,
+    ``resolution``, ``n_targets`` and ``exact`` left out take their semantics' defaults (above).
     """
     if semantics == "serving":
-        epoch_only = {"use_pp": use_pp, "spec_dec": spec_dec, "resolution": resolution,
-                      "n_targets": n_targets}
-        given = [k for k, v in epoch_only.items() if v is not None]
+        epoch_only = {"use_pp": use_pp, "resolution": resolution, "n_targets": n_targets}
+        given = [k for k, v in epoch_only.items() if v is not DEFAULT]
+        given += ["spec_dec"] if spec_dec is not None else []
         if given:
             raise GridError(f"frontier: {given[0]!r} is the paper's search, not semantics='serving' (the "
                             f"default; it takes n_gpus=, batch_size=, max_gpus=, runtime=, precision=); "
                             f"pass semantics='epoch'")
-        if exact is not None and exact is not True:
+        if exact is not DEFAULT and exact is not True:
             raise GridError(f"frontier: a serving frontier is always exact (the Pareto front of its sweep); "
-                            f"'exact' must be None or True, got {show(exact)}; pass semantics='epoch' for "
-                            f"the paper's sampled search")
+                            f"'exact' may only be True, got {show(exact)}; pass semantics='epoch' for the "
+                            f"paper's sampled search")
         return _frontier_serving(model, gpu, context_len, max_throughput, n_gpus, batch_size, max_gpus,
                                  runtime, precision, uncertainty, num_threads)
     if semantics != "epoch":
@@ -131,9 +143,9 @@ def frontier(
     if given:
         raise GridError(f"frontier: {given[0]!r} needs semantics='serving' (epoch searches its own "
                         f"continuous grid: set 'resolution')")
-    return _frontier_epoch(model, gpu, context_len, True if use_pp is None else use_pp, spec_dec,
-                           max_throughput, 400 if resolution is None else resolution,
-                           1000 if n_targets is None else n_targets, False if exact is None else exact,
+    return _frontier_epoch(model, gpu, context_len, True if use_pp is DEFAULT else use_pp, spec_dec,
+                           max_throughput, 400 if resolution is DEFAULT else resolution,
+                           1000 if n_targets is DEFAULT else n_targets, False if exact is DEFAULT else exact,
                            num_threads)
 
 

@@ -20,7 +20,8 @@ from ..plot import g3, layout_text, plot_frontiers, point_text, require_matplotl
 from ..specs import Model, SpecDec
 from .catalog import gpu_terms
 from .output import check_writable, context_text, money, text_table, write_data
-from .sweep import _runtime, epoch_flags, serving_flags
+from .sweep import epoch_flags, serving_flags
+from .validate import _runtime
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def run_frontier(
     )
 
 
-def grid_text(s: Setting, front: pl.DataFrame) -> str:
+def grid_text(s: Setting) -> str:
     """How the frontier was searched, in a line (the defaults a user cannot see, said)."""
     if s.semantics != "serving":
         return ""
@@ -190,12 +191,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
                        "--spec-dec": args.spec_dec is not None and any(s is not None for s in args.spec_dec)})
     serving_flags(args, {"--n-gpus": args.n_gpus, "--batch-size": args.batch_size,
                          "--max-gpus": args.max_gpus, "--profile": args.profile})
-    if args.n_gpus is not None and args.max_gpus is not None:
-        from ..errors import GridError
-
-        raise GridError("frontier: give --n-gpus (the GPU counts) or --max-gpus (the top of the default "
-                        "counts), not both")
-    runtime = _runtime(args) if serving else None
+    runtime = _runtime(args, "frontier") if serving else None
     settings = [
         Setting(m, g, c, sd, True if args.use_pp is None else args.use_pp, args.max_throughput,
                 args.semantics, None if args.n_gpus is None else tuple(args.n_gpus),
@@ -216,7 +212,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         print(f"== {s.describe(('model', 'gpu', 'context', 'spec_dec', 'pp', 'throughput'))} ==")
         print(f"  {gpu_terms(lookup_gpu(s.gpu))}")
         if serving:
-            print(grid_text(s, front))
+            print(grid_text(s))
             print(f"{front.height} frontier points ({secs:.1f} s)")
         else:
             print(f"{front.height} frontier points (resolution {resolution}, {secs:.1f} s)")

@@ -13,6 +13,7 @@ from ..catalog import gpu as lookup_gpu
 from ..sweep import sweep
 from .catalog import gpu_terms
 from .output import check_writable, terminal_width, write_data
+from .validate import _runtime
 
 
 def _integral(s: pl.Series) -> bool:
@@ -75,13 +76,6 @@ def serving_display_frame(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(cols)
 
 
-def _runtime(args: argparse.Namespace) -> object:
-    """The runtime --profile names (None: isw.Runtime.default()); a GridError under epoch."""
-    from .validate import _runtime as profile_runtime
-
-    return profile_runtime(args, "sweep")
-
-
 def epoch_flags(args: argparse.Namespace, flags: dict[str, object]) -> None:
     """Under --semantics serving, a GridError for the first epoch-only flag given."""
     from ..errors import GridError
@@ -111,7 +105,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     serving_flags(args, {"--tp": args.tp, "--pp-degree": args.pp_degree, "--ep": args.ep,
                          "--attention-dp": args.attention_dp, "--profile": args.profile})
     extra = ({"tp": args.tp, "pp": args.pp_degree, "ep": args.ep, "attention_dp": args.attention_dp,
-              "runtime": _runtime(args)} if serving else
+              "runtime": _runtime(args, "sweep")} if serving else
              {"progress": args.progress, "chunk_rows": args.chunk_rows,
               "use_pp": args.use_pp if args.use_pp is not None else [False],
               "spec_dec": args.spec_dec or [None]})
