@@ -290,7 +290,7 @@ DATASET_CHILD = textwrap.dedent("""
     import infersweep as isw
     isw.sweep_to_parquet("Llama-3-70B", "H100", n_gpus=np.arange(1, 257), batch_size=np.arange(1, 1025),
                          path=sys.argv[1], columns=["n_gpus", "batch_size", "token_latency_s"],
-                         chunk_rows=4096, num_threads=1, progress=False)
+                         chunk_rows=4096, num_threads=1, progress=False, semantics="epoch")
 """)
 DATASET_ARGS = dict(model="Llama-3-70B", gpu="H100", n_gpus=np.arange(1, 257), batch_size=np.arange(1, 1025),
                     columns=["n_gpus", "batch_size", "token_latency_s"], chunk_rows=4096)
@@ -362,7 +362,8 @@ def test_a_dataset_write_failure_is_an_oserror_and_leaves_nothing(tmp_path: Path
         for chunk_rows in (1 << 19, 1000):  # one part in memory, then one streamed
             try:
                 isw.sweep_to_parquet("Llama-3-70B", n_gpus=np.arange(1, 65), batch_size=np.arange(1, 65),
-                                     path=sys.argv[1], num_shards=1, chunk_rows=chunk_rows)
+                                     path=sys.argv[1], num_shards=1, chunk_rows=chunk_rows,
+                                     semantics="epoch")
             except OSError as e:
                 print(type(e).__name__, e.errno)
     """)

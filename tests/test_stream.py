@@ -322,7 +322,7 @@ CHILD = textwrap.dedent("""
     print("ready", flush=True)
     isw.sweep_to_parquet("Llama-3-70B", "H100", n_gpus=np.arange(1, 257), batch_size=np.arange(1, 1025),
                          context_len=np.arange(0, 64 * 1024, 1024), path=sys.argv[1], progress=False,
-                         num_shards=None if sys.argv[2] == "auto" else int(sys.argv[2]))
+                         num_shards=None if sys.argv[2] == "auto" else int(sys.argv[2]), semantics="epoch")
 """)
 
 
