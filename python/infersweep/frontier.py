@@ -30,7 +30,8 @@ FRONTIER_BYTES_PER_POINT = 64
 
 
 #: Default GPU counts of a serving frontier: powers of two up to a node of 8 (a TP degree must
-#: divide the attention heads, a power of two in every catalog model), then whole 8-GPU nodes
+#: divide the attention heads, which vLLM enforces; head counts are typically powers of two or
+#: multiples of 8), then whole 8-GPU nodes
 #: (HGX/DGX H100, H200, B200 and MI300X platforms: multi-node deployments take whole nodes), up to
 #: SERVING_MAX_GPUS = 64 (8 nodes; pass ``max_gpus`` or ``n_gpus`` for larger ones, e.g. DeepSeek's
 #: 144-GPU decode deployment).
@@ -38,6 +39,7 @@ SERVING_MAX_GPUS = 64
 #: Default batch sizes: 2^(k/4) rounded, k = 0..48 (four per octave, deduplicated), 1 to 4096 —
 #: TensorRT-LLM's tuned reference configurations (examples/configs/database) run concurrency 1 to
 #: 2048 and more — plus, per GPU count, the largest batch any layout holds in memory (below 4096).
+#: docs/serving.md §F.
 SERVING_MAX_BATCH = 4096
 SERVING_BATCH_STEPS_PER_OCTAVE = 4
 
