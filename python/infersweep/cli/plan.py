@@ -7,10 +7,14 @@ import argparse
 import re
 import sys
 
+import polars as pl
+
 from ..errors import GridError
+from ..plan_plot import deployment_text, plot_plan
 from ..planner import plan
+from ..plot import require_matplotlib
 from ..serving import Precision
-from .output import text_table
+from .output import check_writable, text_table
 
 _UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
 
@@ -30,16 +34,11 @@ def _precision(fmt: str | None) -> Precision | None:
     return Precision(attention=fmt, dense_ffn=fmt, experts=fmt, kv_cache=fmt)
 
 
-def _layout(r: dict) -> str:
-    if r["kind"] == "aggregated":
-        return (f"{r['replicas']}× {r['instance_gpus']} GPUs tp{r['tp']} pp{r['pp']} ep{r['ep']} "
-                f"dp{r['attention_dp']} @ {r['request_rate']:.3g} req/s")
-    return (f"P {r['prefill_instances']}×{r['prefill_gpus']} (tp{r['prefill_tp']} pp{r['prefill_pp']}) + "
-            f"D {r['decode_instances']}×{r['decode_gpus']} (tp{r['decode_tp']} pp{r['decode_pp']} "
-            f"ep{r['decode_ep']} dp{r['decode_attention_dp']}) batch {r['decode_batch']:g}")
-
-
 def cmd_plan(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        if args.out.suffix.lower() not in (".html", ".htm"):
+            require_matplotlib()      # the page draws itself; the static formats need matplotlib
+        check_writable(args.out)
     try:
         df = plan(args.model, args.gpu, isl=args.isl, osl=args.osl, ttft_max=args.ttft, tpot_max=args.tpot,
                   max_gpus=args.max_gpus, objective=args.objective, chunk_size=args.chunk_size,
@@ -49,26 +48,41 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return 2
     if args.csv:
         sys.stdout.write(df.write_csv())
-        return 0
-    if df.is_empty():
+        if df.is_empty():
+            return 0
+    elif df.is_empty():
         print(f"no deployment of {args.model.name} on up to {args.max_gpus} × {args.gpu} meets TTFT ≤ "
               f"{args.ttft:g} s and TPOT ≤ {args.tpot:g} s")
         return 1
-    rows = []
-    for r in df.iter_rows(named=True):
-        tag = "best" if r["best"] else "front"
-        rows.append([tag, r["kind"], f"{r['ttft_s'] * 1e3:.0f}", f"{r['tpot_s'] * 1e3:.1f}",
-                     f"{r['tokens_per_s_per_user']:.1f}", f"{r['output_tokens_per_s_per_gpu']:.1f}",
-                     f"{r['usd_per_million_tokens']:.3f}", str(r["total_gpus"]), _layout(r)])
-    print(f"{args.model.name} on up to {args.max_gpus} × {args.gpu}, ISL {args.isl}, OSL {args.osl}, "
-          f"TTFT ≤ {args.ttft * 1e3:g} ms, TPOT ≤ {args.tpot * 1e3:g} ms (objective: {args.objective}):")
-    print(text_table(["", "kind", "TTFT ms", "TPOT ms", "tok/s/user", "out tok/s/GPU", "$/M out tok",
-                      "GPUs", "deployment"], rows, align="llrrrrrrl"))
+    else:
+        _print_plan(args, df)
+    if args.out is not None:
+        plot_plan(df, args.out, tpot_max=args.tpot, title=_title(args))
+        print(f"wrote the plot to {args.out}", file=sys.stderr if args.csv else sys.stdout)
     return 0
 
 
+def _title(args: argparse.Namespace) -> str:
+    return (f"{args.model.name} on up to {args.max_gpus} × {args.gpu}, ISL {args.isl}, OSL {args.osl}, "
+            f"TTFT ≤ {args.ttft * 1e3:g} ms, TPOT ≤ {args.tpot * 1e3:g} ms")
+
+
+def _print_plan(args: argparse.Namespace, df: pl.DataFrame) -> None:
+    rows = []
+    for r in df.iter_rows(named=True):
+        tag = "best" if r["best"] else "front" if r["on_front"] else "own"
+        rows.append([tag, r["kind"], f"{r['ttft_s'] * 1e3:.0f}", f"{r['tpot_s'] * 1e3:.1f}",
+                     f"{r['tokens_per_s_per_user']:.1f}", f"{r['output_tokens_per_s_per_gpu']:.1f}",
+                     f"{r['usd_per_million_tokens']:.3f}", str(r["total_gpus"]), deployment_text(r)])
+    print(f"{_title(args)} (objective: {args.objective}):")
+    print(text_table(["", "kind", "TTFT ms", "TPOT ms", "tok/s/user", "out tok/s/GPU", "$/M out tok",
+                      "GPUs", "deployment"], rows, align="llrrrrrrl"))
+    print("(best: the best of each kind under the objective; front: on the Pareto front of both kinds; "
+          "own: on its own kind's front only)")
+
+
 def add_parser(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
-    from .args import MODEL_HELP, gpu_name, model_spec, positive_int
+    from .args import MODEL_HELP, gpu_name, model_spec, plot_path, positive_int
 
     p = sub.add_parser(
         "plan", formatter_class=formatter,
@@ -79,7 +93,8 @@ def add_parser(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFor
         "per GPU against tokens/s per user, with dollars per million output tokens "
         "(docs/serving.md §T.8).",
         epilog="examples:\n  infersweep plan --model Llama-3.1-70B --gpu H200 --isl 4000 --osl 500 "
-        "--ttft 1s --tpot 50ms --precision fp8",
+        "--ttft 1s --tpot 50ms --precision fp8\n  infersweep plan --model Llama-3.1-70B --gpu H200 "
+        "--isl 4000 --osl 500 --ttft 1s --tpot 50ms --out plan.html",
     )
     p.add_argument("--model", type=model_spec, required=True, help=MODEL_HELP)
     p.add_argument("--gpu", type=gpu_name, required=True)
@@ -95,4 +110,8 @@ def add_parser(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFor
     p.add_argument("--precision", choices=("bf16", "fp8", "nvfp4", "mxfp4"), default=None,
                    help="weights and KV cache format (default: the model's)")
     p.add_argument("--csv", action="store_true", help="write the plan as CSV to stdout")
+    p.add_argument("--out", type=plot_path, metavar="PLOT",
+                   help="write the plot (throughput per GPU against tokens/s per user, aggregated against "
+                   "disaggregated, cost on the right axis): .png, .svg, .pdf, or .html for one "
+                   "self-contained interactive page (default: no plot)")
     p.set_defaults(func=cmd_plan)
