@@ -4,6 +4,7 @@ browser, and uncertainty bands on plan and frontier plots."""
 from __future__ import annotations
 
 import html
+import importlib.util
 import itertools
 import json
 import math
@@ -11,6 +12,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -270,3 +272,24 @@ def test_plan_cli_writes_the_plot(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 def test_plot_plan_is_exported() -> None:
     assert isw.plot_plan is plan_plot.plot_plan
+
+
+# ------------------------------------------------------------------ the README's Serving section
+
+
+def _script(name: str) -> Any:
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_script_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readme_serving_section_is_generated() -> None:
+    # README's Serving block is scripts/serving_section.py's output (run it after a change of the model)
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text("utf-8")
+    assert _script("serving_section").readme_with_section(readme) == readme
+    png = (root / "docs" / "serving_plan.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and "(docs/serving_plan.png)" in readme
