@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import io
 import itertools
 import json
 import math
@@ -293,3 +294,92 @@ def test_the_readme_serving_section_is_generated() -> None:
     assert _script("serving_section").readme_with_section(readme) == readme
     png = (root / "docs" / "serving_plan.png").read_bytes()
     assert png.startswith(b"\x89PNG") and "(docs/serving_plan.png)" in readme
+
+
+# ------------------------------------------------------------------ isw.plan(..., uncertainty=)
+
+
+def _profile(params: tuple[str, ...], variances: tuple[float, ...], residual: float) -> isw.Profile:
+    cov = tuple(tuple(v if i == j else 0.0 for j, v in enumerate(variances)) for i in range(len(params)))
+    return isw.Profile(name="synthetic", runtime=isw.Runtime.default(), params=params, log_covariance=cov,
+                       residual_sd=residual)
+
+
+def test_plan_rows_reevaluated_at_the_plans_runtime_are_the_plan(small_plan: pl.DataFrame) -> None:
+    from infersweep.plan_band import evaluate
+
+    # The band holds each deployment fixed; at the plan's own runtime it must give the plan's values.
+    again = evaluate("Llama-3.1-8B", "H100", small_plan, isl=1000, osl=200, chunk_size=8192,
+                     runtime=isw.Runtime.default(), precision=isw.Precision())
+    for c, v in again.items():
+        np.testing.assert_allclose(v, small_plan[c].to_numpy(), rtol=1e-12)
+
+
+def test_plan_band_from_the_residual_alone(small_plan: pl.DataFrame) -> None:
+    from statistics import NormalDist
+
+    s, level = 0.2, 0.8
+    banded = isw.plan("Llama-3.1-8B", "H100", runtime=_profile((), (), s), uncertainty=level,
+                      **SMALL)  # type: ignore[arg-type]
+    assert banded.drop([c for c in banded.columns if c.endswith(("_lo", "_hi"))]).equals(small_plan)
+    f = math.exp(NormalDist().inv_cdf(0.5 + level / 2) * s)
+    for c in ("ttft_s", "tpot_s", "tokens_per_s_per_user"):
+        np.testing.assert_allclose(banded[f"{c}_lo"] * f, banded[c], rtol=1e-12)
+        np.testing.assert_allclose(banded[f"{c}_hi"] / f, banded[c], rtol=1e-12)
+    tput = "output_tokens_per_s_per_gpu"
+    agg, dis = banded.filter(pl.col("kind") == "aggregated"), banded.filter(pl.col("kind") == "disaggregated")
+    assert agg[f"{tput}_lo"].equals(agg[tput]) and agg[f"{tput}_hi"].equals(agg[tput])  # a fixed request rate
+    np.testing.assert_allclose(dis[f"{tput}_hi"] / f, dis[tput], rtol=1e-12)  # a fixed decode batch
+    cost = "usd_per_million_tokens"
+    np.testing.assert_allclose(dis[f"{cost}_hi"] / f, dis[cost], rtol=1e-12)
+
+
+def test_plan_band_from_one_parameter_matches_a_direct_finite_difference(small_plan: pl.DataFrame) -> None:
+    from statistics import NormalDist
+
+    from infersweep.uncertainty import FD_STEP
+
+    sd_param, level = 0.3, 0.9
+    prof = _profile(("weight_bandwidth_efficiency",), (sd_param**2,), 0.0)
+    banded = isw.plan("Llama-3.1-8B", "H100", runtime=prof, uncertainty=level, **SMALL)  # type: ignore[arg-type]
+    again = isw.plan("Llama-3.1-8B", "H100", runtime=prof, uncertainty=level, **SMALL)  # type: ignore[arg-type]
+    assert banded.equals(again)  # deterministic
+    r = banded.filter((pl.col("kind") == "aggregated") & pl.col("best")).row(0, named=True)
+    # An independent finite difference of the aggregated row's TPOT through isw.serve.
+    rt = isw.Runtime.default()
+    bumped = rt.with_(weight_bandwidth_efficiency=rt.weight_bandwidth_efficiency * math.exp(FD_STEP))
+    tpots = [isw.serve("Llama-3.1-8B", "H100", r["instance_gpus"], isl=1000, osl=200,
+                       request_rate=r["request_rate"], tp=r["tp"], pp=r["pp"], ep=r["ep"],
+                       attention_dp=r["attention_dp"], runtime=x)["tpot_s"][0] for x in (rt, bumped)]
+    g = math.log(tpots[1] / tpots[0]) / FD_STEP
+    assert g < 0  # more bandwidth, shorter steps
+    f = math.exp(NormalDist().inv_cdf(0.5 + level / 2) * abs(g) * sd_param)
+    assert r["tpot_s_hi"] == pytest.approx(r["tpot_s"] * f, rel=1e-9)
+    assert r["tpot_s_lo"] == pytest.approx(r["tpot_s"] / f, rel=1e-9)
+    for c in ("ttft_s", "tpot_s", "tokens_per_s_per_user", "output_tokens_per_s_per_gpu"):
+        assert (banded[f"{c}_lo"] <= banded[c]).all() and (banded[c] <= banded[f"{c}_hi"]).all()
+
+
+def test_plan_uncertainty_needs_a_profile_and_a_probability() -> None:
+    with pytest.raises(isw.GridError, match=r"needs runtime=an isw\.Profile"):
+        isw.plan("Llama-3.1-8B", "H100", runtime=isw.Runtime.default(), uncertainty=0.8,
+                 **SMALL)  # type: ignore[arg-type]
+    with pytest.raises(isw.GridError, match="probability"):
+        isw.plan("Llama-3.1-8B", "H100", runtime=_profile((), (), 0.1), uncertainty=1.5,
+                 **SMALL)  # type: ignore[arg-type]
+
+
+def test_plan_cli_profile_and_uncertainty(capsys: pytest.CaptureFixture[str]) -> None:
+    from infersweep.cli import main
+
+    args = ["plan", "--model", "Llama-3.1-8B", "--gpu", "H100", "--isl", "1000", "--osl", "200",
+            "--ttft", "300ms", "--tpot", "20ms", "--max-gpus", "4"]
+    assert main([*args, "--uncertainty", "0.8"]) == 2
+    assert "--uncertainty needs --profile" in capsys.readouterr().err
+    assert main([*args, "--profile", "no-such-profile"]) == 2
+    assert "neither a shipped profile" in capsys.readouterr().err
+    assert main([*args, "--profile", "tensorrt-llm", "--uncertainty", "0.8", "--csv"]) == 0
+    df = pl.read_csv(io.StringIO(capsys.readouterr().out))
+    want = isw.plan("Llama-3.1-8B", "H100", runtime=isw.shipped_profiles()["tensorrt-llm"], uncertainty=0.8,
+                    **SMALL)  # type: ignore[arg-type]
+    np.testing.assert_allclose(df["tpot_s_hi"].to_numpy(), want["tpot_s_hi"].to_numpy(), rtol=1e-12)

@@ -136,14 +136,27 @@ def _front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def plan(model: Any, gpu: Any, *, isl: int, osl: int, ttft_max: float, tpot_max: float, max_gpus: int = 64,
          objective: str = "tokens_per_s_per_gpu", chunk_size: int = DEFAULT_CHUNK_SIZE,
-         runtime: Runtime | None = None, precision: Precision | None = None) -> pl.DataFrame:
+         runtime: Any = None, precision: Precision | None = None,
+         uncertainty: float | None = None) -> pl.DataFrame:
     """The best aggregated and the best disaggregated deployment under the limits (``best``), and
     the Pareto front of output tokens/s per GPU against tokens/s per user over both kinds
     (``on_front``) and within each kind (``kind_front``, what the plan's plot draws), each row
     with its dollars per million output tokens (all GPUs, prefill included) and its requests in
     flight (``concurrency``, Little's law over the whole deployment; ``decode_batch`` is the
     sequences per decode step of one instance, for both kinds). ``objective``:
-    ``"tokens_per_s_per_gpu"`` (highest) or ``"usd_per_million_tokens"`` (lowest)."""
+    ``"tokens_per_s_per_gpu"`` (highest) or ``"usd_per_million_tokens"`` (lowest).
+
+    ``runtime``: an :class:`~infersweep.Runtime` or a calibrated :class:`~infersweep.Profile`
+    (its runtime); with a profile, ``uncertainty=0.8`` adds ``_lo`` / ``_hi`` bounds of TTFT,
+    TPOT, the speeds and the cost to every row (:mod:`infersweep.plan_band`)."""
+    from .calibration import Profile
+
+    profile = runtime if isinstance(runtime, Profile) else None
+    if profile is not None:
+        runtime = profile.runtime
+    if uncertainty is not None:
+        from .plan_band import check
+        check(profile if profile is not None else runtime, uncertainty)
     if objective not in OBJECTIVES:
         raise GridError(f"grid: field 'objective' must be one of {list(OBJECTIVES)}, got {objective!r}")
     for name, v in (("ttft_max", ttft_max), ("tpot_max", tpot_max)):
@@ -171,7 +184,11 @@ def plan(model: Any, gpu: Any, *, isl: int, osl: int, ttft_max: float, tpot_max:
             "decode_batch", "prefill_utilization")
     df = pl.concat([agg, dis], how="diagonal_relaxed") if not dis.is_empty() else agg
     if df.is_empty():
-        return pl.DataFrame(schema={c: pl.Float64 for c in PLAN_COLUMNS})
+        empty = pl.DataFrame(schema={c: pl.Float64 for c in PLAN_COLUMNS})
+        if uncertainty is not None:
+            from .plan_band import BAND_COLUMNS
+            empty = empty.with_columns(pl.lit(None, dtype=pl.Float64).alias(c) for c in BAND_COLUMNS)
+        return empty
     for c in PLAN_COLUMNS:
         if c not in df.columns:
             df = df.with_columns(pl.lit(None).alias(c))
@@ -192,8 +209,14 @@ def plan(model: Any, gpu: Any, *, isl: int, osl: int, ttft_max: float, tpot_max:
     df = df.with_columns(pl.col("_row").is_in(best_rows).alias("best"), pl.Series("on_front", on),
                          pl.Series("kind_front", own), in_flight.alias("concurrency"))
     df = df.filter(pl.col("best") | pl.col("on_front") | pl.col("kind_front"))
-    return (df.sort(["best", "kind", "tokens_per_s_per_user"], descending=[True, False, False])
-            .select(PLAN_COLUMNS))
+    out = (df.sort(["best", "kind", "tokens_per_s_per_user"], descending=[True, False, False])
+           .select(PLAN_COLUMNS))
+    if uncertainty is not None:
+        from .plan_band import with_band
+
+        out = with_band(model, gpu, out, profile, uncertainty, isl=isl, osl=osl, chunk_size=chunk_size,
+                        precision=precision)
+    return out
 
 
 __all__ = ["BATCHES", "OBJECTIVES", "PLAN_COLUMNS", "RATES", "aggregated_candidates",

@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from ..errors import GridError
+from ..errors import GridError, SpecError
 from ..plan_plot import deployment_text, plot_plan
 from ..planner import plan
 from ..plot import require_matplotlib
@@ -34,7 +36,25 @@ def _precision(fmt: str | None) -> Precision | None:
     return Precision(attention=fmt, dense_ffn=fmt, experts=fmt, kv_cache=fmt)
 
 
+def _profile(args: argparse.Namespace) -> Any:
+    """The calibrated profile --profile names (shipped, or a TOML file), or None."""
+    if args.profile is None:
+        if args.uncertainty is not None:
+            raise SpecError("plan: --uncertainty needs --profile (a calibrated runtime profile)")
+        return None
+    from ..calibration import load_profile, shipped_profiles
+
+    shipped = shipped_profiles()
+    if args.profile in shipped:
+        return shipped[args.profile]
+    if not Path(args.profile).is_file():
+        raise SpecError(f"plan: --profile {args.profile!r} is neither a shipped profile ({sorted(shipped)}) "
+                        "nor a file")
+    return load_profile(args.profile)
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
+    profile = _profile(args)
     if args.out is not None:
         if args.out.suffix.lower() not in (".html", ".htm"):
             require_matplotlib()      # the page draws itself; the static formats need matplotlib
@@ -42,7 +62,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     try:
         df = plan(args.model, args.gpu, isl=args.isl, osl=args.osl, ttft_max=args.ttft, tpot_max=args.tpot,
                   max_gpus=args.max_gpus, objective=args.objective, chunk_size=args.chunk_size,
-                  precision=_precision(args.precision))
+                  precision=_precision(args.precision), runtime=profile, uncertainty=args.uncertainty)
     except GridError as e:
         print(f"infersweep plan: {e}", file=sys.stderr)
         return 2
@@ -67,18 +87,28 @@ def _title(args: argparse.Namespace) -> str:
             f"TTFT ≤ {args.ttft * 1e3:g} ms, TPOT ≤ {args.tpot * 1e3:g} ms")
 
 
+def _band(r: dict[str, Any], col: str, fmt: str, scale: float = 1.0) -> str:
+    """A value, with its [lo–hi] bounds when the plan has them (--uncertainty)."""
+    text = fmt.format(r[col] * scale)
+    if f"{col}_lo" in r:
+        text += f" [{fmt.format(r[col + '_lo'] * scale)}–{fmt.format(r[col + '_hi'] * scale)}]"
+    return text
+
+
 def _print_plan(args: argparse.Namespace, df: pl.DataFrame) -> None:
     rows = []
     for r in df.iter_rows(named=True):
         tag = "best" if r["best"] else "front" if r["on_front"] else "own"
-        rows.append([tag, r["kind"], f"{r['ttft_s'] * 1e3:.0f}", f"{r['tpot_s'] * 1e3:.1f}",
-                     f"{r['tokens_per_s_per_user']:.1f}", f"{r['output_tokens_per_s_per_gpu']:.1f}",
-                     f"{r['usd_per_million_tokens']:.3f}", str(r["total_gpus"]), deployment_text(r)])
+        rows.append([tag, r["kind"], _band(r, "ttft_s", "{:.0f}", 1e3), _band(r, "tpot_s", "{:.1f}", 1e3),
+                     f"{r['tokens_per_s_per_user']:.1f}", _band(r, "output_tokens_per_s_per_gpu", "{:.1f}"),
+                     _band(r, "usd_per_million_tokens", "{:.3f}"), str(r["total_gpus"]), deployment_text(r)])
     print(f"{_title(args)} (objective: {args.objective}):")
     print(text_table(["", "kind", "TTFT ms", "TPOT ms", "tok/s/user", "out tok/s/GPU", "$/M out tok",
                       "GPUs", "deployment"], rows, align="llrrrrrrl"))
     print("(best: the best of each kind under the objective; front: on the Pareto front of both kinds; "
-          "own: on its own kind's front only)")
+          "own: on its own kind's front only"
+          + (f"; [lo–hi]: the {args.uncertainty:g} band under --profile {args.profile})"
+             if args.uncertainty is not None else ")"))
 
 
 def add_parser(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFormatter]) -> None:
@@ -109,6 +139,12 @@ def add_parser(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFor
                    help="chunked-prefill budget, prompt tokens per step (default: %(default)s)")
     p.add_argument("--precision", choices=("bf16", "fp8", "nvfp4", "mxfp4"), default=None,
                    help="weights and KV cache format (default: the model's)")
+    p.add_argument("--profile", metavar="NAME|PATH",
+                   help="a shipped runtime profile (tensorrt-llm, vllm) or a profile TOML "
+                   "(default: isw.Runtime.default())")
+    p.add_argument("--uncertainty", type=float, metavar="P", default=None,
+                   help="with --profile: add _lo/_hi bounds holding probability P (e.g. 0.8) to every row, "
+                   "and shade them in the plot")
     p.add_argument("--csv", action="store_true", help="write the plan as CSV to stdout")
     p.add_argument("--out", type=plot_path, metavar="PLOT",
                    help="write the plot (throughput per GPU against tokens/s per user, aggregated against "
