@@ -195,8 +195,14 @@ def _rendered(page: Path, fragment: str, profile: Path) -> str:
     cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
            f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom",
            page.resolve().as_uri() + fragment]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.skip(f"{browser} did not finish within 120 s (a browser that cannot run here)")
+    if done.returncode != 0 or "<html" not in done.stdout:
+        # The page's own errors never stop the browser (they are written into the page): this is
+        # a browser that cannot start here (missing libraries, no /dev/shm, ...).
+        pytest.skip(f"{browser} could not render a page here (exit {done.returncode}): {done.stderr[-500:]}")
     return done.stdout
 
 
@@ -226,13 +232,16 @@ def test_html_page_in_a_headless_browser(tmp_path: Path, small_plan: pl.DataFram
     row = small_plan.row(row_i, named=True)
     tip = _text(dom, "tooltip")
     assert tip.startswith(f"disaggregated: {deployment_text(row)}; {row['total_gpus']} GPUs, ")
-    m = re.search(r"concurrency ([\d.]+); TTFT ([\d.]+) ms, TPOT ([\d.]+) ms; ([\d.]+) tok/s/user, "
-                  r"([\d.]+) out tok/s/GPU, \$([\d.]+)/M out$", tip)
+    m = re.search(r"concurrency ([\d.]+); TTFT ([\d.]+) ms, TPOT ([\d.]+) ms; "
+                  r"([\d.]+) \[([\d.]+)–([\d.]+)\] tok/s/user, ([\d.]+) \[([\d.]+)–([\d.]+)\] out tok/s/GPU, "
+                  r"\$([\d.]+)/M out$", tip)
     assert m, tip
     shown = [float(v) for v in m.groups()]
-    want = [(row["concurrency"], 1), (1e3 * row["ttft_s"], 1), (1e3 * row["tpot_s"], 2),
-            (row["tokens_per_s_per_user"], 2), (row["output_tokens_per_s_per_gpu"], 1),
-            (row["usd_per_million_tokens"], 3)]
+    b = banded.row(row_i, named=True)
+    want = [(row["concurrency"], 1), (1e3 * row["ttft_s"], 1), (1e3 * row["tpot_s"], 2)]
+    want += [(b[c + end], d) for c, d in (("tokens_per_s_per_user", 2), ("output_tokens_per_s_per_gpu", 1))
+             for end in ("", "_lo", "_hi")]
+    want += [(row["usd_per_million_tokens"], 3)]
     for v, (exact, decimals) in zip(shown, want, strict=True):
         assert abs(v - exact) <= 0.5 * 10**-decimals * (1 + 1e-9)
     assert re.search(rf'<div id="tooltip"[^>]*data-point="{row_i}"', dom)

@@ -71,12 +71,19 @@ def deployment_text(r: Mapping[str, Any]) -> str:
             f"dp{_int(r['decode_attention_dp'])}) batch {r['decode_batch']:g}")
 
 
+def _bounds(r: Mapping[str, Any], c: str, digits: int) -> str:
+    lo, hi = r.get(f"{c}_lo"), r.get(f"{c}_hi")
+    ok = lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)
+    return f" [{lo:.{digits}f}–{hi:.{digits}f}]" if ok else ""
+
+
 def point_text(r: Mapping[str, Any]) -> str:
-    """One plan row in a line, as the HTML page's tooltip writes it."""
+    """One plan row in a line, as the HTML page's tooltip writes it (with the [lo–hi] bounds of
+    speed and throughput when the row has them)."""
     return (f"{r['kind']}: {deployment_text(r)}; {_int(r['total_gpus'])} GPUs, "
             f"concurrency {r['concurrency']:.1f}; TTFT {1e3 * r['ttft_s']:.1f} ms, "
-            f"TPOT {1e3 * r['tpot_s']:.2f} ms; {r[X]:.2f} tok/s/user, {r[Y]:.1f} out tok/s/GPU, "
-            f"${r[COST]:.3f}/M out")
+            f"TPOT {1e3 * r['tpot_s']:.2f} ms; {r[X]:.2f}{_bounds(r, X, 2)} tok/s/user, "
+            f"{r[Y]:.1f}{_bounds(r, Y, 1)} out tok/s/GPU, ${r[COST]:.3f}/M out")
 
 
 def usd_per_gpu_hour(plan: pl.DataFrame) -> float:
@@ -285,8 +292,13 @@ function fmt(v, d) { return fin(v) ? v.toFixed(d) : "–"; }
 function tip(p) {
   return p.kind + ": " + p.deployment + "; " + fmt(p.total_gpus, 0) + " GPUs, concurrency " +
     fmt(p.concurrency, 1) + "; TTFT " + fmt(1e3 * p.ttft_s, 1) + " ms, TPOT " + fmt(1e3 * p.tpot_s, 2) +
-    " ms; " + fmt(p.tokens_per_s_per_user, 2) + " tok/s/user, " + fmt(p.output_tokens_per_s_per_gpu, 1) +
+    " ms; " + fmt(p.tokens_per_s_per_user, 2) + bounds(p, "tokens_per_s_per_user", 2) + " tok/s/user, " +
+    fmt(p.output_tokens_per_s_per_gpu, 1) + bounds(p, "output_tokens_per_s_per_gpu", 1) +
     " out tok/s/GPU, $" + fmt(p.usd_per_million_tokens, 3) + "/M out";
+}
+function bounds(p, c, d) {
+  if (!fin(p[c + "_lo"]) || !fin(p[c + "_hi"])) return "";
+  return " [" + fmt(p[c + "_lo"], d) + "–" + fmt(p[c + "_hi"], d) + "]";
 }
 function niceLin(hi) {
   const raw = hi / 6, mag = Math.pow(10, Math.floor(Math.log10(raw)));
