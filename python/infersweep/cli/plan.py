@@ -79,6 +79,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.out is not None:
         plot_plan(df, args.out, tpot_max=args.tpot, title=_title(args))
         print(f"wrote the plot to {args.out}", file=sys.stderr if args.csv else sys.stdout)
+    elif not args.csv:
+        print("(--out plan.png, .svg, .pdf or .html draws this plan)")
     return 0
 
 
