@@ -146,7 +146,7 @@ def add_parser(sub: argparse._SubParsersAction, formatter: type[argparse.HelpFor
                    "(default: isw.Runtime.default())")
     p.add_argument("--uncertainty", type=float, metavar="P", default=None,
                    help="with --profile: add _lo/_hi bounds holding probability P (e.g. 0.8) to every row, "
-                   "and shade them in the plot")
+                   "and shade them in the plot (default: no bounds)")
     p.add_argument("--csv", action="store_true", help="write the plan as CSV to stdout")
     p.add_argument("--out", type=plot_path, metavar="PLOT",
                    help="write the plot (throughput per GPU against tokens/s per user, aggregated against "
