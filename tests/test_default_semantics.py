@@ -185,6 +185,11 @@ def test_serving_frontier_carries_the_band_of_a_calibrated_profile() -> None:
     assert (front["token_latency_s"] < front["tpot_s_hi"]).all()
     plain = isw.frontier("Llama-3-70B", "H100", runtime=prof.runtime, **kw)
     assert front.select(plain.columns).equals(plain)  # the band changes no point
+    from infersweep.plot import band_vertices  # the plot draws the band from these columns
+
+    outline = band_vertices(front.sort("tokens_per_s_per_request"), "tokens_per_s_per_request",
+                            "usd_per_million_tokens", y_rises_with_x=False)
+    assert outline is not None and len(outline[0]) == 2 * front.height
 
 
 def test_serving_layout_text() -> None:
