@@ -325,8 +325,53 @@ fn earlier(sat_a: bool, a: f64, sat_b: bool, b: f64) -> bool {
     }
 }
 
-/// Loads per task of `serving_serve`: a group's loads are split into tasks of this many.
+/// (rows, group, load index) of `serving_serve` from `table[g·L + l]`: per (segment, load) the
+/// best layout's row, or every layout's.
+fn pick_rows(
+    table: &[RowOut],
+    groups: &[Group],
+    segs: &[usize],
+    n_loads: usize,
+    best: bool,
+) -> (Vec<RowOut>, Vec<u32>, Vec<u32>) {
+    let mut rows = Vec::new();
+    let mut which: Vec<u32> = Vec::new();
+    let mut load_index: Vec<u32> = Vec::new();
+    for seg in segs.windows(2) {
+        for l in 0..n_loads {
+            let mut push = |gi: usize| {
+                rows.push(table[gi * n_loads + l]);
+                which.push(gi as u32);
+                load_index.push(l as u32);
+            };
+            if best {
+                let mut pick: Option<usize> = None;
+                for gi in seg[0]..seg[1] {
+                    let r = &table[gi * n_loads + l];
+                    let better = pick.map_or(true, |p| {
+                        let q = &table[p * n_loads + l];
+                        let (a, b) = (r.latency(groups[gi].tr.osl), q.latency(groups[p].tr.osl));
+                        earlier(r.saturated, a, q.saturated, b)
+                    });
+                    if better {
+                        pick = Some(gi);
+                    }
+                }
+                if let Some(gi) = pick {
+                    push(gi);
+                }
+            } else {
+                (seg[0]..seg[1]).for_each(&mut push);
+            }
+        }
+    }
+    (rows, which, load_index)
+}
+
+/// Loads per task of `serving_serve` at least: a group's loads are split into at most
+/// `TASKS_PER_GROUP` tasks of at least this many (each task fills its own table of steps).
 const LOADS_PER_TASK: usize = 2048;
+const TASKS_PER_GROUP: usize = 4;
 
 /// The steady states of `serve` (docs/serving.md §T.3): every group (instance and traffic) at
 /// every load; groups come in segments (the layouts of one combination, `segments` holds
@@ -418,54 +463,33 @@ fn serving_serve<'py>(
             "serving_serve: segments must run from 0 to the number of groups, ascending",
         ));
     }
+    let per_task = LOADS_PER_TASK.max(n_loads.div_ceil(TASKS_PER_GROUP));
     let table: Vec<RowOut> = run_on_pool(py, num_threads, || {
         let tasks: Vec<(usize, usize)> = (0..n_groups)
-            .flat_map(|g| (0..n_loads).step_by(LOADS_PER_TASK).map(move |lo| (g, lo)))
+            .flat_map(|g| (0..n_loads).step_by(per_task).map(move |lo| (g, lo)))
             .collect();
         let parts: Vec<Vec<RowOut>> = tasks
             .par_iter()
             .map(|&(gi, lo)| {
                 let g = &groups[gi];
                 let sp = &preps[g.model * n_hw + g.gpu];
-                let hi = (lo + LOADS_PER_TASK).min(n_loads);
+                let hi = (lo + per_task).min(n_loads);
                 solve_group(sp, &rt, g, lengths_of(gi), &loads[lo..hi], closed)
             })
             .collect();
         parts.concat()
     })?;
     // table[g·L + l]: group g at load l.
-    let mut rows = Vec::new();
-    let mut which: Vec<u32> = Vec::new();
-    let mut load_index: Vec<u32> = Vec::new();
-    for seg in segs.windows(2) {
-        for l in 0..n_loads {
-            if best {
-                let mut pick: Option<usize> = None;
-                for gi in seg[0]..seg[1] {
-                    let r = &table[gi * n_loads + l];
-                    let better = pick.map_or(true, |p| {
-                        let q = &table[p * n_loads + l];
-                        let (a, b) = (r.latency(groups[gi].tr.osl), q.latency(groups[p].tr.osl));
-                        earlier(r.saturated, a, q.saturated, b)
-                    });
-                    if better {
-                        pick = Some(gi);
-                    }
-                }
-                if let Some(gi) = pick {
-                    rows.push(table[gi * n_loads + l]);
-                    which.push(gi as u32);
-                    load_index.push(l as u32);
-                }
-            } else {
-                for gi in seg[0]..seg[1] {
-                    rows.push(table[gi * n_loads + l]);
-                    which.push(gi as u32);
-                    load_index.push(l as u32);
-                }
-            }
-        }
-    }
+    let (rows, which, load_index) = if segs.windows(2).all(|w| w[1] - w[0] == 1) {
+        // One layout per combination (pinned): the table is already in (segment, load) order.
+        let which = (0..n_groups as u32)
+            .flat_map(|g| std::iter::repeat(g).take(n_loads))
+            .collect();
+        let load_index = (0..n_groups).flat_map(|_| 0..n_loads as u32).collect();
+        (table, which, load_index)
+    } else {
+        pick_rows(&table, &groups, &segs, n_loads, best)
+    };
     let d = PyDict::new(py);
     put_rows(&d, &rows)?;
     // Each row's group fields, so Python labels rows without gathering them.
