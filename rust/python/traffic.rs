@@ -1,5 +1,7 @@
-//! The binding of serving traffic (rust/serving/traffic.rs): one mixed step, and rows of
-//! steady states over explicit layouts, rayon-parallel.
+//! The binding of serving traffic (rust/serving/traffic.rs): one mixed step, rows of steady
+//! states over explicit layouts (zipped, for validation), and `serve`'s grid (groups × loads,
+//! the best layout per combination picked here), rayon-parallel over (group, loads) tasks that
+//! each share one solver.
 
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;

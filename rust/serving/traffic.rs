@@ -5,7 +5,9 @@
 //!
 //! The step reuses the decode step's primitives (`pad`, `expert_imbalance`, `memory`,
 //! `kernel_launches`, `epoch`'s matmul/attention traffic and collectives) at M = decode +
-//! prefill tokens.
+//! prefill tokens. [`Instance::step`] is the one evaluation of a step; [`Solver`] solves the
+//! steady state piece by piece in the decode batch per stage, keeping each piece's steps
+//! (docs/serving.md §T.3), with length histograms through their moments ([`Lengths`], §T.10).
 
 use crate::forward::GroupPrep;
 use crate::spec::Model;
