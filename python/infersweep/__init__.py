@@ -20,7 +20,7 @@ from .frontier import frontier as frontier
 from .frontier import pareto_front, preferred
 from .hf_config import from_hf_config
 from .planner import plan
-from .point import Evaluation, evaluate
+from .point import Evaluation, ServingEvaluation, evaluate
 from .scaling import (
     FrontierFit,
     SizeEstimate,
@@ -54,6 +54,7 @@ __all__ = [
     "Precision",
     "Profile",
     "Runtime",
+    "ServingEvaluation",
     "ServingExplanation",
     "SizeEstimate",
     "SpecDec",
