@@ -542,6 +542,10 @@ pub fn best_of_plans(
     ctx: f64,
     positions: f64,
 ) -> Step {
+    if let [(plan, kv)] = plans {
+        // One candidate (a pinned layout) is the answer whether or not it fits.
+        return plan.step(batch, ctx, positions, *kv);
+    }
     pick(
         plans
             .iter()
