@@ -340,10 +340,16 @@ impl MemoryPlan {
         (kv_seq, max_batch_size)
     }
 
-    /// [`Memory`] of `batch` sequences, given [`MemoryPlan::at_context`]'s pair.
+    /// Sequences of `batch` on a GPU of the busiest attention-DP group: ⌈⌈B/pp⌉/dp⌉.
     #[inline]
-    pub fn with_batch(&self, (kv_seq, max_batch_size): (f64, f64), batch: f64) -> Memory {
-        let seqs = ((batch / self.pp).ceil() / self.dp).ceil();
+    pub fn seqs(&self, batch: f64) -> f64 {
+        ((batch / self.pp).ceil() / self.dp).ceil()
+    }
+
+    /// [`Memory`] of [`MemoryPlan::seqs`] sequences per GPU, given
+    /// [`MemoryPlan::at_context`]'s pair.
+    #[inline]
+    pub fn with_seqs(&self, (kv_seq, max_batch_size): (f64, f64), seqs: f64) -> Memory {
         Memory {
             weights: self.weights,
             kv: seqs * kv_seq,
@@ -356,7 +362,7 @@ impl MemoryPlan {
     /// [`Memory`] of `batch` sequences at a context of `kv_bytes_at_ctx` bytes.
     #[inline]
     pub fn at(&self, kv_bytes_at_ctx: f64, batch: f64) -> Memory {
-        self.with_batch(self.at_context(kv_bytes_at_ctx), batch)
+        self.with_seqs(self.at_context(kv_bytes_at_ctx), self.seqs(batch))
     }
 }
 

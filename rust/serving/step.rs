@@ -219,6 +219,8 @@ pub struct TokenPlan {
     t: f64,
     et: f64,
     imbalance_coefficient: f64,
+    /// V·d·w_emb / tp: the unembedding's bytes per GPU.
+    unembedding_stream: f64,
     attention: AttentionShape,
     groups: Vec<GroupShapes>,
     /// The attention all-reduce over tp ranks, the dense-FFN all-reduce over the stage, the
@@ -261,6 +263,7 @@ impl TokenPlan {
             t,
             et,
             imbalance_coefficient: imbalance_coefficient(ep),
+            unembedding_stream: m.vocab_size * d * prec.embeddings / tp,
             attention: AttentionShape::new(
                 m,
                 prep.attention_width,
@@ -287,7 +290,8 @@ impl TokenPlan {
         let tile = rt.gemm_tile_tokens;
 
         let mut stream = layers * self.attention.traffic(ng, a) / tp;
-        let flops_attn = layers * 2.0 * sp.attention_params * pad(ng, tile) / tp;
+        let padded_ng = pad(ng, tile);
+        let flops_attn = layers * 2.0 * sp.attention_params * padded_ng / tp;
         let mut flops_ffn = 0.0;
         let mut flops_exp = 0.0;
         let mut net = Cost::default();
@@ -331,8 +335,8 @@ impl TokenPlan {
                     lg * g.n_shared_experts * 2.0 * mats * d * g.shared_d_ff * pad(n, tile) / t;
             }
         }
-        stream += m.vocab_size * d * prec.embeddings / tp;
-        flops_ffn += 2.0 * sp.embedding_params * pad(ng, tile) / tp;
+        stream += self.unembedding_stream;
+        flops_ffn += 2.0 * sp.embedding_params * padded_ng / tp;
         if self.lay.pp > 1 {
             net.add_scaled(pp - 1.0, self.p2p.cost(d * n * a / t));
         }
@@ -453,7 +457,8 @@ impl<'s, 'a> StepPlan<'s, 'a> {
         // b_g sequences of S positions each (F_kv counts n·S query positions).
         flops_attn += attention_flop(m, ctx + (s_pos - 1.0) / 2.0, bg, s_pos) / tp;
 
-        let mem = self.memory.with_batch(kv, batch);
+        // bg is the memory's sequences per GPU of the busiest attention-DP group.
+        let mem = self.memory.with_seqs(kv, bg);
         let kv_read = bg * mem.kv_per_sequence;
         let weight_s = stream / self.weight_bandwidth;
         let kv_s = kv_read / self.kv_bandwidth;
