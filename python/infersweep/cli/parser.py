@@ -9,10 +9,12 @@ from pathlib import Path
 
 from .._core import __version__
 from ..plot import FORMATS as PLOT_FORMATS
+from ..serving import FORMATS as PRECISION_FORMATS
 from ..sweep import INPUT_COLUMNS, MAX_THREADS, OUTPUT_COLUMNS
 from .args import (
     DATA_FORMATS,
     MODEL_HELP,
+    PRECISION_FIELDS,
     PROG,
     boolean,
     data_path,
@@ -21,6 +23,7 @@ from .args import (
     number,
     plot_path,
     positive_int,
+    precision,
     spec_dec,
 )
 from .catalog import cmd_gpus, cmd_models
@@ -373,6 +376,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", metavar="NAME|PATH",
                    help="with --semantics serving: a shipped runtime profile (tensorrt-llm, vllm) or a "
                    "profile TOML (default: isw.Runtime.default())")
+    p.add_argument("--precision", type=precision, metavar="FIELD=VALUE,...",
+                   help="with --semantics serving: per-component precision (isw.Precision), e.g. "
+                   "attention=fp8,dense_ffn=fp8,kv_cache=fp8; fields " + ", ".join(PRECISION_FIELDS)
+                   + "; a value is a format (" + ", ".join(PRECISION_FORMATS) + ") or bytes per element "
+                   "(a FLOP-rate key 4/8/16 for *_compute); default: the model's own precision")
     p.set_defaults(func=cmd_explain)
 
     # -- demo
