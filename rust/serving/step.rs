@@ -201,7 +201,7 @@ pub struct TokenWork {
 #[derive(Debug, Clone, Copy)]
 struct GroupShapes {
     ffn: MatmulShape,
-    shared: MatmulShape,
+    shared: Option<MatmulShape>,
 }
 
 /// What [`TokenWork`] needs of a layout that does not depend on the tokens: its degrees, its
@@ -252,7 +252,8 @@ impl TokenPlan {
                 } else {
                     MatmulShape::new(d, g.d_ff, t, prec.dense_ffn)
                 },
-                shared: MatmulShape::new(d, g.shared_d_ff, t, prec.dense_ffn),
+                shared: (g.n_shared_experts != 0.0)
+                    .then(|| MatmulShape::new(d, g.shared_d_ff, t, prec.dense_ffn)),
             })
             .collect();
         Self {
@@ -274,8 +275,17 @@ impl TokenPlan {
             groups,
             attention_all_reduce: CollectivePlan::new(hw, tp, nodes(tp), Kind::AllReduce),
             stage_all_reduce: CollectivePlan::new(hw, t, nodes(t), Kind::AllReduce),
-            expert_all_reduce: CollectivePlan::new(hw, et, nodes(et), Kind::AllReduce),
-            all_to_all: CollectivePlan::new(hw, ep, nodes(ep), Kind::AllToAll),
+            // Used only with expert parallelism (a one-rank plan costs nothing either way).
+            expert_all_reduce: if lay.ep > 1 {
+                CollectivePlan::new(hw, et, nodes(et), Kind::AllReduce)
+            } else {
+                CollectivePlan::new_trivial()
+            },
+            all_to_all: if lay.ep > 1 {
+                CollectivePlan::new(hw, ep, nodes(ep), Kind::AllToAll)
+            } else {
+                CollectivePlan::new_trivial()
+            },
             p2p: CollectivePlan::new(hw, 2.0, p2p_nodes, Kind::P2p),
         }
     }
@@ -329,8 +339,8 @@ impl TokenPlan {
                 flops_ffn += lg * 2.0 * mats * d * g.d_ff * pad(n, tile) / t;
                 net.add_scaled(lg, self.stage_all_reduce.cost(n * d * a));
             }
-            if g.n_shared_experts != 0.0 {
-                stream += lg * g.n_shared_experts * mats * shapes.shared.traffic(n, a) / t;
+            if let Some(shared) = shapes.shared {
+                stream += lg * g.n_shared_experts * mats * shared.traffic(n, a) / t;
                 flops_ffn +=
                     lg * g.n_shared_experts * 2.0 * mats * d * g.shared_d_ff * pad(n, tile) / t;
             }
