@@ -77,3 +77,13 @@ def test_serving_evaluate_searched(benchmark) -> None:
     benchmark.group = "serving-evaluate"
     ev = benchmark(isw.evaluate, MODEL, GPU, 8, 32, 4096, semantics="serving")
     assert ev.tp * ev.attention_dp * ev.pp == 8
+
+
+def serving_frontier() -> int:
+    return isw.frontier(MODEL, GPU, context_len=8000, semantics="serving").height
+
+
+def test_serving_frontier(benchmark) -> None:
+    """The default frontier (11 GPU counts × 44 batches + the largest batch each holds)."""
+    benchmark.group = "serving-frontier"
+    assert benchmark(serving_frontier) > 10

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+import polars as pl
 import pytest
 
 import infersweep as isw
@@ -61,3 +62,15 @@ def test_precision_needs_serving_semantics(capsys):
                      "64", "--precision", "kv_cache=fp8"])
     assert code == 2
     assert "--precision needs --semantics serving" in capsys.readouterr().err
+
+
+def test_sweep_uses_the_precision(tmp_path):
+    out = tmp_path / "s.parquet"
+    assert cli.main(["sweep", "--semantics", "serving", "-m", "Llama-3.1-70B", "-g", "H200", "-n", "8",
+                     "-b", "1", "64", "--context", "2048", "--tp", "8", "--precision",
+                     "attention=fp8,kv_cache=fp8", "--out", str(out)]) == 0
+    want = isw.sweep("Llama-3.1-70B", "H200", n_gpus=8, batch_size=[1, 64], context_len=2048,
+                     semantics="serving", tp=8, precision=isw.Precision(attention="fp8", kv_cache="fp8"))
+    got = pl.read_parquet(out)
+    assert got["token_latency_s"].to_list() == want["token_latency_s"].to_list()
+    assert got["weights_gb_per_gpu"].to_list() == want["weights_gb_per_gpu"].to_list()
