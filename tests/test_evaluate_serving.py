@@ -112,6 +112,8 @@ BAD: list[dict[str, Any]] = [
     {"n_gpus": 2e6},
     {"n_gpus": math.inf},
     {"n_gpus": math.nan},
+    {"n_gpus": 10**400},
+    {"batch_size": 10**400},
     {"batch_size": 0.5},
     {"batch_size": 0},
     {"batch_size": 1e13},

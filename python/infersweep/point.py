@@ -188,8 +188,8 @@ def _evaluate_serving(model: Any, gpu: Any, n_gpus: Any, batch_size: Any, contex
             out = _core.serving_point(hit[4], n_gpus, batch_size, context_len, seq_len, tp or 0, pp or 0,
                                       ep or 0, attention_dp or 0)
             return tuple.__new__(ServingEvaluation, out)
-        except InfersweepError:
-            pass  # the sweep below raises its own error for it
+        except (InfersweepError, OverflowError):
+            pass  # the sweep below raises its own error for it (an int beyond float64: OverflowError)
     df = sweep(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, semantics="serving", tp=tp,
                pp=pp, ep=ep, attention_dp=attention_dp, runtime=runtime, precision=precision)
     if df.height != 1:
