@@ -150,3 +150,11 @@ def test_a_sequence_of_several_values_is_an_error():
 def test_serving_arguments_need_serving_semantics():
     with pytest.raises(isw.GridError, match="'tp' needs semantics='serving'"):
         isw.evaluate("Llama-3-70B", "H100", 8, semantics="epoch", tp=8)
+
+
+def test_an_integer_beyond_float64_is_the_sweeps_grid_error_under_epoch_too():
+    with pytest.raises(isw.GridError, match="n_gpus") as from_sweep:
+        isw.sweep("Llama-3-70B", "H100", n_gpus=10**400, semantics="epoch")
+    with pytest.raises(isw.GridError) as from_evaluate:
+        isw.evaluate("Llama-3-70B", "H100", n_gpus=10**400, semantics="epoch")
+    assert str(from_evaluate.value) == str(from_sweep.value)

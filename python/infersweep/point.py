@@ -82,8 +82,12 @@ def _pair(model: Model | str, gpu: Gpu | str) -> _core.Pair:
     return pair
 
 
+#: Integers below this convert to float64 without overflow (larger ones take the sweep's check).
+_FLOAT_INT = 1 << 1000
+
+
 def _number(name: str, value: Any) -> float:
-    if type(value) is float or type(value) is int:
+    if type(value) is float or (type(value) is int and -_FLOAT_INT < value < _FLOAT_INT):
         return float(value)
     arr = _numbers(name, value)  # the sweep's type checks: GridError naming the field
     if arr.size != 1:
