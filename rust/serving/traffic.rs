@@ -14,7 +14,7 @@ use crate::spec::Model;
 
 use super::layout::{kv_share, memory, Layout, Memory};
 use super::runtime::Runtime;
-use super::step::{kernel_launches, token_work, ServingPrep, TokenWork};
+use super::step::{kernel_launches, ServingPrep, TokenPlan, TokenWork};
 
 /// Prefill-budget utilisation counted as saturated.
 pub const SATURATION: f64 = 1.0 - 1e-9;
@@ -116,12 +116,14 @@ fn kv_written_per_token(sp: &ServingPrep, tp: f64) -> f64 {
 }
 
 /// A layout of one model on its GPUs, and what every one of its steps shares (§T.1).
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Instance<'s, 'a> {
     pub sp: &'s ServingPrep<'a>,
     pub rt: &'s Runtime,
     pub n_gpus: u32,
     pub lay: Layout,
+    /// The layout's matmul shapes and collective plans (built once, used by every step).
+    plan: TokenPlan,
     /// Kernel time of a step with prefill tokens (eager) and of a decode-only step.
     kernel_eager_s: f64,
     kernel_decode_s: f64,
@@ -158,6 +160,7 @@ impl<'s, 'a> Instance<'s, 'a> {
             rt,
             n_gpus,
             lay,
+            plan: TokenPlan::new(sp, n_gpus, lay),
             kernel_eager_s: launches * eager,
             kernel_decode_s: launches * decode,
         }
@@ -198,7 +201,7 @@ impl<'s, 'a> Instance<'s, 'a> {
             flops_exp,
             net,
             ..
-        } = token_work(sp, rt, self.n_gpus, lay, n, ng);
+        } = self.plan.token_work(sp, rt, n, ng);
         flops_attn += f_kv / tp;
 
         let chunks_g = if work.chunk > 0.0 {
