@@ -71,7 +71,7 @@ def blocks(lens: Sequence[int], lo: int, hi: int) -> list[Block]:
             rec(level + 1, [*prefix, (i0, i0 + 1)], r0, stride)
             i0 += 1
         if i1 > i0:
-            out.append([*prefix, (i0, i1)] + whole(level + 1))
+            out.append([*prefix, (i0, i1), *whole(level + 1)])
         if r1:
             rec(level + 1, [*prefix, (i1, i1 + 1)], 0, r1)
 
@@ -88,7 +88,8 @@ def _runtime_doc(runtime: Any) -> Any:
         return runtime.to_dict()
     if hasattr(runtime, "log_covariance"):
         return {"profile": runtime.name, "runtime": runtime.runtime.to_dict(), "params": list(runtime.params),
-                "log_covariance": [list(r) for r in runtime.log_covariance], "residual_sd": runtime.residual_sd}
+                "log_covariance": [list(r) for r in runtime.log_covariance],
+                "residual_sd": runtime.residual_sd}
     return repr(runtime)  # not a runtime: the preflight's sweep says so
 
 
@@ -130,7 +131,9 @@ class ServingJob:
                      context_len=np.asarray(part["context_len"], dtype=np.float64),
                      seq_len=np.asarray(part["seq_len"], dtype=np.float64),
                      grid="zip" if self.zip else "product", columns=columns, num_threads=num_threads,
-                     semantics="serving", **{k: part[k] for k in _PINS}, **self.options)
+                     semantics="serving", tp=part["tp"], pp=part["pp"], ep=part["ep"],
+                     attention_dp=part["attention_dp"], runtime=self.options["runtime"],
+                     precision=self.options["precision"], uncertainty=self.options["uncertainty"])
 
     def frame(self, lo: int, hi: int, num_threads: int | None) -> pl.DataFrame:
         """Rows lo..hi, as ``isw.sweep(..., semantics="serving")`` gives them."""
