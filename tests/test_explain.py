@@ -239,3 +239,37 @@ def test_epoch_only_arguments_under_the_default_point_at_epoch() -> None:
         isw.explain("Llama-3-70B", "H100", n_gpus=8, spec_dec=isw.SpecDec("Llama-3-8B", 0.7))
     # use_pp=False is every semantics' default, and seq_len > 1 is a serving step over S positions
     assert isw.explain("Llama-3-8B", "H100", n_gpus=1, batch_size=4, seq_len=8, use_pp=False).seq_len == 8
+
+
+def test_serving_explain_says_where_each_precision_came_from() -> None:
+    from pathlib import Path
+
+    e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=8)
+    assert set(e.precision_sources) == set(e.precision)
+    assert e.precision_sources["attention"] == "the model's weight_bytes (2)"
+    assert e.precision_sources["kv_cache"] == "the model's activation_bytes (2; its kv_bytes is unset)"
+    assert e.precision_sources["ffn_bits"].startswith("the model's rate_bits")
+    e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=8,
+                    precision=isw.Precision(attention="fp8", kv_cache=1, ffn_compute=8))
+    assert e.precision["attention"] == 1 and e.precision["attention_bits"] == 8
+    s = e.precision_sources
+    assert s["attention"] == "Precision field 'attention' = 'fp8'"
+    assert s["attention_bits"] == "the rate of the weight format 'fp8' (Precision field 'attention')"
+    assert s["ffn_bits"] == "Precision field 'ffn_compute' = 8" and s["dense_ffn"].startswith("the model's")
+    assert s["kv_cache"] == "Precision field 'kv_cache' = 1"
+    # A model read from a config that declares a quantization it does not apply says so.
+    oss = Path(__file__).parent / "data" / "hf" / "gpt-oss-120b.json"
+    m = isw.from_hf_config(oss)
+    e = isw.explain(m, "H100", n_gpus=8, batch_size=8)
+    assert "declares a quantization_config, not applied here" in e.precision_sources["experts"]
+    e = isw.explain(m, "H100", n_gpus=8, batch_size=8, precision=isw.Precision.from_hf_config(oss))
+    assert e.precision_sources["experts"] == "Precision field 'experts' = 'mxfp4'"
+    assert e.precision_sources["expert_bits"] == "Precision field 'expert_compute' = 4"
+    assert e.to_dict()["precision_sources"] == e.precision_sources
+
+
+def test_the_cli_prints_each_precision_with_its_source(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["explain", "-m", "Llama-3-70B", "-g", "H100", "-n", "8", "-b", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "attention       2      the model's weight_bytes (2)" in out
+    assert "dispatch        2      = activations (Precision field 'dispatch' unset)" in out

@@ -94,6 +94,7 @@ def cmd_explain_serving(args: argparse.Namespace) -> int:
 
     rt_rows = [[k, value(v), src.replace("runtime argument", given)] for k, (v, src) in e.runtime.items()]
     print(text_table(["field", "value", "source"], rt_rows, "lll"))
-    print("\n  precision (isw.Precision(): the model's own; bytes per element, bits per GEMM): "
-          + ", ".join(f"{k}={v:g}" for k, v in e.precision.items()))
+    print("\n  precision (bytes per element, bits per GEMM; value used, where it came from)")
+    print(text_table(["component", "value", "source"],
+                     [[k, f"{v:g}", e.precision_sources.get(k, "")] for k, v in e.precision.items()], "lll"))
     return 0
