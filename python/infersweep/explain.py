@@ -220,7 +220,8 @@ def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_si
     (docs/serving.md) and returns a :class:`~infersweep.serving_explain.ServingExplanation`: the
     step's components, the per-GPU memory, the layout (``tp``/``pp``/``ep``/``attention_dp`` pin
     degrees; None searches), what bounds the step and every ``runtime`` value used with its
-    source (``runtime=None``: ``isw.Runtime.default()``; ``precision=None``: the model's own).
+    source (``runtime=None``: ``isw.Runtime.default()``; ``precision=None``: the model's own),
+    and the resolved precision with the source of each number (``precision_sources``).
     ``use_pp=True`` and ``spec_dec`` are `epoch`'s only: a GridError saying to pass
     ``semantics="epoch"``.
 
