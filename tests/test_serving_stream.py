@@ -10,11 +10,14 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import infersweep as isw
@@ -304,3 +307,31 @@ def test_progress_bar_counts_the_serving_rows(tmp_path: Path, capsys: pytest.Cap
 def test_num_threads_gives_the_same_rows(tmp_path: Path) -> None:
     isw.sweep_to_parquet(**PINNED, path=tmp_path, num_threads=1, chunk_rows=10)
     assert_frame_equal(isw.read_sweep(tmp_path).collect(), serving(**PINNED, num_threads=2))
+
+
+# ---------------------------------------------------------------- any small grid
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(models=st.lists(st.sampled_from(["Llama-3-8B", "Mixtral-8x7B", "Llama-3-70B"]), min_size=1, max_size=2,
+                       unique=True),
+       gpus=st.lists(st.sampled_from(["H100", "A100", "B200"]), min_size=1, max_size=2, unique=True),
+       n_gpus=st.lists(st.sampled_from([1, 2, 4, 8]), min_size=1, max_size=3, unique=True),
+       batch_size=st.lists(st.integers(1, 512), min_size=1, max_size=3),
+       context_len=st.lists(st.sampled_from([0, 1000, 70_000]), min_size=1, max_size=2),
+       seq_len=st.lists(st.sampled_from([1, 3]), min_size=1, max_size=2, unique=True),
+       pp=st.sampled_from([None, [None, 1], [1]]),
+       shards=st.integers(1, 9), chunk_rows=st.sampled_from([1, 5, 1000]))
+def test_any_small_grid_streams_the_sweep_s_rows(tmp_path_factory: pytest.TempPathFactory, models: list[str],
+                                                 gpus: list[str], n_gpus: list[int], batch_size: list[int],
+                                                 context_len: list[int], seq_len: list[int], pp: Any,
+                                                 shards: int, chunk_rows: int) -> None:
+    args = dict(model=models, gpu=gpus, n_gpus=n_gpus, batch_size=batch_size, context_len=context_len,
+                seq_len=seq_len, pp=pp)
+    expect = serving(**args)
+    path = tmp_path_factory.mktemp("ds")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # more shards than rows: clamped
+        for i in range(shards):
+            isw.sweep_shard(**args, shard=i, num_shards=shards, path=path, chunk_rows=chunk_rows)
+    assert_frame_equal(isw.read_sweep(path).collect(), expect)
