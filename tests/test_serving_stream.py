@@ -335,3 +335,29 @@ def test_any_small_grid_streams_the_sweep_s_rows(tmp_path_factory: pytest.TempPa
         for i in range(shards):
             isw.sweep_shard(**args, shard=i, num_shards=shards, path=path, chunk_rows=chunk_rows)
     assert_frame_equal(isw.read_sweep(path).collect(), expect)
+
+
+# ---------------------------------------------------------------- infersweep sweep --dataset
+
+
+def test_the_cli_streams_a_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from infersweep import cli
+
+    argv = ["sweep", "-m", "Llama-3-8B", "Mixtral-8x7B", "-g", "H100", "A100", "-n", "1", "2", "8",
+            "-b", "1", "64", "--context", "0", "8000"]
+    assert cli.main([*argv, "--dataset", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "48 rows in 1 part file" in out and "serving semantics (the default" in out
+    grid = dict(model=["Llama-3-8B", "Mixtral-8x7B"], gpu=["H100", "A100"], n_gpus=[1, 2, 8],
+                batch_size=[1, 64], context_len=[0, 8000])
+    assert_frame_equal(isw.read_sweep(tmp_path / "s").collect(), serving(**grid))
+    assert cli.main([*argv, "--semantics", "epoch", "--pp", "--dataset", str(tmp_path / "e"),
+                     "--progress"]) == 0
+    assert "48/48 rows" in capsys.readouterr().err
+    assert_frame_equal(isw.read_sweep(tmp_path / "e").collect(),
+                       isw.sweep(**grid, use_pp=[True], semantics="epoch"))
+    assert cli.main([*argv, "--dataset", str(tmp_path / "m"), "--max-rows", "10"]) == 2
+    assert "--max-rows does not apply to --dataset" in capsys.readouterr().err
+    assert cli.main([*argv, "--dataset", str(tmp_path / "x"), "--out", str(tmp_path / "x.parquet")]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists() and not (tmp_path / "x").exists()
