@@ -226,10 +226,12 @@ def test_an_interrupted_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest
     """Ctrl-C after some sub-sweeps (parts complete, or a part half sunk) removes the dataset."""
     real = stream_serving.sweep
     calls = [0]
+    there: list[str] = []
 
     def interrupted(*args: Any, **kwargs: Any) -> pl.DataFrame:
         calls[0] += 1
         if calls[0] == 12:
+            there.extend(leftovers(tmp_path))
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
@@ -238,6 +240,10 @@ def test_an_interrupted_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest
     with pytest.raises(KeyboardInterrupt):
         isw.sweep_to_parquet(**SEARCHED, path=tmp_path, chunk_rows=100, num_shards=num_shards)
     assert calls[0] == 12
+    # When Ctrl-C came, the dataset had its manifest and complete parts, or a part half written.
+    assert "_infersweep.json" in there
+    assert any(n.endswith(".parquet") for n in there) if num_shards is None else any(
+        n.endswith(".tmp") for n in there), there
     assert leftovers(tmp_path) == []
 
 
