@@ -124,14 +124,17 @@ def test_a_part_larger_than_chunk_rows_is_sunk_in_batches(tmp_path: Path,
 
 def test_a_grid_too_large_for_memory_streams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """isw.sweep refuses a grid over half the memory available; streaming holds only a batch at once."""
+    grid = dict(model="Llama-3-8B", gpu="H100", n_gpus=[1, 2, 4, 8], batch_size=list(range(1, 1025)),
+                context_len=[0, 4096, 32768], columns=["n_gpus", "batch_size", "token_latency_s"])
+    expect = serving(**grid)  # 12,288 rows: about 2.2 MiB by the sweep's estimate
     sweep_module = sys.modules["infersweep.sweep"]  # isw.sweep is the function
-    monkeypatch.setattr(sweep_module, "_available_memory", lambda: 200 * SEARCHED_ROWS)
+    monkeypatch.setattr(sweep_module, "_available_memory", lambda: 3 << 20)
     with pytest.raises(GridError, match=r"would need about .* use isw\.sweep_to_parquet"):
-        serving(**SEARCHED)
-    monkeypatch.setattr(stream, "EVAL_ROWS", 64)
-    isw.sweep_to_parquet(**SEARCHED, path=tmp_path, chunk_rows=64)
+        serving(**grid)
+    monkeypatch.setattr(stream, "EVAL_ROWS", 4096)  # batches of 0.75 MiB
+    isw.sweep_to_parquet(**grid, path=tmp_path, chunk_rows=4096)
     monkeypatch.undo()
-    assert_frame_equal(isw.read_sweep(tmp_path).collect(), serving(**SEARCHED))
+    assert_frame_equal(isw.read_sweep(tmp_path).collect(), expect)
 
 
 # ---------------------------------------------------------------- shards

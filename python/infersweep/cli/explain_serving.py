@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from ..errors import GridError
 from ..explain import explain
 from ..plot import g3
+from ..serving import Precision
 from .catalog import gpu_terms
 from .output import context_text, text_table
 from .validate import _runtime
@@ -34,6 +36,12 @@ def _gb(x: float) -> str:
     return f"{x / 1e9:,.2f} GB"
 
 
+def _flag(source: str) -> str:
+    """A precision source as the command line says it: "Precision field 'kv_cache' = 'fp8'" is
+    "--precision kv_cache=fp8"."""
+    return re.sub(r"Precision field '(\w+)' = '?([^']*)'?", r"--precision \1=\2", source)
+
+
 def cmd_explain_serving(args: argparse.Namespace) -> int:
     if args.use_pp or args.spec_dec is not None:
         raise GridError(f"explain: {'--pp' if args.use_pp else '--spec-dec'} is epoch's only; pass "
@@ -42,7 +50,7 @@ def cmd_explain_serving(args: argparse.Namespace) -> int:
     e = explain(args.model, args.gpu, n_gpus=args.n_gpus, batch_size=args.batch_size,
                 context_len=args.context, seq_len=args.seq_len, semantics="serving", tp=args.tp,
                 pp=args.pp_degree, ep=args.ep, attention_dp=args.attention_dp,
-                runtime=_runtime(args, "explain"))
+                runtime=_runtime(args, "explain"), precision=args.precision)
     m, g, lay = e.model, e.gpu, e.layout
     head = (f"{m.name} on {g3(e.n_gpus)} × {g.name}, batch {g3(e.batch_size)}, context "
             f"{context_text(e.context_len)}"
@@ -94,7 +102,10 @@ def cmd_explain_serving(args: argparse.Namespace) -> int:
 
     rt_rows = [[k, value(v), src.replace("runtime argument", given)] for k, (v, src) in e.runtime.items()]
     print(text_table(["field", "value", "source"], rt_rows, "lll"))
-    print("\n  precision (bytes per element, bits per GEMM; value used, where it came from)")
-    print(text_table(["component", "value", "source"],
-                     [[k, f"{v:g}", e.precision_sources.get(k, "")] for k, v in e.precision.items()], "lll"))
+    given_precision = {k: v for k, v in vars(args.precision or Precision()).items() if v is not None}
+    source = ("--precision " + ",".join(f"{k}={v}" for k, v in given_precision.items())
+              + ", the rest the model's own" if given_precision else "isw.Precision(): the model's own")
+    print(f"\n  precision ({source}; bytes per element, bits per GEMM; value used, where it came from)")
+    rows = [[k, f"{v:g}", _flag(e.precision_sources.get(k, ""))] for k, v in e.precision.items()]
+    print(text_table(["component", "value", "source"], rows, "lll"))
     return 0
