@@ -98,6 +98,8 @@ class ServingExplanation:
     #: The resolved precision: bytes per weight/KV element/activation, bits of each GEMM.
     precision: dict[str, float]
     infeasible: str | None
+    #: Where each ``precision`` number came from: a Precision field given, or the model's default.
+    precision_sources: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -143,6 +145,7 @@ def explain_serving(m: Model, g: Gpu, *, n_gpus: float, batch_size: float, conte
                     tp: int | None, pp: int | None, ep: int | None, attention_dp: int | None,
                     runtime: Runtime | None, precision: Precision | None) -> ServingExplanation:
     """The serving branch of :func:`infersweep.explain` (its arguments already checked as scalars)."""
+    from .precision_sources import precision_sources
     from .sweep import sweep
 
     pins = {k: v for k, v in (("tp", tp), ("pp", pp), ("ep", ep), ("attention_dp", attention_dp))
@@ -185,4 +188,5 @@ def explain_serving(m: Model, g: Gpu, *, n_gpus: float, batch_size: float, conte
         largest_share=candidates[largest] / step_s if step_s > 0 else math.nan, layout=layout,
         pinned={k: int(v) for k, v in pins.items()}, memory=mem, runtime=runtime_sources(runtime, g),
         precision=(precision or Precision()).resolve(m), infeasible=reason,
+        precision_sources=precision_sources(precision, m),
     )
