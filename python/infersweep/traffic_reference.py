@@ -249,7 +249,8 @@ def steady_at_rate(m: Model, g: Gpu, n_gpus: int, lay: Layout, x: float, isl: fl
     td0, _, _, _ = _steps(m, g, n_gpus, lay, 0.0, 0.0, isl, osl, budget, rt, precision)
     mb = td0.memory.max_batch_size
     cap_mem = (mb - budget / min(budget, isl)) / (x * osl) if x > 0 else math.inf
-    hi = min(cap_rho, cap_mem)
+    # Just inside the bound: at it exactly, rounding decides whether the capacity batch fits.
+    hi = min(cap_rho, cap_mem) * SATURATION
 
     def excess(t: float) -> float:
         td, tm, _, rho = _steps(m, g, n_gpus, lay, x, t, isl, osl, budget, rt, precision)

@@ -359,7 +359,9 @@ impl Ctx<'_, '_> {
         } else {
             f64::INFINITY
         };
-        let mut hi = cap_rho.min(cap_mem);
+        // Just inside the bound: at it exactly, rounding decides whether the capacity batch fits
+        // (B + budget/c against max_batch_size) and so whether a load is called saturated.
+        let mut hi = cap_rho.min(cap_mem) * SATURATION;
         // Saturated when the bracket is empty, or the step is not under T at its end (NaN too).
         let at_hi = if hi.is_finite() {
             self.excess(x, hi)
