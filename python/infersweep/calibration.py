@@ -427,16 +427,21 @@ CV_SEMANTICS = "serving calibrated (leave-one-source-out)"
 def shipped_cross_validation() -> pl.DataFrame:
     """The shipped profiles' leave-one-source-out predictions of the shipped measurements
     (``profiles/cross_validation.csv``, written with them by scripts/calibrate_profiles.py) as a
-    :func:`infersweep.validate` frame: what the README's calibrated error table summarises."""
+    :func:`infersweep.validate` frame: what the README's calibrated error table summarises. Its
+    ``cv_profile`` column names the profile level that predicted each point (a framework-and-GPU-
+    generation profile where the point's group has one, else the framework's; docs/calibration.md)."""
     from importlib import resources
 
     from .data import measurements as shipped
 
     text = resources.files("infersweep.profiles").joinpath("cross_validation.csv").read_text(encoding="utf-8")
     cv = pl.read_csv(text.encode(), schema={"id": pl.String(), "source_id": pl.String(),
-                                            "predicted_step_ms": pl.Float64(), "cv_fallback": pl.Boolean()})
-    return _cv_frame(shipped(), dict(zip(cv["id"], cv["predicted_step_ms"], strict=True)),
-                     dict(zip(cv["id"], cv["cv_fallback"], strict=True)), {}, Runtime.default())
+                                            "predicted_step_ms": pl.Float64(), "cv_fallback": pl.Boolean(),
+                                            "profile": pl.String()})
+    out = _cv_frame(shipped(), dict(zip(cv["id"], cv["predicted_step_ms"], strict=True)),
+                    dict(zip(cv["id"], cv["cv_fallback"], strict=True)), {}, Runtime.default())
+    level = dict(zip(cv["id"], cv["profile"], strict=True))
+    return out.with_columns(pl.Series("cv_profile", [level.get(i) for i in out["id"]], dtype=pl.String()))
 
 
 def _cv_frame(df: pl.DataFrame, pred: dict[str, float], fb: dict[str, bool], reasons: dict[str, str],
