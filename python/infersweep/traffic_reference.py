@@ -160,9 +160,10 @@ def mixed_step(m: Model, g: Gpu, n_gpus: int, lay: Layout, work: Work, rt: Runti
     kernel_s = kernel_launches(m, rt) * per_kernel
     work_s = max(weight_s + kv_s, compute_s)
     hidden = rt.overlap * min(lat + bw, work_s)
-    total = rt.step_overhead_s + kernel_s + (lat + bw) + work_s - hidden
+    overhead = rt.step_overhead_s + rt.sequence_overhead_s * (bg + chunks_g)   # host, per sequence too
+    total = overhead + kernel_s + (lat + bw) + work_s - hidden
     feasible = mem.fits and work.capacity_seqs <= mem.max_batch_size
-    return Step(total if feasible else math.inf, feasible, rt.step_overhead_s, kernel_s, lat + bw,
+    return Step(total if feasible else math.inf, feasible, overhead, kernel_s, lat + bw,
                 weight_s, kv_s, kv_write_s, compute_s, hidden, f_kv, mem)
 
 
