@@ -25,7 +25,8 @@ SERVING_COMPONENTS = ("overhead_s", "kernel_s", "network_latency_s", "network_ba
 
 #: The section of docs/serving.md that sources each runtime default.
 _SECTION = {
-    "step_overhead_s": "§R.1", "cuda_graphs": "§R.2", "graph_kernel_s": "§R.2", "launch_kernel_s": "§R.2",
+    "step_overhead_s": "§R.1", "sequence_overhead_s": "§R.1", "cuda_graphs": "§R.2", "graph_kernel_s": "§R.2",
+    "launch_kernel_s": "§R.2",
     "attention_kernels": "§R.2", "mla_extra_kernels": "§R.2", "dense_ffn_kernels": "§R.2",
     "moe_kernels": "§R.2", "weight_bandwidth_efficiency": "§R.3", "kv_bandwidth_efficiency": "§R.3",
     "gemm_efficiency": "§R.3", "gemm_tile_tokens": "§R.3", "expert_imbalance": "§R.4", "overlap": "§R.5",

@@ -363,9 +363,10 @@ def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: La
     kernel_s = kernel_launches(m, rt) * per_kernel
     work = max(weight_s + kv_s, compute_s)
     hidden = rt.overlap * min(lat + bw, work)
-    total = rt.step_overhead_s + kernel_s + (lat + bw) + work - hidden
+    overhead = rt.step_overhead_s + rt.sequence_overhead_s * bg   # host: fixed + per scheduled sequence
+    total = overhead + kernel_s + (lat + bw) + work - hidden
     feasible = mem.fits and batch <= mem.max_batch_size
-    return Step(lay, total if feasible else math.inf, feasible, rt.step_overhead_s, kernel_s, lat, bw,
+    return Step(lay, total if feasible else math.inf, feasible, overhead, kernel_s, lat, bw,
                 a2a_lat + a2a_bw, weight_s, kv_s, compute_s, hidden, mem)
 
 

@@ -164,9 +164,10 @@ def mixed_step(m: Model, g: Gpu, n_gpus: int, lay: Layout, work: Work, rt: Runti
     kernel_s = kernel_launches(m, rt) * per_kernel
     work_s = max(weight_s + kv_s, compute_s)
     hidden = rt.overlap * min(lat + bw, work_s)
-    total = rt.step_overhead_s + kernel_s + (lat + bw) + work_s - hidden
+    overhead = rt.step_overhead_s + rt.sequence_overhead_s * (bg + chunks_g)   # host, per sequence too
+    total = overhead + kernel_s + (lat + bw) + work_s - hidden
     feasible = mem.fits and work.capacity_seqs <= mem.max_batch_size
-    return Step(total if feasible else math.inf, feasible, rt.step_overhead_s, kernel_s, lat + bw,
+    return Step(total if feasible else math.inf, feasible, overhead, kernel_s, lat + bw,
                 weight_s, kv_s, kv_write_s, compute_s, hidden, f_kv, mem)
 
 
@@ -369,7 +370,8 @@ class _Solver:
             k, tpot = 0.0, self.steps(0.0)[0]
         else:
             # T is bounded by ρ < 1 and by memory; the bracket's upper end is where either binds.
-            hi = min(budget / (x * isl), (self.max_batch - self.prefill_seqs) / (x * osl))
+            # Just inside the bound: at it exactly, rounding decides whether the capacity batch fits.
+            hi = min(budget / (x * isl), (self.max_batch - self.prefill_seqs) / (x * osl)) * SATURATION
             if not hi > 0:
                 return sat
 

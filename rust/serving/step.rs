@@ -478,13 +478,15 @@ impl<'s, 'a> StepPlan<'s, 'a> {
         let kernel_s = self.kernel_s;
         let work = (weight_s + kv_s).max(compute_s);
         let hidden = rt.overlap * (net.latency + net.bandwidth).min(work);
-        let total = rt.step_overhead_s + kernel_s + (net.latency + net.bandwidth) + work - hidden;
+        // Host work per step: fixed, plus per sequence of one scheduler's (attention-DP group's) batch.
+        let overhead = rt.step_overhead_s + rt.sequence_overhead_s * bg;
+        let total = overhead + kernel_s + (net.latency + net.bandwidth) + work - hidden;
         let feasible = mem.fits() && batch <= mem.max_batch_size;
         Step {
             layout: lay,
             latency_s: if feasible { total } else { f64::INFINITY },
             feasible,
-            overhead_s: rt.step_overhead_s,
+            overhead_s: overhead,
             kernel_s,
             network_latency_s: net.latency,
             network_bandwidth_s: net.bandwidth,

@@ -234,10 +234,12 @@ impl<'s, 'a> Instance<'s, 'a> {
         };
         let work_s = (weight_s + kv_s).max(compute_s);
         let hidden = rt.overlap * (net.latency + net.bandwidth).min(work_s);
-        let total = rt.step_overhead_s + kernel_s + (net.latency + net.bandwidth) + work_s - hidden;
+        // Host work per step: fixed, plus per sequence (decoding, or one prompt's chunk) of the group.
+        let overhead = rt.step_overhead_s + rt.sequence_overhead_s * (bg + chunks_g);
+        let total = overhead + kernel_s + (net.latency + net.bandwidth) + work_s - hidden;
         StepTime {
             step_s: total,
-            overhead_s: rt.step_overhead_s,
+            overhead_s: overhead,
             kernel_s,
             network_s: net.latency + net.bandwidth,
             weight_memory_s: weight_s,
@@ -588,7 +590,9 @@ impl<'s, 'a> Solver<'s, 'a> {
         } else {
             let cap_rho = budget / (x * isl);
             let cap_mem = (self.max_batch - self.prefill_seqs) / (x * osl);
-            let hi = cap_rho.min(cap_mem);
+            // Just inside the bound: at it exactly, rounding decides whether the capacity batch
+            // fits (B + budget/c against max_batch_size) and so whether a load is saturated.
+            let hi = cap_rho.min(cap_mem) * SATURATION;
             if hi.is_nan() || hi <= 0.0 {
                 return Self::saturated(x);
             }
