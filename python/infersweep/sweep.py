@@ -392,7 +392,10 @@ def sweep(
     ``semantics="serving"`` (docs/serving.md) evaluates deployable integer layouts instead:
     ``tp``, ``pp``, ``ep`` and ``attention_dp`` are integer axes (None: searched over every valid
     layout of ``n_gpus``), with an ``isw.Runtime`` (default ``Runtime.default()``) and an
-    ``isw.Precision``; ``use_pp`` and ``spec_dec`` do not apply, and the sweep is one call into
+    ``isw.Precision``; ``spec_dec`` is an ``isw.DraftHeads`` (MTP, Eagle) or ``isw.DraftModel``
+    (or a list of them and None, one sweep each, concatenated; docs/serving.md §D), which adds
+    ``tokens_per_step``, ``draft_s``, ``verify_s`` and ``tpot_s``; ``use_pp`` does not apply,
+    and the sweep is one call into
     Rust (no ``chunk_rows``, no progress bar yet). ``runtime`` may be a calibrated
     ``isw.Profile`` (``isw.calibrate``, ``isw.shipped_profiles()``); with one, ``uncertainty=0.8``
     adds ``tpot_s_lo``/``tpot_s_hi`` and the bounds of the speeds and the cost: the central 80%
@@ -440,8 +443,12 @@ def _sweep_serving(model: Any, gpu: Any, n_gpus: Numbers, batch_size: Numbers, c
         raise GridError(f"grid: must be 'product' or 'zip', got {grid!r}")
     if any(bool(p) for p in _as_list(use_pp)):
         raise GridError("grid: field 'use_pp' does not apply to semantics='serving'; pin or search 'pp'")
-    if any(s is not None for s in _as_list(spec_dec)):
-        raise GridError("grid: field 'spec_dec' is not supported by semantics='serving' yet")
+    specs = _as_list(spec_dec)
+    if len(specs) > 1:
+        from .speculative import sweep_each
+
+        return sweep_each(lambda s: _sweep_serving(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp,
+                                                   s, grid, columns, num_threads, max_rows, args), specs)
     check_threads(num_threads)
     models = [lookup_model(m) for m in _as_list(model)]
     gpus = [lookup_gpu(g) for g in _as_list(gpu)]
@@ -451,5 +458,5 @@ def _sweep_serving(model: Any, gpu: Any, n_gpus: Numbers, batch_size: Numbers, c
     lens += [len(_as_list(args[k])) for k in ("tp", "pp", "ep", "attention_dp")]
     check_fits(max(lens) if grid == "zip" else math.prod(lens), max_rows)
     return sweep_serving(models, gpus, axes["n_gpus"], axes["batch_size"], axes["context_len"],
-                         axes["seq_len"],
+                         axes["seq_len"], spec_dec=specs[0],
                          grid=grid, num_threads=num_threads, columns=columns, **args)

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::serving::runtime::{Precision, Runtime};
+use crate::serving::speculative::Speculation;
 use crate::serving::sweep::{sweep_columns, Columns, ServingGrid};
 
 use super::{floats, get, hardware_from, model_from, put, run_on_pool, to_py_err};
@@ -55,13 +56,28 @@ pub(super) fn precision_from(d: &Bound<'_, PyDict>) -> PyResult<Precision> {
     })
 }
 
+/// A speculative configuration (python/infersweep/speculative.py `engine_dict`).
+pub(super) fn speculation_from(d: &Bound<'_, PyDict>) -> PyResult<Speculation> {
+    let draft: Bound<'_, PyDict> = get(d, "draft")?;
+    let precision: Bound<'_, PyDict> = get(d, "precision")?;
+    Ok(Speculation {
+        draft: model_from(&draft)?,
+        precision: precision_from(&precision)?,
+        gamma: get(d, "gamma")?,
+        tokens_per_step: get(d, "tokens_per_step")?,
+        projection: get(d, "projection")?,
+        shares_embeddings: get(d, "shares_embeddings")?,
+    })
+}
+
 fn degrees(a: &PyReadonlyArray1<'_, u32>) -> Vec<u32> {
     a.as_array().iter().copied().collect()
 }
 
 /// A serving grid evaluated into a dict of numpy arrays, one per column.
 #[pyfunction]
-#[pyo3(signature = (*, models, gpus, precisions, n_gpus, batch_size, context_len, seq_len, tp, pp, ep, attention_dp, runtime, zip, num_threads=None))]
+#[pyo3(signature = (*, models, gpus, precisions, n_gpus, batch_size, context_len, seq_len, tp, pp, ep, attention_dp, runtime, zip, num_threads=None, speculation=None))]
+#[allow(clippy::too_many_arguments)]
 fn serving_sweep<'py>(
     py: Python<'py>,
     models: &Bound<'py, PyList>,
@@ -78,7 +94,15 @@ fn serving_sweep<'py>(
     runtime: &Bound<'py, PyDict>,
     zip: bool,
     num_threads: Option<usize>,
+    speculation: Option<&Bound<'py, PyList>>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let speculation = match speculation {
+        None => Vec::new(),
+        Some(list) => list
+            .iter()
+            .map(|s| speculation_from(s.cast::<PyDict>()?))
+            .collect::<PyResult<_>>()?,
+    };
     let grid = ServingGrid {
         models: models
             .iter()
@@ -102,6 +126,7 @@ fn serving_sweep<'py>(
         attention_dp: degrees(&attention_dp),
         runtime: runtime_from(runtime)?,
         zip,
+        speculation,
     };
     let rows = run_on_pool(py, num_threads, || {
         let total = grid.validate()?;
@@ -149,6 +174,12 @@ fn columns_to_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
         kv_gb_per_gpu,
         reserve_gb_per_gpu,
         max_batch_size,
+        tokens_per_step,
+        draft_s,
+        verify_s,
+        tpot_s,
+        draft_weights_gb_per_gpu,
+        kv_written_gb_per_gpu,
     );
     Ok(out)
 }

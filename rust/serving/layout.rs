@@ -267,11 +267,7 @@ pub fn memory(
     rt: &Runtime,
     prec: &Precision,
 ) -> Memory {
-    let (tp, dp, pp) = (
-        f64::from(lay.tp),
-        f64::from(lay.attention_dp),
-        f64::from(lay.pp),
-    );
+    let (tp, pp) = (f64::from(lay.tp), f64::from(lay.pp));
     let stage = f64::from(lay.stage());
     let mats = m.ffn_up_matrices + m.ffn_down_matrices;
     let d = m.d_model;
@@ -296,7 +292,27 @@ pub fn memory(
         m.vocab_size * d
     };
     weights += emb * prec.embeddings / tp;
-    let kv_seq = kv_bytes_at_ctx / m.kv_element_bytes() * prec.kv_cache * kv_share(m, tp);
+    let kv_seq = kv_on_gpu(m, prec, kv_bytes_at_ctx, tp);
+    capacity(hw, rt, lay, weights, kv_seq, batch)
+}
+
+/// Bytes per GPU of an attention-TP group for `kv_bytes` of the model's KV cache (at the
+/// model's element size): the cache precision and the GPU's share of the KV heads (§M.2).
+pub fn kv_on_gpu(m: &Model, prec: &Precision, kv_bytes: f64, tp: f64) -> f64 {
+    kv_bytes / m.kv_element_bytes() * prec.kv_cache * kv_share(m, tp)
+}
+
+/// §M's capacity: `weights` bytes per GPU and `kv_seq` bytes per sequence (of the busiest
+/// attention-DP group), with the runtime's reserve, for `batch` sequences.
+pub fn capacity(
+    hw: &Hardware,
+    rt: &Runtime,
+    lay: Layout,
+    weights: f64,
+    kv_seq: f64,
+    batch: f64,
+) -> Memory {
+    let (dp, pp) = (f64::from(lay.attention_dp), f64::from(lay.pp));
     let seqs = ((batch / pp).ceil() / dp).ceil();
     let reserve = rt.memory_reserve_fraction * hw.hbm_bytes + rt.memory_reserve_bytes;
     let free = hw.hbm_bytes - reserve - weights;

@@ -342,13 +342,51 @@ pub fn decode_step(
         rt,
         prec,
     );
-    let kv_read = bg * mem.kv_per_sequence;
+    let load = StepLoad {
+        stream,
+        kv_bytes: bg * mem.kv_per_sequence,
+        flops: [flops_attn, flops_ffn, flops_exp],
+        net,
+        all_to_all,
+    };
+    let feasible = mem.fits() && batch <= mem.max_batch_size;
+    timed_step(sp, rt, lay, &load, mem, feasible)
+}
+
+/// What a step moves and computes per GPU, before the runtime turns it into time (§S).
+#[derive(Debug, Clone, Copy)]
+pub struct StepLoad {
+    /// Weight (and activation) bytes streamed.
+    pub stream: f64,
+    /// KV-cache bytes read (and written).
+    pub kv_bytes: f64,
+    /// FLOPs at the attention, dense-FFN and expert compute rates.
+    pub flops: [f64; 3],
+    pub net: Cost,
+    /// The MoE dispatch and combine part of `net`.
+    pub all_to_all: Cost,
+}
+
+/// A step's time from its load (§S, "Step"): one implementation for the decode step and the
+/// speculative draft and verification passes (docs/serving.md §D).
+pub fn timed_step(
+    sp: &ServingPrep,
+    rt: &Runtime,
+    lay: Layout,
+    load: &StepLoad,
+    mem: Memory,
+    feasible: bool,
+) -> Step {
+    let prep = &sp.epoch;
+    let (m, hw) = (prep.model, prep.hw);
+    let net = load.net;
     let beta = hw.hbm_bandwidth;
     let w_eff = rt.weight_bandwidth_efficiency.unwrap_or(hw.mem_utilization);
     let kv_eff = rt.kv_bandwidth_efficiency.unwrap_or(hw.mem_utilization);
-    let weight_s = stream / (beta * w_eff);
-    let kv_s = kv_read / (beta * kv_eff);
+    let weight_s = load.stream / (beta * w_eff);
+    let kv_s = load.kv_bytes / (beta * kv_eff);
     let eff = rt.gemm_efficiency.unwrap_or(hw.flop_utilization);
+    let [flops_attn, flops_ffn, flops_exp] = load.flops;
     let compute_s = flops_attn / (sp.rates_peak[0] * eff)
         + flops_ffn / (sp.rates_peak[1] * eff)
         + flops_exp / (sp.rates_peak[2] * eff);
@@ -362,7 +400,6 @@ pub fn decode_step(
     let work = (weight_s + kv_s).max(compute_s);
     let hidden = rt.overlap * (net.latency + net.bandwidth).min(work);
     let total = rt.step_overhead_s + kernel_s + (net.latency + net.bandwidth) + work - hidden;
-    let feasible = mem.fits() && batch <= mem.max_batch_size;
     Step {
         layout: lay,
         latency_s: if feasible { total } else { f64::INFINITY },
@@ -371,7 +408,7 @@ pub fn decode_step(
         kernel_s,
         network_latency_s: net.latency,
         network_bandwidth_s: net.bandwidth,
-        all_to_all_s: all_to_all.latency + all_to_all.bandwidth,
+        all_to_all_s: load.all_to_all.latency + load.all_to_all.bandwidth,
         weight_memory_s: weight_s,
         kv_memory_s: kv_s,
         compute_s,
@@ -391,22 +428,52 @@ pub fn best_of(
     positions: f64,
     candidates: &[Layout],
 ) -> Step {
-    let mut best: Option<Step> = None;
-    let mut closest: Option<Step> = None;
-    for &lay in candidates {
+    best_by(candidates, |lay| {
         let st = decode_step(sp, rt, n_gpus, batch, ctx, positions, lay);
-        if st.feasible && best.as_ref().map_or(true, |b| st.latency_s < b.latency_s) {
-            best = Some(st);
-        }
-        let better = closest.as_ref().map_or(true, |c| {
-            st.memory.max_batch_size > c.memory.max_batch_size
-                || (st.memory.max_batch_size == c.memory.max_batch_size && st.step_s() < c.step_s())
-        });
-        if better {
-            closest = Some(st);
+        (st, Rank::of(&st))
+    })
+}
+
+/// What [`best_by`] ranks a layout by.
+#[derive(Debug, Clone, Copy)]
+pub struct Rank {
+    pub feasible: bool,
+    pub latency_s: f64,
+    pub max_batch_size: f64,
+    /// The time whether or not it fits.
+    pub step_s: f64,
+}
+
+impl Rank {
+    pub fn of(st: &Step) -> Self {
+        Self {
+            feasible: st.feasible,
+            latency_s: st.latency_s,
+            max_batch_size: st.memory.max_batch_size,
+            step_s: st.step_s(),
         }
     }
-    best.or(closest).expect("at least one candidate layout")
+}
+
+/// [`best_of`]'s rule over any evaluation: `eval` gives each layout's result and its rank
+/// (one implementation for the decode step and the speculative step).
+pub fn best_by<T: Copy>(candidates: &[Layout], mut eval: impl FnMut(Layout) -> (T, Rank)) -> T {
+    let mut best: Option<(T, Rank)> = None;
+    let mut closest: Option<(T, Rank)> = None;
+    for &lay in candidates {
+        let (out, r) = eval(lay);
+        if r.feasible && best.as_ref().map_or(true, |b| r.latency_s < b.1.latency_s) {
+            best = Some((out, r));
+        }
+        let better = closest.as_ref().map_or(true, |(_, c)| {
+            r.max_batch_size > c.max_batch_size
+                || (r.max_batch_size == c.max_batch_size && r.step_s < c.step_s)
+        });
+        if better {
+            closest = Some((out, r));
+        }
+    }
+    best.or(closest).expect("at least one candidate layout").0
 }
 
 /// [`best_of`] over every layout matching `pins`.

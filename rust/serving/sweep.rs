@@ -14,6 +14,7 @@ use crate::sweep::{grid_error, row_count, row_indices, AXIS_MAX};
 
 use super::layout::{layouts, Layout, Pins};
 use super::runtime::{Precision, Runtime};
+use super::speculative::{best_spec, Speculation};
 use super::step::{best_of, economics, ServingPrep};
 
 pub const AXES: [&str; 10] = [
@@ -48,6 +49,8 @@ pub struct ServingGrid {
     pub attention_dp: Vec<u32>,
     pub runtime: Runtime,
     pub zip: bool,
+    /// Speculative decoding (docs/serving.md §D): empty, or one per model.
+    pub speculation: Vec<Speculation>,
 }
 
 impl ServingGrid {
@@ -126,6 +129,15 @@ impl ServingGrid {
             ));
         }
         self.runtime.validate()?;
+        if !self.speculation.is_empty() && self.speculation.len() != self.models.len() {
+            return Err(grid_error(
+                "spec_dec",
+                "needs one speculative configuration per model".into(),
+            ));
+        }
+        for s in &self.speculation {
+            s.draft.validate()?;
+        }
         for m in &self.models {
             m.validate()?;
         }
@@ -239,6 +251,12 @@ serving_columns! {
     kv_gb_per_gpu: f64,
     reserve_gb_per_gpu: f64,
     max_batch_size: f64,
+    tokens_per_step: f64,
+    draft_s: f64,
+    verify_s: f64,
+    tpot_s: f64,
+    draft_weights_gb_per_gpu: f64,
+    kv_written_gb_per_gpu: f64,
 }
 
 /// Rows per parallel block: about 256 KB of rows, which the transposition reads from cache.
@@ -286,6 +304,19 @@ pub fn sweep_columns(
         .zip(&grid.precisions)
         .flat_map(|(m, p)| grid.gpus.iter().map(move |g| ServingPrep::new(m, g, *p)))
         .collect::<Result<_, _>>()?;
+    let drafts: Vec<ServingPrep> = grid
+        .speculation
+        .iter()
+        .flat_map(|s| {
+            grid.gpus
+                .iter()
+                .map(move |g| ServingPrep::new(&s.draft, g, s.precision))
+        })
+        .collect::<Result<_, _>>()?;
+    let preps = Preps {
+        target: preps,
+        draft: drafts,
+    };
     let starts: Vec<usize> = (start..end).step_by(BLOCK_ROWS).collect();
     let blocks: Vec<Vec<Row>> = starts
         .into_par_iter()
@@ -302,15 +333,21 @@ pub fn sweep_columns(
     Ok(cols)
 }
 
+/// The (model, gpu) preparations of the targets and of their drafts (empty without one).
+struct Preps<'a> {
+    target: Vec<ServingPrep<'a>>,
+    draft: Vec<ServingPrep<'a>>,
+}
+
 fn evaluate_row(
     grid: &ServingGrid,
-    preps: &[ServingPrep],
+    preps: &Preps,
     n_gpu: usize,
     row: usize,
     memo: &mut LayoutMemo,
 ) -> Row {
     let ix = grid.indices(row);
-    let sp = &preps[ix[0] * n_gpu + ix[1]];
+    let sp = &preps.target[ix[0] * n_gpu + ix[1]];
     let n_gpus = grid.n_gpus[ix[2]];
     let (batch, ctx, s_pos) = (
         grid.batch_size[ix[3]],
@@ -320,8 +357,19 @@ fn evaluate_row(
     let pins = grid.pins(&ix);
     let n = n_gpus as u32;
     let candidates = memo.get(&grid.models[ix[0]], (ix[0], n, pins));
-    let st = best_of(sp, &grid.runtime, n, batch, ctx, s_pos, candidates);
-    let econ = economics(sp, n_gpus, batch, ctx, s_pos, st.latency_s);
+    let (st, econ, spec) = match grid.speculation.get(ix[0]) {
+        None => {
+            let st = best_of(sp, &grid.runtime, n, batch, ctx, s_pos, candidates);
+            let econ = economics(sp, n_gpus, batch, ctx, s_pos, st.latency_s);
+            (st, econ, None)
+        }
+        Some(spec) => {
+            let dp = &preps.draft[ix[0] * n_gpu + ix[1]];
+            let s = best_spec(sp, dp, spec, &grid.runtime, n, batch, ctx, candidates);
+            let econ = economics(sp, n_gpus, batch, ctx, s.tokens_per_step, s.latency_s);
+            (s.verify, econ, Some(s))
+        }
+    };
     let lay = st.layout;
     Row {
         model: ix[0] as u32,
@@ -330,7 +378,7 @@ fn evaluate_row(
         batch_size: batch,
         context_len: ctx,
         seq_len: s_pos,
-        token_latency_s: st.latency_s,
+        token_latency_s: spec.map_or(st.latency_s, |s| s.tpot_s),
         tokens_per_s_per_request: econ.tokens_per_s_per_request,
         usd_per_million_tokens: econ.usd_per_million_tokens,
         gpu_seconds_per_token: econ.gpu_seconds_per_token,
@@ -356,5 +404,11 @@ fn evaluate_row(
         kv_gb_per_gpu: st.memory.kv / 1e9,
         reserve_gb_per_gpu: st.memory.reserve / 1e9,
         max_batch_size: st.memory.max_batch_size,
+        tokens_per_step: spec.map_or(s_pos, |s| s.tokens_per_step),
+        draft_s: spec.map_or(0.0, |s| s.draft_s),
+        verify_s: st.step_s(),
+        tpot_s: spec.map_or(st.latency_s, |s| s.tpot_s),
+        draft_weights_gb_per_gpu: spec.map_or(0.0, |s| s.draft_weights / 1e9),
+        kv_written_gb_per_gpu: spec.map_or(f64::NAN, |s| s.kv_written / 1e9),
     }
 }
