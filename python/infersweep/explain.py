@@ -24,6 +24,7 @@ from .errors import GridError
 from .plot import g3 as _g3
 from .reference import pp_degrees
 from .specs import Gpu, Model, SpecDec
+from .speculative import DraftHeads, DraftModel
 from .sweep import GpuLike, ModelLike, sweep
 
 if TYPE_CHECKING:
@@ -197,14 +198,16 @@ def explain(model: ModelLike, gpu: GpuLike = ..., n_gpus: float = ..., batch_siz
 @overload
 def explain(model: ModelLike, gpu: GpuLike = ..., n_gpus: float = ..., batch_size: float = ...,
             context_len: float = ..., seq_len: float = ..., use_pp: bool = ...,
-            spec_dec: SpecDec | None = ..., *, semantics: Literal["serving"], tp: int | None = ...,
+            spec_dec: DraftHeads | DraftModel | None = ..., *, semantics: Literal["serving"],
+            tp: int | None = ...,
             pp: int | None = ..., ep: int | None = ..., attention_dp: int | None = ...,
             runtime: Runtime | None = ..., precision: Precision | None = ...) -> ServingExplanation: ...
 
 
 def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_size: float = 1,
             context_len: float = 0, seq_len: float = 1, use_pp: bool = False,
-            spec_dec: SpecDec | None = None, *, semantics: str = "epoch", tp: int | None = None,
+            spec_dec: SpecDec | DraftHeads | DraftModel | None = None, *, semantics: str = "epoch",
+            tp: int | None = None,
             pp: int | None = None, ep: int | None = None, attention_dp: int | None = None,
             runtime: Runtime | None = None, precision: Precision | None = None) -> Any:
     """One configuration in detail, as data (what ``infersweep explain`` prints).
@@ -219,7 +222,8 @@ def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_si
     step's components, the per-GPU memory, the layout (``tp``/``pp``/``ep``/``attention_dp`` pin
     degrees; None searches), what bounds the step and every ``runtime`` value used with its
     source (``runtime=None``: ``isw.Runtime.default()``; ``precision=None``: the model's own).
-    ``use_pp`` and ``spec_dec`` are `epoch`'s only.
+    ``use_pp`` is `epoch`'s only; under serving ``spec_dec`` is an ``isw.DraftHeads`` or
+    ``isw.DraftModel`` and ``speculative`` holds the draft and verification parts (docs/serving.md §D).
     """
     if semantics not in ("epoch", "serving"):
         raise GridError(f"explain: field 'semantics' must be 'epoch' or 'serving', got {show(semantics)}")
@@ -229,9 +233,9 @@ def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_si
         given = [k for k, v in serving_only.items() if v is not None]
         if given:
             raise GridError(f"explain: field {given[0]!r} needs semantics='serving'")
-    elif use_pp or spec_dec is not None:
-        raise GridError(f"explain: field {'use_pp' if use_pp else 'spec_dec'!r} is epoch's only; "
-                        "serving searches the pipeline degree (pin it with pp=)")
+    elif use_pp:
+        raise GridError("explain: field 'use_pp' is epoch's only; serving searches the pipeline degree "
+                        "(pin it with pp=)")
     for field, value in (("n_gpus", n_gpus), ("batch_size", batch_size), ("context_len", context_len),
                          ("seq_len", seq_len)):
         try:
@@ -243,7 +247,7 @@ def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_si
                             f"use isw.sweep for a grid")
     if not isinstance(use_pp, (bool, np.bool_)):
         raise GridError(f"explain: field 'use_pp' must be True or False, got {show(use_pp)}")
-    if spec_dec is not None and not isinstance(spec_dec, SpecDec):
+    if spec_dec is not None and semantics == "epoch" and not isinstance(spec_dec, SpecDec):
         raise GridError(f"explain: field 'spec_dec' must be None or one isw.SpecDec, got {show(spec_dec)}")
     m, g = lookup_model(model), lookup_gpu(gpu)
     if semantics == "serving":
@@ -251,7 +255,8 @@ def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_si
 
         return explain_serving(m, g, n_gpus=n_gpus, batch_size=batch_size, context_len=context_len,
                                seq_len=seq_len, tp=tp, pp=pp, ep=ep, attention_dp=attention_dp,
-                               runtime=runtime, precision=precision)
+                               runtime=runtime, precision=precision, spec_dec=spec_dec)
+    assert spec_dec is None or isinstance(spec_dec, SpecDec)   # checked above
     r = sweep(m, g, n_gpus=n_gpus, batch_size=batch_size, context_len=context_len, seq_len=seq_len,
               use_pp=use_pp, spec_dec=spec_dec).row(0, named=True)
     N, b, ctx = float(r["n_gpus"]), float(r["batch_size"]), float(r["context_len"])

@@ -59,7 +59,8 @@ def _acceptance(kind: str, n: int, acceptance: Any, mean_accepted: Any) -> tuple
         raise SpecError(f"{kind}: give field 'acceptance' (per draft position) or 'mean_accepted', not both")
     if mean_accepted is not None:
         v = mean_accepted
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 1 <= v <= n + 1:
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if not (number and math.isfinite(v) and 1 <= v <= n + 1):
             raise SpecError(f"{kind}: field 'mean_accepted' (tokens kept per step, the bonus token included) "
                             f"must be in [1, n + 1] = [1, {n + 1}], got {show(v)}")
         return None, float(v)

@@ -12,8 +12,19 @@ from dataclasses import dataclass, replace
 
 from .reference import matmul_traffic
 from .serving import Precision, Runtime
-from .serving_reference import (Layout, Rank, Step, best_by, capacity, kv_on_gpu, layouts, memory, pad,
-                                timed_step, token_work)
+from .serving_reference import (
+    Layout,
+    Rank,
+    Step,
+    best_by,
+    capacity,
+    kv_on_gpu,
+    layouts,
+    memory,
+    pad,
+    timed_step,
+    token_work,
+)
 from .specs import Gpu, Model
 from .speculative import HEAD_PROJECTION, DraftHeads, Speculative, draft_of, draft_precision
 from .traffic_reference import causal_positions
@@ -54,7 +65,8 @@ def positions_pass(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, posi
     flops_attn += causal_attention_flops(m, ctx, bg, positions) / tp
     read = memory(m, g, n_gpus, batch, ctx, lay, rt, prec)
     cap = read if capacity_ctx == ctx else memory(m, g, n_gpus, batch, capacity_ctx, lay, rt, prec)
-    mem = capacity(g, rt, lay, cap.weights + extra.weights, cap.kv_per_sequence + extra.kv_per_sequence, batch)
+    mem = capacity(g, rt, lay, cap.weights + extra.weights, cap.kv_per_sequence + extra.kv_per_sequence,
+                   batch)
     kv_written = ng * kv_on_gpu(m, prec, m.kv_bytes_per_token, tp)
     feasible = mem.fits and batch <= mem.max_batch_size
     st = timed_step(m, g, lay, rt, prec, stream, bg * read.kv_per_sequence + kv_written,
@@ -72,7 +84,8 @@ def draft_memory(draft: Model, g: Gpu, dprec: dict[str, float], shares_embedding
     dl = draft_layout(lay)
     mem = memory(draft, g, dl.stage(), 1.0, ctx, dl, rt, dprec)
     shared = draft.embedding_params * dprec["embeddings"] / dl.tp if shares_embeddings else 0.0
-    projection = (HEAD_PROJECTION if shares_embeddings else 0.0) * draft.d_model * draft.d_model * dprec["attention"]
+    k = HEAD_PROJECTION if shares_embeddings else 0.0
+    projection = k * draft.d_model * draft.d_model * dprec["attention"]
     return DraftMemory(mem.weights - shared + projection, mem.kv_per_sequence * lay.pp)
 
 
@@ -101,7 +114,8 @@ def spec_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: Layo
     heads = isinstance(spec, DraftHeads)
     gamma = float(spec.n)
     extra = DraftMemory() if spec.n == 0 else draft_memory(draft, g, dprec, heads, rt, lay, ctx + gamma)
-    verify, kv_written = positions_pass(m, g, n_gpus, batch, ctx, gamma + 1, ctx + gamma, lay, rt, prec, extra)
+    verify, kv_written = positions_pass(m, g, n_gpus, batch, ctx, gamma + 1, ctx + gamma, lay, rt, prec,
+                                        extra)
     dstep = None
     if spec.n > 0:
         ctx_d = ctx + (gamma - 1) / 2

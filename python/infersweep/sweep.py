@@ -24,10 +24,12 @@ from .catalog import model as lookup_model
 from .checks import real_array, show
 from .errors import GridError, SpecError
 from .specs import Gpu, Model, SpecDec
+from .speculative import DraftHeads, DraftModel
 
 ModelLike = Model | str
 GpuLike = Gpu | str
 Numbers = float | int | Sequence[float] | np.ndarray
+SpecLike = SpecDec | DraftHeads | DraftModel
 
 #: Output bytes per row (21 float64, 4 uint32 and 4 bool columns, plus the polars frame).
 BYTES_PER_ROW = 8 * 21 + 4 * 4 + 4
@@ -55,7 +57,7 @@ OUTPUT_COLUMNS = [
 
 
 def _as_list(value: Any) -> list[Any]:
-    if isinstance(value, (str, Model, Gpu, SpecDec)) or value is None:
+    if isinstance(value, (str, Model, Gpu, SpecDec, DraftHeads, DraftModel)) or value is None:
         return [value]
     if isinstance(value, np.ndarray):
         return list(value.ravel())
@@ -193,7 +195,7 @@ class Plan:
 
 def plan(model: ModelLike | Sequence[ModelLike], gpu: GpuLike | Sequence[GpuLike], n_gpus: Numbers,
          batch_size: Numbers, context_len: Numbers, seq_len: Numbers, use_pp: bool | Sequence[bool],
-         spec_dec: SpecDec | Sequence[SpecDec | None] | None, grid: Literal["product", "zip"]) -> Plan:
+         spec_dec: Any, grid: Literal["product", "zip"]) -> Plan:
     """Resolve names, normalise every axis and validate the grid (in Rust) without evaluating it."""
     if grid not in ("product", "zip"):
         raise GridError(f"grid: must be 'product' or 'zip', got {show(grid)}")
@@ -205,6 +207,9 @@ def plan(model: ModelLike | Sequence[ModelLike], gpu: GpuLike | Sequence[GpuLike
             raise GridError(f"grid: field 'use_pp' must be True or False, got {show(p)}")
     sds = _as_list(spec_dec)
     for s in sds:
+        if isinstance(s, (DraftHeads, DraftModel)):
+            raise GridError("grid: field 'spec_dec': isw.DraftHeads and isw.DraftModel need "
+                            "semantics='serving' (epoch's speculative decoding is isw.SpecDec)")
         if s is not None and not isinstance(s, SpecDec):
             raise GridError(f"grid: field 'spec_dec' must be None or an isw.SpecDec, got {show(s)}")
     for m in models:
@@ -345,7 +350,7 @@ def sweep(
     context_len: Numbers = 0,
     seq_len: Numbers = 1,
     use_pp: bool | Sequence[bool] = False,
-    spec_dec: SpecDec | Sequence[SpecDec | None] | None = None,
+    spec_dec: SpecLike | Sequence[SpecLike | None] | None = None,
     *,
     grid: Literal["product", "zip"] = "product",
     columns: Sequence[str] | str | None = None,
@@ -447,8 +452,9 @@ def _sweep_serving(model: Any, gpu: Any, n_gpus: Numbers, batch_size: Numbers, c
     if len(specs) > 1:
         from .speculative import sweep_each
 
-        return sweep_each(lambda s: _sweep_serving(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp,
-                                                   s, grid, columns, num_threads, max_rows, args), specs)
+        return sweep_each(lambda s: _sweep_serving(model, gpu, n_gpus, batch_size, context_len, seq_len,
+                                                   use_pp, s, grid, columns, num_threads, max_rows, args),
+                          specs)
     check_threads(num_threads)
     models = [lookup_model(m) for m in _as_list(model)]
     gpus = [lookup_gpu(g) for g in _as_list(gpu)]
