@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
@@ -187,6 +188,15 @@ def test_serving_refuses_epochs_specdec_and_long_passes() -> None:
     with pytest.raises(isw.GridError, match="seq_len"):
         isw.sweep("Llama-3.1-70B", semantics="serving", seq_len=4,
                   spec_dec=isw.DraftHeads(kind="eagle", n=2, acceptance=0.7))
+
+
+def test_draft_heads_need_serving() -> None:
+    heads = isw.DraftHeads(kind="eagle", n=2, acceptance=np.array([0.7, 0.5]))
+    assert heads.acceptance == (0.7, 0.5)
+    with pytest.raises(isw.GridError, match=r"spec_dec.*semantics='serving'"):
+        isw.sweep("Llama-3.1-70B", semantics="epoch", spec_dec=heads)
+    with pytest.raises(isw.GridError, match="spec_dec"):
+        isw.explain("Llama-3.1-70B", spec_dec=heads, semantics="epoch")  # type: ignore[arg-type]
 
 
 def test_a_list_of_spec_decs_is_one_sweep_each() -> None:

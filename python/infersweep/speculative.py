@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from .checks import show
 from .errors import SpecError
 from .specs import MAX_GAMMA, LayerGroup, Model
@@ -71,8 +73,9 @@ def _acceptance(kind: str, n: int, acceptance: Any, mean_accepted: Any) -> tuple
                         f"'mean_accepted'")
     if isinstance(acceptance, (int, float)) and not isinstance(acceptance, bool):
         values = [acceptance] * n
-    elif isinstance(acceptance, Sequence) and not isinstance(acceptance, str):
-        values = list(acceptance)
+    elif (isinstance(acceptance, Sequence) and not isinstance(acceptance, str)) or (
+            isinstance(acceptance, np.ndarray) and acceptance.ndim == 1):
+        values = [float(a) if isinstance(a, np.floating) else a for a in acceptance]
         if len(values) != n:
             raise SpecError(f"{kind}: field 'acceptance' needs one probability per draft position "
                             f"(n = {n}), got {len(values)}")
@@ -252,8 +255,6 @@ def engine_dict(target: Model, spec: Speculative, precision: Any) -> dict[str, A
 
 def check_spec(spec: Any, seq_len: Any) -> None:
     """A serving ``spec_dec`` must be None, a DraftHeads or a DraftModel, on seq_len = 1."""
-    import numpy as np
-
     from .errors import GridError
     from .specs import SpecDec
 
