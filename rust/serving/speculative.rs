@@ -181,18 +181,18 @@ pub fn draft_layout(lay: Layout) -> Layout {
 }
 
 /// The draft's weights per GPU (its projection in, its shared embeddings out) and KV per
-/// sequence at `ctx`,
-/// counted per sequence of the target's busiest stage (×pp: the draft holds every sequence).
+/// sequence at `ctx`, counted per sequence of the target's busiest stage (×pp: the draft holds
+/// every sequence on one stage).
 pub fn draft_memory(
-    dp: &ServingPrep,
+    dprep: &ServingPrep,
     spec: &Speculation,
     rt: &Runtime,
     lay: Layout,
     ctx: f64,
 ) -> DraftMemory {
     let dl = draft_layout(lay);
-    let prep = &dp.epoch;
-    let (p_attn, p_emb) = dp.params();
+    let prep = &dprep.epoch;
+    let (p_attn, p_emb) = dprep.params();
     let mem = memory(
         prep.model,
         prep.hw,
@@ -203,16 +203,16 @@ pub fn draft_memory(
         1.0,
         dl,
         rt,
-        &dp.precision,
+        &dprep.precision,
     );
     let shared = if spec.shares_embeddings {
-        p_emb * dp.precision.embeddings / f64::from(dl.tp)
+        p_emb * dprep.precision.embeddings / f64::from(dl.tp)
     } else {
         0.0
     };
     // The projection is replicated on every GPU (nn.Linear in SGLang's and vLLM's heads).
     let d = prep.model.d_model;
-    let projection = spec.projection * d * d * dp.precision.attention;
+    let projection = spec.projection * d * d * dprep.precision.attention;
     DraftMemory {
         weights: mem.weights - shared + projection,
         kv_per_sequence: mem.kv_per_sequence * f64::from(lay.pp),
@@ -225,7 +225,7 @@ pub fn draft_memory(
 #[allow(clippy::too_many_arguments)]
 pub fn spec_step(
     sp: &ServingPrep,
-    dp: &ServingPrep,
+    dprep: &ServingPrep,
     spec: &Speculation,
     rt: &Runtime,
     n_gpus: u32,
@@ -238,7 +238,7 @@ pub fn spec_step(
     let extra = if spec.gamma == 0 {
         DraftMemory::default()
     } else {
-        draft_memory(dp, spec, rt, lay, ctx + g)
+        draft_memory(dprep, spec, rt, lay, ctx + g)
     };
     let (verify, kv_written) = positions_pass(
         sp,
@@ -262,7 +262,7 @@ pub fn spec_step(
         let dl = draft_layout(lay);
         let ctx_d = ctx + (g - 1.0) / 2.0;
         let (st, _) = positions_pass(
-            dp,
+            dprep,
             &inner,
             n_gpus / lay.pp,
             batch,
@@ -300,7 +300,7 @@ pub fn spec_step(
 #[allow(clippy::too_many_arguments)]
 pub fn best_spec(
     sp: &ServingPrep,
-    dp: &ServingPrep,
+    dprep: &ServingPrep,
     spec: &Speculation,
     rt: &Runtime,
     n_gpus: u32,
@@ -309,7 +309,7 @@ pub fn best_spec(
     candidates: &[Layout],
 ) -> SpecStep {
     best_by(candidates, |lay| {
-        let s = spec_step(sp, dp, spec, rt, n_gpus, batch, ctx, lay);
+        let s = spec_step(sp, dprep, spec, rt, n_gpus, batch, ctx, lay);
         let rank = Rank {
             feasible: s.verify.feasible,
             latency_s: s.latency_s,

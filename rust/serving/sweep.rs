@@ -364,8 +364,8 @@ fn evaluate_row(
             (st, econ, None)
         }
         Some(spec) => {
-            let dp = &preps.draft[ix[0] * n_gpu + ix[1]];
-            let s = best_spec(sp, dp, spec, &grid.runtime, n, batch, ctx, candidates);
+            let dprep = &preps.draft[ix[0] * n_gpu + ix[1]];
+            let s = best_spec(sp, dprep, spec, &grid.runtime, n, batch, ctx, candidates);
             let econ = economics(sp, n_gpus, batch, ctx, s.tokens_per_step, s.latency_s);
             (s.verify, econ, Some(s))
         }
