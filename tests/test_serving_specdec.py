@@ -117,6 +117,11 @@ def test_head_shapes() -> None:
     assert (mtp.n_layers, mtp.groups[0].n_experts, mtp.groups[0].n_shared_experts) == (1, last.n_experts,
                                                                                        last.n_shared_experts)
     assert mtp.mla_kv_rank == ds.mla_kv_rank and mtp.tied_embeddings
+    # The module: 11.6 B parameters (MLA 0.19 B, 257 experts of 3·7168·2048, the 2d → d projection),
+    # plus the embedding and head it shares (2 × 0.93 B): the "14B MTP module" of DeepSeek-V3's card.
+    own = mtp.attention_params_per_layer + mtp.ffn_params + mtp.shared_ffn_params + 2 * 7168**2
+    assert own == pytest.approx(11.61e9, rel=1e-3)
+    assert own + 2 * ds.vocab_size * ds.d_model == pytest.approx(14e9, rel=0.05)
     llama = isw.model("Llama-3.1-70B")
     assert eagle_d_ff(llama) == llama.d_ff
     # An all-MoE target's Eagle layer is as wide as its active FFN.
