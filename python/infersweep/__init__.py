@@ -19,6 +19,7 @@ from .explain import Explanation, explain
 from .frontier import frontier as frontier
 from .frontier import pareto_front, preferred
 from .hf_config import from_hf_config
+from .plan_plot import plot_plan
 from .planner import plan
 from .point import Evaluation, evaluate
 from .scaling import (
@@ -82,6 +83,7 @@ __all__ = [
     "model_names",
     "pareto_front",
     "plan",
+    "plot_plan",
     "preferred",
     "read_sweep",
     "reference",

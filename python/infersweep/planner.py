@@ -36,7 +36,7 @@ PLAN_COLUMNS = [
     "usd_per_million_tokens", "total_gpus", "instance_gpus", "replicas", "tp", "pp", "ep", "attention_dp",
     "request_rate", "prefill_gpus", "prefill_instances", "prefill_tp", "prefill_pp", "prefill_ep",
     "prefill_attention_dp", "decode_gpus", "decode_instances", "decode_tp", "decode_pp", "decode_ep",
-    "decode_attention_dp", "decode_batch", "prefill_utilization",
+    "decode_attention_dp", "decode_batch", "prefill_utilization", "concurrency", "kind_front",
 ]
 
 
@@ -136,12 +136,27 @@ def _front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def plan(model: Any, gpu: Any, *, isl: int, osl: int, ttft_max: float, tpot_max: float, max_gpus: int = 64,
          objective: str = "tokens_per_s_per_gpu", chunk_size: int = DEFAULT_CHUNK_SIZE,
-         runtime: Runtime | None = None, precision: Precision | None = None) -> pl.DataFrame:
+         runtime: Any = None, precision: Precision | None = None,
+         uncertainty: float | None = None) -> pl.DataFrame:
     """The best aggregated and the best disaggregated deployment under the limits (``best``), and
     the Pareto front of output tokens/s per GPU against tokens/s per user over both kinds
-    (``on_front``), each row with its dollars per million output tokens (all GPUs, prefill
-    included). ``objective``: ``"tokens_per_s_per_gpu"`` (highest) or
-    ``"usd_per_million_tokens"`` (lowest)."""
+    (``on_front``) and within each kind (``kind_front``, what the plan's plot draws), each row
+    with its dollars per million output tokens (all GPUs, prefill included) and its requests in
+    flight (``concurrency``, Little's law over the whole deployment; ``decode_batch`` is the
+    sequences per decode step of one instance, for both kinds). ``objective``:
+    ``"tokens_per_s_per_gpu"`` (highest) or ``"usd_per_million_tokens"`` (lowest).
+
+    ``runtime``: an :class:`~infersweep.Runtime` or a calibrated :class:`~infersweep.Profile`
+    (its runtime); with a profile, ``uncertainty=0.8`` adds ``_lo`` / ``_hi`` bounds of TTFT,
+    TPOT, the speeds and the cost to every row (:mod:`infersweep.plan_band`)."""
+    from .calibration import Profile
+
+    profile = runtime if isinstance(runtime, Profile) else None
+    if profile is not None:
+        runtime = profile.runtime
+    if uncertainty is not None:
+        from .plan_band import check
+        check(profile if profile is not None else runtime, uncertainty)
     if objective not in OBJECTIVES:
         raise GridError(f"grid: field 'objective' must be one of {list(OBJECTIVES)}, got {objective!r}")
     for name, v in (("ttft_max", ttft_max), ("tpot_max", tpot_max)):
@@ -155,7 +170,8 @@ def plan(model: Any, gpu: Any, *, isl: int, osl: int, ttft_max: float, tpot_max:
     agg = agg.select(
         pl.lit("aggregated").alias("kind"), "ttft_s", "tpot_s", "tokens_per_s_per_user",
         "output_tokens_per_s_per_gpu", "usd_per_million_tokens", "total_gpus",
-        pl.col("n_gpus").alias("instance_gpus"), "replicas", "tp", "pp", "ep", "attention_dp", "request_rate")
+        pl.col("n_gpus").alias("instance_gpus"), "replicas", "tp", "pp", "ep", "attention_dp", "request_rate",
+        pl.col("decode_seqs").alias("decode_batch"))
     dis = disaggregated_candidates(model, gpu, isl=isl, osl=osl, max_gpus=max_gpus, ttft_max=ttft_max,
                                    tpot_max=tpot_max, chunk_size=chunk_size, runtime=runtime,
                                    precision=precision)
@@ -168,7 +184,11 @@ def plan(model: Any, gpu: Any, *, isl: int, osl: int, ttft_max: float, tpot_max:
             "decode_batch", "prefill_utilization")
     df = pl.concat([agg, dis], how="diagonal_relaxed") if not dis.is_empty() else agg
     if df.is_empty():
-        return pl.DataFrame(schema={c: pl.Float64 for c in PLAN_COLUMNS})
+        empty = pl.DataFrame(schema={c: pl.Float64 for c in PLAN_COLUMNS})
+        if uncertainty is not None:
+            from .plan_band import BAND_COLUMNS
+            empty = empty.with_columns(pl.lit(None, dtype=pl.Float64).alias(c) for c in BAND_COLUMNS)
+        return empty
     for c in PLAN_COLUMNS:
         if c not in df.columns:
             df = df.with_columns(pl.lit(None).alias(c))
@@ -178,10 +198,25 @@ def plan(model: Any, gpu: Any, *, isl: int, osl: int, ttft_max: float, tpot_max:
     best_rows = (df.sort(["_score", "_row"], descending=[True, False]).group_by("kind", maintain_order=True)
                  .first()["_row"].to_list())
     on = _front(df["output_tokens_per_s_per_gpu"].to_numpy(), df["tokens_per_s_per_user"].to_numpy())
-    df = df.with_columns(pl.col("_row").is_in(best_rows).alias("best"), pl.Series("on_front", on))
-    df = df.filter(pl.col("best") | pl.col("on_front"))
-    return (df.sort(["best", "kind", "tokens_per_s_per_user"], descending=[True, False, False])
-            .select(PLAN_COLUMNS))
+    own = np.zeros(df.height, dtype=bool)
+    for kind in ("aggregated", "disaggregated"):
+        mine = (df["kind"] == kind).to_numpy()
+        own[mine] = _front(df["output_tokens_per_s_per_gpu"].to_numpy()[mine],
+                           df["tokens_per_s_per_user"].to_numpy()[mine])
+    # Requests in flight in the whole deployment (Little's law): requests/s × (TTFT + OSL·TPOT).
+    in_flight = (pl.col("output_tokens_per_s_per_gpu") * pl.col("total_gpus") / osl
+                 * (pl.col("ttft_s") + osl * pl.col("tpot_s")))
+    df = df.with_columns(pl.col("_row").is_in(best_rows).alias("best"), pl.Series("on_front", on),
+                         pl.Series("kind_front", own), in_flight.alias("concurrency"))
+    df = df.filter(pl.col("best") | pl.col("on_front") | pl.col("kind_front"))
+    out = (df.sort(["best", "kind", "tokens_per_s_per_user"], descending=[True, False, False])
+           .select(PLAN_COLUMNS))
+    if uncertainty is not None:
+        from .plan_band import with_band
+
+        out = with_band(model, gpu, out, profile, uncertainty, isl=isl, osl=osl, chunk_size=chunk_size,
+                        precision=precision)
+    return out
 
 
 __all__ = ["BATCHES", "OBJECTIVES", "PLAN_COLUMNS", "RATES", "aggregated_candidates",

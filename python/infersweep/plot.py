@@ -39,6 +39,7 @@ __all__ = [
     "DPI",
     "FIGSIZE",
     "FORMATS",
+    "band_vertices",
     "figure_frontiers",
     "layout_text",
     "plot_frontiers",
@@ -118,6 +119,41 @@ def point_text(row: Mapping[str, Any]) -> str:
     )
 
 
+# ------------------------------------------------------------------ bands (no matplotlib)
+
+
+def band_vertices(
+    rows: pl.DataFrame, x: str, y: str, *, y_rises_with_x: bool
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The closed outline of a curve's uncertainty band, or None when ``rows`` has no bounds.
+
+    Column-driven: a column ``c`` has a band when ``c_lo`` and ``c_hi`` are both there (the
+    serving sweep's ``uncertainty=`` columns, :mod:`infersweep.uncertainty`, and the plan's). All
+    bounds of a row come from one factor on its step time, so the slow ends go together and the
+    fast ends go together: the outline runs along the slow side (``x_lo`` with ``y_lo`` when ``y``
+    rises with ``x``, as throughput does with speed; with ``y_hi`` when it falls, as cost does)
+    and back along the fast side. An axis without bounds keeps its value; non-finite vertices (a
+    bound that saturates) are left out. ``rows`` must be sorted by ``x``.
+    """
+    has = {c: f"{c}_lo" in rows.columns and f"{c}_hi" in rows.columns for c in (x, y)}
+    if not any(has.values()) or rows.height == 0:
+        return None
+
+    def bounds(c: str) -> tuple[np.ndarray, np.ndarray]:
+        if not has[c]:
+            v = rows[c].cast(pl.Float64).to_numpy()
+            return v, v
+        return rows[f"{c}_lo"].cast(pl.Float64).to_numpy(), rows[f"{c}_hi"].cast(pl.Float64).to_numpy()
+
+    x_lo, x_hi = bounds(x)
+    y_lo, y_hi = bounds(y)
+    slow_y, fast_y = (y_lo, y_hi) if y_rises_with_x else (y_hi, y_lo)
+    px = np.concatenate([x_lo, x_hi[::-1]])
+    py = np.concatenate([slow_y, fast_y[::-1]])
+    ok = np.isfinite(px) & np.isfinite(py)
+    return px[ok], py[ok]
+
+
 # ------------------------------------------------------------------ the figure
 
 
@@ -167,6 +203,10 @@ def figure_frontiers(
         if x.size == 0:
             handles.append(Line2D([], [], color=color, ls=style, lw=2, label=f"{label} (no feasible point)"))
             continue
+        outline = band_vertices(rows, "tokens_per_s_per_request", "usd_per_million_tokens",
+                                y_rises_with_x=False)
+        if outline is not None:
+            ax_cost.fill(*outline, color=color, alpha=0.18, lw=0)
         (line,) = ax_cost.plot(x, y, color=color, ls=style, lw=2, label=label)
         ax_mfu.plot(x, mfu, color=color, ls=style, lw=2)
         handles.append(line)
