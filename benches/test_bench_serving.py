@@ -63,3 +63,13 @@ def test_serving_search(benchmark) -> None:
 def test_serving_one_row(benchmark) -> None:
     benchmark.group = "serving-one-row"
     assert benchmark(one_row) == 1
+
+
+def serving_frontier() -> int:
+    return isw.frontier(MODEL, GPU, context_len=8000, semantics="serving").height
+
+
+def test_serving_frontier(benchmark) -> None:
+    """The default frontier (11 GPU counts × 44 batches + the largest batch each holds)."""
+    benchmark.group = "serving-frontier"
+    assert benchmark(serving_frontier) > 10

@@ -31,7 +31,8 @@ ZIPPED = [np.tile(np.asarray(c, dtype=np.float64), RUST_REPEAT) for c in zip(*RO
 
 def rust_sweep(use_pp: bool) -> int:
     n, b, ctx = ZIPPED
-    df = isw.sweep(MODEL, GPU, n_gpus=n, batch_size=b, context_len=ctx, use_pp=use_pp, grid="zip")
+    df = isw.sweep(MODEL, GPU, n_gpus=n, batch_size=b, context_len=ctx, use_pp=use_pp, grid="zip",
+                   semantics="epoch")
     return df.height
 
 

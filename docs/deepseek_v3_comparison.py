@@ -30,7 +30,7 @@ def main() -> None:
                       ("active params", lambda m: f"{m.active_params / 1e9:.2f}B"),
                       ("KV bytes per token", lambda m: f"{m.kv_bytes_per_token:,.0f}")):
         print(f"| {label} | " + " | ".join(fn(m) for m in models) + " |")
-    df = isw.sweep(list(models), GPU, n_gpus=8, batch_size=BATCHES, context_len=CONTEXTS)
+    df = isw.sweep(list(models), GPU, n_gpus=8, batch_size=BATCHES, context_len=CONTEXTS, semantics="epoch")
     rows = {(r["model"], r["context_len"], r["batch_size"]): r for r in df.iter_rows(named=True)}
     print()
     print("| context | b | latency (ms): approx → faithful | change | tok/s per request | $/M tokens "

@@ -479,7 +479,7 @@ def test_modern_models_run() -> None:
     import infersweep as isw
 
     df = isw.sweep(list(MODERN_MODELS), "H200-SXM", n_gpus=[8, 16], batch_size=[1, 64],
-                   context_len=[0, 32768])
+                   context_len=[0, 32768], semantics="epoch")
     assert df.height == len(MODERN_MODELS) * 8 and df["feasible"].any()
 
 

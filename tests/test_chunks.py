@@ -41,10 +41,10 @@ def test_adaptive_chunks_give_the_rows_of_one_call() -> None:
     """600k rows on one thread: the first chunk is 2^18 rows, so the sweep takes several."""
     args = {"n_gpus": np.geomspace(4, 1024, 100), "batch_size": np.geomspace(1, 4096, 1000),
             "context_len": [0, 1000, 8000, 32000, 100000, 128000], "num_threads": 1}
-    adaptive = isw.sweep("Llama-3-70B", "H100", **args)
+    adaptive = isw.sweep("Llama-3-70B", "H100", **args, semantics="epoch")
     assert adaptive.height == 600_000 > first_chunk_rows(grid_plan([False], [None]), 1)
     assert adaptive.n_chunks() > 1
-    one_call = isw.sweep("Llama-3-70B", "H100", **args, chunk_rows=adaptive.height)
+    one_call = isw.sweep("Llama-3-70B", "H100", **args, chunk_rows=adaptive.height, semantics="epoch")
     assert one_call.n_chunks() == 1
     assert adaptive.equals(one_call)
 
@@ -55,8 +55,8 @@ def test_single_labels_repeated_equal_labels_gathered() -> None:
     models, gpus, sds = ["Llama-3-8B", "Llama-3-70B"], ["H100", "A100"], [None, SD]
     axes = {"n_gpus": [8, 32], "batch_size": [1, 16], "context_len": [0, 4096]}
     names = pl.col("model", "gpu").cast(pl.String)
-    together = isw.sweep(models, gpus, **axes, spec_dec=sds).with_columns(names)
-    apart = pl.concat([isw.sweep(m, g, **axes, spec_dec=s).with_columns(names)
+    together = isw.sweep(models, gpus, **axes, spec_dec=sds, semantics="epoch").with_columns(names)
+    apart = pl.concat([isw.sweep(m, g, **axes, spec_dec=s, semantics="epoch").with_columns(names)
                        for m in models for g in gpus for s in sds])
     # Product order has the drafter varying fastest; sort both the same way.
     order = ["model", "gpu", "n_gpus", "batch_size", "context_len", "drafter"]

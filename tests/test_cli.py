@@ -76,7 +76,7 @@ def test_python_dash_m_infersweep_and_version() -> None:
 
 def test_frontier_prints_key_points_and_writes_plot_and_data(tmp_path: Path) -> None:
     p = ok(
-        "frontier",
+        "frontier", "--semantics", "epoch",
         "--model",
         "llama 3 70b",
         "--gpu",
@@ -88,7 +88,7 @@ def test_frontier_prints_key_points_and_writes_plot_and_data(tmp_path: Path) -> 
         "--data",
         str(tmp_path / "f.csv"),
     )
-    front = isw.frontier("Llama-3-70B", "H100", resolution=int(RES))
+    front = isw.frontier("Llama-3-70B", "H100", resolution=int(RES), semantics="epoch")
     for kind in ("fastest", "preferred", "cheapest"):
         assert f"  {kind}" in p.stdout
     fastest = front.row(0, named=True)
@@ -107,7 +107,7 @@ def test_frontier_prints_key_points_and_writes_plot_and_data(tmp_path: Path) -> 
 
 def test_frontier_of_several_settings_html_and_parquet(tmp_path: Path) -> None:
     ok(
-        "frontier",
+        "frontier", "--semantics", "epoch",
         "-m",
         "Llama-3-70B",
         "-g",
@@ -141,7 +141,7 @@ def test_frontier_of_several_settings_html_and_parquet(tmp_path: Path) -> None:
 
 def test_frontier_with_speculative_decoding() -> None:
     p = ok(
-        "frontier",
+        "frontier", "--semantics", "epoch",
         "-m",
         "Llama-3-70B",
         "--spec-dec",
@@ -157,7 +157,8 @@ def test_frontier_with_speculative_decoding() -> None:
 
 
 def test_frontier_with_no_feasible_point() -> None:
-    p = ok("frontier", "-m", "Llama-3-70B", "--max-throughput", "1e-9", "--resolution", "20")
+    p = ok("frontier",
+           "--semantics", "epoch", "-m", "Llama-3-70B", "--max-throughput", "1e-9", "--resolution", "20")
     assert "0 frontier points" in p.stdout and "no feasible point" in p.stdout
 
 
@@ -166,7 +167,7 @@ def test_frontier_with_no_feasible_point() -> None:
 
 def test_sweep_prints_a_table_and_the_row_count() -> None:
     p = ok(
-        "sweep",
+        "sweep", "--semantics", "epoch",
         "-m",
         "Llama-3-70B",
         "Llama-3-405B",
@@ -191,7 +192,7 @@ def test_sweep_prints_a_table_and_the_row_count() -> None:
 def test_sweep_writes_every_column(tmp_path: Path, ext: str) -> None:
     out = tmp_path / f"r.{ext}"
     p = ok(
-        "sweep",
+        "sweep", "--semantics", "epoch",
         "-m",
         "Llama-3-70B",
         "-g",
@@ -214,7 +215,8 @@ def test_sweep_writes_every_column(tmp_path: Path, ext: str) -> None:
     )
     assert "32 rows" in p.stdout
     got = {"parquet": pl.read_parquet, "csv": pl.read_csv, "json": pl.read_json}[ext](out)
-    want = isw.sweep("Llama-3-70B", ["H100", "A100"], [8, 16], [1, 64], [0, 100_000], use_pp=[False, True])
+    want = isw.sweep("Llama-3-70B", ["H100", "A100"], [8, 16], [1, 64], [0, 100_000], use_pp=[False, True],
+                     semantics="epoch")
     assert got.columns == want.columns
     assert got["gpu"].to_list() == want["gpu"].cast(pl.String).to_list()
     assert got["feasible"].to_list() == want["feasible"].to_list()
@@ -228,7 +230,7 @@ def test_sweep_writes_every_column(tmp_path: Path, ext: str) -> None:
 
 def test_sweep_zip_with_speculative_decoding_and_columns() -> None:
     p = ok(
-        "sweep",
+        "sweep", "--semantics", "epoch",
         "-m",
         "Llama-3-70B",
         "-n",
@@ -253,7 +255,7 @@ def test_sweep_zip_with_speculative_decoding_and_columns() -> None:
 def test_sweep_grid_errors_are_bad_input() -> None:
     fails(
         2,
-        "sweep",
+        "sweep", "--semantics", "epoch",
         "-m",
         "Llama-3-70B",
         "-n",
@@ -267,8 +269,9 @@ def test_sweep_grid_errors_are_bad_input() -> None:
         "zip",
         match="infersweep: error: grid",
     )
-    fails(2, "sweep", "-m", "Llama-3-70B", "-n", "-8", match="n_gpus")
-    fails(2, "sweep", "-m", "Llama-3-70B", "-n", "8", "16", "--max-rows", "1", match="max_rows")
+    fails(2, "sweep", "--semantics", "epoch", "-m", "Llama-3-70B", "-n", "-8", match="n_gpus")
+    fails(2, "sweep",
+          "--semantics", "epoch", "-m", "Llama-3-70B", "-n", "8", "16", "--max-rows", "1", match="max_rows")
 
 
 # ------------------------------------------------------------------ models, gpus
@@ -300,7 +303,8 @@ def test_gpus_lists_the_catalog_and_csv_round_trips() -> None:
 def test_explain_reproduces_the_validation_case() -> None:
     # docs/validation.md case 2: Llama 3 70B, 8 × H100, b = 64: 12,222.5 µs, $0.8912/M; components
     # kernel 1,280, network 3,736.9 (2,432 latency), memory 7,205.7, compute 1,612.6.
-    p = ok("explain", "--model", "Llama-3-70B", "--gpu", "H100", "--n-gpus", "8", "--batch-size", "64")
+    p = ok("explain", "--semantics", "epoch", "--model", "Llama-3-70B", "--gpu", "H100", "--n-gpus", "8",
+           "--batch-size", "64")
     out = p.stdout
     assert "12,222.5 µs" in out and "$0.8912 per million" in out and "MFU" in out
     for text in (
@@ -323,37 +327,39 @@ def test_explain_reproduces_the_validation_case() -> None:
 
 
 def test_explain_speculative_decoding() -> None:
-    p = ok("explain", "-m", "Llama-3-70B", "-n", "16", "-b", "64", "--spec-dec", "Llama-3-8B-MQA:0.8")
+    p = ok("explain", "--semantics", "epoch", "-m", "Llama-3-70B", "-n", "16", "-b", "64", "--spec-dec",
+           "Llama-3-8B-MQA:0.8")
     assert "speculative decoding: each round drafts γ=" in p.stdout
 
 
 def test_explain_infeasible_says_by_how_much() -> None:
-    p = ok("explain", "-m", "Llama-3-70B", "-n", "8", "-b", "64", "--context", "100k")
+    p = ok("explain", "--semantics", "epoch", "-m", "Llama-3-70B", "-n", "8", "-b", "64", "--context", "100k")
     assert "does not fit" in p.stdout
     assert "2,238.3 GB > 8 × 80 GB = 640.0 GB" in p.stdout
     assert "fits from 28 GPUs" in p.stdout
-    p = ok("explain", "-m", "Llama-3-70B", "-n", "2", "-b", "64", "--context", "100k", "--pp")
+    p = ok("explain",
+           "--semantics", "epoch", "-m", "Llama-3-70B", "-n", "2", "-b", "64", "--context", "100k", "--pp")
     assert "fits from 6.35 GPUs with pipeline parallelism" in p.stdout
     # ... which the engine confirms.
-    df = isw.sweep("Llama-3-70B", "H100", [6.34, 6.36], 64, 100_000, use_pp=True)
+    df = isw.sweep("Llama-3-70B", "H100", [6.34, 6.36], 64, 100_000, use_pp=True, semantics="epoch")
     assert df["feasible"].to_list() == [False, True]
 
 
 def test_explain_names_the_reason_a_point_has_no_layout() -> None:
     # Half a GPU holds Llama 3 8B's 16 GB, but a layout needs P <= min(N, b) with P >= 1: the
     # reason is the GPU count, not memory (the output used to say "does not fit").
-    p = ok("explain", "-m", "Llama-3-8B", "-n", "0.5", "-b", "1")
+    p = ok("explain", "--semantics", "epoch", "-m", "Llama-3-8B", "-n", "0.5", "-b", "1")
     assert "no layout" in p.stdout and "P <= min(N, b)" in p.stdout
     assert "min(N, b) = 0.5 (0.5 GPUs)" in p.stdout
     assert "memory would fit: weights 16.1 GB + KV cache 0.0 GB = 16.1 GB <= 40.0 GB" in p.stdout
     assert "does not fit" not in p.stdout and "--n-gpus 1 or more" in p.stdout
     # Both reasons at once: too few sequences and too little memory.
-    p = ok("explain", "-m", "Llama-3-70B", "-n", "0.5", "-b", "0.3", "--pp")
+    p = ok("explain", "--semantics", "epoch", "-m", "Llama-3-70B", "-n", "0.5", "-b", "0.3", "--pp")
     assert "min(N, b) = 0.3 (0.5 GPUs and 0.3 sequences)" in p.stdout
     assert "memory would not fit either" in p.stdout
     assert "--n-gpus 2 or more and --batch-size 1 or more" in p.stdout
     # A point with a feasible degree that only memory rules out still blames memory.
-    p = ok("explain", "-m", "Llama-3-70B", "-n", "1", "-b", "1")
+    p = ok("explain", "--semantics", "epoch", "-m", "Llama-3-70B", "-n", "1", "-b", "1")
     assert "does not fit" in p.stdout and "no layout" not in p.stdout
 
 
@@ -411,19 +417,23 @@ def test_demo_without_plots(tmp_path: Path) -> None:
         (["bogus"], "invalid choice"),
         ([], "required"),
         (["frontier"], "--model"),
-        (["frontier", "-m", "Llama-3-70B", "--frobnicate"], "unrecognized arguments"),
-        (["frontier", "-m", "Llama-3-70B", "--resolution", "1"], ">= 2"),
-        (["frontier", "-m", "Llama-3-70B", "--out", "x.jpg"], ".png"),
-        (["frontier", "-m", "Llama-3-70B", "--data", "x.xlsx"], ".parquet"),
-        (["frontier", "-m", "Llama-3-70B", "--spec-dec", "Llama-3-8B"], "DRAFTER:ACCEPTANCE"),
-        (["frontier", "-m", "Llama-3-70B", "--spec-dec", "Llama-3-8B:1"], "acceptance"),
-        (["frontier", "-m", "Llama-3-70B", "--spec-dec", "Llama-3-8B:0.8:1"], "gamma_max"),
-        (["sweep", "-m", "Llama-3-70B", "--n-gpus", "eight"], "not a number"),
-        (["sweep", "-m", "Llama-3-70B", "--use-pp", "maybe"], "true or false"),
-        (["sweep", "-m", "Llama-3-70B", "--grid", "diagonal"], "invalid choice"),
-        (["sweep", "-m", "Llama-3-70B", "--pp", "--no-pp"], "not allowed with"),
-        (["explain", "-m", "Llama-3-70B", "-n", "8"], "--batch-size"),
-        (["explain", "-m", "Llama-3-70B", "-n", "8", "-b", "1", "2"], "unrecognized arguments"),
+        (["frontier", "--semantics", "epoch", "-m", "Llama-3-70B", "--frobnicate"], "unrecognized arguments"),
+        (["frontier", "--semantics", "epoch", "-m", "Llama-3-70B", "--resolution", "1"], ">= 2"),
+        (["frontier", "--semantics", "epoch", "-m", "Llama-3-70B", "--out", "x.jpg"], ".png"),
+        (["frontier", "--semantics", "epoch", "-m", "Llama-3-70B", "--data", "x.xlsx"], ".parquet"),
+        (["frontier",
+          "--semantics", "epoch", "-m", "Llama-3-70B", "--spec-dec", "Llama-3-8B"], "DRAFTER:ACCEPTANCE"),
+        (["frontier",
+          "--semantics", "epoch", "-m", "Llama-3-70B", "--spec-dec", "Llama-3-8B:1"], "acceptance"),
+        (["frontier",
+          "--semantics", "epoch", "-m", "Llama-3-70B", "--spec-dec", "Llama-3-8B:0.8:1"], "gamma_max"),
+        (["sweep", "--semantics", "epoch", "-m", "Llama-3-70B", "--n-gpus", "eight"], "not a number"),
+        (["sweep", "--semantics", "epoch", "-m", "Llama-3-70B", "--use-pp", "maybe"], "true or false"),
+        (["sweep", "--semantics", "epoch", "-m", "Llama-3-70B", "--grid", "diagonal"], "invalid choice"),
+        (["sweep", "--semantics", "epoch", "-m", "Llama-3-70B", "--pp", "--no-pp"], "not allowed with"),
+        (["explain", "--semantics", "epoch", "-m", "Llama-3-70B", "-n", "8"], "--batch-size"),
+        (["explain",
+          "--semantics", "epoch", "-m", "Llama-3-70B", "-n", "8", "-b", "1", "2"], "unrecognized arguments"),
     ],
 )
 def test_bad_flags_exit_2(args: list[str], match: str, capsys) -> None:
@@ -435,17 +445,20 @@ def test_bad_flags_exit_2(args: list[str], match: str, capsys) -> None:
 
 
 def test_bad_flags_exit_2_in_a_subprocess() -> None:
-    p = fails(2, "frontier", "-m", "Llama-3-70B", "--frobnicate", match="unrecognized arguments")
+    p = fails(2, "frontier",
+              "--semantics", "epoch", "-m", "Llama-3-70B", "--frobnicate", match="unrecognized arguments")
     assert "usage: infersweep" in p.stderr
 
 
 @pytest.mark.parametrize(
     "args, close",
     [
-        (["frontier", "--model", "Llama-3-7B"], "'Llama-3-70B'"),
-        (["sweep", "--model", "Llama-3-70B", "--gpu", "H1000"], "'H100'"),
-        (["explain", "--model", "mixtral 8x22", "-n", "8", "-b", "1"], "'Mixtral-8x22B'"),
-        (["frontier", "--model", "Llama-3-70B", "--spec-dec", "Llama-3-8B-MQB:0.8"], "'Llama-3-8B-MQA'"),
+        (["frontier", "--semantics", "epoch", "--model", "Llama-3-7B"], "'Llama-3-70B'"),
+        (["sweep", "--semantics", "epoch", "--model", "Llama-3-70B", "--gpu", "H1000"], "'H100'"),
+        (["explain",
+          "--semantics", "epoch", "--model", "mixtral 8x22", "-n", "8", "-b", "1"], "'Mixtral-8x22B'"),
+        (["frontier", "--semantics", "epoch", "--model", "Llama-3-70B", "--spec-dec", "Llama-3-8B-MQB:0.8"],
+         "'Llama-3-8B-MQA'"),
     ],
 )
 def test_unknown_names_list_close_matches(args: list[str], close: str) -> None:
@@ -457,7 +470,7 @@ def test_unknown_names_list_close_matches(args: list[str], close: str) -> None:
 def test_a_gpu_without_the_weight_precision_is_bad_input() -> None:
     fails(
         2,
-        "frontier",
+        "frontier", "--semantics", "epoch",
         "-m",
         "Llama-3-70B-4bit",
         "-g",
@@ -480,9 +493,10 @@ def _blocker(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     "make_args",
     [
-        lambda d: ["frontier", "-m", "Llama-3-70B", "--resolution", "16", "--out", "/proc/x.png"],
+        lambda d: ["frontier",
+                   "--semantics", "epoch", "-m", "Llama-3-70B", "--resolution", "16", "--out", "/proc/x.png"],
         lambda d: [
-            "frontier",
+            "frontier", "--semantics", "epoch",
             "-m",
             "Llama-3-70B",
             "--resolution",
@@ -491,7 +505,7 @@ def _blocker(tmp_path: Path) -> Path:
             str(_blocker(d) / "x.png"),
         ],
         lambda d: [
-            "frontier",
+            "frontier", "--semantics", "epoch",
             "-m",
             "Llama-3-70B",
             "--resolution",
@@ -500,7 +514,7 @@ def _blocker(tmp_path: Path) -> Path:
             str(_blocker(d) / "x.csv"),
         ],
         lambda d: [
-            "frontier",
+            "frontier", "--semantics", "epoch",
             "-m",
             "Llama-3-70B",
             "--resolution",
@@ -508,8 +522,8 @@ def _blocker(tmp_path: Path) -> Path:
             "--out",
             str(d / "missing" / "x.svg"),
         ],
-        lambda d: ["sweep", "-m", "Llama-3-70B", "--out", "/proc/r.parquet"],
-        lambda d: ["sweep", "-m", "Llama-3-70B", "--out", str(_blocker(d) / "r.csv")],
+        lambda d: ["sweep", "--semantics", "epoch", "-m", "Llama-3-70B", "--out", "/proc/r.parquet"],
+        lambda d: ["sweep", "--semantics", "epoch", "-m", "Llama-3-70B", "--out", str(_blocker(d) / "r.csv")],
         lambda d: ["demo", "--resolution", "8", "--out-dir", str(_blocker(d))],
         lambda d: ["demo", "--resolution", "8", "--out-dir", str(_blocker(d) / "sub")],
     ],
@@ -534,7 +548,8 @@ def test_missing_matplotlib_exits_1_before_the_work(tmp_path: Path, monkeypatch,
         if name == "matplotlib" or name.startswith("matplotlib."):
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    code = cli.main(["frontier", "-m", "Llama-3-70B", "--resolution", "16", "--out", str(tmp_path / "f.png")])
+    code = cli.main(["frontier", "--semantics", "epoch", "-m", "Llama-3-70B", "--resolution", "16", "--out",
+                     str(tmp_path / "f.png")])
     err = capsys.readouterr()
     assert code == 1
     assert "pip install infersweep[plot]" in err.err
@@ -565,5 +580,6 @@ def test_spec_dec_parsing() -> None:
 
 
 def test_sweep_with_plain_decoding_listed_first() -> None:
-    p = ok("sweep", "-m", "Llama-3-70B", "-n", "8", "--spec-dec", "none", "Llama-3-8B-MQA:0.8")
+    p = ok("sweep",
+           "--semantics", "epoch", "-m", "Llama-3-70B", "-n", "8", "--spec-dec", "none", "Llama-3-8B-MQA:0.8")
     assert "2 rows" in p.stdout and "Llama-3-8B-MQA" in p.stdout

@@ -28,7 +28,8 @@ def main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
 
 
 def test_sweep_takes_a_config_file(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = main(capsys, "sweep", "-m", str(LLAMA_8B), "Llama-3-8B", "-n", "1", "-b", "1")
+    code, out, err = main(capsys, "sweep",
+                          "--semantics", "epoch", "-m", str(LLAMA_8B), "Llama-3-8B", "-n", "1", "-b", "1")
     assert code == 0, err  # was: "unknown model"
     name = isw.from_hf_config(LLAMA_8B).name
     assert name in out and "Llama-3-8B" in out and "2 rows, 2 feasible" in out
@@ -39,28 +40,32 @@ def test_frontier_explain_and_drafter_take_config_files(capsys: pytest.CaptureFi
     folder = tmp_path / "my-llama"
     folder.mkdir()
     shutil.copy(LLAMA_8B, folder / "config.json")  # a folder holding a config.json
-    code, out, err = main(capsys, "frontier", "-m", str(folder), "--resolution", "16", "--rows", "2")
+    code, out, err = main(capsys, "frontier",
+                          "--semantics", "epoch", "-m", str(folder), "--resolution", "16", "--rows", "2")
     assert code == 0, err
     assert "frontier points" in out
-    code, out, err = main(capsys, "explain", "-m", str(LLAMA_8B), "-n", "1", "-b", "8")
+    code, out, err = main(capsys, "explain",
+                          "--semantics", "epoch", "-m", str(LLAMA_8B), "-n", "1", "-b", "8")
     assert code == 0, err
     m = isw.from_hf_config(LLAMA_8B)
     e = isw.explain(m, "H100", n_gpus=1, batch_size=8)
     assert out.startswith(f"{m.name} on 1 × H100") and f"{1e6 * e.token_latency_s:,.1f} µs" in out
-    code, out, err = main(capsys, "sweep", "-m", "Llama-3-70B", "-b", "1", "--spec-dec", f"{LLAMA_8B}:0.8:4")
+    code, out, err = main(capsys, "sweep", "--semantics", "epoch", "-m", "Llama-3-70B", "-b", "1",
+                          "--spec-dec", f"{LLAMA_8B}:0.8:4")
     assert code == 0, err
     assert m.name in out  # the drafter column
 
 
 def test_a_missing_or_bad_config_file_is_a_usage_error(capsys: pytest.CaptureFixture[str],
                                                        tmp_path: Path) -> None:
-    code, _, err = main(capsys, "sweep", "-m", str(tmp_path / "nope.json"))
+    code, _, err = main(capsys, "sweep", "--semantics", "epoch", "-m", str(tmp_path / "nope.json"))
     assert code == 2 and "nope.json" in err and "Traceback" not in err
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"model_type": "llama"}))
-    code, _, err = main(capsys, "explain", "-m", str(bad), "-n", "8", "-b", "1")
+    code, _, err = main(capsys, "explain", "--semantics", "epoch", "-m", str(bad), "-n", "8", "-b", "1")
     assert code == 2 and "bad.json" in err
-    code, _, err = main(capsys, "sweep", "-m", "Llama-9")  # catalog names still list close matches
+    code, _, err = main(capsys, "sweep",
+                        "--semantics", "epoch", "-m", "Llama-9")  # catalog names still list close matches
     assert code == 2 and "unknown model 'Llama-9'" in err
 
 
@@ -74,16 +79,16 @@ def test_help_says_each_pp_default_and_why(capsys: pytest.CaptureFixture[str], c
                                            other: str) -> None:
     code, out, _ = main(capsys, command, "--help")
     flat = " ".join(out.split())
-    assert code == 0 and f"{default} (the default here:" in flat
+    assert code == 0 and f"{default} (the default under epoch:" in flat
     assert re.search(f"defaults? to {other}[ ,;)]", flat)  # and says what the other commands do
 
 
 def test_sweep_and_explain_print_the_pp_default(capsys: pytest.CaptureFixture[str]) -> None:
-    _, out, _ = main(capsys, "sweep", "-m", "Llama-3-70B", "-b", "1")
+    _, out, _ = main(capsys, "sweep", "--semantics", "epoch", "-m", "Llama-3-70B", "-b", "1")
     assert "no pipeline parallelism (the default for sweep" in out
-    _, out, _ = main(capsys, "sweep", "-m", "Llama-3-70B", "-b", "1", "--pp")
+    _, out, _ = main(capsys, "sweep", "--semantics", "epoch", "-m", "Llama-3-70B", "-b", "1", "--pp")
     assert "no pipeline parallelism" not in out
-    _, out, _ = main(capsys, "explain", "-m", "Llama-3-70B", "-n", "8", "-b", "1")
+    _, out, _ = main(capsys, "explain", "--semantics", "epoch", "-m", "Llama-3-70B", "-n", "8", "-b", "1")
     assert "no pipeline parallelism (the default; --pp)" in out
 
 
@@ -93,11 +98,14 @@ def test_sweep_and_explain_print_the_pp_default(capsys: pytest.CaptureFixture[st
 def test_costs_come_with_the_gpus_price_and_caps(capsys: pytest.CaptureFixture[str]) -> None:
     h200 = "H200: $2.94/GPU-hour, utilisation caps FLOP 0.6 / memory 0.75 (Epoch's paper entry"
     sxm = "H200-SXM: $2.25/GPU-hour, utilisation caps FLOP 0.7 / memory 0.75 (modern entry"
-    _, out, _ = main(capsys, "sweep", "-m", "Llama-3-70B", "-g", "H200", "H200-SXM", "-b", "64")
+    _, out, _ = main(capsys, "sweep",
+                     "--semantics", "epoch", "-m", "Llama-3-70B", "-g", "H200", "H200-SXM", "-b", "64")
     assert h200 in out and sxm in out
-    _, out, _ = main(capsys, "frontier", "-m", "Llama-3-70B", "-g", "H200-SXM", "--resolution", "16")
+    _, out, _ = main(capsys, "frontier",
+                     "--semantics", "epoch", "-m", "Llama-3-70B", "-g", "H200-SXM", "--resolution", "16")
     assert sxm in out
-    _, out, _ = main(capsys, "explain", "-m", "Llama-3-70B", "-g", "H200", "-n", "8", "-b", "64")
+    _, out, _ = main(capsys, "explain",
+                     "--semantics", "epoch", "-m", "Llama-3-70B", "-g", "H200", "-n", "8", "-b", "64")
     assert h200 in out
 
 

@@ -55,7 +55,7 @@ def gpu(**changes: Any) -> isw.Gpu:
 
 
 def sweep(**kw: Any) -> Any:
-    return isw.sweep("Llama-3-8B", "H100", **kw)
+    return isw.sweep("Llama-3-8B", "H100", **kw, semantics="epoch")
 
 
 def test_error_classes() -> None:
@@ -151,7 +151,7 @@ def test_gpu_bad_collectives() -> None:
 @pytest.mark.parametrize("grid", ["product", "zip"])
 def test_weight_precision_with_no_flop_rate(grid: str) -> None:
     m4 = model(weight_bytes=0.5)
-    raises(SpecError, lambda: isw.sweep(m4, gpu(), n_gpus=[8, 16], grid=grid),
+    raises(SpecError, lambda: isw.sweep(m4, gpu(), n_gpus=[8, 16], grid=grid, semantics="epoch"),
            "'gpu8'", "flops_by_bits", "4-bit", "'toy'", "weight_bytes=0.5")
 
 
@@ -159,7 +159,7 @@ def test_weight_precision_with_no_flop_rate(grid: str) -> None:
 def test_drafter_precision_with_no_flop_rate(grid: str) -> None:
     drafter = model(name="draft4", weight_bytes=0.5)
     raises(SpecError, lambda: isw.sweep(model(), gpu(), n_gpus=[8, 16], spec_dec=isw.SpecDec(drafter, 0.5),
-                                        grid=grid),
+                                        grid=grid, semantics="epoch"),
            "'gpu8'", "flops_by_bits", "4-bit", "'draft4'", "weight_bytes=0.5")
 
 
@@ -167,9 +167,10 @@ def test_zip_checks_only_pairs_it_uses() -> None:
     """In a zip grid a 4-bit model on a GPU without a 4-bit rate is an error only if that pair occurs."""
     m4, m16 = model(name="m4", weight_bytes=0.5), model(name="m16")
     h100, g8 = isw.gpu("H100"), gpu()
-    df = isw.sweep([m4, m16], [h100, g8], n_gpus=8, grid="zip")
+    df = isw.sweep([m4, m16], [h100, g8], n_gpus=8, grid="zip", semantics="epoch")
     assert df.height == 2
-    raises(SpecError, lambda: isw.sweep([m4, m16], [g8, h100], n_gpus=8, grid="zip"), "'gpu8'", "'m4'")
+    raises(SpecError, lambda: isw.sweep([m4, m16], [g8, h100], n_gpus=8, grid="zip",
+                                        semantics="epoch"), "'gpu8'", "'m4'")
 
 
 # ----------------------------------------------------------------------------- speculative decoding
@@ -194,7 +195,7 @@ def test_gamma_max_below_two_or_not_integer(gamma_max: Any) -> None:
 def test_gamma_max_too_large_for_the_engine() -> None:
     """A γ_max the engine cannot hold (u32) is refused with the spec, field and value named."""
     def go() -> None:
-        isw.sweep("Llama-3-70B", "H100", spec_dec=isw.SpecDec("Llama-3-8B", 0.5, 2**40))
+        isw.sweep("Llama-3-70B", "H100", spec_dec=isw.SpecDec("Llama-3-8B", 0.5, 2**40), semantics="epoch")
 
     raises(SpecError, go, "spec_dec", "gamma_max", str(2**40))
 
@@ -310,7 +311,8 @@ def test_num_threads_below_one(value: int) -> None:
 
 
 def test_two_specs_sharing_a_name() -> None:
-    raises(SpecError, lambda: isw.sweep([model(), model(d_model=1024)], "H100"), "'toy'", "share")
+    raises(SpecError, lambda: isw.sweep([model(), model(d_model=1024)], "H100",
+                                        semantics="epoch"), "'toy'", "share")
 
 
 def test_absurd_but_finite_values_give_no_silent_nan() -> None:
@@ -331,13 +333,14 @@ def test_absurd_but_finite_values_give_no_silent_nan() -> None:
 
 
 def test_unknown_model_lists_close_matches() -> None:
-    msg = raises(CatalogError, lambda: isw.sweep("Llama-3-70", "H100"), "'Llama-3-70'", "close matches",
+    msg = raises(CatalogError, lambda: isw.sweep("Llama-3-70", "H100",
+                                                 semantics="epoch"), "'Llama-3-70'", "close matches",
                  "'Llama-3-70B'")
     assert isinstance(CatalogError(msg), KeyError)
 
 
 def test_unknown_gpu_lists_close_matches() -> None:
-    raises(CatalogError, lambda: isw.sweep("Llama-3-8B", "H10"), "gpu", "'H10'", "'H100'")
+    raises(CatalogError, lambda: isw.sweep("Llama-3-8B", "H10", semantics="epoch"), "gpu", "'H10'", "'H100'")
 
 
 def test_unknown_drafter_lists_close_matches() -> None:
@@ -349,8 +352,8 @@ def test_unknown_name_with_no_close_match() -> None:
 
 
 def test_model_of_wrong_type() -> None:
-    raises(CatalogError, lambda: isw.sweep(None, "H100"), "model", "None")  # type: ignore[arg-type]
-    raises(CatalogError, lambda: isw.sweep("Llama-3-8B", 5), "gpu", "5")  # type: ignore[arg-type]
+    raises(CatalogError, lambda: isw.sweep(None, "H100", semantics="epoch"), "model", "None")  # type: ignore[arg-type]
+    raises(CatalogError, lambda: isw.sweep("Llama-3-8B", 5, semantics="epoch"), "gpu", "5")  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- the Rust side on its own
@@ -369,19 +372,19 @@ def _force(obj: object, **fields: Any) -> object:
 ])
 def test_engine_rejects_invalid_model_without_panic(field: str, value: float, shown: str) -> None:
     m = _force(model(), **{field: value})
-    raises(SpecError, lambda: isw.sweep(m, "H100"), "'toy'", field, shown)
+    raises(SpecError, lambda: isw.sweep(m, "H100", semantics="epoch"), "'toy'", field, shown)
 
 
 def test_engine_rejects_invalid_gpu_without_panic() -> None:
     g = _force(gpu(), hbm_bytes=-1.0)
-    raises(SpecError, lambda: isw.sweep("Llama-3-8B", g), "'gpu8'", "hbm_bytes", "-1")
+    raises(SpecError, lambda: isw.sweep("Llama-3-8B", g, semantics="epoch"), "'gpu8'", "hbm_bytes", "-1")
 
 
 @pytest.mark.parametrize(("field", "value", "shown"), [("acceptance", 1.0, "1"), ("acceptance", NAN, "nan"),
                                                        ("gamma_max", 1, "1")])
 def test_engine_rejects_invalid_spec_dec_without_panic(field: str, value: float, shown: str) -> None:
     sd = _force(isw.SpecDec("Llama-3-8B", 0.5), **{field: value})
-    raises(GridError, lambda: isw.sweep("Llama-3-70B", "H100", spec_dec=sd), field, shown)
+    raises(GridError, lambda: isw.sweep("Llama-3-70B", "H100", spec_dec=sd, semantics="epoch"), field, shown)
 
 
 # ----------------------------------------------------------------------------- issue 9 §2: sizes of work
@@ -390,14 +393,16 @@ def test_engine_rejects_invalid_spec_dec_without_panic(field: str, value: float,
 @pytest.mark.parametrize("value", [2**62, 10**10, -1, 1, 10.0, True, "1000", None])
 def test_frontier_n_targets_bounded(value: Any) -> None:
     """2**62 panicked (capacity overflow), 10**10 aborted, -1 and 10.0 raised raw errors."""
-    raises(GridError, lambda: isw.frontier("Llama-3-8B", n_targets=value, resolution=4), "n_targets",
+    raises(GridError, lambda: isw.frontier("Llama-3-8B", n_targets=value, resolution=4,
+                                           semantics="epoch"), "n_targets",
            "1,000,000")
 
 
 @pytest.mark.parametrize("value", [2**40, 10_001, -1, 1, 10.0, "400"])
 def test_frontier_resolution_bounded(value: Any) -> None:
     """resolution=2**40 ate memory at 600 MB/s; now refused before any allocation."""
-    raises(GridError, lambda: isw.frontier("Llama-3-8B", resolution=value), "resolution", "10,000")
+    raises(GridError, lambda: isw.frontier("Llama-3-8B", resolution=value,
+                                           semantics="epoch"), "resolution", "10,000")
 
 
 def test_frontier_engine_bounds_its_sizes_without_panic() -> None:
@@ -416,7 +421,8 @@ def test_frontier_engine_bounds_its_sizes_without_panic() -> None:
 def test_frontier_refuses_a_search_larger_than_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     frontier_module = sys.modules["infersweep.frontier"]  # the name `infersweep.frontier` is the function
     monkeypatch.setattr(frontier_module, "available_memory", lambda: 64 << 20)  # 64 MiB
-    raises(GridError, lambda: isw.frontier("Llama-3-8B", resolution=2000), "resolution=2000",
+    raises(GridError, lambda: isw.frontier("Llama-3-8B", resolution=2000,
+                                           semantics="epoch"), "resolution=2000",
            "4,000,000 grid points", "GiB")
 
 
@@ -424,7 +430,8 @@ def test_frontier_refuses_a_search_larger_than_memory(monkeypatch: pytest.Monkey
                                             ("max_throughput", 0), ("max_throughput", "inf"),
                                             ("use_pp", "yes"), ("exact", 1), ("spec_dec", "Llama-3-8B")])
 def test_frontier_arguments_typed(arg: str, value: Any) -> None:
-    raises(GridError, lambda: isw.frontier("Llama-3-8B", resolution=4, **{arg: value}), arg)
+    raises(GridError, lambda: isw.frontier("Llama-3-8B", resolution=4, **{arg: value},
+                                           semantics="epoch"), arg)
 
 
 # ----------------------------------------------------------------------------- threads
@@ -437,7 +444,8 @@ def test_num_threads_bounded(value: Any) -> None:
 
 
 def test_num_threads_bounded_in_frontier() -> None:
-    raises(GridError, lambda: isw.frontier("Llama-3-8B", resolution=4, num_threads=50_000), "num_threads")
+    raises(GridError, lambda: isw.frontier("Llama-3-8B", resolution=4, num_threads=50_000,
+                                           semantics="epoch"), "num_threads")
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts OS threads through /proc")
@@ -446,11 +454,11 @@ def test_thread_pools_are_not_kept_per_value_forever() -> None:
     def threads() -> int:
         return len(os.listdir("/proc/self/task"))
 
-    isw.sweep("Llama-3-8B", n_gpus=8)  # the default pool exists
+    isw.sweep("Llama-3-8B", n_gpus=8, semantics="epoch")  # the default pool exists
     before = threads()
     ks = range(1, 21)
     for k in ks:
-        df = isw.sweep("Llama-3-8B", n_gpus=[8, 16], num_threads=k)
+        df = isw.sweep("Llama-3-8B", n_gpus=[8, 16], num_threads=k, semantics="epoch")
         assert df.height == 2
     # A dropped pool's threads exit on their own shortly after; wait for them (not a timing test:
     # the bound is what is asserted, the wait only gives the threads a chance to go).
@@ -464,9 +472,9 @@ def test_thread_pools_are_not_kept_per_value_forever() -> None:
 
 def test_same_results_whatever_the_pool() -> None:
     axes = {"n_gpus": [8, 16, 64], "batch_size": [1, 32, 512], "use_pp": [False, True]}
-    want = isw.sweep("Llama-3-70B", "H100", **axes)
+    want = isw.sweep("Llama-3-70B", "H100", **axes, semantics="epoch")
     for k in (1, 3, 1, 7, 2, 5, 3):  # hits and evictions of the pool cache
-        assert isw.sweep("Llama-3-70B", "H100", num_threads=k, **axes).equals(want)
+        assert isw.sweep("Llama-3-70B", "H100", num_threads=k, **axes, semantics="epoch").equals(want)
 
 
 @pytest.mark.parametrize("value", ["100000000000000000000000", "1e23", "0", "1025"])
@@ -474,7 +482,7 @@ def test_cli_threads_is_a_usage_error(value: str, capsys: pytest.CaptureFixture[
     """`--threads 1e23` printed a traceback; now a usage error (exit 2) ending in one line."""
     from infersweep.cli import main
 
-    assert main(["sweep", "-m", "Llama-3-8B", "--threads", value]) == 2
+    assert main(["sweep", "--semantics", "epoch", "-m", "Llama-3-8B", "--threads", value]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert "--threads" in err.strip().splitlines()[-1]
@@ -494,7 +502,7 @@ def test_infer_model_size_stops_when_the_bracket_cannot_shrink(monkeypatch: pyte
     """With no floor on tol the bisection must still end: at a bracket one ulp wide."""
     monkeypatch.setattr(sys.modules["infersweep.scaling"], "TOL_RANGE", (0.0, 1.0))
     base = isw.model("Llama-3-8B")
-    front = isw.frontier(isw.scale_model(base, 2.0), "H100", resolution=6)
+    front = isw.frontier(isw.scale_model(base, 2.0), "H100", resolution=6, semantics="epoch")
     row = front.row(front.height // 2, named=True)
     est = isw.infer_model_size(row["tokens_per_s_per_request"], row["usd_per_million_tokens"], base,
                                lo=1.0, hi=4.0, tol=1e-300, resolution=6)
@@ -532,8 +540,8 @@ def test_deeply_nested_values_are_shown_short() -> None:
     raises(SpecError, lambda: isw.LayerGroup(deep, 128), "n_layers")
     raises(GridError, lambda: sweep(n_gpus=deep), "n_gpus")
     raises(GridError, lambda: isw.explain("Llama-3-8B", n_gpus=deep), "n_gpus", "[[[")
-    raises(CatalogError, lambda: isw.sweep(deep), "model", "[[[")  # type: ignore[arg-type]
-    raises(CatalogError, lambda: isw.sweep("Llama-3-8B", deep), "gpu", "[[[")  # type: ignore[arg-type]
+    raises(CatalogError, lambda: isw.sweep(deep, semantics="epoch"), "model", "[[[")  # type: ignore[arg-type]
+    raises(CatalogError, lambda: isw.sweep("Llama-3-8B", deep, semantics="epoch"), "gpu", "[[[")  # type: ignore[arg-type]
 
 
 def test_unknown_field_in_with_() -> None:
@@ -665,12 +673,12 @@ def test_axis_outside_its_range(axis: str, value: float, shown: str) -> None:
 def test_engine_refuses_a_field_outside_its_range(field: str, value: float) -> None:
     """Past the Python checks, the engine's own (the same table) still refuses."""
     m = _force(model(), **{field: value})
-    raises(SpecError, lambda: isw.sweep(m, "H100"), "'toy'", field)
+    raises(SpecError, lambda: isw.sweep(m, "H100", semantics="epoch"), "'toy'", field)
 
 
 def test_engine_refuses_a_gpu_field_outside_its_range() -> None:
     g = _force(gpu(), hbm_bandwidth=1e30)
-    raises(SpecError, lambda: isw.sweep("Llama-3-8B", g), "'gpu8'", "hbm_bandwidth")
+    raises(SpecError, lambda: isw.sweep("Llama-3-8B", g, semantics="epoch"), "'gpu8'", "hbm_bandwidth")
 
 
 def test_readme_lists_the_engine_ranges() -> None:
@@ -708,13 +716,13 @@ def test_pareto_front_refuses_a_text_column() -> None:
 
 def test_preferred_refuses_a_front_with_no_feasible_row() -> None:
     """It returned an infeasible row (row 0) instead."""
-    df = isw.sweep("Llama-3-70B", "H100", n_gpus=[1, 1.5], batch_size=1)
+    df = isw.sweep("Llama-3-70B", "H100", n_gpus=[1, 1.5], batch_size=1, semantics="epoch")
     assert not df["feasible"].any()
     raises(GridError, lambda: isw.preferred(df), "infeasible")
 
 
 def test_preferred_skips_infeasible_rows() -> None:
-    df = isw.sweep("Llama-3-70B", "H100", n_gpus=[1, 8], batch_size=1)
+    df = isw.sweep("Llama-3-70B", "H100", n_gpus=[1, 8], batch_size=1, semantics="epoch")
     assert isw.preferred(df)["n_gpus"][0] == 8.0
 
 

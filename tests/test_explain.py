@@ -15,7 +15,7 @@ from infersweep.explain import COMPONENTS, infeasibility
 
 def test_explain_is_the_sweep_row_with_its_breakdown() -> None:
     e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=64)
-    row = isw.sweep("Llama-3-70B", "H100", n_gpus=8, batch_size=64).row(0, named=True)
+    row = isw.sweep("Llama-3-70B", "H100", n_gpus=8, batch_size=64, semantics="epoch").row(0, named=True)
     assert e.feasible and e.infeasible is None
     assert e.token_latency_s == row["token_latency_s"] and e.mfu == row["mfu"]
     assert e.usd_per_million_tokens == row["usd_per_million_tokens"]
@@ -105,7 +105,8 @@ def test_explain_bad_input_is_a_clear_error() -> None:
 
 def test_the_cli_prints_what_explain_computes(capsys: pytest.CaptureFixture[str]) -> None:
     e = isw.explain("Mixtral-8x22B", "H200", n_gpus=16, batch_size=128, context_len=8000)
-    assert cli.main(["explain", "-m", "Mixtral-8x22B", "-g", "H200", "-n", "16", "-b", "128",
+    assert cli.main(["explain",
+                     "--semantics", "epoch", "-m", "Mixtral-8x22B", "-g", "H200", "-n", "16", "-b", "128",
                      "--context", "8k"]) == 0
     out = capsys.readouterr().out
     assert f"token latency     {1e6 * e.token_latency_s:,.1f} µs" in out
@@ -209,5 +210,6 @@ def test_the_cli_explains_a_serving_step(capsys: pytest.CaptureFixture[str]) -> 
                      "--profile", "vllm"]) == 0
     out = capsys.readouterr().out
     assert "profile vllm" in out and "(searched)" in out
-    assert cli.main(["explain", "-m", "Llama-3-70B", "-n", "8", "-b", "1", "--tp", "8"]) == 2
+    assert cli.main(["explain",
+                     "--semantics", "epoch", "-m", "Llama-3-70B", "-n", "8", "-b", "1", "--tp", "8"]) == 2
     assert "--tp needs --semantics serving" in capsys.readouterr().err

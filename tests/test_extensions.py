@@ -413,7 +413,7 @@ def test_groups_from_dicts_and_round_trip() -> None:
 def test_engine_on_the_hand_models(build: object) -> None:
     m = build()  # type: ignore[operator]
     g = unit_gpu()
-    df = isw.sweep(m, g, n_gpus=[1, 8], batch_size=[1, 64], context_len=[0, 50, 1000])
+    df = isw.sweep(m, g, n_gpus=[1, 8], batch_size=[1, 64], context_len=[0, 50, 1000], semantics="epoch")
     for row in df.iter_rows(named=True):
         want = reference.token_latency(m, g, row["n_gpus"], row["batch_size"], row["context_len"])
         for col, f in (("token_latency_s", "latency_s"), ("memory_s", "memory_s"), ("compute_s", "compute_s"),
@@ -425,7 +425,8 @@ def test_engine_on_the_hand_models(build: object) -> None:
 
 
 def test_engine_window_by_hand() -> None:
-    row = isw.sweep(windowed(), unit_gpu(), n_gpus=1, batch_size=1, context_len=1000).row(0, named=True)
+    row = isw.sweep(windowed(), unit_gpu(), n_gpus=1, batch_size=1, context_len=1000,
+                    semantics="epoch").row(0, named=True)
     assert close(row["memory_s"], (281_600 + FIXED) / BETA)
     assert close(row["compute_s"], (320_512 + 563_200) / RATES[16])
 

@@ -18,7 +18,8 @@ def brute_force_frontier(model: str, gpu: str, resolution: int, **kw: object) ->
     """docs/model.md §7 written out with numpy over an isw.sweep of the same grid."""
     m, g = isw.model(model), isw.gpu(gpu)
     ns, bs = reference.frontier_grids(m, g, resolution)
-    grid = isw.sweep(m, g, n_gpus=ns, batch_size=bs, **kw)  # N-major, like the engine's grid
+    grid = isw.sweep(m, g, n_gpus=ns, batch_size=bs, **kw,
+                     semantics="epoch")  # N-major, like the engine's grid
     t = grid["token_latency_s"].to_numpy()
     n = grid["n_gpus"].to_numpy()
     b = grid["batch_size"].to_numpy()
@@ -43,7 +44,7 @@ def brute_force_frontier(model: str, gpu: str, resolution: int, **kw: object) ->
     ("Llama-3-70B", {"use_pp": True, "spec_dec": isw.SpecDec("Llama-3-8B-MQA", 0.8, 5)}),
 ])
 def test_frontier_equals_brute_force(model: str, kw: dict) -> None:
-    front = isw.frontier(model, "H100", resolution=40, **kw)
+    front = isw.frontier(model, "H100", resolution=40, **kw, semantics="epoch")
     brute = brute_force_frontier(model, "H100", 40, **kw)
     assert front.height == brute.height > 5
     for col in ("n_gpus", "batch_size", "token_latency_s", "usd_per_million_tokens", "mfu", "gamma"):
@@ -52,23 +53,23 @@ def test_frontier_equals_brute_force(model: str, kw: dict) -> None:
 
 def test_frontier_points_are_pareto_optimal_in_their_grid() -> None:
     m = isw.model("Llama-3-8B")
-    front = isw.frontier(m, "H100", resolution=30, use_pp=False)
+    front = isw.frontier(m, "H100", resolution=30, use_pp=False, semantics="epoch")
     ns, bs = reference.frontier_grids(m, isw.gpu("H100"), 30)
-    grid = isw.sweep(m, "H100", n_gpus=ns, batch_size=bs)
+    grid = isw.sweep(m, "H100", n_gpus=ns, batch_size=bs, semantics="epoch")
     optimal = isw.pareto_front(grid).select("n_gpus", "batch_size").rows()
     assert set(front.select("n_gpus", "batch_size").rows()) <= set(optimal)
 
 
 def test_max_throughput_caps_every_point() -> None:
     cap = 2_000.0
-    front = isw.frontier("Llama-3-70B", "H100", resolution=40, max_throughput=cap)
+    front = isw.frontier("Llama-3-70B", "H100", resolution=40, max_throughput=cap, semantics="epoch")
     per_instance = front["batch_size"] / front["token_latency_s"]
     assert (per_instance <= cap).all()
     assert front.height > 0
 
 
 def test_preferred_maximises_speed_cubed_over_cost() -> None:
-    front = isw.frontier("Llama-3-8B", "H100", resolution=40)
+    front = isw.frontier("Llama-3-8B", "H100", resolution=40, semantics="epoch")
     best = isw.preferred(front)
     score = front["tokens_per_s_per_request"] ** 3 / front["usd_per_million_tokens"]
     assert best["tokens_per_s_per_request"][0] == front["tokens_per_s_per_request"][int(score.arg_max())]
@@ -106,7 +107,7 @@ def test_pareto_front_equals_quadratic_reference(rows: list[tuple[float, float, 
 
 def test_pareto_front_groups_by_several_columns() -> None:
     df = isw.sweep(["Llama-3-8B", "Llama-3-70B"], ["H100", "A100"], n_gpus=[1, 2, 4, 8, 16],
-                   batch_size=[1, 8, 64, 512])
+                   batch_size=[1, 8, 64, 512], semantics="epoch")
     front = isw.pareto_front(df, by=["model", "gpu"])
     assert set(front.select("model", "gpu").unique().rows()) == set(df.select("model", "gpu").unique().rows())
     for (model, gpu), part in front.group_by(["model", "gpu"]):
@@ -122,8 +123,8 @@ def test_pareto_front_unknown_column() -> None:
 
 
 def test_exact_mode_contains_the_paper_points() -> None:
-    paper = isw.frontier("Llama-3-70B", "H100", resolution=40)
-    exact = isw.frontier("Llama-3-70B", "H100", resolution=40, exact=True)
+    paper = isw.frontier("Llama-3-70B", "H100", resolution=40, semantics="epoch")
+    exact = isw.frontier("Llama-3-70B", "H100", resolution=40, exact=True, semantics="epoch")
     assert exact.height >= paper.height
     points = set(exact.select("n_gpus", "batch_size").rows())
     assert set(paper.select("n_gpus", "batch_size").rows()) <= points

@@ -211,7 +211,7 @@ def test_model_spec_then_sweep(fields: dict[str, Any], gpu_spec: dict[str, Any],
     if m is None or g is None:
         return
     assert m.total_params > 0 and math.isfinite(m.total_params)
-    df = outcome(lambda: isw.sweep(m, g, **grid))
+    df = outcome(lambda: isw.sweep(m, g, **grid, semantics="epoch"))
     if df is not None:
         check_rows(df)
 
@@ -223,7 +223,7 @@ def test_gpu_spec_then_sweep(gpu_spec: dict[str, Any], grid: dict[str, Any], nam
     g = build(isw.Gpu, gpu_spec, "g")
     if g is None:
         return
-    df = outcome(lambda: isw.sweep(name, g, **grid))
+    df = outcome(lambda: isw.sweep(name, g, **grid, semantics="epoch"))
     if df is not None:
         check_rows(df)
 
@@ -239,7 +239,7 @@ def test_gpu_spec_then_sweep(gpu_spec: dict[str, Any], grid: dict[str, Any], nam
            "spec_dec": st.sampled_from([None, isw.SpecDec("Llama-3-8B", 0.5, 3), None, "x"]),
        }))
 def test_sweep_arguments(grid: dict[str, Any], columns: Any, kw: dict[str, Any]) -> None:
-    df = outcome(lambda: isw.sweep("Llama-3-70B", "H100", columns=columns, **grid, **kw))
+    df = outcome(lambda: isw.sweep("Llama-3-70B", "H100", columns=columns, **grid, **kw, semantics="epoch"))
     if df is not None and columns is None:
         check_rows(df)
 
@@ -259,7 +259,7 @@ def test_sweep_arguments(grid: dict[str, Any], columns: Any, kw: dict[str, Any])
 }), name=st.sampled_from(["Llama-3-8B", "Llama-3-70B", "Mixtral-8x7B"]))
 def test_frontier(kw: dict[str, Any], name: str) -> None:
     kw.setdefault("resolution", 6)  # tiny grids: at most 8 × 8 points
-    front = outcome(lambda: isw.frontier(name, "H100", **kw))
+    front = outcome(lambda: isw.frontier(name, "H100", **kw, semantics="epoch"))
     if front is None:
         return
     check_rows(front)
@@ -384,7 +384,7 @@ def test_scale_model(model: str, factor: Any, depth: Any) -> None:
                                               "hi": st.sampled_from([64.0, 10.0, 1e300, math.inf])}))
 def test_infer_model_size(scale: float, pick: float, kw: dict[str, Any]) -> None:
     base = isw.model("Llama-3-8B")
-    front = isw.frontier(isw.scale_model(base, scale), "H100", resolution=4)
+    front = isw.frontier(isw.scale_model(base, scale), "H100", resolution=4, semantics="epoch")
     row = front.row(int(pick * (front.height - 1)), named=True)
     est = outcome(lambda: isw.infer_model_size(row["tokens_per_s_per_request"], row["usd_per_million_tokens"],
                                                base, resolution=4, **kw))
@@ -410,7 +410,7 @@ def test_fit_frontier(data: st.DataObject, n: int, grid_points: int) -> None:
 
 @pytest.fixture(scope="module")
 def llama_front() -> pl.DataFrame:
-    return isw.frontier("Llama-3-8B", "H100", resolution=8)
+    return isw.frontier("Llama-3-8B", "H100", resolution=8, semantics="epoch")
 
 
 @settings(max_examples=30, **SETTINGS)
@@ -428,11 +428,11 @@ def test_sweep_to_parquet_small(grid: dict[str, Any], columns: Any, chunk_rows: 
     with tempfile.TemporaryDirectory() as tmp:
         parts = outcome(lambda: isw.sweep_to_parquet("Llama-3-8B", "H100", path=Path(tmp) / "ds",
                                                      columns=columns, chunk_rows=chunk_rows, progress=False,
-                                                     **grid))
+                                                     **grid, semantics="epoch"))
         if parts is None:
             return
         got = pl.read_parquet(parts) if parts else pl.DataFrame()
-        want = isw.sweep("Llama-3-8B", "H100", columns=columns, **grid)
+        want = isw.sweep("Llama-3-8B", "H100", columns=columns, **grid, semantics="epoch")
         assert got.select(pl.all().cast(pl.String)).equals(want.select(pl.all().cast(pl.String)))
         if columns is None:
             check_rows(got)

@@ -218,7 +218,7 @@ def test_lookup_embedding_flops_and_traffic() -> None:
     m = load("llama-3.1-8b")
     e = m.with_(lookup_embedding=False)
     rows = isw.sweep([m.with_(name="lookup"), e.with_(name="epoch")], "H100", n_gpus=1, batch_size=256,
-                     context_len=0)
+                     context_len=0, semantics="epoch")
     lk, ep = rows.row(0, named=True), rows.row(1, named=True)
     flops = 2 * 128256 * 4096 * 256  # 2·V·d per token, 256 tokens
     assert ep["compute_s"] - lk["compute_s"] == pytest.approx(flops / (1e15 * 0.7), rel=1e-9)

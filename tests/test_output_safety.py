@@ -91,7 +91,7 @@ def test_cli_killed_mid_write_leaves_the_previous_file_or_none(tmp_path: Path, e
     old = pl.DataFrame({"previous": [1, 2, 3]})
     write_data(old, out)
     before = out.read_bytes()
-    child = cli("sweep", *BIG, "--out", str(out))
+    child = cli("sweep", "--semantics", "epoch", *BIG, "--out", str(out))
     try:
         tmp = wait_for_temp(tmp_path, child, min_bytes=4096)
         os.kill(child.pid, signal.SIGKILL)
@@ -104,7 +104,8 @@ def test_cli_killed_mid_write_leaves_the_previous_file_or_none(tmp_path: Path, e
     assert_frame_equal(READERS[ext](out), old)
     assert tmp in names(tmp_path), "the killed writer's temporary file is all it left"
     # The next write of that path removes the stale temporary file (no live writer holds it).
-    p = subprocess.run([sys.executable, "-m", "infersweep", "sweep", "-m", "Llama-3-70B", "-n", "8", "16",
+    p = subprocess.run([sys.executable, "-m", "infersweep", "sweep",
+                        "--semantics", "epoch", "-m", "Llama-3-70B", "-n", "8", "16",
                         "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert names(tmp_path) == [out.name]
@@ -113,7 +114,7 @@ def test_cli_killed_mid_write_leaves_the_previous_file_or_none(tmp_path: Path, e
 
 def test_cli_killed_mid_write_of_a_new_file_leaves_no_file(tmp_path: Path) -> None:
     out = tmp_path / "new.csv"
-    child = cli("sweep", *BIG, "--out", str(out))
+    child = cli("sweep", "--semantics", "epoch", *BIG, "--out", str(out))
     try:
         wait_for_temp(tmp_path, child, min_bytes=4096)
         os.kill(child.pid, signal.SIGKILL)
@@ -128,7 +129,7 @@ def test_cli_killed_mid_write_of_a_new_file_leaves_no_file(tmp_path: Path) -> No
 @pytest.mark.parametrize("ext", ["parquet", "csv"])
 def test_ctrl_c_mid_write_prints_one_line_exits_130_and_leaves_nothing(tmp_path: Path, ext: str) -> None:
     out = tmp_path / f"x.{ext}"
-    child = cli("sweep", *BIG, "--out", str(out))
+    child = cli("sweep", "--semantics", "epoch", *BIG, "--out", str(out))
     try:
         wait_for_temp(tmp_path, child)
         child.send_signal(signal.SIGINT)
@@ -148,7 +149,7 @@ def test_a_file_size_limit_exits_1_and_keeps_the_previous_file(tmp_path: Path, e
     out = tmp_path / f"r.{ext}"
     old = pl.DataFrame({"previous": [1.5]})
     write_data(old, out)
-    child = cli("sweep", *SMALL, "--out", str(out), limit_bytes=64 * 1024)
+    child = cli("sweep", "--semantics", "epoch", *SMALL, "--out", str(out), limit_bytes=64 * 1024)
     _, err = child.communicate(timeout=120)
     assert child.returncode == 1, err
     assert one_line(err) == f"infersweep: error: cannot write {out}: File too large"
@@ -160,7 +161,7 @@ def test_a_file_size_limit_exits_1_and_keeps_the_previous_file(tmp_path: Path, e
 def test_a_full_disk_exits_1(tmp_path: Path, ext: str) -> None:
     out = tmp_path / f"full.{ext}"
     out.symlink_to("/dev/full")  # a device is written in place: every write fails with ENOSPC
-    child = cli("sweep", *SMALL, "--out", str(out))
+    child = cli("sweep", "--semantics", "epoch", *SMALL, "--out", str(out))
     _, err = child.communicate(timeout=120)
     assert child.returncode == 1, err
     assert one_line(err) == f"infersweep: error: cannot write {out}: No space left on device"
@@ -169,7 +170,8 @@ def test_a_full_disk_exits_1(tmp_path: Path, ext: str) -> None:
 
 def test_frontier_data_under_a_size_limit_exits_1_and_leaves_nothing(tmp_path: Path) -> None:
     out = tmp_path / "f.json"
-    child = cli("frontier", "-m", "Llama-3-70B", "--resolution", "24", "--data", str(out), limit_bytes=2048)
+    child = cli("frontier", "--semantics", "epoch", "-m", "Llama-3-70B", "--resolution", "24", "--data",
+                str(out), limit_bytes=2048)
     _, err = child.communicate(timeout=120)
     assert child.returncode == 1, err
     assert one_line(err) == f"infersweep: error: cannot write {out}: File too large"
@@ -178,7 +180,7 @@ def test_frontier_data_under_a_size_limit_exits_1_and_leaves_nothing(tmp_path: P
 
 def test_an_unwritable_folder_fails_before_the_work(tmp_path: Path) -> None:
     # /proc refuses new files even to root (a folder without write permission does not).
-    child = cli("sweep", *SMALL, "--out", "/proc/r.csv")
+    child = cli("sweep", "--semantics", "epoch", *SMALL, "--out", "/proc/r.csv")
     out, err = child.communicate(timeout=120)
     assert child.returncode == 1
     assert one_line(err).startswith("infersweep: error: cannot write /proc/r.csv: ")
@@ -191,7 +193,7 @@ def test_a_read_only_folder_exits_1(tmp_path: Path) -> None:
     folder.mkdir()
     folder.chmod(0o500)
     try:
-        child = cli("sweep", "-m", "Llama-3-70B", "--out", str(folder / "r.parquet"))
+        child = cli("sweep", "--semantics", "epoch", "-m", "Llama-3-70B", "--out", str(folder / "r.parquet"))
         _, err = child.communicate(timeout=120)
         assert child.returncode == 1
         assert "Permission denied" in one_line(err)
@@ -223,7 +225,7 @@ def test_write_data_failure_mid_write_removes_the_temporary_file(tmp_path: Path)
 
 def test_plots_are_written_atomically(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    front = isw.frontier("Llama-3-70B", "H100", resolution=16)
+    front = isw.frontier("Llama-3-70B", "H100", resolution=16, semantics="epoch")
     out = tmp_path / "f.svg"
     out.symlink_to("/dev/full")
     with pytest.raises(OSError, match="No space left"):
@@ -288,7 +290,7 @@ DATASET_CHILD = textwrap.dedent("""
     import infersweep as isw
     isw.sweep_to_parquet("Llama-3-70B", "H100", n_gpus=np.arange(1, 257), batch_size=np.arange(1, 1025),
                          path=sys.argv[1], columns=["n_gpus", "batch_size", "token_latency_s"],
-                         chunk_rows=4096, num_threads=1, progress=False)
+                         chunk_rows=4096, num_threads=1, progress=False, semantics="epoch")
 """)
 DATASET_ARGS = dict(model="Llama-3-70B", gpu="H100", n_gpus=np.arange(1, 257), batch_size=np.arange(1, 1025),
                     columns=["n_gpus", "batch_size", "token_latency_s"], chunk_rows=4096)
@@ -320,11 +322,11 @@ def test_sweep_to_parquet_killed_mid_dataset_is_refused_then_resumed(tmp_path: P
     complete = [part_name(i, 64) for a, b in manifest["complete"] for i in range(a, b)]
     assert len(complete) >= 2 and set(complete) <= set(done)
     stamps = {n: os.stat(ds / n).st_mtime_ns for n in complete}
-    paths = isw.sweep_to_parquet(**DATASET_ARGS, path=ds)  # type: ignore[arg-type]
+    paths = isw.sweep_to_parquet(**DATASET_ARGS, path=ds, semantics="epoch")  # type: ignore[arg-type]
     assert len(paths) == 64
     assert all(os.stat(ds / n).st_mtime_ns == t for n, t in stamps.items())
     assert not [n for n in names(ds) if n.endswith(".tmp")], "the killed run's temporary file is removed"
-    expect = isw.sweep(**{k: v for k, v in DATASET_ARGS.items() if k != "chunk_rows"})  # type: ignore[arg-type]
+    expect = isw.sweep(**{k: v for k, v in DATASET_ARGS.items() if k != "chunk_rows"}, semantics="epoch")  # type: ignore[arg-type]
     assert_frame_equal(isw.read_sweep(ds).collect(), expect)
 
 
@@ -335,7 +337,7 @@ def test_two_writers_of_one_dataset_do_not_collide(tmp_path: Path) -> None:
 
     def write() -> None:
         try:
-            isw.sweep_to_parquet(**args)  # type: ignore[arg-type]
+            isw.sweep_to_parquet(**args, semantics="epoch")  # type: ignore[arg-type]
         except BaseException as e:
             errors.append(e)
 
@@ -348,7 +350,7 @@ def test_two_writers_of_one_dataset_do_not_collide(tmp_path: Path) -> None:
     assert not [n for n in names(tmp_path) if n.endswith(".tmp")]
     assert_frame_equal(isw.read_sweep(tmp_path).collect(),
                        isw.sweep("Llama-3-70B", n_gpus=np.arange(1, 65), batch_size=np.arange(1, 65),
-                                 columns=["n_gpus", "token_latency_s"]))
+                                 columns=["n_gpus", "token_latency_s"], semantics="epoch"))
 
 
 def test_a_dataset_write_failure_is_an_oserror_and_leaves_nothing(tmp_path: Path) -> None:
@@ -360,7 +362,8 @@ def test_a_dataset_write_failure_is_an_oserror_and_leaves_nothing(tmp_path: Path
         for chunk_rows in (1 << 19, 1000):  # one part in memory, then one streamed
             try:
                 isw.sweep_to_parquet("Llama-3-70B", n_gpus=np.arange(1, 65), batch_size=np.arange(1, 65),
-                                     path=sys.argv[1], num_shards=1, chunk_rows=chunk_rows)
+                                     path=sys.argv[1], num_shards=1, chunk_rows=chunk_rows,
+                                     semantics="epoch")
             except OSError as e:
                 print(type(e).__name__, e.errno)
     """)

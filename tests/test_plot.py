@@ -20,8 +20,8 @@ SVG = "{http://www.w3.org/2000/svg}"
 @pytest.fixture(scope="module")
 def fronts() -> dict[str, pl.DataFrame]:
     return {
-        "Llama-3-70B": isw.frontier("Llama-3-70B", "H100", resolution=40),
-        "Llama-3-405B": isw.frontier("Llama-3-405B", "H100", resolution=40),
+        "Llama-3-70B": isw.frontier("Llama-3-70B", "H100", resolution=40, semantics="epoch"),
+        "Llama-3-405B": isw.frontier("Llama-3-405B", "H100", resolution=40, semantics="epoch"),
     }
 
 
@@ -41,19 +41,19 @@ def test_layout_text_names_each_degree() -> None:
         batch_size=400,
         context_len=100_000,
         use_pp=True,
-        spec_dec=isw.SpecDec("Llama-3-8B-MQA", 0.8, 4),
+        spec_dec=isw.SpecDec("Llama-3-8B-MQA", 0.8, 4), semantics="epoch",
     ).row(0, named=True)
     text = layout_text(row)
     assert text.startswith("1D TP ffn 1 attn 5.81")
     for part in ("PP 1.57", "EP 81.5", "attn÷14", "γ=3"):
         assert part in text
-    plain = isw.sweep("Llama-3-70B", "H100", n_gpus=8, batch_size=64).row(0, named=True)
+    plain = isw.sweep("Llama-3-70B", "H100", n_gpus=8, batch_size=64, semantics="epoch").row(0, named=True)
     assert layout_text(plain) == "1D TP ffn 8 attn 8"
     assert "81.8 tok/s" in point_text(plain) and "$0.891/M" in point_text(plain)
 
 
 def test_layout_text_of_an_infeasible_row() -> None:
-    row = isw.sweep("Llama-3-405B", "H100", n_gpus=1, batch_size=1).row(0, named=True)
+    row = isw.sweep("Llama-3-405B", "H100", n_gpus=1, batch_size=1, semantics="epoch").row(0, named=True)
     assert layout_text(row) == "does not fit"
 
 

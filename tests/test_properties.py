@@ -346,7 +346,7 @@ def run_product(models_: list[isw.Model], gpus_: list[isw.Gpu], n_gpus: list[flo
                 ctx: list[float], seq: list[float], pps: list[bool],
                 sds: list[isw.SpecDec | None]) -> tuple[pl.DataFrame, list[Row]]:
     df = isw.sweep(models_, gpus_, n_gpus=n_gpus, batch_size=batch, context_len=ctx, seq_len=seq,
-                   use_pp=pps, spec_dec=sds, grid="product", num_threads=2)
+                   use_pp=pps, spec_dec=sds, grid="product", num_threads=2, semantics="epoch")
     rows = [Row(*t) for t in itertools.product(models_, gpus_, n_gpus, batch, ctx, seq, pps, sds)]
     return df, rows
 
@@ -454,7 +454,8 @@ def test_zip_matches_reference(data: st.DataObject) -> None:
     ctx = data.draw(st.one_of(st.lists(CONTEXTS, min_size=1, max_size=1),
                               st.lists(CONTEXTS, min_size=n, max_size=n)), "ctx")
     pps = data.draw(st.lists(st.booleans(), min_size=n, max_size=n), "use_pp")
-    df = isw.sweep(m, g, n_gpus=n_gpus, batch_size=batch, context_len=ctx, use_pp=pps, grid="zip")
+    df = isw.sweep(m, g, n_gpus=n_gpus, batch_size=batch, context_len=ctx, use_pp=pps, grid="zip",
+                   semantics="epoch")
     rows = [Row(m, g, n_gpus[i], batch[i], ctx[i if len(ctx) > 1 else 0], 1.0, pps[i], None)
             for i in range(n)]
     check_rows(df, rows)
@@ -492,16 +493,16 @@ def test_identical_whatever_threads_chunks_and_grid_kind(data: st.DataObject, sp
     sds = [None, sd] if speculative else [None]
     args = {"n_gpus": n_gpus, "batch_size": batch, "context_len": ctx, "use_pp": [False, True],
             "spec_dec": sds}
-    base = isw.sweep(m, g, **args, num_threads=1, chunk_rows=1000)
+    base = isw.sweep(m, g, **args, num_threads=1, chunk_rows=1000, semantics="epoch")
     assert base.height == len(n_gpus) * len(batch) * len(ctx) * 2 * len(sds)
     for threads, chunk in ((2, 1000), (1, 7), (2, 7), (None, 1), (2, 257)):
-        other = isw.sweep(m, g, **args, num_threads=threads, chunk_rows=chunk)
+        other = isw.sweep(m, g, **args, num_threads=threads, chunk_rows=chunk, semantics="epoch")
         assert base.equals(other), (threads, chunk)
     # The same rows as a zip grid.
     row_sds = [None if d is None else sd for d in base["drafter"]]
     zipped = isw.sweep(m, g, n_gpus=base["n_gpus"].to_numpy(), batch_size=base["batch_size"].to_numpy(),
                        context_len=base["context_len"].to_numpy(), use_pp=base["use_pp"].to_list(),
-                       spec_dec=row_sds, grid="zip", num_threads=2, chunk_rows=7)
+                       spec_dec=row_sds, grid="zip", num_threads=2, chunk_rows=7, semantics="epoch")
     assert base.equals(zipped)
     # Bitwise, not merely equal: compare the float columns' bit patterns (NaN payloads included).
     for c in FLOAT_COLUMNS:
@@ -572,6 +573,6 @@ def test_explicit_single_group_is_the_epoch_model(data: st.DataObject) -> None:
     args = {"n_gpus": data.draw(axis(n_gpus_values(min_gpus(m, g)), 4), "n_gpus"),
             "batch_size": data.draw(axis(BATCHES, 4), "batch"),
             "context_len": data.draw(axis(CONTEXTS, 2), "ctx"), "use_pp": [False, True]}
-    a = isw.sweep(m, g, **args).drop("model")
-    b = isw.sweep(grouped, g, **args).drop("model")
+    a = isw.sweep(m, g, **args, semantics="epoch").drop("model")
+    b = isw.sweep(grouped, g, **args, semantics="epoch").drop("model")
     assert a.equals(b)

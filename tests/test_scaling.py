@@ -27,7 +27,7 @@ SPEED, COST = "tokens_per_s_per_request", "usd_per_million_tokens"
 @pytest.fixture(scope="module")
 def llama_front() -> pl.DataFrame:
     """Llama 3 70B on the H100, ℓ = 0, PP on, at the resolution infer_model_size uses."""
-    return isw.frontier("Llama-3-70B", "H100", 0, True, resolution=100)
+    return isw.frontier("Llama-3-70B", "H100", 0, True, resolution=100, semantics="epoch")
 
 
 # --- scale_model -----------------------------------------------------------------------------------
@@ -56,7 +56,8 @@ def test_paper_gpt4_variants(factor: float) -> None:
     assert m.total_params / base.total_params == pytest.approx(factor, rel=0.02)
     assert m.name == f"GPT-4 ×{factor:.6g}"
     # The engine takes the fractional widths.
-    assert math.isfinite(isw.sweep(m, "H100", n_gpus=64, batch_size=16)["token_latency_s"][0])
+    assert math.isfinite(isw.sweep(m, "H100", n_gpus=64, batch_size=16,
+                                   semantics="epoch")["token_latency_s"][0])
 
 
 @pytest.mark.parametrize("factor", [1 / 64, 0.3, 0.77, 1.5, 3.0, 10.0, 64.0])
@@ -157,7 +158,7 @@ def test_infer_moves_the_right_way(llama_front: pl.DataFrame) -> None:
 
 def test_infer_recovers_a_scaled_model() -> None:
     truth = scale_model("Llama-3-70B", 3.0)
-    front = isw.frontier(truth, "H100", 0, True, resolution=100)
+    front = isw.frontier(truth, "H100", 0, True, resolution=100, semantics="epoch")
     j = front.height // 2
     est = infer_model_size(front[SPEED][j], front[COST][j], "Llama-3-70B", tol=1e-2)
     assert est.factor == pytest.approx(3.0, rel=0.03)

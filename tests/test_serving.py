@@ -239,7 +239,8 @@ def test_bridge_to_epoch(model: str, gpu: str, n_gpus: int, batch: int, ctx: int
 
 
 def test_the_standard_point_bridges() -> None:
-    epoch = isw.sweep("Llama-3-70B", "H100", n_gpus=8, batch_size=32, context_len=4096)["token_latency_s"][0]
+    epoch = isw.sweep("Llama-3-70B", "H100", n_gpus=8, batch_size=32, context_len=4096,
+                      semantics="epoch")["token_latency_s"][0]
     served = serve(LLAMA, n_gpus=8, tp=8, batch_size=32, context_len=4096, runtime=isw.Runtime.epoch())
     assert rel(served["token_latency_s"], epoch) < 1e-9
     assert epoch == pytest.approx(13.6466e-3, rel=1e-4)
@@ -288,7 +289,7 @@ def test_serving_inputs_are_checked() -> None:
     with pytest.raises(isw.GridError, match="'tp'"):
         serve(LLAMA, n_gpus=8, batch_size=1, tp=2.5)
     with pytest.raises(isw.GridError, match="semantics='serving'"):
-        isw.sweep(LLAMA, "H100", tp=8)
+        isw.sweep(LLAMA, "H100", tp=8, semantics="epoch")
     with pytest.raises(isw.GridError, match="semantics"):
         isw.sweep(LLAMA, "H100", semantics="vllm")  # type: ignore[arg-type]
     with pytest.raises(isw.SpecError, match="overlap"):

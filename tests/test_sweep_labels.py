@@ -9,8 +9,9 @@ import infersweep as isw
 
 def test_results_of_different_calls_concatenate() -> None:
     # Enum columns of each call's names refused this ("Enum mismatch")
-    a = isw.sweep("Llama-3-70B", "H100", n_gpus=[8, 16], batch_size=[1, 64])
-    b = isw.sweep(["Llama-3-405B", "Mixtral-8x22B"], ["H200", "H100"], n_gpus=8, batch_size=64)
+    a = isw.sweep("Llama-3-70B", "H100", n_gpus=[8, 16], batch_size=[1, 64], semantics="epoch")
+    b = isw.sweep(["Llama-3-405B", "Mixtral-8x22B"], ["H200", "H100"], n_gpus=8, batch_size=64,
+                  semantics="epoch")
     both = pl.concat([a, b])
     assert both.height == 8 and both.schema["model"] == a.schema["model"] == pl.Categorical()
     assert both["model"].cast(pl.String).to_list() == ["Llama-3-70B"] * 4 + [

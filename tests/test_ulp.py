@@ -110,7 +110,7 @@ def test_one_ulp_changes_no_output(pt: tuple[str, float, float, float, float, bo
             rows.append(tuple(y if j == i else v for j, v in enumerate(base)))  # type: ignore[arg-type]
     ns, bs, ctxs, ss = (list(c) for c in zip(*rows, strict=True))
     df = isw.sweep(m, "H100", n_gpus=ns, batch_size=bs, context_len=ctxs, seq_len=ss, use_pp=use_pp,
-                   grid="zip")
+                   grid="zip", semantics="epoch")
     ref = df.row(0, named=True)
     for k in range(1, df.height):
         row = df.row(k, named=True)
@@ -130,7 +130,7 @@ def test_one_ulp_changes_no_output(pt: tuple[str, float, float, float, float, bo
 
 
 def latencies(model: str, **axes: object) -> np.ndarray:
-    return isw.sweep(model, "H100", grid="zip", **axes)["token_latency_s"].to_numpy()  # type: ignore[arg-type]
+    return isw.sweep(model, "H100", grid="zip", **axes, semantics="epoch")["token_latency_s"].to_numpy()  # type: ignore[arg-type]
 
 
 def test_pp_list_ends_at_b_for_log_spaced_batches() -> None:
@@ -148,7 +148,7 @@ def test_p_equals_b_is_kept() -> None:
     """N = 1848.18, b = 12.20175 (2^log2(b) is one ulp above b): the best layout is P = b; without
     it the answer was P = 9.24 and 6.6% slower."""
     b = 12.20175
-    row = isw.sweep("Llama-3-70B", "H100", 1848.18, b, use_pp=True).row(0, named=True)
+    row = isw.sweep("Llama-3-70B", "H100", 1848.18, b, use_pp=True, semantics="epoch").row(0, named=True)
     assert row["pp_degree"] == b
     ref = reference.token_latency(isw.model("Llama-3-70B"), H100, 1848.18, b, 0, 1, use_pp=True)
     assert ref.pp_degree == b and math.isclose(row["token_latency_s"], ref.latency_s, rel_tol=1e-12)
@@ -184,7 +184,7 @@ def test_full_attention_scale_down_pays_no_all_reduce() -> None:
     n = 3.4
     assert 2.0 ** math.log2(n) < n  # the case that used to leave 1 + ulp GPUs
     assert reference.logspace_to(n, 6)[-1] == n
-    row = isw.sweep(m, slow, n, 1.0).row(0, named=True)
+    row = isw.sweep(m, slow, n, 1.0, semantics="epoch").row(0, named=True)
     assert row["tp_attention"] == 1.0 and row["attention_scaledown"] == n
     # The network is the FFN's all-reduces (2D TP over the 3.4 GPUs of one node: a row and a
     # column all-reduce of sqrt(3.4) ranks per layer), nothing for attention.
@@ -196,7 +196,8 @@ def test_full_attention_scale_down_pays_no_all_reduce() -> None:
     assert math.isclose(row["network_latency_s"], m.n_layers * lat, rel_tol=1e-12)
     ref = reference.token_latency(m, slow, n, 1.0, 0)
     assert ref.tp_attention == 1.0 and math.isclose(row["token_latency_s"], ref.latency_s, rel_tol=1e-12)
-    neighbours = isw.sweep(m, slow, [down(n), up(n)], 1.0, grid="zip")["token_latency_s"].to_numpy()
+    neighbours = isw.sweep(m, slow, [down(n), up(n)], 1.0, grid="zip",
+                           semantics="epoch")["token_latency_s"].to_numpy()
     assert np.allclose(neighbours, row["token_latency_s"], rtol=REL, atol=0)
 
 
@@ -205,13 +206,13 @@ def test_pipeline_degrees_are_at_least_one() -> None:
     GPU per stage and (P − 1) < 0 stage-to-stage sends, a negative network time. Degrees are >= 1
     now, and P = 1 > min(N, b): no layout, exactly as without PP."""
     assert reference.pp_degrees(0.8, 32, True) == [1.0] * 11
-    df = isw.sweep("Llama-3-8B", "H100", 0.8, 0.8, use_pp=[True, False])
+    df = isw.sweep("Llama-3-8B", "H100", 0.8, 0.8, use_pp=[True, False], semantics="epoch")
     for row in df.iter_rows(named=True):
         assert row["feasible"] is False
         assert math.isnan(row["pp_degree"]) and math.isnan(row["network_latency_s"])
     # Where b < 1 <= N, still no degree below 1, and no negative time anywhere.
     grid = isw.sweep("Llama-3-8B", "H100", n_gpus=[0.5, 0.8, 1.0, 2.0, 8.0], batch_size=[0.3, 0.8, 1.0, 2.0],
-                     use_pp=True)
+                     use_pp=True, semantics="epoch")
     feasible = grid.filter(pl.col("feasible"))
     expected = [(n, b) for n in (1.0, 2.0, 8.0) for b in (1.0, 2.0)]  # N >= 1 and b >= 1
     assert feasible.select("n_gpus", "batch_size").rows() == expected
@@ -226,9 +227,9 @@ def test_capacity_boundary_fits() -> None:
     n_min = m.weight_bytes * m.total_params / H100.hbm_bytes
     assert n_min * H100.hbm_bytes < m.weight_bytes * m.total_params
     assert reference.frontier_grids(m, H100, 400)[0][0] == n_min
-    assert isw.sweep(m, "H100", n_min, 1.0)["feasible"][0]
+    assert isw.sweep(m, "H100", n_min, 1.0, semantics="epoch")["feasible"][0]
     assert reference.fits(m, H100, n_min, 1.0, 0, 1.0)
-    assert not isw.sweep(m, "H100", n_min * (1 - 1e-9), 1.0)["feasible"][0]
+    assert not isw.sweep(m, "H100", n_min * (1 - 1e-9), 1.0, semantics="epoch")["feasible"][0]
 
 
 def test_frontier_grids_end_exactly() -> None:
@@ -236,7 +237,7 @@ def test_frontier_grids_end_exactly() -> None:
     ns, bs = reference.frontier_grids(m, H100, 400)
     assert ns[0] == m.weight_bytes * m.total_params / H100.hbm_bytes and ns[-1] == 2.0**18
     assert bs[0] == 1.0 and bs[-1] == 2.0**18 * 28
-    front = isw.frontier("Llama-3-8B", "H100", resolution=12, n_targets=50, exact=True)
+    front = isw.frontier("Llama-3-8B", "H100", resolution=12, n_targets=50, exact=True, semantics="epoch")
     assert front.height > 0
 
 
@@ -248,14 +249,14 @@ def test_mfu_counts_the_flops_the_latency_counts() -> None:
     l̄ = ℓ + (S − 1)/2 charged attention the latency never computed: MFU 1.09 and more."""
     df = isw.sweep(["Llama-3-8B", "Llama-3-70B", "Mixtral-8x22B", "DeepSeek-V3-epoch"], "H100",
                    n_gpus=[8.0, 64.0], batch_size=[1.0, 16.0, 256.0], context_len=[0.0, 10_000.0],
-                   seq_len=[1.0, 4096.0, 32_768.0, 1e6])
+                   seq_len=[1.0, 4096.0, 32_768.0, 1e6], semantics="epoch")
     feasible = df.filter(pl.col("feasible"))
     assert feasible.height > 50
     assert (feasible["mfu"] <= H100.flop_utilization * (1 + 1e-12)).all()
     assert (feasible["mfu"] > 0).all()
     # The definition, against the reference, for a long pass.
     m = isw.model("Llama-3-70B")
-    row = isw.sweep(m, "H100", 8, 1, seq_len=1e6).row(0, named=True)
+    row = isw.sweep(m, "H100", 8, 1, seq_len=1e6, semantics="epoch").row(0, named=True)
     want = reference.flop(m, 0, 1e6, 1) / (8 * H100.flops_for(m) * row["token_latency_s"])
     assert math.isclose(row["mfu"], want, rel_tol=1e-12) and row["mfu"] <= 0.7
     econ = reference.economics(m, H100, 8, 1, 0, row["token_latency_s"], positions=1e6)

@@ -48,7 +48,7 @@ def test_epoch_mapping_of_a_static_row(v: pl.DataFrame) -> None:
     assert (r["n_gpus"], r["batch_size"], r["context_len"], r["use_pp"]) == (1, 768, 128 + 64, False)
     assert (r["weight_bytes"], r["kv_bytes"], r["compute_bits"]) == (1, 1, 8)
     m = isw.model("Llama-2-7B").with_(weight_bytes=1, kv_bytes=1, compute_bits=8)
-    direct = isw.sweep(m, "H100-SXM", n_gpus=1, batch_size=768, context_len=192)
+    direct = isw.sweep(m, "H100-SXM", n_gpus=1, batch_size=768, context_len=192, semantics="epoch")
     assert r["predicted_step_ms"] == pytest.approx(direct["token_latency_s"][0] * 1e3, rel=1e-12)
     # measured: 768 sequences x 1000 / 19,694 tok/s = 39.0 ms per token, prefill included
     assert r["measured_step_ms"] == pytest.approx(768 * 1000 / 19694)

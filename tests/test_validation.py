@@ -82,7 +82,8 @@ LATENCY_CASES = [
 @pytest.fixture(scope="module")
 def latency_table() -> pl.DataFrame:
     models, ns, bs, ctxs = zip(*[(c[0], c[1], c[2], c[3]) for c in LATENCY_CASES], strict=True)
-    return isw.sweep(list(models), "H100", n_gpus=ns, batch_size=bs, context_len=ctxs, grid="zip")
+    return isw.sweep(list(models), "H100", n_gpus=ns, batch_size=bs, context_len=ctxs, grid="zip",
+                     semantics="epoch")
 
 
 @pytest.mark.parametrize("i", range(len(LATENCY_CASES)))
@@ -142,7 +143,8 @@ def test_whole_grid_latency_sum() -> None:
     """
     m = isw.model("Llama-3-70B")
     ns, bs = reference.frontier_grids(m, H100, 400)
-    df = isw.sweep(m, "H100", n_gpus=ns, batch_size=bs, use_pp=True, columns=["token_latency_s", "feasible"])
+    df = isw.sweep(m, "H100", n_gpus=ns, batch_size=bs, use_pp=True, columns=["token_latency_s", "feasible"],
+                   semantics="epoch")
     assert df["feasible"].all()
     total = math.fsum(df["token_latency_s"].to_list())
     assert math.isclose(total, 35_683.580183665705, rel_tol=1e-12)
@@ -164,17 +166,19 @@ def test_log_spaced_lists_end_at_their_end_values() -> None:
 
 def test_spec_dec_n8_b16_every_gamma() -> None:
     target, drafter = "Llama-3-70B", "Llama-3-8B"
-    plain = isw.sweep(target, "H100", 8, 16).row(0, named=True)
+    plain = isw.sweep(target, "H100", 8, 16, semantics="epoch").row(0, named=True)
     assert_printed(plain["token_latency_s"] * 1e3, "11.105")
-    draft = isw.sweep(drafter, "H100", 8, 16).row(0, named=True)["token_latency_s"]
+    draft = isw.sweep(drafter, "H100", 8, 16, semantics="epoch").row(0, named=True)["token_latency_s"]
     assert_printed(draft * 1e3, "2.281")
-    verify = isw.sweep(target, "H100", 8, 16, seq_len=[2, 3, 4, 5])["token_latency_s"].to_list()
+    verify = isw.sweep(target, "H100", 8, 16, seq_len=[2, 3, 4, 5],
+                       semantics="epoch")["token_latency_s"].to_list()
     alpha = 0.8
     per_gamma = [(t + g * draft) / ((1 - alpha**g) / (1 - alpha)) for g, t in zip(range(2, 6), verify,
                                                                                   strict=True)]
     for got, printed in zip(per_gamma, ["8.911", "7.661", "7.231", "7.140"], strict=True):
         assert_printed(got * 1e3, printed)
-    sd = isw.sweep(target, "H100", 8, 16, spec_dec=isw.SpecDec(drafter, alpha, 5)).row(0, named=True)
+    sd = isw.sweep(target, "H100", 8, 16, spec_dec=isw.SpecDec(drafter, alpha, 5),
+                   semantics="epoch").row(0, named=True)
     assert_printed(sd["token_latency_s"] * 1e3, "7.1396")
     assert sd["gamma"] == 5
     assert math.isclose(sd["drafter_latency_s"], draft, rel_tol=1e-15)
@@ -182,7 +186,8 @@ def test_spec_dec_n8_b16_every_gamma() -> None:
 
 
 def test_spec_dec_n16_b64() -> None:
-    sd = isw.sweep("Llama-3-70B", "H100", 16, 64, spec_dec=isw.SpecDec("Llama-3-8B", 0.8, 5))
+    sd = isw.sweep("Llama-3-70B", "H100", 16, 64, spec_dec=isw.SpecDec("Llama-3-8B", 0.8, 5),
+                   semantics="epoch")
     assert_printed(sd["token_latency_s"][0] * 1e3, "8.3116")
     assert sd["gamma"][0] == 4
 
@@ -192,7 +197,8 @@ def test_spec_dec_n16_b64() -> None:
 
 def test_deepseek_v3_end_to_end() -> None:
     row = isw.sweep("DeepSeek-V3-epoch", "H100", n_gpus=128, batch_size=400, context_len=100_000,
-                    use_pp=True, spec_dec=isw.SpecDec("Llama-3-8B-MQA", 0.8, 4)).row(0, named=True)
+                    use_pp=True, spec_dec=isw.SpecDec("Llama-3-8B-MQA", 0.8, 4),
+                    semantics="epoch").row(0, named=True)
     assert_printed(row["tokens_per_s_per_request"], "72.68301")
     assert_printed(row["usd_per_million_tokens"], "2.5682297")
     assert_printed(row["mfu"], "0.18073843")
@@ -217,7 +223,7 @@ def test_mistral_large_2_frontier_points_moved_by_the_capacity_slack(spec: bool)
     m = isw.model("Mistral-Large-2")
     n_min = m.weight_bytes * m.total_params / H100.hbm_bytes
     sd = isw.SpecDec("Llama-3-8B-MQA", 0.8, 5) if spec else None
-    front = isw.frontier(m, "H100", use_pp=True, spec_dec=sd)
+    front = isw.frontier(m, "H100", use_pp=True, spec_dec=sd, semantics="epoch")
     assert front.height == (438 if spec else 425)
     for plain_at, spec_at, speed, usd, batch in MOVED_FRONTIER_POINTS:
         row = front.row(spec_at if spec else plain_at, named=True)
@@ -243,7 +249,8 @@ FRONTIER_CASES = [
 def test_mistral_large_2_frontier(ctx: int, spec: bool, fastest: tuple[str, ...],
                                   pref: tuple[str, ...]) -> None:
     sd = isw.SpecDec("Llama-3-8B-MQA", 0.8, 5) if spec else None
-    front = isw.frontier("Mistral-Large-2", "H100", context_len=ctx, use_pp=True, spec_dec=sd)
+    front = isw.frontier("Mistral-Large-2", "H100", context_len=ctx, use_pp=True, spec_dec=sd,
+                         semantics="epoch")
     fast = front.sort("tokens_per_s_per_request", descending=True).row(0, named=True)
     for col, printed in zip(("tokens_per_s_per_request", "n_gpus", "batch_size"), fastest, strict=True):
         assert_printed(fast[col], printed)

@@ -258,7 +258,7 @@ def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_si
                                runtime=runtime, precision=precision, spec_dec=spec_dec)
     assert spec_dec is None or isinstance(spec_dec, SpecDec)   # checked above
     r = sweep(m, g, n_gpus=n_gpus, batch_size=batch_size, context_len=context_len, seq_len=seq_len,
-              use_pp=use_pp, spec_dec=spec_dec).row(0, named=True)
+              use_pp=use_pp, spec_dec=spec_dec, semantics="epoch").row(0, named=True)
     N, b, ctx = float(r["n_gpus"]), float(r["batch_size"]), float(r["context_len"])
     weights = m.weight_bytes * m.total_params
     kv_full = m.kv_bytes_for_context(ctx) * b

@@ -92,10 +92,19 @@ def g3(x: float | None, digits: int = 3) -> str:
 def layout_text(row: Mapping[str, Any]) -> str:
     """The winning layout of a result row in a few words, e.g. ``1D TP ffn 8 attn 8, PP 1.6``.
 
-    Degrees are real numbers in `epoch` semantics, so they print with three significant figures.
+    Degrees are real numbers in `epoch` semantics, so they print with three significant figures;
+    a `serving` row (integer ``tp``, ``pp``, ``ep``, ``attention_dp``, ``expert_tp``) reads like
+    ``TP 8, PP 2, attn DP 4, FFN TP 32`` (degrees of 1 left out; FFN TP when it differs from TP).
     """
     if not row.get("feasible", True):
         return "does not fit"
+    if "two_d_tp" not in row and "tp" in row:
+        names = (("pp", "PP"), ("ep", "EP"), ("attention_dp", "attn DP"))
+        parts = [f"TP {row['tp']}"] + [f"{short} {row[k]}" for k, short in names
+                                       if row.get(k) is not None and row[k] > 1]
+        if row.get("expert_tp") is not None and row["expert_tp"] != row["tp"]:
+            parts.append(f"FFN TP {row['expert_tp']}")  # the FFN's (or routed experts') own TP degree
+        return ", ".join(parts)
     parts = [
         ("2D" if row["two_d_tp"] else "1D") + f" TP ffn {g3(row['tp_ffn'])} attn {g3(row['tp_attention'])}"
     ]

@@ -235,7 +235,7 @@ def infer_model_size(
         nonlocal evaluations
         evaluations += 1
         m = scale_model(base, math.exp(log_f), depth_exponent)
-        front = frontier(m, g, context_len, use_pp, spec_dec, resolution=resolution)
+        front = frontier(m, g, context_len, use_pp, spec_dec, resolution=resolution, semantics="epoch")
         return math.log(frontier_cost_at(front, x_obs)) - math.log(y_obs), m, front
 
     u_lo, u_hi = math.log(lo), math.log(hi)
@@ -398,7 +398,7 @@ def mfu_target(
     """
     target_mfu = real("mfu_target: 'target_mfu'", target_mfu, 0.0, 1.0, lo_open=True)
     if front is None:
-        front = frontier(model, gpu, context_len, use_pp, spec_dec, resolution=resolution)
+        front = frontier(model, gpu, context_len, use_pp, spec_dec, resolution=resolution, semantics="epoch")
     elif not isinstance(front, pl.DataFrame) or not {"mfu", SPEED} <= set(front.columns):
         raise GridError(f"mfu_target: 'front' must be a frontier DataFrame (with columns 'mfu' and "
                         f"{SPEED!r}), got {show(front)}")

@@ -309,7 +309,7 @@ def _integers(name: str, arr: np.ndarray) -> np.ndarray:
     bad = arr[(arr != np.floor(arr)) | (arr < 1)]
     if bad.size:
         raise GridError(f"grid: field {name!r} must be positive integers under semantics='serving', "
-                        f"got {bad[0]!r}")
+                        f"got {float(bad[0])!r} (real numbers are the paper's model: pass semantics='epoch')")
     return arr
 
 

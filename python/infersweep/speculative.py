@@ -261,8 +261,9 @@ def check_spec(spec: Any, seq_len: Any) -> None:
     if spec is None:
         return
     if isinstance(spec, SpecDec):
-        raise GridError("grid: field 'spec_dec': isw.SpecDec is epoch's drafter search; under "
-                        "semantics='serving' pass isw.DraftModel(drafter, n=..., acceptance=...) or "
+        raise GridError("grid: field 'spec_dec': isw.SpecDec is epoch's drafter search (pass "
+                        "semantics='epoch'); under semantics='serving' (the default) pass "
+                        "isw.DraftModel(drafter, n=..., acceptance=...) or "
                         "isw.DraftHeads(kind='mtp'|'eagle', n=..., acceptance=...)")
     if not isinstance(spec, (DraftHeads, DraftModel)):
         raise GridError(f"grid: field 'spec_dec' must be None, an isw.DraftHeads or an isw.DraftModel under "

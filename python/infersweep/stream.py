@@ -11,7 +11,8 @@ records which parts are complete, so ``read_sweep`` reads a dataset only once it
 
 >>> import infersweep as isw
 >>> paths = isw.sweep_to_parquet("Llama-3-70B", "H100", n_gpus=range(1, 257), batch_size=range(1, 4097),
-...                              path="sweep.parquet", columns=["n_gpus", "batch_size", "token_latency_s"])
+...                              path="sweep.parquet", columns=["n_gpus", "batch_size", "token_latency_s"],
+...                              semantics="epoch")   # the only semantics that streams yet
 >>> import polars as pl
 >>> isw.read_sweep("sweep.parquet").filter(pl.col("token_latency_s") < 0.02).collect()
 """
@@ -277,6 +278,17 @@ def _axes(model: Any, gpu: Any, n_gpus: Any, batch_size: Any, context_len: Any, 
             "context_len": context_len, "seq_len": seq_len, "use_pp": use_pp, "spec_dec": spec_dec}
 
 
+def _streamable(what: str, semantics: str) -> None:
+    """A GridError unless ``semantics="epoch"``, the only one that streams yet."""
+    if semantics == "serving":
+        raise GridError(f"grid: {what} streams semantics='epoch' only yet, and the default is "
+                        f"semantics='serving' (one call into Rust, not cut into parts); pass "
+                        f"semantics='epoch' for the paper's model, or isw.sweep(..., semantics='serving') "
+                        f"in memory")
+    if semantics != "epoch":
+        raise GridError(f"grid: field 'semantics' must be 'epoch' or 'serving', got {semantics!r}")
+
+
 def sweep_shard(
     model: ModelLike | Sequence[ModelLike],
     gpu: GpuLike | Sequence[GpuLike] = "H100",
@@ -297,6 +309,7 @@ def sweep_shard(
     progress: bool | None = None,
     compression: Compression = "zstd",
     overwrite: bool = False,
+    semantics: Literal["epoch", "serving"] = "serving",
 ) -> str | None:
     """Compute part ``shard`` of ``num_shards`` of the grid into its own file in the directory ``path``.
 
@@ -318,8 +331,10 @@ def sweep_shard(
     nothing to do and return None.
 
     Memory stays bounded by ``chunk_rows``: larger parts are streamed to disk. The other
-    arguments are those of ``isw.sweep``.
+    arguments are those of ``isw.sweep``; as in :func:`sweep_to_parquet`, only
+    ``semantics="epoch"`` streams yet (the default, ``"serving"``, is a GridError saying so).
     """
+    _streamable("sweep_shard", semantics)
     _positive("num_shards", num_shards)
     _positive("chunk_rows", chunk_rows)
     _positive("num_threads", num_threads)
@@ -368,6 +383,7 @@ def sweep_to_parquet(
     num_shards: int | None = None,
     compression: Compression = "zstd",
     overwrite: bool = False,
+    semantics: Literal["epoch", "serving"] = "serving",
 ) -> list[str]:
     """Evaluate a grid of any size into a Parquet dataset (the directory ``path``), in bounded memory.
 
@@ -396,7 +412,14 @@ def sweep_to_parquet(
     dies, and writes its own file, so only paths travel back. It joins the Ray cluster that
     ``ray.init`` connected to (or starts a local one); ``path`` must then be a directory that
     every worker node sees at the same path (a shared filesystem).
+
+    Only ``semantics="epoch"`` streams yet: the default semantics of ``isw.sweep``, ``"serving"``,
+    is one call into Rust that cannot be cut into parts, so it is a GridError saying to pass
+    ``semantics="epoch"`` (the rows are then those of ``isw.sweep(..., semantics="epoch")``) or to
+    sweep serving in memory. The argument is required in effect, so that the same arguments never
+    mean different rows here and in ``isw.sweep``.
     """
+    _streamable("sweep_to_parquet", semantics)
     if backend not in ("local", "ray"):
         raise GridError(f"grid: backend must be 'local' or 'ray', got {backend!r}")
     _positive("chunk_rows", chunk_rows)
@@ -451,7 +474,9 @@ def _import_ray() -> Any:
 def _shard_task(axes: dict[str, Any], shard: int, num_shards: int, path: str,
                 kwargs: dict[str, Any]) -> str | None:
     """One part, in a Ray worker."""
-    return sweep_shard(**axes, shard=shard, num_shards=num_shards, path=path, progress=False, **kwargs)
+    return sweep_shard(**axes, shard=shard, num_shards=num_shards, path=path, progress=False,
+                       semantics="epoch",
+                       **kwargs)
 
 
 _REMOTE: dict[int, Any] = {}

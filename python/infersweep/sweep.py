@@ -358,7 +358,7 @@ def sweep(
     progress: bool | None = None,
     chunk_rows: int | None = None,
     max_rows: int | None = None,
-    semantics: Literal["epoch", "serving"] = "epoch",
+    semantics: Literal["epoch", "serving"] = "serving",
     tp: Any = None,
     pp: Any = None,
     ep: Any = None,
@@ -369,8 +369,12 @@ def sweep(
 ) -> pl.DataFrame:
     """Evaluate every configuration of the grid: one row per configuration.
 
-    Each row carries its inputs and the token latency, speed, cost, utilisation and the winning
-    layout with its four time components (docs/model.md §5-7). Rows that do not fit in memory
+    The default semantics is ``"serving"`` (deployable layouts and a real server's costs; last
+    paragraphs); ``semantics="epoch"`` is the paper's model, exact to the notebook, which the
+    next paragraphs describe (its columns are OUTPUT_COLUMNS, serving's SERVING_OUTPUT_COLUMNS).
+
+    Under ``epoch`` each row carries its inputs and the token latency, speed, cost, utilisation
+    and the winning layout with its four time components (docs/model.md §5-7). Rows that do not fit in memory
     are data: ``feasible`` is false, latency and cost are ``inf`` and the components NaN.
     With ``seq_len`` S > 1 each pass yields S positions per sequence: ``token_latency_s`` is
     the pass time and speeds and costs count S tokens per sequence per pass. In ``epoch``
@@ -394,26 +398,36 @@ def sweep(
     range, as every spec field has (README, "Accepted ranges"): n_gpus and batch_size in
     [1e-6, 1e12], context_len in [0, 1e12], seq_len in [1, 1e12].
 
-    ``semantics="serving"`` (docs/serving.md) evaluates deployable integer layouts instead:
-    ``tp``, ``pp``, ``ep`` and ``attention_dp`` are integer axes (None: searched over every valid
-    layout of ``n_gpus``), with an ``isw.Runtime`` (default ``Runtime.default()``) and an
-    ``isw.Precision``; ``spec_dec`` is an ``isw.DraftHeads`` (MTP, Eagle) or ``isw.DraftModel``
-    (or a list of them and None, one sweep each, concatenated; docs/serving.md §D), which adds
-    ``tokens_per_step``, ``draft_s``, ``verify_s`` and ``tpot_s``; ``use_pp`` does not apply,
-    and the sweep is one call into
-    Rust (no ``chunk_rows``, no progress bar yet). ``runtime`` may be a calibrated
-    ``isw.Profile`` (``isw.calibrate``, ``isw.shipped_profiles()``); with one, ``uncertainty=0.8``
-    adds ``tpot_s_lo``/``tpot_s_hi`` and the bounds of the speeds and the cost: the central 80%
-    interval from the profile's parameter covariance and residual spread (docs/calibration.md).
+    ``semantics="serving"`` (the default: CHANGELOG.md; docs/serving.md) evaluates deployable
+    integer layouts: ``tp``, ``pp``, ``ep`` and ``attention_dp`` are integer axes (None: searched
+    over every valid layout of ``n_gpus``), with an ``isw.Runtime`` (default ``Runtime.default()``)
+    and an ``isw.Precision``; ``n_gpus`` and ``batch_size`` are positive integers; ``spec_dec`` is
+    an ``isw.DraftHeads`` (MTP, Eagle) or an ``isw.DraftModel`` (or a list of them and None, one
+    sweep each, concatenated; docs/serving.md §D), which adds ``draft``, ``draft_tokens``,
+    ``tokens_per_step``, ``draft_s``, ``verify_s`` and ``tpot_s``; ``use_pp`` does not apply, and
+    the sweep is one call into Rust (no ``chunk_rows``, no progress bar yet): each of those, an
+    ``isw.SpecDec`` and a column only `epoch` has, is a GridError saying to pass
+    ``semantics="epoch"``, the paper's continuous model, which the paragraphs above describe.
+    ``runtime`` may be a calibrated ``isw.Profile`` (``isw.calibrate``, ``isw.shipped_profiles()``);
+    with one, ``uncertainty=0.8`` adds ``tpot_s_lo``/``tpot_s_hi`` and the bounds of the speeds and
+    the cost: the central 80% interval from the profile's parameter covariance and residual spread
+    (docs/calibration.md).
     """
     serving_args = {"tp": tp, "pp": pp, "ep": ep, "attention_dp": attention_dp, "runtime": runtime,
                     "precision": precision}
+    if semantics == "serving" and isinstance(columns, str):  # one column's name, not its letters
+        columns = [columns]
     if uncertainty is not None and semantics != "serving":
         raise GridError("grid: field 'uncertainty' needs semantics='serving' and a calibrated runtime "
                         "profile")
+    if semantics == "serving" and progress:
+        raise GridError("grid: field 'progress' does not apply to semantics='serving' (the default) yet: "
+                        "a serving sweep is one call into Rust, without a bar; pass semantics='epoch' "
+                        "for the paper's model in chunks with one")
     if semantics == "serving" and chunk_rows is not None:
-        raise GridError("grid: field 'chunk_rows' does not apply to semantics='serving' yet "
-                        "(a serving sweep is one call into Rust)")
+        raise GridError("grid: field 'chunk_rows' does not apply to semantics='serving' (the default) "
+                        "yet: a serving sweep is one call into Rust; pass semantics='epoch' for the "
+                        "paper's model in chunks")
     if semantics == "serving" and (uncertainty is not None or hasattr(runtime, "log_covariance")):
         from .uncertainty import sweep_profile
 
@@ -447,7 +461,9 @@ def _sweep_serving(model: Any, gpu: Any, n_gpus: Numbers, batch_size: Numbers, c
     if grid not in ("product", "zip"):
         raise GridError(f"grid: must be 'product' or 'zip', got {grid!r}")
     if any(bool(p) for p in _as_list(use_pp)):
-        raise GridError("grid: field 'use_pp' does not apply to semantics='serving'; pin or search 'pp'")
+        raise GridError("grid: field 'use_pp' does not apply to semantics='serving' (the default), which "
+                        "searches integer pipeline degrees (pin one with pp=); pass semantics='epoch' for "
+                        "the paper's continuous PP search")
     specs = _as_list(spec_dec)
     if len(specs) > 1:
         from .speculative import sweep_each
@@ -456,6 +472,7 @@ def _sweep_serving(model: Any, gpu: Any, n_gpus: Numbers, batch_size: Numbers, c
                                                    use_pp, s, grid, columns, num_threads, max_rows, args),
                           specs)
     check_threads(num_threads)
+    _check_serving_columns(columns)
     models = [lookup_model(m) for m in _as_list(model)]
     gpus = [lookup_gpu(g) for g in _as_list(gpu)]
     axes = {k: _numbers(k, v) for k, v in (("n_gpus", n_gpus), ("batch_size", batch_size),
@@ -466,3 +483,17 @@ def _sweep_serving(model: Any, gpu: Any, n_gpus: Numbers, batch_size: Numbers, c
     return sweep_serving(models, gpus, axes["n_gpus"], axes["batch_size"], axes["context_len"],
                          axes["seq_len"], spec_dec=specs[0],
                          grid=grid, num_threads=num_threads, columns=columns, **args)
+
+
+def _check_serving_columns(columns: Sequence[str] | str | None) -> None:
+    """A GridError for a requested column only `epoch` has (the layout's real degrees, the drafter),
+    saying so; any other name is serving.py's to check."""
+    from .serving import SERVING_INPUT_COLUMNS, SERVING_OUTPUT_COLUMNS
+
+    cols = [columns] if isinstance(columns, str) else list(columns or [])
+    serving = set(SERVING_INPUT_COLUMNS + SERVING_OUTPUT_COLUMNS)
+    epoch_only = [c for c in cols if c in INPUT_COLUMNS + OUTPUT_COLUMNS and c not in serving]
+    if epoch_only:
+        raise GridError(f"grid: column {epoch_only[0]!r} is epoch's only; semantics='serving' (the default) "
+                        f"has {SERVING_INPUT_COLUMNS + SERVING_OUTPUT_COLUMNS}; pass semantics='epoch' "
+                        f"for the paper's columns")

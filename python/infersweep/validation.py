@@ -123,7 +123,7 @@ def predict_epoch(r: Mapping[str, Any], runtime: Any) -> Prediction:
     x = epoch_inputs(r)
     try:
         out = sweep(m, g, n_gpus=x["n_gpus"], batch_size=x["batch_size"], context_len=x["context_len"],
-                    use_pp=x["use_pp"], columns=["token_latency_s", "feasible"])
+                    use_pp=x["use_pp"], columns=["token_latency_s", "feasible"], semantics="epoch")
     except InfersweepError as e:
         raise Unexpressible(f"epoch: {e}") from None
     inputs = {**x, "weight_bytes": m.weight_bytes, "kv_bytes": m.kv_element_bytes,

@@ -55,9 +55,10 @@ def positive_int(minimum: int, maximum: int | None = None) -> Callable[[str], in
 
 
 def catalog_hint(message: str) -> str:
-    return message.replace("infersweep.catalog_models()", f"`{PROG} models`").replace(
-        "infersweep.catalog_gpus()", f"`{PROG} gpus`"
-    )
+    """A library message in the command line's terms (its catalog commands, its --semantics)."""
+    return (message.replace("infersweep.catalog_models()", f"`{PROG} models`")
+            .replace("infersweep.catalog_gpus()", f"`{PROG} gpus`")
+            .replace("pass semantics='epoch'", "pass --semantics epoch"))
 
 
 #: What a model argument may be, for --help.

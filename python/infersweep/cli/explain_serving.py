@@ -36,8 +36,9 @@ def _gb(x: float) -> str:
 
 def cmd_explain_serving(args: argparse.Namespace) -> int:
     if args.use_pp or args.spec_dec is not None:
-        raise GridError(f"explain: {'--pp' if args.use_pp else '--spec-dec'} is epoch's only; with "
-                        "--semantics serving the pipeline degree is searched (pin it with --pp-degree)")
+        raise GridError(f"explain: {'--pp' if args.use_pp else '--spec-dec'} is epoch's only; pass "
+                        "--semantics epoch (the default, serving, searches the pipeline degree: pin it "
+                        "with --pp-degree)")
     e = explain(args.model, args.gpu, n_gpus=args.n_gpus, batch_size=args.batch_size,
                 context_len=args.context, seq_len=args.seq_len, semantics="serving", tp=args.tp,
                 pp=args.pp_degree, ep=args.ep, attention_dp=args.attention_dp,

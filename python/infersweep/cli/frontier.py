@@ -20,16 +20,29 @@ from ..plot import g3, layout_text, plot_frontiers, point_text, require_matplotl
 from ..specs import Model, SpecDec
 from .catalog import gpu_terms
 from .output import check_writable, context_text, money, text_table, write_data
+from .sweep import epoch_flags, serving_flags
+from .validate import _runtime
 
 
 @dataclass(frozen=True)
 class Setting:
+    """One frontier to compute: under ``semantics="epoch"`` the paper's search (``use_pp``,
+    ``spec_dec``); under ``"serving"`` (the default) the serving grid (``n_gpus``, ``batch_size``,
+    ``max_gpus``; None: the defaults of :func:`infersweep.frontier`) and ``runtime`` (None:
+    ``Runtime.default()``; ``profile`` names it)."""
+
     model: Model
     gpu: str
     context_len: float = 0.0
     spec_dec: SpecDec | None = None
     use_pp: bool = True
     max_throughput: float = math.inf
+    semantics: str = "serving"
+    n_gpus: tuple[int, ...] | None = None
+    batch_size: tuple[int, ...] | None = None
+    max_gpus: int | None = None
+    runtime: Any = None
+    profile: str | None = None
 
     def describe(self, parts: Sequence[str] = ("model", "gpu", "context", "spec_dec")) -> str:
         out = []
@@ -41,14 +54,17 @@ class Setting:
             out.append(self.gpu)
         if "context" in parts:
             out.append(f"context {context_text(self.context_len)}")
-        if "spec_dec" in parts:
+        if "spec_dec" in parts and self.semantics != "serving":
             sd = self.spec_dec
             out.append(
                 "no spec. dec."
                 if sd is None
                 else f"spec. dec. {sd.drafter_model.name} α={sd.acceptance:g}, γ≤{sd.gamma_max}"
             )
-        if "pp" in parts:
+        if "pp" in parts and self.semantics == "serving":
+            rt = "isw.Runtime.default()" if self.profile is None else f"profile {self.profile}"
+            out.append(f"serving semantics, {rt}")
+        elif "pp" in parts:
             out.append("pipeline parallelism allowed" if self.use_pp else "no pipeline parallelism")
         if "throughput" in parts and math.isfinite(self.max_throughput):
             out.append(f"≤ {g3(self.max_throughput)} tok/s per instance")
@@ -71,8 +87,22 @@ def labels_for(settings: Sequence[Setting]) -> tuple[list[str], str]:
 
 
 def run_frontier(
-    s: Setting, resolution: int, n_targets: int = 1000, num_threads: int | None = None
+    s: Setting, resolution: int | None = None, n_targets: int | None = None, num_threads: int | None = None
 ) -> pl.DataFrame:
+    """The frontier of one setting (``resolution`` and ``n_targets``: epoch's; None: the paper's)."""
+    if s.semantics == "serving":
+        return compute_frontier(
+            s.model,
+            s.gpu,
+            context_len=s.context_len,
+            max_throughput=s.max_throughput,
+            num_threads=num_threads,
+            semantics="serving",
+            n_gpus=s.n_gpus,
+            batch_size=s.batch_size,
+            max_gpus=s.max_gpus,
+            runtime=s.runtime,
+        )
     return compute_frontier(
         s.model,
         s.gpu,
@@ -80,10 +110,25 @@ def run_frontier(
         use_pp=s.use_pp,
         spec_dec=s.spec_dec,
         max_throughput=s.max_throughput,
-        resolution=resolution,
-        n_targets=n_targets,
+        resolution=400 if resolution is None else resolution,
+        n_targets=1000 if n_targets is None else n_targets,
         num_threads=num_threads,
+        semantics="epoch",
     )
+
+
+def grid_text(s: Setting) -> str:
+    """How the frontier was searched, in a line (the defaults a user cannot see, said)."""
+    if s.semantics != "serving":
+        return ""
+    from ..frontier import SERVING_MAX_BATCH, SERVING_MAX_GPUS, serving_gpu_counts
+
+    ns = list(s.n_gpus) if s.n_gpus is not None else serving_gpu_counts(s.max_gpus or SERVING_MAX_GPUS)
+    counts = (", ".join(str(n) for n in ns) if len(ns) <= 12
+              else f"{ns[0]}, {ns[1]}, ..., {ns[-1]} ({len(ns)} counts)")
+    batches = (", ".join(str(b) for b in s.batch_size) if s.batch_size is not None else
+               f"2^(k/4) rounded, 1 to {SERVING_MAX_BATCH}, plus the largest that fits at each GPU count")
+    return f"  grid: GPU counts {counts}; batch sizes {batches}; every valid integer layout at each point"
 
 
 def key_points(front: pl.DataFrame) -> dict[str, dict[str, Any]]:
@@ -140,22 +185,37 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         check_writable(args.out)
     if args.data is not None:
         check_writable(args.data)
+    serving = args.semantics == "serving"
+    epoch_flags(args, {"--pp/--no-pp": args.use_pp is not None, "--resolution": args.resolution is not None,
+                       "--targets": args.targets is not None,
+                       "--spec-dec": args.spec_dec is not None and any(s is not None for s in args.spec_dec)})
+    serving_flags(args, {"--n-gpus": args.n_gpus, "--batch-size": args.batch_size,
+                         "--max-gpus": args.max_gpus, "--profile": args.profile})
+    runtime = _runtime(args, "frontier") if serving else None
     settings = [
-        Setting(m, g, c, sd, args.use_pp, args.max_throughput)
+        Setting(m, g, c, sd, True if args.use_pp is None else args.use_pp, args.max_throughput,
+                args.semantics, None if args.n_gpus is None else tuple(args.n_gpus),
+                None if args.batch_size is None else tuple(args.batch_size), args.max_gpus, runtime,
+                args.profile)
         for m, g, c, sd in itertools.product(
             args.model, args.gpu or ["H100"], args.context or [0.0], args.spec_dec or [None]
         )
     ]
+    resolution = 400 if args.resolution is None else args.resolution
     labels, title = labels_for(settings)
     fronts: dict[str, pl.DataFrame] = {}
     for s, label in zip(settings, labels, strict=True):
         t0 = time.perf_counter()
-        front = run_frontier(s, args.resolution, args.targets, args.threads)
+        front = run_frontier(s, resolution, args.targets, args.threads)
         secs = time.perf_counter() - t0
         fronts[label] = front
         print(f"== {s.describe(('model', 'gpu', 'context', 'spec_dec', 'pp', 'throughput'))} ==")
         print(f"  {gpu_terms(lookup_gpu(s.gpu))}")
-        print(f"{front.height} frontier points (resolution {args.resolution}, {secs:.1f} s)")
+        if serving:
+            print(grid_text(s))
+            print(f"{front.height} frontier points ({secs:.1f} s)")
+        else:
+            print(f"{front.height} frontier points (resolution {resolution}, {secs:.1f} s)")
         pts = key_points(front)
         if not pts:
             print("  no feasible point: nothing fits under these limits\n")

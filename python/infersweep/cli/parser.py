@@ -8,7 +8,9 @@ import textwrap
 from pathlib import Path
 
 from .._core import __version__
+from ..frontier import SERVING_MAX_BATCH, SERVING_MAX_GPUS
 from ..plot import FORMATS as PLOT_FORMATS
+from ..serving import SERVING_INPUT_COLUMNS, SERVING_OUTPUT_COLUMNS
 from ..sweep import INPUT_COLUMNS, MAX_THREADS, OUTPUT_COLUMNS
 from .args import (
     DATA_FORMATS,
@@ -107,6 +109,38 @@ def _add_contexts(p: argparse.ArgumentParser) -> None:
     )
 
 
+#: What --semantics means, for --help (the default is serving: CHANGELOG.md, Unreleased).
+SEMANTICS_HELP = ("serving (the default): deployable integer layouts, per-GPU memory and a real server's "
+                  "costs under isw.Runtime.default() (docs/serving.md; the README's Accuracy section: "
+                  "closer to measured deployments); epoch: the paper's continuous model, exact to its "
+                  "notebook (docs/model.md)")
+#: How the default serving frontier's grid is built (shown in --help and docs).
+SERVING_GRID_HELP = (f"GPU counts 1, 2, 4, 8, then multiples of 8 up to --max-gpus (default "
+                     f"{SERVING_MAX_GPUS}); batch sizes 2^(k/4) rounded, 1 to {SERVING_MAX_BATCH}, plus the "
+                     "largest batch that fits at each GPU count; every valid integer layout at each point")
+
+
+def _add_semantics(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--semantics", choices=("epoch", "serving"), default="serving",
+                   help=f"{SEMANTICS_HELP} (default: %(default)s)")
+
+
+def _add_serving(p: argparse.ArgumentParser, many: bool) -> None:
+    """--tp, --pp-degree, --ep, --attention-dp (pinned degrees; searched by default) and --profile."""
+    for flag, what in (("--tp", "attention tensor-parallel degree"), ("--pp-degree", "pipeline stages"),
+                       ("--ep", "expert-parallel degree"),
+                       ("--attention-dp", "attention data-parallel groups")):
+        if many:
+            p.add_argument(flag, nargs="+", action="extend", type=int, default=None, metavar="K",
+                           help=f"serving only: pin the {what}, one or several values (default: searched)")
+        else:
+            p.add_argument(flag, type=int, default=None, metavar="K",
+                           help=f"serving only: pin the {what} (default: searched)")
+    p.add_argument("--profile", metavar="NAME|PATH",
+                   help="serving only: a shipped runtime profile (tensorrt-llm, vllm) or a profile TOML "
+                   "(default: isw.Runtime.default())")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -124,14 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
         "frontier",
         formatter_class=_Formatter,
         help="the speed–cost Pareto frontier of a model on a GPU",
-        description="Epoch's speed–cost frontier (docs/model.md §7): for a model on a GPU, the cheapest "
-        "configuration at every speed. Prints the fastest, preferred and cheapest "
-        "points and a sample of the frontier; writes a plot and the points on request. "
-        "Several --model/--gpu/--context/--spec-dec values give one frontier each "
-        "(their product), drawn on one plot.",
+        description="The speed–cost frontier: for a model on a GPU, the cheapest configuration at every "
+        "speed. Prints the fastest, preferred and cheapest points and a sample of the frontier; writes a "
+        "plot and the points on request. Several --model/--gpu/--context/--spec-dec values give one "
+        "frontier each (their product), drawn on one plot. Under --semantics serving (the default) it is "
+        f"the exact Pareto front of a serving sweep over deployable configurations: {SERVING_GRID_HELP}. "
+        "Under --semantics epoch it is Epoch's frontier (docs/model.md §7): --resolution × --resolution "
+        "continuous GPU counts and batch sizes, every layout searched, --targets latency targets.",
         epilog="examples:\n"
         "  infersweep frontier --model Llama-3-70B --gpu H100 --out frontier.png\n"
-        "  infersweep frontier -m Llama-3-70B --spec-dec none Llama-3-8B-MQA:0.8 "
+        "  infersweep frontier -m Llama-3-70B -g H200-SXM --context 4k --profile tensorrt-llm\n"
+        "  infersweep frontier --semantics epoch -m Llama-3-70B --spec-dec none Llama-3-8B-MQA:0.8 "
         "--out sd.html\n"
         "  infersweep frontier -m Llama-3-70B -g A100 H100 H200 --context 100k "
         "--data fronts.parquet",
@@ -145,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=spec_dec,
         default=None,
         metavar="DRAFTER:ALPHA[:GAMMA]",
-        help="speculative decoding with a catalog drafter, acceptance α in [0, 1) and longest draft "
-        "(default 5); 'none' for plain decoding",
+        help="epoch only: speculative decoding with a catalog drafter, acceptance α in [0, 1) and longest "
+        "draft (default 5); 'none' for plain decoding",
     )
     p.add_argument(
         "--max-throughput",
@@ -159,23 +196,37 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument(
         "--pp",
         dest="use_pp",
-        action="store_true",
-        default=True,
-        help=f"allow pipeline parallelism (the default here: {PP_WHY})",
+        action="store_const",
+        const=True,
+        help=f"epoch only: allow pipeline parallelism (the default under epoch: {PP_WHY}; serving "
+        "searches integer pipeline degrees)",
     )
-    pp.add_argument("--no-pp", dest="use_pp", action="store_false", help="no pipeline parallelism")
+    pp.add_argument("--no-pp", dest="use_pp", action="store_const", const=False,
+                    help="epoch only: no pipeline parallelism")
     p.add_argument(
         "--resolution",
         type=positive_int(2),
-        default=400,
-        help="grid points per axis (GPU counts × batch sizes); the paper uses 400 (default: %(default)s)",
+        default=None,
+        help="epoch only: grid points per axis (GPU counts × batch sizes); the paper uses 400 (the default)",
     )
     p.add_argument(
         "--targets",
         type=positive_int(1),
-        default=1000,
-        help="latency targets (default: the paper's %(default)s)",
+        default=None,
+        help="epoch only: latency targets (default: the paper's 1000)",
     )
+    _add_semantics(p)
+    p.add_argument("--n-gpus", "-n", nargs="+", action="extend", type=positive_int(1), default=None,
+                   metavar="N", help="serving only: the GPU counts (default: 1, 2, 4, 8, then multiples of 8 "
+                   "up to --max-gpus)")
+    p.add_argument("--max-gpus", type=positive_int(1), default=None, metavar="N",
+                   help=f"serving only: the top of the default GPU counts (default {SERVING_MAX_GPUS})")
+    p.add_argument("--batch-size", "-b", nargs="+", action="extend", type=positive_int(1), default=None,
+                   metavar="B", help=f"serving only: the batch sizes (default: 2^(k/4) rounded, 1 to "
+                   f"{SERVING_MAX_BATCH}, plus the largest that fits at each GPU count)")
+    p.add_argument("--profile", metavar="NAME|PATH",
+                   help="serving only: a shipped runtime profile (tensorrt-llm, vllm) or a profile TOML "
+                   "(default: isw.Runtime.default())")
     p.add_argument(
         "--rows",
         type=positive_int(2),
@@ -189,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="plot title")
     p.add_argument("--threads", type=positive_int(1, MAX_THREADS),
                    help=f"threads for the engine, 1 to {MAX_THREADS} (default: all cores)")
-    p.set_defaults(func=cmd_frontier)
+    p.set_defaults(func=cmd_frontier, use_pp=None)
 
     # -- sweep
     p = sub.add_parser(
@@ -199,12 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evaluate every configuration of a grid: the cartesian product of the values "
         "(--grid product) or the lists row by row (--grid zip; length-1 lists "
         "broadcast). Each row has the token latency, speed, cost, MFU, the time "
-        "components and the winning layout. Without --out a readable table is printed.",
+        "components and the winning layout. Without --out a readable table is printed. "
+        "Under --semantics serving (the default) GPU counts and batches are integers and the layout "
+        "is the fastest valid integer one (or pinned with --tp/--pp-degree/--ep/--attention-dp); "
+        "--semantics epoch is the paper's continuous model (with --pp, --spec-dec, --chunk-rows).",
         epilog="examples:\n"
         "  infersweep sweep -m Llama-3-70B --n-gpus 8 16 32 --batch-size 1 4 16\n"
         "  infersweep sweep -m Llama-3-70B Llama-3-405B -g H100 H200 --n-gpus 8 16 64 "
         "--batch-size 1 64 256 --context 0 8k --out results.parquet\n"
-        "  infersweep sweep -m Llama-3-70B --n-gpus 8 16 --batch-size 16 64 --grid zip "
+        "  infersweep sweep -m Llama-3-70B -g H200-SXM -n 8 --tp 8 -b 1 64 --context 4k --profile vllm\n"
+        "  infersweep sweep --semantics epoch -m Llama-3-70B --n-gpus 8 16 --batch-size 16 64 --grid zip "
         "--spec-dec none Llama-3-8B-MQA:0.8",
     )
     _add_model_gpu(p, many=True)
@@ -215,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="extend",
         type=number,
         metavar="N",
-        help="GPU counts (real numbers allowed, as in the paper; default 8)",
+        help="GPU counts (default 8; real numbers allowed under --semantics epoch, as in the paper)",
     )
     p.add_argument(
         "--batch-size",
@@ -237,14 +292,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pp = p.add_mutually_exclusive_group()
     pp.add_argument(
-        "--pp", dest="use_pp", action="store_const", const=[True], help="allow pipeline parallelism"
+        "--pp", dest="use_pp", action="store_const", const=[True],
+        help="epoch only: allow pipeline parallelism (serving searches integer degrees: --pp-degree pins one)"
     )
     pp.add_argument(
         "--no-pp",
         dest="use_pp",
         action="store_const",
         const=[False],
-        help=f"no pipeline parallelism (the default here: {NO_PP_WHY})",
+        help=f"epoch only: no pipeline parallelism (the default under epoch: {NO_PP_WHY})",
     )
     pp.add_argument(
         "--use-pp",
@@ -252,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         type=boolean,
         metavar="BOOL",
-        help="a list of pipeline-parallelism settings, e.g. --use-pp false true",
+        help="epoch only: a list of pipeline-parallelism settings, e.g. --use-pp false true",
     )
     p.add_argument(
         "--spec-dec",
@@ -260,8 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="extend",
         type=spec_dec,
         metavar="DRAFTER:ALPHA[:GAMMA]",
-        help="speculative-decoding settings; 'none' for plain decoding (default none)",
+        help="epoch only: speculative-decoding settings; 'none' for plain decoding (default none)",
     )
+    _add_semantics(p)
+    _add_serving(p, many=True)
     p.add_argument(
         "--grid",
         choices=("product", "zip"),
@@ -271,16 +329,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--columns",
         nargs="+",
-        choices=INPUT_COLUMNS + OUTPUT_COLUMNS,
+        choices=list(dict.fromkeys(INPUT_COLUMNS + OUTPUT_COLUMNS + SERVING_INPUT_COLUMNS
+                                   + SERVING_OUTPUT_COLUMNS)),
         metavar="COL",
-        help="keep only these columns (printed as they are)",
+        help="keep only these columns (printed as they are; each semantics has its own: isw.sweep)",
     )
     p.add_argument("--max-rows", type=positive_int(1), help="refuse grids with more rows")
     p.add_argument(
         "--chunk-rows",
         type=positive_int(1),
         default=None,
-        help="rows per engine call (default: adaptive, about 0.25 s of work per call)",
+        help="epoch only: rows per engine call (default: adaptive, about 0.25 s of work per call)",
     )
     p.add_argument("--threads", type=positive_int(1, MAX_THREADS),
                    help=f"threads for the engine, 1 to {MAX_THREADS} (default: all cores)")
@@ -290,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="progress",
         action="store_const",
         const=True,
-        help="always show a progress bar on stderr (default: for long sweeps on a terminal)",
+        help="epoch only: always show a progress bar on stderr (default: for long sweeps on a terminal)",
     )
     prog.add_argument(
         "--no-progress", dest="progress", action="store_const", const=False, help="never show it"
@@ -329,7 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
         "compute) with its share; the winning layout; what bounds it; and, when it "
         "does not fit, by how much. The same breakdown as data: isw.explain(...).",
         epilog="examples:\n  infersweep explain --model Llama-3-70B --gpu H100 --n-gpus 8 --batch-size 64\n"
-        "  infersweep explain --semantics serving --tp 8 -m Llama-3-70B -g H100 -n 8 -b 64 --context 2000",
+        "  infersweep explain --tp 8 -m Llama-3-70B -g H100 -n 8 -b 64 --context 2000 --profile vllm\n"
+        "  infersweep explain --semantics epoch -m Llama-3-70B -g H100 -n 8 -b 64",
     )
     _add_model_gpu(p, many=False)
     p.add_argument("--n-gpus", "-n", type=number, required=True, metavar="N", help="GPUs")
@@ -347,32 +407,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pp = p.add_mutually_exclusive_group()
     pp.add_argument(
-        "--pp", dest="use_pp", action="store_true", default=False, help="allow pipeline parallelism"
+        "--pp", dest="use_pp", action="store_true", default=False,
+        help="epoch only: allow pipeline parallelism (serving searches integer degrees: --pp-degree pins one)"
     )
     pp.add_argument(
         "--no-pp",
         dest="use_pp",
         action="store_false",
-        help=f"no pipeline parallelism (the default here: {NO_PP_WHY})",
+        help=f"epoch only: no pipeline parallelism (the default under epoch: {NO_PP_WHY})",
     )
     p.add_argument(
         "--spec-dec",
         type=spec_dec,
         default=None,
         metavar="DRAFTER:ALPHA[:GAMMA]",
-        help="speculative decoding",
+        help="epoch only: speculative decoding",
     )
-    p.add_argument("--semantics", choices=("epoch", "serving"), default="epoch",
-                   help="epoch: the paper's forward pass; serving: one decode step of a real server "
-                   "(docs/serving.md) (default: %(default)s)")
-    for flag, what in (("--tp", "attention tensor-parallel degree"), ("--pp-degree", "pipeline stages"),
-                       ("--ep", "expert-parallel degree"),
-                       ("--attention-dp", "attention data-parallel groups")):
-        p.add_argument(flag, type=int, default=None, metavar="K",
-                       help=f"with --semantics serving: pin the {what} (default: searched)")
-    p.add_argument("--profile", metavar="NAME|PATH",
-                   help="with --semantics serving: a shipped runtime profile (tensorrt-llm, vllm) or a "
-                   "profile TOML (default: isw.Runtime.default())")
+    _add_semantics(p)
+    _add_serving(p, many=False)
     p.set_defaults(func=cmd_explain)
 
     # -- demo

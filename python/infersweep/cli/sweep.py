@@ -13,6 +13,7 @@ from ..catalog import gpu as lookup_gpu
 from ..sweep import sweep
 from .catalog import gpu_terms
 from .output import check_writable, terminal_width, write_data
+from .validate import _runtime
 
 
 def _integral(s: pl.Series) -> bool:
@@ -56,9 +57,58 @@ def display_frame(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(cols)
 
 
+def serving_display_frame(df: pl.DataFrame) -> pl.DataFrame:
+    """The readable columns of a serving sweep for printing (short names; integer layouts)."""
+    cols: list[pl.Expr] = [pl.col("model").cast(pl.String), pl.col("gpu").cast(pl.String)]
+    for c, short in (("n_gpus", "N"), ("batch_size", "b"), ("context_len", "context"), ("seq_len", "S")):
+        if c == "seq_len" and (df[c] == 1).all():
+            continue
+        cols.append(pl.col(c).cast(pl.Int64).alias(short))
+    cols += [
+        (pl.col("token_latency_s") * 1e3).round_sig_figs(4).alias("ms/token"),
+        pl.col("tokens_per_s_per_request").round_sig_figs(4).alias("tok/s"),
+        pl.col("usd_per_million_tokens").round_sig_figs(4).alias("$/M tok"),
+        (pl.col("mfu") * 100).round(2).alias("MFU %"),
+        pl.when(pl.col("feasible")).then(pl.lit("fits")).otherwise(pl.lit("no fit")).alias("fit"),
+        pl.col("tp"), pl.col("pp"), pl.col("ep"), pl.col("attention_dp").alias("attn dp"),
+        pl.col("max_batch_size").alias("max b"),
+    ]
+    return df.select(cols)
+
+
+def epoch_flags(args: argparse.Namespace, flags: dict[str, object]) -> None:
+    """Under --semantics serving, a GridError for the first epoch-only flag given."""
+    from ..errors import GridError
+
+    given = [f for f, v in flags.items() if v]
+    if args.semantics == "serving" and given:
+        raise GridError(f"{args.command}: {given[0]} is the paper's model only; pass --semantics epoch "
+                        f"(the default is serving)")
+
+
+def serving_flags(args: argparse.Namespace, flags: dict[str, object]) -> None:
+    """Under --semantics epoch, a GridError for the first serving-only flag given."""
+    from ..errors import GridError
+
+    given = [f for f, v in flags.items() if v is not None]
+    if args.semantics == "epoch" and given:
+        raise GridError(f"{args.command}: {given[0]} needs --semantics serving (the default)")
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_writable(args.out)
+    serving = args.semantics == "serving"
+    epoch_flags(args, {"--pp/--use-pp": args.use_pp is not None and any(args.use_pp),
+                       "--spec-dec": args.spec_dec is not None and any(s is not None for s in args.spec_dec),
+                       "--chunk-rows": args.chunk_rows is not None, "--progress": args.progress})
+    serving_flags(args, {"--tp": args.tp, "--pp-degree": args.pp_degree, "--ep": args.ep,
+                         "--attention-dp": args.attention_dp, "--profile": args.profile})
+    extra = ({"tp": args.tp, "pp": args.pp_degree, "ep": args.ep, "attention_dp": args.attention_dp,
+              "runtime": _runtime(args, "sweep")} if serving else
+             {"progress": args.progress, "chunk_rows": args.chunk_rows,
+              "use_pp": args.use_pp if args.use_pp is not None else [False],
+              "spec_dec": args.spec_dec or [None]})
     t0 = time.perf_counter()
     df = sweep(
         args.model,
@@ -67,14 +117,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         batch_size=args.batch_size or [1],
         context_len=args.context or [0],
         seq_len=args.seq_len or [1],
-        use_pp=args.use_pp if args.use_pp is not None else [False],
-        spec_dec=args.spec_dec or [None],
         grid=args.grid,
         columns=args.columns,
         num_threads=args.threads,
-        progress=args.progress,
-        chunk_rows=args.chunk_rows,
         max_rows=args.max_rows,
+        semantics=args.semantics,
+        **extra,  # type: ignore[arg-type]
     )
     secs = time.perf_counter() - t0
     feasible = f", {int(df['feasible'].sum()):,} feasible" if "feasible" in df.columns else ""
@@ -83,7 +131,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         write_data(df, args.out)
         print(f"{summary}; wrote {df.width} columns to {args.out}")
         return 0
-    shown = df if args.columns else display_frame(df)
+    shown = df if args.columns else (serving_display_frame(df) if serving else display_frame(df))
     width = terminal_width() if sys.stdout.isatty() else 250
     with pl.Config(
         tbl_rows=args.rows,
@@ -96,14 +144,26 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     ):
         print(shown)
     print(summary + ("" if args.columns else "; use --out FILE.parquet for every column"))
-    print(context_lines(args.gpu or ["H100"], args.use_pp))
+    print(context_lines(args.gpu or ["H100"], args.use_pp, args.semantics, args.profile))
     return 0
 
 
-def context_lines(gpus: list[str], use_pp: list[bool] | None) -> str:
+def semantics_line(profile: str | None) -> str:
+    """The serving runtime the figures above are under (the defaults said as such; an epoch
+    table prints as it did before serving became the default)."""
+    rt = "isw.Runtime.default() (docs/serving.md §R; --profile for a calibrated one)" if profile is None \
+        else f"profile {profile}"
+    return (f"  serving semantics (the default; --semantics epoch for the paper's model): integer layouts, "
+            f"runtime {rt}")
+
+
+def context_lines(gpus: list[str], use_pp: list[bool] | None, semantics: str = "epoch",
+                  profile: str | None = None) -> str:
     """What the costs and latencies above depend on that the table does not show: each GPU's
-    price and utilisation caps, and the pipeline-parallelism default."""
+    price and utilisation caps, the semantics and runtime, and the pipeline-parallelism default."""
     lines = [f"  {gpu_terms(lookup_gpu(g))}" for g in dict.fromkeys(gpus)]
-    if use_pp is None:
+    if semantics == "serving":
+        lines.append(semantics_line(profile))
+    if use_pp is None and semantics == "epoch":
         lines.append("  no pipeline parallelism (the default for sweep; --pp allows it, as frontier does)")
     return "\n".join(lines)
