@@ -1,5 +1,5 @@
 //! A pinned-layout serving sweep (1M rows) and the full layout search (N ≤ 64), in Rust.
-//! `cargo bench --bench serving_sweep`.
+//! `cargo bench --bench serving_sweep` (`-- pinned` or `-- search` runs one, for profiling).
 
 use std::time::Instant;
 
@@ -39,7 +39,11 @@ fn main() {
             ),
         ),
     ];
+    let only = std::env::args().skip(1).find(|a| !a.starts_with("--"));
     for (name, g) in cases {
+        if only.as_deref().is_some_and(|o| !name.starts_with(o)) {
+            continue;
+        }
         let total = g.validate().expect("valid grid");
         let mut best = f64::INFINITY;
         for _ in 0..3 {

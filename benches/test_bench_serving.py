@@ -1,4 +1,5 @@
-"""`serving` sweeps: a pinned layout, the full layout search, one row, and the reference.
+"""`serving` sweeps: a pinned layout, the full layout search, one row, one `isw.evaluate` point, and
+the reference.
 
 Run with `pytest benches/test_bench_serving.py --benchmark-enable --benchmark-group-by=group`;
 under plain `pytest` each runs once as a test. No timed assertions: figures in the README.
@@ -63,6 +64,19 @@ def test_serving_search(benchmark) -> None:
 def test_serving_one_row(benchmark) -> None:
     benchmark.group = "serving-one-row"
     assert benchmark(one_row) == 1
+
+
+def test_serving_evaluate_pinned(benchmark) -> None:
+    """`isw.evaluate`'s serving fast path: the one-row sweep above without a DataFrame."""
+    benchmark.group = "serving-evaluate"
+    ev = benchmark(isw.evaluate, MODEL, GPU, 8, 32, 4096, semantics="serving", tp=8)
+    assert ev.tp == 8 and ev.feasible
+
+
+def test_serving_evaluate_searched(benchmark) -> None:
+    benchmark.group = "serving-evaluate"
+    ev = benchmark(isw.evaluate, MODEL, GPU, 8, 32, 4096, semantics="serving")
+    assert ev.tp * ev.attention_dp * ev.pp == 8
 
 
 def serving_frontier() -> int:

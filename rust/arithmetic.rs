@@ -32,9 +32,36 @@ pub fn ffn_flop(ffn_params: f64, sparsity: f64, n: f64, positions: f64) -> f64 {
 /// RW(m, k, n; t): bytes moved by one m×k matmul over n tokens with t-way tensor parallelism.
 #[inline]
 pub fn matmul_traffic(rows: f64, cols: f64, n: f64, t: f64, w: f64, a: f64) -> f64 {
-    let t1 = (rows * t / cols).sqrt().max(1.0).min(t);
-    let t2 = t / t1;
-    rows * cols * w + t1 * cols * n * a + t2 * rows * n * a
+    MatmulShape::new(rows, cols, t, w).traffic(n, a)
+}
+
+/// [`matmul_traffic`] with what does not depend on the tokens done once: the weight bytes
+/// m·k·w and each activation term's coefficient (t1·k, t2·m). `traffic` finishes the same
+/// expression in the same order, so both give the same bits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MatmulShape {
+    weights: f64,
+    inputs: f64,
+    outputs: f64,
+}
+
+impl MatmulShape {
+    #[inline]
+    pub fn new(rows: f64, cols: f64, t: f64, w: f64) -> Self {
+        let t1 = (rows * t / cols).sqrt().max(1.0).min(t);
+        let t2 = t / t1;
+        Self {
+            weights: rows * cols * w,
+            inputs: t1 * cols,
+            outputs: t2 * rows,
+        }
+    }
+
+    /// RW over n tokens of `a` bytes per activation.
+    #[inline]
+    pub fn traffic(&self, n: f64, a: f64) -> f64 {
+        self.weights + self.inputs * n * a + self.outputs * n * a
+    }
 }
 
 /// RW_attn(n; t): the attention projections of one layer with `w` bytes per weight
@@ -50,15 +77,46 @@ pub fn attention_traffic(
     w: f64,
     a: f64,
 ) -> f64 {
-    let d = model.d_model;
-    let out = matmul_traffic(d, heads_x_head_dim, n, t, w, a);
-    match model.mla {
-        None => matmul_traffic(attention_width, d, n, t, w, a) + out,
-        Some(mla) => {
-            let cq = model.mla_compressed_width(mla);
-            matmul_traffic(cq, d, n, t, w, a)
-                + matmul_traffic(attention_width, cq, n, t, w, a)
-                + out
+    AttentionShape::new(model, attention_width, heads_x_head_dim, t, w).traffic(n, a)
+}
+
+/// [`attention_traffic`]'s matmuls as [`MatmulShape`]s: the QKV (or MLA's down- and
+/// up-projection) and output projections of one layer on t GPUs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AttentionShape {
+    /// QKV, or MLA's down-projection then up-projection.
+    first: MatmulShape,
+    up: Option<MatmulShape>,
+    out: MatmulShape,
+}
+
+impl AttentionShape {
+    #[inline]
+    pub fn new(model: &Model, attention_width: f64, heads_x_head_dim: f64, t: f64, w: f64) -> Self {
+        let d = model.d_model;
+        let out = MatmulShape::new(d, heads_x_head_dim, t, w);
+        match model.mla {
+            None => Self {
+                first: MatmulShape::new(attention_width, d, t, w),
+                up: None,
+                out,
+            },
+            Some(mla) => {
+                let cq = model.mla_compressed_width(mla);
+                Self {
+                    first: MatmulShape::new(cq, d, t, w),
+                    up: Some(MatmulShape::new(attention_width, cq, t, w)),
+                    out,
+                }
+            }
+        }
+    }
+
+    #[inline]
+    pub fn traffic(&self, n: f64, a: f64) -> f64 {
+        match self.up {
+            None => self.first.traffic(n, a) + self.out.traffic(n, a),
+            Some(up) => self.first.traffic(n, a) + up.traffic(n, a) + self.out.traffic(n, a),
         }
     }
 }

@@ -151,6 +151,25 @@ pub fn row_indices<const N: usize>(lens: [usize; N], zip: bool, row: usize) -> [
     out
 }
 
+/// The axis indices of the row after the one `ix` holds (the [`row_indices`] of `row + 1`
+/// from those of `row`, without a division per axis).
+#[inline]
+pub fn next_row_indices<const N: usize>(lens: [usize; N], zip: bool, ix: &mut [usize; N]) {
+    for i in (0..N).rev() {
+        if zip {
+            if lens[i] != 1 {
+                ix[i] += 1;
+            }
+        } else {
+            ix[i] += 1;
+            if ix[i] < lens[i] {
+                return;
+            }
+            ix[i] = 0;
+        }
+    }
+}
+
 impl Grid {
     fn lens(&self) -> [usize; 8] {
         [
@@ -251,8 +270,8 @@ macro_rules! columns {
         struct Block<'a> { $($name: &'a mut [MaybeUninit<$ty>],)* }
 
         /// One row of every column.
-        #[derive(Clone, Copy, Default)]
-        struct Row { $($name: $ty,)* }
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct Row { $(pub $name: $ty,)* }
 
         impl Block<'_> {
             fn len(&self) -> usize {
@@ -303,6 +322,9 @@ macro_rules! columns {
         }
     };
 }
+
+/// The serving sweep's columns use the same buffers (`crate::serving::sweep`).
+pub(crate) use columns;
 
 columns! {
     model: u32,

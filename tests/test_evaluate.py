@@ -85,7 +85,6 @@ def test_a_changed_spec_is_not_served_from_the_cache():
     ("batch_size", {"batch_size": True}),
     ("batch_size", {"batch_size": [1, 2]}),
     ("use_pp", {"use_pp": 1}),
-    ("semantics", {"semantics": "serving"}),
     ("semantics", {"semantics": "paper"}),
 ])
 def test_bad_input_is_a_grid_error_naming_the_field(field, kwargs):

@@ -21,7 +21,7 @@ from .frontier import pareto_front, preferred
 from .hf_config import from_hf_config
 from .plan_plot import plot_plan
 from .planner import plan
-from .point import Evaluation, evaluate
+from .point import Evaluation, ServingEvaluation, evaluate
 from .scaling import (
     FrontierFit,
     SizeEstimate,
@@ -58,6 +58,7 @@ __all__ = [
     "Precision",
     "Profile",
     "Runtime",
+    "ServingEvaluation",
     "ServingExplanation",
     "SizeEstimate",
     "SpecDec",

@@ -50,6 +50,20 @@ def evaluate_point(
     feasible, (kernel, network latency, network bandwidth, memory, compute),
     (two_d_tp, pp, ep, tp_ffn, tp_attention, attention_scaledown))."""
 
+class ServingPoint:
+    """A validated (model, GPU, precision, runtime) of serving semantics for serving_point."""
+
+    def __new__(
+        cls, model: dict[str, Any], gpu: dict[str, Any], precision: dict[str, float], runtime: dict[str, Any]
+    ) -> ServingPoint: ...
+
+def serving_point(
+    point: ServingPoint, n_gpus: float, batch_size: float, context_len: float, seq_len: float,
+    tp: int, pp: int, ep: int, attention_dp: int,
+) -> tuple[Any, ...]:
+    """One serving point's 26 output columns in SERVING_OUTPUT_COLUMNS order (degrees of 0 are
+    searched)."""
+
 def collective_time(
     gpu: dict[str, Any], ranks: float, nodes: float, nbytes: float, kind: str
 ) -> tuple[float, float]: ...

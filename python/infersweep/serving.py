@@ -366,7 +366,8 @@ def sweep_serving(models: list[Model], gpus: list[Gpu], n_gpus: np.ndarray, batc
         out[name] = cols[name]
     if spec_dec is not None:
         for name in SPEC_OUTPUT_COLUMNS:
-            out[name] = cols[name]
+            # TPOT is the token latency of a speculative row (the engine sends it once).
+            out[name] = cols["token_latency_s" if name == "tpot_s" else name]
     if columns is not None:
         unknown = [c for c in columns if c not in out]
         if unknown:

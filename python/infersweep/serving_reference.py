@@ -199,11 +199,14 @@ def kv_on_gpu(m: Model, prec: dict[str, float], kv_bytes: float, tp: int) -> flo
     return kv_bytes / m.kv_element_bytes * prec["kv_cache"] * kv_share(m, tp)
 
 
-def capacity(g: Gpu, rt: Runtime, lay: Layout, weights: float, kv_seq: float, batch: float) -> Memory:
-    """§M's capacity: `weights` bytes per GPU and `kv_seq` per sequence, with the reserve."""
+def capacity(g: Gpu, rt: Runtime, lay: Layout, weights: float, kv_seq: float, batch: float,
+             extra_weights: float = 0.0) -> Memory:
+    """§M's capacity: `weights` (+ a draft's `extra_weights`, §D) bytes per GPU and `kv_seq` per
+    sequence, with the reserve."""
     seqs = math.ceil(math.ceil(batch / lay.pp) / lay.attention_dp)
     reserve = rt.memory_reserve_fraction * g.hbm_bytes + rt.memory_reserve_bytes
-    free = g.hbm_bytes - reserve - weights
+    free = g.hbm_bytes - reserve - weights - extra_weights
+    weights = weights + extra_weights
     if free < -SLACK * g.hbm_bytes:
         max_b = 0.0
     elif kv_seq <= 0:

@@ -65,8 +65,7 @@ def positions_pass(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, posi
     flops_attn += causal_attention_flops(m, ctx, bg, positions) / tp
     read = memory(m, g, n_gpus, batch, ctx, lay, rt, prec)
     cap = read if capacity_ctx == ctx else memory(m, g, n_gpus, batch, capacity_ctx, lay, rt, prec)
-    mem = capacity(g, rt, lay, cap.weights + extra.weights, cap.kv_per_sequence + extra.kv_per_sequence,
-                   batch)
+    mem = capacity(g, rt, lay, cap.weights, cap.kv_per_sequence + extra.kv_per_sequence, batch, extra.weights)
     kv_written = ng * kv_on_gpu(m, prec, m.kv_bytes_per_token, tp)
     feasible = mem.fits and batch <= mem.max_batch_size
     st = timed_step(m, g, lay, rt, prec, stream, bg * read.kv_per_sequence + kv_written,

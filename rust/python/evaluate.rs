@@ -1,18 +1,27 @@
-//! One `epoch` point, without a grid: `isw.evaluate`'s scalar fast path.
+//! One point, without a grid: `isw.evaluate`'s scalar fast paths.
 //!
 //! A [`Pair`] holds a (model, GPU) converted once (Python caches it per spec object) and the
 //! layout search's scratch; [`evaluate_point`] runs the same `decode` and `economics` a sweep
 //! row runs, so the numbers are a sweep row's bit for bit, and returns them as a tuple. The
 //! work is a few microseconds: the GIL is kept (releasing it would cost more).
+//!
+//! [`ServingPoint`] and [`serving_point`] are the same for `serving` semantics: a (model, GPU,
+//! precision, runtime) validated once, and the row `serving::sweep::point` computes as a
+//! sweep does.
 
 use std::sync::Mutex;
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyTuple};
 
+use super::serving::{precision_from, runtime_from, serving_row_tuple};
 use super::{hardware_from, model_from, to_py_err};
 use crate::forward::Prepared;
 use crate::layout::{Point, Scratch};
+use crate::serving::layout::{layouts, Layout as ServingLayout, Pins};
+use crate::serving::runtime::{Precision, Runtime};
+use crate::serving::step::ServingPrep;
+use crate::serving::sweep::{self as serving_sweep, check_axes};
 use crate::spec::{Hardware, Model};
 use crate::specdec::{decode, economics};
 use crate::sweep::Grid;
@@ -112,8 +121,96 @@ fn evaluate_point(
     ))
 }
 
+/// The candidate layouts of one (n_gpus, pins), kept for the next call with the same key.
+type LayoutMemo = Option<((u32, Pins), Vec<ServingLayout>)>;
+
+/// A validated (model, GPU, precision, runtime) of `serving` semantics.
+#[pyclass(frozen, module = "infersweep._core")]
+pub struct ServingPoint {
+    model: Model,
+    hw: Hardware,
+    precision: Precision,
+    runtime: Runtime,
+    layouts: Mutex<LayoutMemo>,
+}
+
+#[pymethods]
+impl ServingPoint {
+    #[new]
+    fn new(
+        model: &Bound<'_, PyDict>,
+        gpu: &Bound<'_, PyDict>,
+        precision: &Bound<'_, PyDict>,
+        runtime: &Bound<'_, PyDict>,
+    ) -> PyResult<Self> {
+        let (model, hw) = (model_from(model)?, hardware_from(gpu)?);
+        let (precision, runtime) = (precision_from(precision)?, runtime_from(runtime)?);
+        // What a serving grid checks of its specs, once: the runtime, both specs, and the
+        // GPU's rate for each precision's FLOP key.
+        runtime.validate().map_err(|e| to_py_err(&e))?;
+        ServingPrep::new(&model, &hw, precision).map_err(|e| to_py_err(&e))?;
+        Ok(Self {
+            model,
+            hw,
+            precision,
+            runtime,
+            layouts: Mutex::new(None),
+        })
+    }
+}
+
+/// The 26 output columns of `isw.sweep(..., semantics="serving")`'s row of one point, in
+/// `SERVING_OUTPUT_COLUMNS` order. Degrees of 0 are searched.
+#[pyfunction]
+#[pyo3(signature = (point, n_gpus, batch_size, context_len, seq_len, tp, pp, ep, attention_dp))]
+fn serving_point<'py>(
+    py: Python<'py>,
+    point: &Bound<'py, ServingPoint>,
+    n_gpus: f64,
+    batch_size: f64,
+    context_len: f64,
+    seq_len: f64,
+    tp: u32,
+    pp: u32,
+    ep: u32,
+    attention_dp: u32,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let p = point.get();
+    let sp = ServingPrep::new(&p.model, &p.hw, p.precision).map_err(|e| to_py_err(&e))?;
+    let pins = Pins {
+        tp,
+        pp,
+        ep,
+        attention_dp,
+    };
+    check_axes(&[n_gpus], &[batch_size], &[context_len], &[seq_len]).map_err(|e| to_py_err(&e))?;
+    let n = n_gpus as u32;
+    let mut memo = p
+        .layouts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if memo.as_ref().map_or(true, |(key, _)| *key != (n, pins)) {
+        let found = layouts(&p.model, n, pins).map_err(|e| to_py_err(&e))?;
+        *memo = Some(((n, pins), found));
+    }
+    let candidates = &memo.as_ref().expect("filled above").1;
+    let row = serving_sweep::point(
+        &sp,
+        &p.runtime,
+        n_gpus,
+        batch_size,
+        context_len,
+        seq_len,
+        candidates,
+    );
+    drop(memo);
+    serving_row_tuple(py, &row)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Pair>()?;
     m.add_function(wrap_pyfunction!(evaluate_point, m)?)?;
+    m.add_class::<ServingPoint>()?;
+    m.add_function(wrap_pyfunction!(serving_point, m)?)?;
     Ok(())
 }

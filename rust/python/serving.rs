@@ -2,11 +2,11 @@
 
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::serving::runtime::{Precision, Runtime};
 use crate::serving::speculative::Speculation;
-use crate::serving::sweep::{sweep_columns, Columns, ServingGrid};
+use crate::serving::sweep::{sweep_columns, Columns, Row, ServingGrid};
 
 use super::{floats, get, hardware_from, model_from, put, run_on_pool, to_py_err};
 
@@ -136,52 +136,61 @@ fn serving_sweep<'py>(
     columns_to_dict(py, rows)
 }
 
+/// Calls `$then!(args; names...)` with the output columns after the six input columns, in
+/// `SERVING_OUTPUT_COLUMNS` order: one list for the sweep's dict and the point's tuple.
+macro_rules! with_output_columns {
+    ($then:ident!($($args:tt)*)) => {
+        $then!($($args)*;
+            token_latency_s,
+            tokens_per_s_per_request,
+            usd_per_million_tokens,
+            gpu_seconds_per_token,
+            tokens_per_s_per_gpu,
+            mfu,
+            feasible,
+            overhead_s,
+            kernel_s,
+            network_latency_s,
+            network_bandwidth_s,
+            all_to_all_s,
+            memory_s,
+            weight_memory_s,
+            kv_memory_s,
+            compute_s,
+            overlap_s,
+            tp,
+            pp,
+            ep,
+            attention_dp,
+            expert_tp,
+            weights_gb_per_gpu,
+            kv_gb_per_gpu,
+            reserve_gb_per_gpu,
+            max_batch_size
+        )
+    };
+}
+
 fn columns_to_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
     let out = PyDict::new(py);
     macro_rules! put_all {
-        ($($name:ident),* $(,)?) => { $(put(&out, stringify!($name), c.$name)?;)* };
+        ($c:ident; $($name:ident),* $(,)?) => { $(put(&out, stringify!($name), $c.$name)?;)* };
     }
-    put_all!(
-        model,
-        gpu,
-        n_gpus,
-        batch_size,
-        context_len,
-        seq_len,
-        token_latency_s,
-        tokens_per_s_per_request,
-        usd_per_million_tokens,
-        gpu_seconds_per_token,
-        tokens_per_s_per_gpu,
-        mfu,
-        feasible,
-        overhead_s,
-        kernel_s,
-        network_latency_s,
-        network_bandwidth_s,
-        all_to_all_s,
-        memory_s,
-        weight_memory_s,
-        kv_memory_s,
-        compute_s,
-        overlap_s,
-        tp,
-        pp,
-        ep,
-        attention_dp,
-        expert_tp,
-        weights_gb_per_gpu,
-        kv_gb_per_gpu,
-        reserve_gb_per_gpu,
-        max_batch_size,
-        tokens_per_step,
-        draft_s,
-        verify_s,
-        tpot_s,
-        draft_weights_gb_per_gpu,
-        kv_written_gb_per_gpu,
-    );
+    put_all!(c; model, gpu, n_gpus, batch_size, context_len, seq_len);
+    with_output_columns!(put_all!(c));
+    // The speculative columns (docs/serving.md §D), which Python keeps only with a spec_dec.
+    put_all!(c; tokens_per_step, draft_s, verify_s, draft_weights_gb_per_gpu, kv_written_gb_per_gpu);
     Ok(out)
+}
+
+/// The output columns of one row, as a tuple in `SERVING_OUTPUT_COLUMNS` order.
+pub(super) fn serving_row_tuple<'py>(py: Python<'py>, r: &Row) -> PyResult<Bound<'py, PyTuple>> {
+    macro_rules! tuple_of {
+        ($r:ident; $($name:ident),* $(,)?) => {
+            PyTuple::new(py, [$($r.$name.into_pyobject(py)?.to_owned().into_any(),)*])
+        };
+    }
+    with_output_columns!(tuple_of!(r))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -253,6 +253,141 @@ pub fn kv_share(m: &Model, tp: f64) -> f64 {
     (kvh / tp).max(1.0) / kvh
 }
 
+/// The layout-only part of §M: weights per GPU (sharded, replicated across attention-DP
+/// groups, expert shards), the runtime reserve and the free memory left for the KV cache.
+/// [`MemoryPlan::at`] adds what depends on the context and the batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemoryPlan {
+    pub weights: f64,
+    pub reserve: f64,
+    free: f64,
+    /// hbm_bytes·SLACK: how far `free` may fall below zero and still fit.
+    slack: f64,
+    /// Bytes per KV element of the model, of the cache's precision, and the GPU's share.
+    kv_element: f64,
+    kv_cache: f64,
+    kv_share: f64,
+    pp: f64,
+    dp: f64,
+}
+
+impl MemoryPlan {
+    pub fn new(
+        m: &Model,
+        hw: &Hardware,
+        groups: &[GroupPrep],
+        attention_params: f64,
+        embedding_params: f64,
+        lay: Layout,
+        rt: &Runtime,
+        prec: &Precision,
+    ) -> Self {
+        let (tp, dp, pp) = (
+            f64::from(lay.tp),
+            f64::from(lay.attention_dp),
+            f64::from(lay.pp),
+        );
+        let stage = f64::from(lay.stage());
+        let mats = m.ffn_up_matrices + m.ffn_down_matrices;
+        let d = m.d_model;
+        let per_stage = 1.0 / pp;
+        let mut weights = m.n_layers * per_stage * attention_params * prec.attention / tp;
+        for g in groups {
+            let layers = g.n_layers * per_stage;
+            let w = if g.n_experts > 1.0 {
+                prec.experts
+            } else {
+                prec.dense_ffn
+            };
+            weights += layers * g.n_experts * mats * d * g.d_ff * w / stage;
+            if g.n_shared_experts != 0.0 {
+                weights +=
+                    layers * g.n_shared_experts * mats * d * g.shared_d_ff * prec.dense_ffn / stage;
+            }
+        }
+        let emb = if lay.pp == 1 {
+            embedding_params
+        } else {
+            m.vocab_size * d
+        };
+        weights += emb * prec.embeddings / tp;
+        let reserve = rt.memory_reserve_fraction * hw.hbm_bytes + rt.memory_reserve_bytes;
+        Self {
+            weights,
+            reserve,
+            free: hw.hbm_bytes - reserve - weights,
+            slack: SLACK * hw.hbm_bytes,
+            kv_element: m.kv_element_bytes(),
+            kv_cache: prec.kv_cache,
+            kv_share: kv_share(m, tp),
+            pp,
+            dp,
+        }
+    }
+
+    /// (KV bytes of one sequence on a GPU, the largest batch that fits) at a context whose
+    /// whole KV cache is `kv_bytes_at_ctx` bytes at the model's precision.
+    #[inline]
+    pub fn at_context(&self, kv_bytes_at_ctx: f64) -> (f64, f64) {
+        self.at_kv_per_sequence(self.kv_on_gpu(kv_bytes_at_ctx))
+    }
+
+    /// Bytes on one GPU of `kv_bytes` of the model's KV cache (at its element size): the
+    /// cache's precision and the GPU's share of the KV heads (§M.2).
+    #[inline]
+    pub fn kv_on_gpu(&self, kv_bytes: f64) -> f64 {
+        kv_bytes / self.kv_element * self.kv_cache * self.kv_share
+    }
+
+    /// This plan with `bytes` more weights per GPU (a speculative draft's, docs/serving.md §D).
+    #[must_use]
+    pub fn with_weights(&self, bytes: f64) -> Self {
+        Self {
+            weights: self.weights + bytes,
+            free: self.free - bytes,
+            ..*self
+        }
+    }
+
+    /// [`MemoryPlan::at_context`] given the KV bytes of one sequence on a GPU.
+    #[inline]
+    pub fn at_kv_per_sequence(&self, kv_seq: f64) -> (f64, f64) {
+        let max_batch_size = if self.free < -self.slack {
+            0.0
+        } else if kv_seq <= 0.0 {
+            f64::INFINITY
+        } else {
+            self.pp * self.dp * (self.free.max(0.0) / kv_seq * (1.0 + SLACK)).floor()
+        };
+        (kv_seq, max_batch_size)
+    }
+
+    /// Sequences of `batch` on a GPU of the busiest attention-DP group: ⌈⌈B/pp⌉/dp⌉.
+    #[inline]
+    pub fn seqs(&self, batch: f64) -> f64 {
+        ((batch / self.pp).ceil() / self.dp).ceil()
+    }
+
+    /// [`Memory`] of [`MemoryPlan::seqs`] sequences per GPU, given
+    /// [`MemoryPlan::at_context`]'s pair.
+    #[inline]
+    pub fn with_seqs(&self, (kv_seq, max_batch_size): (f64, f64), seqs: f64) -> Memory {
+        Memory {
+            weights: self.weights,
+            kv: seqs * kv_seq,
+            reserve: self.reserve,
+            kv_per_sequence: kv_seq,
+            max_batch_size,
+        }
+    }
+
+    /// [`Memory`] of `batch` sequences at a context of `kv_bytes_at_ctx` bytes.
+    #[inline]
+    pub fn at(&self, kv_bytes_at_ctx: f64, batch: f64) -> Memory {
+        self.with_seqs(self.at_context(kv_bytes_at_ctx), self.seqs(batch))
+    }
+}
+
 /// §M: weights (sharded, replicated across attention-DP groups, expert shards), the KV cache
 /// of the busiest attention-DP group and the runtime reserve, per GPU.
 pub fn memory(
@@ -267,67 +402,15 @@ pub fn memory(
     rt: &Runtime,
     prec: &Precision,
 ) -> Memory {
-    let (tp, pp) = (f64::from(lay.tp), f64::from(lay.pp));
-    let stage = f64::from(lay.stage());
-    let mats = m.ffn_up_matrices + m.ffn_down_matrices;
-    let d = m.d_model;
-    let per_stage = 1.0 / pp;
-    let mut weights = m.n_layers * per_stage * attention_params * prec.attention / tp;
-    for g in groups {
-        let layers = g.n_layers * per_stage;
-        let w = if g.n_experts > 1.0 {
-            prec.experts
-        } else {
-            prec.dense_ffn
-        };
-        weights += layers * g.n_experts * mats * d * g.d_ff * w / stage;
-        if g.n_shared_experts != 0.0 {
-            weights +=
-                layers * g.n_shared_experts * mats * d * g.shared_d_ff * prec.dense_ffn / stage;
-        }
-    }
-    let emb = if lay.pp == 1 {
-        embedding_params
-    } else {
-        m.vocab_size * d
-    };
-    weights += emb * prec.embeddings / tp;
-    let kv_seq = kv_on_gpu(m, prec, kv_bytes_at_ctx, tp);
-    capacity(hw, rt, lay, weights, kv_seq, batch)
-}
-
-/// Bytes per GPU of an attention-TP group for `kv_bytes` of the model's KV cache (at the
-/// model's element size): the cache precision and the GPU's share of the KV heads (§M.2).
-pub fn kv_on_gpu(m: &Model, prec: &Precision, kv_bytes: f64, tp: f64) -> f64 {
-    kv_bytes / m.kv_element_bytes() * prec.kv_cache * kv_share(m, tp)
-}
-
-/// §M's capacity: `weights` bytes per GPU and `kv_seq` bytes per sequence (of the busiest
-/// attention-DP group), with the runtime's reserve, for `batch` sequences.
-pub fn capacity(
-    hw: &Hardware,
-    rt: &Runtime,
-    lay: Layout,
-    weights: f64,
-    kv_seq: f64,
-    batch: f64,
-) -> Memory {
-    let (dp, pp) = (f64::from(lay.attention_dp), f64::from(lay.pp));
-    let seqs = ((batch / pp).ceil() / dp).ceil();
-    let reserve = rt.memory_reserve_fraction * hw.hbm_bytes + rt.memory_reserve_bytes;
-    let free = hw.hbm_bytes - reserve - weights;
-    let max_batch_size = if free < -SLACK * hw.hbm_bytes {
-        0.0
-    } else if kv_seq <= 0.0 {
-        f64::INFINITY
-    } else {
-        pp * dp * (free.max(0.0) / kv_seq * (1.0 + SLACK)).floor()
-    };
-    Memory {
-        weights,
-        kv: seqs * kv_seq,
-        reserve,
-        kv_per_sequence: kv_seq,
-        max_batch_size,
-    }
+    MemoryPlan::new(
+        m,
+        hw,
+        groups,
+        attention_params,
+        embedding_params,
+        lay,
+        rt,
+        prec,
+    )
+    .at(kv_bytes_at_ctx, batch)
 }

@@ -3,10 +3,10 @@
 //! the γ + 1 positions, and τ tokens are kept per step on average.
 //! `python/infersweep/speculative_reference.py` is the oracle; operations run in its order.
 //!
-//! Every pass is built from the decode step's primitives: `token_work` (weights, GEMMs with
-//! their tiles, experts, collectives), `memory`/`capacity`, `kv_on_gpu`, and `timed_step` (the
-//! runtime's roofline, kernels, overhead and overlap); the verification's causal attention is
-//! `traffic::causal_positions`. The draft heads' shapes are built in Python
+//! Every pass is built from the decode step's own plan of a layout (`StepPlan`): its
+//! `token_work` (weights, GEMMs with their tiles, experts, collectives), its `MemoryPlan`
+//! (capacity, the KV bytes per GPU) and `timed` (the runtime's roofline, kernels, overhead and
+//! overlap); the verification's causal attention is `traffic::causal_positions`. The draft heads' shapes are built in Python
 //! (python/infersweep/speculative.py) as a `Model` of their decoder layers sharing the target's
 //! embeddings; a drafter model is an ordinary `Model`.
 
@@ -14,11 +14,9 @@ use crate::arithmetic::matmul_traffic;
 use crate::forward::GroupPrep;
 use crate::spec::Model;
 
-use super::layout::{capacity, kv_on_gpu, memory, Layout};
+use super::layout::Layout;
 use super::runtime::{Precision, Runtime};
-use super::step::{
-    best_by, pad, timed_step, token_work, Rank, ServingPrep, Step, StepLoad, TokenWork,
-};
+use super::step::{best_by, pad, Rank, ServingPrep, Step, StepLoad, StepPlan, TokenWork};
 use super::traffic::causal_positions;
 
 /// A speculative configuration for one target model.
@@ -90,23 +88,20 @@ pub struct DraftMemory {
 }
 
 /// A pass of `positions` causal positions for each of `batch` sequences on `ctx` cached tokens,
-/// writing their KV (§D.2); capacity at `capacity_ctx` tokens with `extra` memory per GPU.
-/// Returns the step and the KV bytes it writes per GPU.
-#[allow(clippy::too_many_arguments)]
+/// writing their KV (§D.2), under `plan`'s layout; capacity at `capacity_ctx` tokens with
+/// `extra` memory per GPU. Returns the step and the KV bytes it writes per GPU.
 pub fn positions_pass(
-    sp: &ServingPrep,
-    rt: &Runtime,
-    n_gpus: u32,
+    plan: &StepPlan,
     batch: f64,
     ctx: f64,
     positions: f64,
     capacity_ctx: f64,
-    lay: Layout,
     extra: DraftMemory,
     projection: f64,
 ) -> (Step, f64) {
+    let (sp, rt, lay) = (plan.sp, plan.rt, plan.tokens.lay);
     let prep = &sp.epoch;
-    let (m, hw, prec) = (prep.model, prep.hw, &sp.precision);
+    let (m, prec) = (prep.model, &sp.precision);
     let (tp, dp, pp) = (
         f64::from(lay.tp),
         f64::from(lay.attention_dp),
@@ -124,7 +119,7 @@ pub fn positions_pass(
         flops_exp,
         net,
         all_to_all,
-    } = token_work(sp, rt, n_gpus, lay, n, ng);
+    } = plan.tokens.token_work(sp, rt, n, ng);
     if projection > 0.0 {
         // The k·d → d projection, replicated on every GPU of the DP group (nn.Linear).
         let d = m.d_model;
@@ -133,45 +128,27 @@ pub fn positions_pass(
     }
     flops_attn += causal_attention_flops(m, &prep.groups, ctx, bg, positions) / tp;
 
-    let (p_attn, p_emb) = sp.params();
-    let at = |c: f64| {
-        memory(
-            m,
-            hw,
-            &prep.groups,
-            p_attn,
-            p_emb,
-            prep.kv_bytes_at(c),
-            batch,
-            lay,
-            rt,
-            prec,
-        )
-    };
-    let read = at(ctx);
+    let mp = plan.memory.with_weights(extra.weights);
+    let read = mp.kv_on_gpu(prep.kv_bytes_at(ctx));
     let cap = if capacity_ctx == ctx {
         read
     } else {
-        at(capacity_ctx)
+        mp.kv_on_gpu(prep.kv_bytes_at(capacity_ctx))
     };
-    let mem = capacity(
-        hw,
-        rt,
-        lay,
-        cap.weights + extra.weights,
-        cap.kv_per_sequence + extra.kv_per_sequence,
-        batch,
+    let mem = mp.with_seqs(
+        mp.at_kv_per_sequence(cap + extra.kv_per_sequence),
+        mp.seqs(batch),
     );
-    let kv_written = ng * kv_on_gpu(m, prec, m.kv_bytes_per_token(), tp);
+    let kv_written = ng * mp.kv_on_gpu(m.kv_bytes_per_token());
     let load = StepLoad {
         stream,
-        kv_bytes: bg * read.kv_per_sequence + kv_written,
+        kv_bytes: bg * read + kv_written,
         flops: [flops_attn, flops_ffn, flops_exp],
         net,
         all_to_all,
     };
     let feasible = mem.fits() && batch <= mem.max_batch_size;
-    (timed_step(sp, rt, lay, &load, mem, feasible), kv_written)
+    (plan.timed(&load, mem, feasible), kv_written)
 }
 
 /// The draft's layout: the target's stage (tp, ep, attention_dp), one pipeline stage (the
@@ -181,32 +158,14 @@ pub fn draft_layout(lay: Layout) -> Layout {
 }
 
 /// The draft's weights per GPU (its projection in, its shared embeddings out) and KV per
-/// sequence at `ctx`, counted per sequence of the target's busiest stage (×pp: the draft holds
-/// every sequence on one stage).
-pub fn draft_memory(
-    dprep: &ServingPrep,
-    spec: &Speculation,
-    rt: &Runtime,
-    lay: Layout,
-    ctx: f64,
-) -> DraftMemory {
-    let dl = draft_layout(lay);
+/// sequence at `ctx`, under the draft's plan, counted per sequence of the target's busiest stage
+/// (×pp: the draft holds every sequence on one stage).
+pub fn draft_memory(draft: &StepPlan, spec: &Speculation, lay: Layout, ctx: f64) -> DraftMemory {
+    let dprep = draft.sp;
     let prep = &dprep.epoch;
-    let (p_attn, p_emb) = dprep.params();
-    let mem = memory(
-        prep.model,
-        prep.hw,
-        &prep.groups,
-        p_attn,
-        p_emb,
-        prep.kv_bytes_at(ctx),
-        1.0,
-        dl,
-        rt,
-        &dprep.precision,
-    );
+    let (_, p_emb) = dprep.params();
     let shared = if spec.shares_embeddings {
-        p_emb * dprep.precision.embeddings / f64::from(dl.tp)
+        p_emb * dprep.precision.embeddings / f64::from(draft.tokens.lay.tp)
     } else {
         0.0
     };
@@ -214,68 +173,38 @@ pub fn draft_memory(
     let d = prep.model.d_model;
     let projection = spec.projection * d * d * dprep.precision.attention;
     DraftMemory {
-        weights: mem.weights - shared + projection,
-        kv_per_sequence: mem.kv_per_sequence * f64::from(lay.pp),
+        weights: draft.memory.weights - shared + projection,
+        kv_per_sequence: draft.memory.kv_on_gpu(prep.kv_bytes_at(ctx)) * f64::from(lay.pp),
     }
 }
 
 /// The speculative step of one layout (§D.3): γ draft passes at the mean context
 /// ℓ + (γ − 1)/2 (no step overhead: they run inside the step's captured graphs), then the
 /// verification of γ + 1 positions with capacity at ℓ + γ.
-#[allow(clippy::too_many_arguments)]
 pub fn spec_step(
-    sp: &ServingPrep,
-    dprep: &ServingPrep,
+    target: &StepPlan,
+    draft: &StepPlan,
     spec: &Speculation,
-    rt: &Runtime,
-    n_gpus: u32,
     batch: f64,
     ctx: f64,
-    lay: Layout,
 ) -> SpecStep {
     let g = f64::from(spec.gamma);
+    let lay = target.tokens.lay;
     // Without drafts the draft is not loaded: γ = 0 is the plain decode step (with its KV write).
     let extra = if spec.gamma == 0 {
         DraftMemory::default()
     } else {
-        draft_memory(dprep, spec, rt, lay, ctx + g)
+        draft_memory(draft, spec, lay, ctx + g)
     };
-    let (verify, kv_written) = positions_pass(
-        sp,
-        rt,
-        n_gpus,
-        batch,
-        ctx,
-        g + 1.0,
-        ctx + g,
-        lay,
-        extra,
-        0.0,
-    );
-    let draft = if spec.gamma == 0 {
+    let (verify, kv_written) = positions_pass(target, batch, ctx, g + 1.0, ctx + g, extra, 0.0);
+    let pass = if spec.gamma == 0 {
         None
     } else {
-        let inner = Runtime {
-            step_overhead_s: 0.0,
-            ..rt.clone()
-        };
-        let dl = draft_layout(lay);
         let ctx_d = ctx + (g - 1.0) / 2.0;
-        let (st, _) = positions_pass(
-            dprep,
-            &inner,
-            n_gpus / lay.pp,
-            batch,
-            ctx_d,
-            1.0,
-            ctx_d,
-            dl,
-            DraftMemory::default(),
-            spec.projection,
-        );
-        Some(st)
+        let none = DraftMemory::default();
+        Some(positions_pass(draft, batch, ctx_d, 1.0, ctx_d, none, spec.projection).0)
     };
-    let draft_s = draft.map_or(0.0, |d| g * d.step_s());
+    let draft_s = pass.map_or(0.0, |d| g * d.step_s());
     let step_s = draft_s + verify.step_s();
     let latency_s = if verify.feasible {
         step_s
@@ -284,7 +213,7 @@ pub fn spec_step(
     };
     SpecStep {
         verify,
-        draft,
+        draft: pass,
         draft_s,
         step_s,
         latency_s,
@@ -296,20 +225,31 @@ pub fn spec_step(
     }
 }
 
-/// The layout of `candidates` with the fastest speculative step (`best_of`'s rule).
+/// The runtime of the draft passes: the step's, without its overhead (they run inside it).
+pub fn draft_runtime(rt: &Runtime) -> Runtime {
+    Runtime {
+        step_overhead_s: 0.0,
+        ..rt.clone()
+    }
+}
+
+/// The layout of `targets` (the decode step's plans of the candidate layouts) with the fastest
+/// speculative step (`best_of`'s rule).
 #[allow(clippy::too_many_arguments)]
-pub fn best_spec(
-    sp: &ServingPrep,
+pub fn best_spec<'p, 's: 'p, 'a: 's>(
+    targets: impl Iterator<Item = &'p StepPlan<'s, 'a>>,
     dprep: &ServingPrep,
     spec: &Speculation,
     rt: &Runtime,
     n_gpus: u32,
     batch: f64,
     ctx: f64,
-    candidates: &[Layout],
 ) -> SpecStep {
-    best_by(candidates, |lay| {
-        let s = spec_step(sp, dprep, spec, rt, n_gpus, batch, ctx, lay);
+    let inner = draft_runtime(rt);
+    best_by(targets.map(|target| {
+        let lay = target.tokens.lay;
+        let draft = StepPlan::new(dprep, &inner, n_gpus / lay.pp, draft_layout(lay));
+        let s = spec_step(target, &draft, spec, batch, ctx);
         let rank = Rank {
             feasible: s.verify.feasible,
             latency_s: s.latency_s,
@@ -317,7 +257,7 @@ pub fn best_spec(
             step_s: s.step_s,
         };
         (s, rank)
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -345,15 +285,13 @@ mod tests {
             gemm_tile_tokens: 64.0,
             ..Runtime::ideal()
         };
+        let plan = StepPlan::new(&sp, &rt, 8, TP8);
         let (st, written) = positions_pass(
-            &sp,
-            &rt,
-            8,
+            &plan,
             32.0,
             4096.0,
             1.0,
             4096.0,
-            TP8,
             DraftMemory::default(),
             0.0,
         );

@@ -7,12 +7,12 @@
 //! sequence (verification; later, a prefill chunk on top of ℓ cached tokens) uses `epoch`'s
 //! mean context ℓ + (S − 1)/2 for attention.
 
-use crate::arithmetic::{attention_flop, attention_traffic, flop, matmul_traffic};
-use crate::collective::{collective, Cost, Kind};
+use crate::arithmetic::{attention_flop, flop, AttentionShape, MatmulShape};
+use crate::collective::{CollectivePlan, Cost, Kind};
 use crate::forward::{GroupPrep, Prepared};
 use crate::spec::{Hardware, Model, SpecError};
 
-use super::layout::{layouts, memory, Layout, Memory, Pins};
+use super::layout::{layouts, Layout, Memory, MemoryPlan, Pins};
 use super::runtime::{Precision, Runtime};
 
 /// Per (model, hardware, precision) constants.
@@ -123,6 +123,20 @@ pub fn pad(x: f64, tile: f64) -> f64 {
 
 /// Tokens on the busiest EP rank over the mean (§R.4).
 pub fn expert_imbalance(rt: &Runtime, tokens: f64, k: f64, ep: f64) -> f64 {
+    imbalance(rt, tokens, k, ep, imbalance_coefficient(ep))
+}
+
+/// 2·ln(ep)·(1 − 1/ep)·ep: the part of [`expert_imbalance`] that depends on ep only.
+fn imbalance_coefficient(ep: f64) -> f64 {
+    if ep <= 1.0 {
+        return 0.0;
+    }
+    2.0 * ep.ln() * (1.0 - 1.0 / ep) * ep
+}
+
+/// [`expert_imbalance`] given [`imbalance_coefficient`]`(ep)`.
+#[inline]
+fn imbalance(rt: &Runtime, tokens: f64, k: f64, ep: f64, coefficient: f64) -> f64 {
     if ep <= 1.0 {
         return 1.0;
     }
@@ -133,7 +147,7 @@ pub fn expert_imbalance(rt: &Runtime, tokens: f64, k: f64, ep: f64) -> f64 {
     if routes <= 0.0 {
         return 1.0;
     }
-    ep.min(1.0 + (2.0 * ep.ln() * (1.0 - 1.0 / ep) * ep / routes).sqrt())
+    ep.min(1.0 + (coefficient / routes).sqrt())
 }
 
 /// Kernels one step launches (§R.2): `epoch`'s 4·L, or counted per decoder layer.
@@ -182,6 +196,172 @@ pub struct TokenWork {
     pub all_to_all: Cost,
 }
 
+/// The matmuls of one layer group under a layout: its routed-expert or dense FFN matrices and
+/// its shared experts'.
+#[derive(Debug, Clone, Copy)]
+struct GroupShapes {
+    ffn: MatmulShape,
+    shared: Option<MatmulShape>,
+}
+
+/// What [`TokenWork`] needs of a layout that does not depend on the tokens: its degrees, its
+/// matmul shapes and the plans of its collectives. A shape or a plan gives the bits of the
+/// direct expression (`collective(hw, R, nodes, X, kind)` is
+/// `CollectivePlan::new(hw, R, nodes, kind).cost(X)`, `matmul_traffic` is
+/// `MatmulShape::new(..).traffic(n, a)`).
+#[derive(Debug, Clone)]
+pub struct TokenPlan {
+    pub lay: Layout,
+    tp: f64,
+    ep: f64,
+    pp: f64,
+    /// GPUs of a stage, and of an expert-TP group.
+    t: f64,
+    et: f64,
+    imbalance_coefficient: f64,
+    /// V·d·w_emb / tp: the unembedding's bytes per GPU.
+    unembedding_stream: f64,
+    attention: AttentionShape,
+    groups: Vec<GroupShapes>,
+    /// The attention all-reduce over tp ranks, the dense-FFN all-reduce over the stage, the
+    /// expert-TP all-reduce, the EP all-to-all and the pipeline send.
+    attention_all_reduce: CollectivePlan,
+    stage_all_reduce: CollectivePlan,
+    expert_all_reduce: CollectivePlan,
+    all_to_all: CollectivePlan,
+    p2p: CollectivePlan,
+}
+
+impl TokenPlan {
+    pub fn new(sp: &ServingPrep, n_gpus: u32, lay: Layout) -> Self {
+        let prep = &sp.epoch;
+        let (m, hw, prec) = (prep.model, prep.hw, &sp.precision);
+        let (tp, ep, pp) = (f64::from(lay.tp), f64::from(lay.ep), f64::from(lay.pp));
+        let t = f64::from(lay.stage());
+        let et = f64::from(lay.expert_tp());
+        let d = m.d_model;
+        let node = hw.gpus_per_node;
+        let nodes = |r: f64| (r / node).ceil();
+        let p2p_nodes = if f64::from(n_gpus) > node { 2.0 } else { 1.0 };
+        let groups = prep
+            .groups
+            .iter()
+            .map(|g| GroupShapes {
+                ffn: if g.n_experts > 1.0 {
+                    MatmulShape::new(d, g.d_ff, et, prec.experts)
+                } else {
+                    MatmulShape::new(d, g.d_ff, t, prec.dense_ffn)
+                },
+                shared: (g.n_shared_experts != 0.0)
+                    .then(|| MatmulShape::new(d, g.shared_d_ff, t, prec.dense_ffn)),
+            })
+            .collect();
+        Self {
+            lay,
+            tp,
+            ep,
+            pp,
+            t,
+            et,
+            imbalance_coefficient: imbalance_coefficient(ep),
+            unembedding_stream: m.vocab_size * d * prec.embeddings / tp,
+            attention: AttentionShape::new(
+                m,
+                prep.attention_width,
+                prep.heads_x_head_dim,
+                tp,
+                prec.attention,
+            ),
+            groups,
+            attention_all_reduce: CollectivePlan::new(hw, tp, nodes(tp), Kind::AllReduce),
+            stage_all_reduce: CollectivePlan::new(hw, t, nodes(t), Kind::AllReduce),
+            // Used only with expert parallelism (a one-rank plan costs nothing either way).
+            expert_all_reduce: if lay.ep > 1 {
+                CollectivePlan::new(hw, et, nodes(et), Kind::AllReduce)
+            } else {
+                CollectivePlan::new_trivial()
+            },
+            all_to_all: if lay.ep > 1 {
+                CollectivePlan::new(hw, ep, nodes(ep), Kind::AllToAll)
+            } else {
+                CollectivePlan::new_trivial()
+            },
+            p2p: CollectivePlan::new(hw, 2.0, p2p_nodes, Kind::P2p),
+        }
+    }
+
+    /// [`TokenWork`] of `n` tokens per stage, `ng` per attention-DP group.
+    pub fn token_work(&self, sp: &ServingPrep, rt: &Runtime, n: f64, ng: f64) -> TokenWork {
+        let prep = &sp.epoch;
+        let (m, prec) = (prep.model, &sp.precision);
+        let (tp, ep, pp, t, et) = (self.tp, self.ep, self.pp, self.t, self.et);
+        let (a, d, layers) = (prec.activations, m.d_model, m.n_layers);
+        let mats = m.ffn_up_matrices + m.ffn_down_matrices;
+        let tile = rt.gemm_tile_tokens;
+
+        let mut stream = layers * self.attention.traffic(ng, a) / tp;
+        let padded_ng = pad(ng, tile);
+        let flops_attn = layers * 2.0 * sp.attention_params * padded_ng / tp;
+        let mut flops_ffn = 0.0;
+        let mut flops_exp = 0.0;
+        let mut net = Cost::default();
+        let mut all_to_all = Cost::default();
+
+        net.add_scaled(layers, self.attention_all_reduce.cost(ng * d * a));
+        for (g, shapes) in prep.groups.iter().zip(&self.groups) {
+            let lg = g.n_layers;
+            if g.n_experts > 1.0 {
+                let k = g.n_experts_active;
+                let imb = imbalance(rt, n, k, ep, self.imbalance_coefficient);
+                let touched = 1.0 - (1.0 - 1.0 / g.sparsity).powf(n);
+                let active = g.n_experts / ep * touched;
+                let rank_tokens = n * k / ep * imb;
+                let per_expert = if active > 0.0 {
+                    rank_tokens / active
+                } else {
+                    0.0
+                };
+                stream += lg * active * mats * shapes.ffn.traffic(per_expert, a) / et;
+                flops_exp += lg * 2.0 * mats * d * g.d_ff * active * pad(per_expert, tile) / et;
+                if self.lay.ep > 1 {
+                    let dispatch = self.all_to_all.cost(rank_tokens * d * prec.dispatch);
+                    let combine = self.all_to_all.cost(rank_tokens * d * a);
+                    net.add_scaled(lg, dispatch);
+                    net.add_scaled(lg, combine);
+                    all_to_all.add_scaled(lg, dispatch);
+                    all_to_all.add_scaled(lg, combine);
+                    net.add_scaled(lg, self.expert_all_reduce.cost(rank_tokens * d * a));
+                } else {
+                    net.add_scaled(lg, self.stage_all_reduce.cost(n * d * a));
+                }
+            } else {
+                stream += lg * mats * shapes.ffn.traffic(n, a) / t;
+                flops_ffn += lg * 2.0 * mats * d * g.d_ff * pad(n, tile) / t;
+                net.add_scaled(lg, self.stage_all_reduce.cost(n * d * a));
+            }
+            if let Some(shared) = shapes.shared {
+                stream += lg * g.n_shared_experts * mats * shared.traffic(n, a) / t;
+                flops_ffn +=
+                    lg * g.n_shared_experts * 2.0 * mats * d * g.shared_d_ff * pad(n, tile) / t;
+            }
+        }
+        stream += self.unembedding_stream;
+        flops_ffn += 2.0 * sp.embedding_params * padded_ng / tp;
+        if self.lay.pp > 1 {
+            net.add_scaled(pp - 1.0, self.p2p.cost(d * n * a / t));
+        }
+
+        TokenWork {
+            stream,
+            flops_attn,
+            flops_ffn,
+            flops_exp,
+            net,
+            all_to_all,
+        }
+    }
+}
+
 /// [`TokenWork`] of `n` tokens per stage, `ng` per attention-DP group, under `lay`.
 pub fn token_work(
     sp: &ServingPrep,
@@ -191,166 +371,147 @@ pub fn token_work(
     n: f64,
     ng: f64,
 ) -> TokenWork {
-    let prep = &sp.epoch;
-    let (m, hw, prec) = (prep.model, prep.hw, &sp.precision);
-    let (tp, ep, pp) = (f64::from(lay.tp), f64::from(lay.ep), f64::from(lay.pp));
-    let t = f64::from(lay.stage());
-    let et = f64::from(lay.expert_tp());
-    let node = hw.gpus_per_node;
-    let (a, d, layers) = (prec.activations, m.d_model, m.n_layers);
-    let mats = m.ffn_up_matrices + m.ffn_down_matrices;
-    let tile = rt.gemm_tile_tokens;
-
-    let mut stream = layers
-        * attention_traffic(
-            m,
-            prep.attention_width,
-            prep.heads_x_head_dim,
-            ng,
-            tp,
-            prec.attention,
-            a,
-        )
-        / tp;
-    let flops_attn = layers * 2.0 * sp.attention_params * pad(ng, tile) / tp;
-    let mut flops_ffn = 0.0;
-    let mut flops_exp = 0.0;
-    let mut net = Cost::default();
-    let mut all_to_all = Cost::default();
-    let nodes = |r: f64| (r / node).ceil();
-
-    net.add_scaled(
-        layers,
-        collective(hw, tp, nodes(tp), ng * d * a, Kind::AllReduce),
-    );
-    for g in &prep.groups {
-        let lg = g.n_layers;
-        if g.n_experts > 1.0 {
-            let k = g.n_experts_active;
-            let imb = expert_imbalance(rt, n, k, ep);
-            let touched = 1.0 - (1.0 - 1.0 / g.sparsity).powf(n);
-            let active = g.n_experts / ep * touched;
-            let rank_tokens = n * k / ep * imb;
-            let per_expert = if active > 0.0 {
-                rank_tokens / active
-            } else {
-                0.0
-            };
-            stream +=
-                lg * active * mats * matmul_traffic(d, g.d_ff, per_expert, et, prec.experts, a)
-                    / et;
-            flops_exp += lg * 2.0 * mats * d * g.d_ff * active * pad(per_expert, tile) / et;
-            if lay.ep > 1 {
-                let ep_nodes = nodes(ep);
-                let dispatch = collective(
-                    hw,
-                    ep,
-                    ep_nodes,
-                    rank_tokens * d * prec.dispatch,
-                    Kind::AllToAll,
-                );
-                let combine = collective(hw, ep, ep_nodes, rank_tokens * d * a, Kind::AllToAll);
-                net.add_scaled(lg, dispatch);
-                net.add_scaled(lg, combine);
-                all_to_all.add_scaled(lg, dispatch);
-                all_to_all.add_scaled(lg, combine);
-                net.add_scaled(
-                    lg,
-                    collective(hw, et, nodes(et), rank_tokens * d * a, Kind::AllReduce),
-                );
-            } else {
-                net.add_scaled(lg, collective(hw, t, nodes(t), n * d * a, Kind::AllReduce));
-            }
-        } else {
-            stream += lg * mats * matmul_traffic(d, g.d_ff, n, t, prec.dense_ffn, a) / t;
-            flops_ffn += lg * 2.0 * mats * d * g.d_ff * pad(n, tile) / t;
-            net.add_scaled(lg, collective(hw, t, nodes(t), n * d * a, Kind::AllReduce));
-        }
-        if g.n_shared_experts != 0.0 {
-            stream += lg
-                * g.n_shared_experts
-                * mats
-                * matmul_traffic(d, g.shared_d_ff, n, t, prec.dense_ffn, a)
-                / t;
-            flops_ffn +=
-                lg * g.n_shared_experts * 2.0 * mats * d * g.shared_d_ff * pad(n, tile) / t;
-        }
-    }
-    stream += m.vocab_size * d * prec.embeddings / tp;
-    flops_ffn += 2.0 * sp.embedding_params * pad(ng, tile) / tp;
-    if lay.pp > 1 {
-        let p2p_nodes = if f64::from(n_gpus) > node { 2.0 } else { 1.0 };
-        net.add_scaled(
-            pp - 1.0,
-            collective(hw, 2.0, p2p_nodes, d * n * a / t, Kind::P2p),
-        );
-    }
-
-    TokenWork {
-        stream,
-        flops_attn,
-        flops_ffn,
-        flops_exp,
-        net,
-        all_to_all,
-    }
+    TokenPlan::new(sp, n_gpus, lay).token_work(sp, rt, n, ng)
 }
 
-/// One step of `positions` new tokens per sequence under `lay` (§S).
-pub fn decode_step(
-    sp: &ServingPrep,
-    rt: &Runtime,
-    n_gpus: u32,
-    batch: f64,
-    ctx: f64,
-    positions: f64,
-    lay: Layout,
-) -> Step {
-    let prep = &sp.epoch;
-    let (m, hw, prec) = (prep.model, prep.hw, &sp.precision);
-    let s_pos = positions;
-    let (tp, dp, pp) = (
-        f64::from(lay.tp),
-        f64::from(lay.attention_dp),
-        f64::from(lay.pp),
-    );
-    let bm = (batch / pp).ceil();
-    let bg = (bm / dp).ceil();
-    let n = bm * s_pos;
-    let ng = bg * s_pos;
+/// Everything about a decode step under one layout that does not depend on the batch or the
+/// context (§S): the [`TokenPlan`], the [`MemoryPlan`], the kernel time and the achieved
+/// bandwidths and FLOP rates. A sweep builds one per candidate layout and evaluates it per row.
+#[derive(Clone)]
+pub struct StepPlan<'s, 'a> {
+    pub sp: &'s ServingPrep<'a>,
+    pub rt: &'s Runtime,
+    pub tokens: TokenPlan,
+    pub memory: MemoryPlan,
+    kernel_s: f64,
+    /// β·efficiency for weights and for the KV cache; peak·GEMM efficiency per GEMM kind.
+    weight_bandwidth: f64,
+    kv_bandwidth: f64,
+    rates: [f64; 3],
+}
 
-    let TokenWork {
-        stream,
-        mut flops_attn,
-        flops_ffn,
-        flops_exp,
-        net,
-        all_to_all,
-    } = token_work(sp, rt, n_gpus, lay, n, ng);
-    // b_g sequences of S positions each (F_kv counts n·S query positions).
-    flops_attn += attention_flop(m, ctx + (s_pos - 1.0) / 2.0, bg, s_pos) / tp;
+impl<'s, 'a> StepPlan<'s, 'a> {
+    pub fn new(sp: &'s ServingPrep<'a>, rt: &'s Runtime, n_gpus: u32, lay: Layout) -> Self {
+        let prep = &sp.epoch;
+        let (m, hw) = (prep.model, prep.hw);
+        let beta = hw.hbm_bandwidth;
+        let w_eff = rt.weight_bandwidth_efficiency.unwrap_or(hw.mem_utilization);
+        let kv_eff = rt.kv_bandwidth_efficiency.unwrap_or(hw.mem_utilization);
+        let eff = rt.gemm_efficiency.unwrap_or(hw.flop_utilization);
+        let per_kernel = if rt.cuda_graphs {
+            rt.graph_kernel_s
+        } else {
+            rt.launch_kernel_s.unwrap_or(hw.kernel_latency_s)
+        };
+        Self {
+            sp,
+            rt,
+            tokens: TokenPlan::new(sp, n_gpus, lay),
+            memory: MemoryPlan::new(
+                m,
+                hw,
+                &prep.groups,
+                sp.attention_params,
+                sp.embedding_params,
+                lay,
+                rt,
+                &sp.precision,
+            ),
+            kernel_s: kernel_launches(m, &prep.groups, rt) * per_kernel,
+            weight_bandwidth: beta * w_eff,
+            kv_bandwidth: beta * kv_eff,
+            rates: [
+                sp.rates_peak[0] * eff,
+                sp.rates_peak[1] * eff,
+                sp.rates_peak[2] * eff,
+            ],
+        }
+    }
 
-    let mem = memory(
-        m,
-        hw,
-        &prep.groups,
-        sp.attention_params,
-        sp.embedding_params,
-        prep.kv_bytes_at(ctx),
-        batch,
-        lay,
-        rt,
-        prec,
-    );
-    let load = StepLoad {
-        stream,
-        kv_bytes: bg * mem.kv_per_sequence,
-        flops: [flops_attn, flops_ffn, flops_exp],
-        net,
-        all_to_all,
-    };
-    let feasible = mem.fits() && batch <= mem.max_batch_size;
-    timed_step(sp, rt, lay, &load, mem, feasible)
+    pub fn layout(&self) -> Layout {
+        self.tokens.lay
+    }
+
+    /// [`MemoryPlan::at_context`] at context `ctx`: what [`StepPlan::step`] needs of the
+    /// context's KV cache, shared by every batch at that context.
+    #[inline]
+    pub fn kv_at(&self, ctx: f64) -> (f64, f64) {
+        self.memory.at_context(self.sp.epoch.kv_bytes_at(ctx))
+    }
+
+    /// One step of `positions` new tokens per sequence of `batch` sequences at context `ctx`,
+    /// with `kv` = [`StepPlan::kv_at`]`(ctx)` (§S).
+    pub fn step(&self, batch: f64, ctx: f64, positions: f64, kv: (f64, f64)) -> Step {
+        let (sp, rt) = (self.sp, self.rt);
+        let lay = self.tokens.lay;
+        let m = sp.epoch.model;
+        let s_pos = positions;
+        let (tp, dp, pp) = (
+            f64::from(lay.tp),
+            f64::from(lay.attention_dp),
+            f64::from(lay.pp),
+        );
+        let bm = (batch / pp).ceil();
+        let bg = (bm / dp).ceil();
+        let n = bm * s_pos;
+        let ng = bg * s_pos;
+
+        let TokenWork {
+            stream,
+            mut flops_attn,
+            flops_ffn,
+            flops_exp,
+            net,
+            all_to_all,
+        } = self.tokens.token_work(sp, rt, n, ng);
+        // b_g sequences of S positions each (F_kv counts n·S query positions).
+        flops_attn += attention_flop(m, ctx + (s_pos - 1.0) / 2.0, bg, s_pos) / tp;
+
+        // bg is the memory's sequences per GPU of the busiest attention-DP group.
+        let mem = self.memory.with_seqs(kv, bg);
+        let load = StepLoad {
+            stream,
+            kv_bytes: bg * mem.kv_per_sequence,
+            flops: [flops_attn, flops_ffn, flops_exp],
+            net,
+            all_to_all,
+        };
+        let feasible = mem.fits() && batch <= mem.max_batch_size;
+        self.timed(&load, mem, feasible)
+    }
+
+    /// A step's time from its load (§S, "Step"): one implementation for the decode step and
+    /// the speculative draft and verification passes (docs/serving.md §D).
+    pub fn timed(&self, load: &StepLoad, mem: Memory, feasible: bool) -> Step {
+        let rt = self.rt;
+        let lay = self.tokens.lay;
+        let (net, all_to_all) = (load.net, load.all_to_all);
+        let weight_s = load.stream / self.weight_bandwidth;
+        let kv_s = load.kv_bytes / self.kv_bandwidth;
+        let [flops_attn, flops_ffn, flops_exp] = load.flops;
+        let compute_s =
+            flops_attn / self.rates[0] + flops_ffn / self.rates[1] + flops_exp / self.rates[2];
+
+        let kernel_s = self.kernel_s;
+        let work = (weight_s + kv_s).max(compute_s);
+        let hidden = rt.overlap * (net.latency + net.bandwidth).min(work);
+        let total = rt.step_overhead_s + kernel_s + (net.latency + net.bandwidth) + work - hidden;
+        Step {
+            layout: lay,
+            latency_s: if feasible { total } else { f64::INFINITY },
+            feasible,
+            overhead_s: rt.step_overhead_s,
+            kernel_s,
+            network_latency_s: net.latency,
+            network_bandwidth_s: net.bandwidth,
+            all_to_all_s: all_to_all.latency + all_to_all.bandwidth,
+            weight_memory_s: weight_s,
+            kv_memory_s: kv_s,
+            compute_s,
+            overlap_s: hidden,
+            memory: mem,
+        }
+    }
 }
 
 /// What a step moves and computes per GPU, before the runtime turns it into time (§S).
@@ -367,71 +528,24 @@ pub struct StepLoad {
     pub all_to_all: Cost,
 }
 
-/// A step's time from its load (§S, "Step"): one implementation for the decode step and the
-/// speculative draft and verification passes (docs/serving.md §D).
-pub fn timed_step(
-    sp: &ServingPrep,
-    rt: &Runtime,
-    lay: Layout,
-    load: &StepLoad,
-    mem: Memory,
-    feasible: bool,
-) -> Step {
-    let prep = &sp.epoch;
-    let (m, hw) = (prep.model, prep.hw);
-    let net = load.net;
-    let beta = hw.hbm_bandwidth;
-    let w_eff = rt.weight_bandwidth_efficiency.unwrap_or(hw.mem_utilization);
-    let kv_eff = rt.kv_bandwidth_efficiency.unwrap_or(hw.mem_utilization);
-    let weight_s = load.stream / (beta * w_eff);
-    let kv_s = load.kv_bytes / (beta * kv_eff);
-    let eff = rt.gemm_efficiency.unwrap_or(hw.flop_utilization);
-    let [flops_attn, flops_ffn, flops_exp] = load.flops;
-    let compute_s = flops_attn / (sp.rates_peak[0] * eff)
-        + flops_ffn / (sp.rates_peak[1] * eff)
-        + flops_exp / (sp.rates_peak[2] * eff);
-
-    let per_kernel = if rt.cuda_graphs {
-        rt.graph_kernel_s
-    } else {
-        rt.launch_kernel_s.unwrap_or(hw.kernel_latency_s)
-    };
-    let kernel_s = kernel_launches(m, &prep.groups, rt) * per_kernel;
-    let work = (weight_s + kv_s).max(compute_s);
-    let hidden = rt.overlap * (net.latency + net.bandwidth).min(work);
-    let total = rt.step_overhead_s + kernel_s + (net.latency + net.bandwidth) + work - hidden;
-    Step {
-        layout: lay,
-        latency_s: if feasible { total } else { f64::INFINITY },
-        feasible,
-        overhead_s: rt.step_overhead_s,
-        kernel_s,
-        network_latency_s: net.latency,
-        network_bandwidth_s: net.bandwidth,
-        all_to_all_s: load.all_to_all.latency + load.all_to_all.bandwidth,
-        weight_memory_s: weight_s,
-        kv_memory_s: kv_s,
-        compute_s,
-        overlap_s: hidden,
-        memory: mem,
-    }
-}
-
-/// The fastest feasible layout of `candidates` (the first on ties); when none fits, the one
-/// with the largest max_batch_size, then the fastest, reported infeasible.
-pub fn best_of(
+/// One step of `positions` new tokens per sequence under `lay` (§S).
+pub fn decode_step(
     sp: &ServingPrep,
     rt: &Runtime,
     n_gpus: u32,
     batch: f64,
     ctx: f64,
     positions: f64,
-    candidates: &[Layout],
+    lay: Layout,
 ) -> Step {
-    best_by(candidates, |lay| {
-        let st = decode_step(sp, rt, n_gpus, batch, ctx, positions, lay);
-        (st, Rank::of(&st))
-    })
+    let plan = StepPlan::new(sp, rt, n_gpus, lay);
+    plan.step(batch, ctx, positions, plan.kv_at(ctx))
+}
+
+/// The fastest feasible step of `steps` (the first on ties); when none fits, the one with the
+/// largest max_batch_size, then the fastest, reported infeasible.
+fn pick(steps: impl Iterator<Item = Step>) -> Step {
+    best_by(steps.map(|st| (st, Rank::of(&st))))
 }
 
 /// What [`best_by`] ranks a layout by.
@@ -455,25 +569,67 @@ impl Rank {
     }
 }
 
-/// [`best_of`]'s rule over any evaluation: `eval` gives each layout's result and its rank
-/// (one implementation for the decode step and the speculative step).
-pub fn best_by<T: Copy>(candidates: &[Layout], mut eval: impl FnMut(Layout) -> (T, Rank)) -> T {
+/// [`pick`]'s rule over any evaluation, each with its rank (one implementation for the decode
+/// step and the speculative step).
+pub fn best_by<T>(items: impl Iterator<Item = (T, Rank)>) -> T {
     let mut best: Option<(T, Rank)> = None;
-    let mut closest: Option<(T, Rank)> = None;
-    for &lay in candidates {
-        let (out, r) = eval(lay);
-        if r.feasible && best.as_ref().map_or(true, |b| r.latency_s < b.1.latency_s) {
-            best = Some((out, r));
-        }
-        let better = closest.as_ref().map_or(true, |(_, c)| {
+    let mut closest: Option<Rank> = None;
+    let mut closest_item: Option<T> = None;
+    for (out, r) in items {
+        let better = closest.as_ref().map_or(true, |c| {
             r.max_batch_size > c.max_batch_size
                 || (r.max_batch_size == c.max_batch_size && r.step_s < c.step_s)
         });
+        let fastest = r.feasible && best.as_ref().map_or(true, |b| r.latency_s < b.1.latency_s);
+        if fastest {
+            best = Some((out, r));
+        } else if better && best.is_none() {
+            closest_item = Some(out);
+        }
         if better {
-            closest = Some((out, r));
+            closest = Some(r);
         }
     }
-    best.or(closest).expect("at least one candidate layout").0
+    match best {
+        Some((out, _)) => out,
+        None => closest_item.expect("at least one candidate layout"),
+    }
+}
+
+/// The fastest feasible layout of `candidates` (the first on ties); when none fits, the one
+/// with the largest max_batch_size, then the fastest, reported infeasible.
+pub fn best_of(
+    sp: &ServingPrep,
+    rt: &Runtime,
+    n_gpus: u32,
+    batch: f64,
+    ctx: f64,
+    positions: f64,
+    candidates: &[Layout],
+) -> Step {
+    pick(
+        candidates
+            .iter()
+            .map(|&lay| decode_step(sp, rt, n_gpus, batch, ctx, positions, lay)),
+    )
+}
+
+/// [`best_of`] over planned layouts, each with its [`StepPlan::kv_at`] at `ctx`.
+pub fn best_of_plans(
+    plans: &[(StepPlan, (f64, f64))],
+    batch: f64,
+    ctx: f64,
+    positions: f64,
+) -> Step {
+    if let [(plan, kv)] = plans {
+        // One candidate (a pinned layout) is the answer whether or not it fits.
+        return plan.step(batch, ctx, positions, *kv);
+    }
+    pick(
+        plans
+            .iter()
+            .map(|(plan, kv)| plan.step(batch, ctx, positions, *kv)),
+    )
 }
 
 /// [`best_of`] over every layout matching `pins`.

@@ -6,16 +6,17 @@
 //! on its inputs: results do not depend on the thread count.
 
 use std::collections::{HashMap, HashSet};
+use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
 use crate::spec::{Hardware, Model, SpecError};
-use crate::sweep::{grid_error, row_count, row_indices, AXIS_MAX};
+use crate::sweep::{columns, grid_error, next_row_indices, row_count, row_indices, AXIS_MAX};
 
 use super::layout::{layouts, Layout, Pins};
 use super::runtime::{Precision, Runtime};
-use super::speculative::{best_spec, Speculation};
-use super::step::{best_of, economics, ServingPrep};
+use super::speculative::{best_spec, SpecStep, Speculation};
+use super::step::{best_of_plans, economics, Economics, ServingPrep, Step, StepPlan};
 
 pub const AXES: [&str; 10] = [
     "model",
@@ -90,38 +91,12 @@ impl ServingGrid {
     /// Checks every axis, spec and pinned layout before any work; returns the row count.
     pub fn validate(&self) -> Result<usize, SpecError> {
         let rows = self.row_count()?;
-        let integer = |field: &'static str, values: &[f64], hi: f64| match values
-            .iter()
-            .find(|&&v| !(v >= 1.0 && v <= hi && v.fract() == 0.0))
-        {
-            Some(v) => Err(grid_error(
-                field,
-                format!("must be an integer in [1, {hi:e}] under serving semantics, got {v}"),
-            )),
-            None => Ok(()),
-        };
-        integer("n_gpus", &self.n_gpus, MAX_GPUS)?;
-        integer("batch_size", &self.batch_size, AXIS_MAX)?;
-        if let Some(v) = self
-            .context_len
-            .iter()
-            .find(|&&v| !(0.0..=AXIS_MAX).contains(&v))
-        {
-            return Err(grid_error(
-                "context_len",
-                format!("must be in [0, {AXIS_MAX:e}], got {v}"),
-            ));
-        }
-        if let Some(v) = self
-            .seq_len
-            .iter()
-            .find(|&&v| !(1.0..=AXIS_MAX).contains(&v))
-        {
-            return Err(grid_error(
-                "seq_len",
-                format!("must be in [1, {AXIS_MAX:e}], got {v}"),
-            ));
-        }
+        check_axes(
+            &self.n_gpus,
+            &self.batch_size,
+            &self.context_len,
+            &self.seq_len,
+        )?;
         if self.precisions.len() != self.models.len() {
             return Err(grid_error(
                 "precision",
@@ -192,33 +167,44 @@ impl ServingGrid {
     }
 }
 
-macro_rules! serving_columns {
-    ($($name:ident: $ty:ty),* $(,)?) => {
-        /// One row of every column.
-        #[derive(Debug, Clone, Copy, Default)]
-        pub struct Row { $(pub $name: $ty,)* }
-
-        /// One output column per field.
-        #[derive(Debug, Default)]
-        pub struct Columns { $(pub $name: Vec<$ty>,)* }
-
-        impl Columns {
-            pub const NAMES: &'static [&'static str] = &[$(stringify!($name),)*];
-
-            fn with_capacity(n: usize) -> Self {
-                Self { $($name: Vec::with_capacity(n),)* }
-            }
-
-            /// Appends a block of rows column by column (a block small enough to stay in cache,
-            /// so the transposition reads each row once).
-            fn extend(&mut self, rows: &[Row]) {
-                $(self.$name.extend(rows.iter().map(|r| r.$name));)*
-            }
-        }
+/// The value checks of a grid's numeric axes (shared by a grid and a single point).
+pub fn check_axes(
+    n_gpus: &[f64],
+    batch_size: &[f64],
+    context_len: &[f64],
+    seq_len: &[f64],
+) -> Result<(), SpecError> {
+    let integer = |field: &'static str, values: &[f64], hi: f64| match values
+        .iter()
+        .find(|&&v| !(v >= 1.0 && v <= hi && v.fract() == 0.0))
+    {
+        Some(v) => Err(grid_error(
+            field,
+            format!("must be an integer in [1, {hi:e}] under serving semantics, got {v}"),
+        )),
+        None => Ok(()),
     };
+    integer("n_gpus", n_gpus, MAX_GPUS)?;
+    integer("batch_size", batch_size, AXIS_MAX)?;
+    if let Some(v) = context_len
+        .iter()
+        .find(|&&v| !(0.0..=AXIS_MAX).contains(&v))
+    {
+        return Err(grid_error(
+            "context_len",
+            format!("must be in [0, {AXIS_MAX:e}], got {v}"),
+        ));
+    }
+    if let Some(v) = seq_len.iter().find(|&&v| !(1.0..=AXIS_MAX).contains(&v)) {
+        return Err(grid_error(
+            "seq_len",
+            format!("must be in [1, {AXIS_MAX:e}], got {v}"),
+        ));
+    }
+    Ok(())
 }
 
-serving_columns! {
+columns! {
     model: u32,
     gpu: u32,
     n_gpus: f64,
@@ -254,33 +240,89 @@ serving_columns! {
     tokens_per_step: f64,
     draft_s: f64,
     verify_s: f64,
-    tpot_s: f64,
     draft_weights_gb_per_gpu: f64,
     kv_written_gb_per_gpu: f64,
 }
 
-/// Rows per parallel block: about 256 KB of rows, which the transposition reads from cache.
+/// Rows per rayon task: large enough to amortise scheduling, small enough to balance.
 const BLOCK_ROWS: usize = 1024;
 
-/// Candidate layouts by (model, n_gpus, pins), with the last key looked up first: the rows
-/// of a block usually share it, and then no hash is computed.
-#[derive(Default)]
-struct LayoutMemo {
-    last: Option<(usize, u32, Pins)>,
-    last_layouts: Vec<Layout>,
-    all: HashMap<(usize, u32, Pins), Vec<Layout>>,
+/// Entries a task's [`PlanMemo`] holds before it starts afresh (a zipped grid of many GPU
+/// counts would otherwise keep one per row).
+const MEMO_ENTRIES: usize = 4096;
+
+/// A key of [`PlanMemo`]: (model·gpu pair, n_gpus, pins).
+type PlanKey = (usize, u32, Pins);
+
+/// The planned candidate layouts of one key, with their KV cache at the last context seen.
+struct Planned<'s, 'a> {
+    ctx: f64,
+    plans: Vec<(StepPlan<'s, 'a>, (f64, f64))>,
 }
 
-impl LayoutMemo {
-    fn get(&mut self, model: &Model, key: (usize, u32, Pins)) -> &[Layout] {
-        if self.last != Some(key) {
-            let found = self.all.entry(key).or_insert_with(|| {
-                layouts(model, key.1, key.2).expect("validated before the sweep")
-            });
-            self.last_layouts.clone_from(found);
-            self.last = Some(key);
+/// Planned candidate layouts by key, with the last key looked up first: the rows of a block
+/// usually share it, and then no hash is computed.
+struct PlanMemo<'s, 'a> {
+    last: Option<(PlanKey, usize)>,
+    index: HashMap<PlanKey, usize>,
+    entries: Vec<Planned<'s, 'a>>,
+}
+
+impl<'s, 'a> PlanMemo<'s, 'a> {
+    fn new() -> Self {
+        Self {
+            last: None,
+            index: HashMap::new(),
+            entries: Vec::new(),
         }
-        &self.last_layouts
+    }
+
+    /// The plans of `key` with their KV cache at `ctx`.
+    fn get(
+        &mut self,
+        grid: &'s ServingGrid,
+        preps: &'s [ServingPrep<'a>],
+        model: usize,
+        key: PlanKey,
+        ctx: f64,
+    ) -> &[(StepPlan<'s, 'a>, (f64, f64))] {
+        let at = match self.last {
+            Some((k, at)) if k == key => at,
+            _ => {
+                let at = if let Some(&at) = self.index.get(&key) {
+                    at
+                } else {
+                    if self.entries.len() >= MEMO_ENTRIES {
+                        self.index.clear();
+                        self.entries.clear();
+                    }
+                    let sp = &preps[key.0];
+                    let candidates = layouts(&grid.models[model], key.1, key.2)
+                        .expect("validated before the sweep");
+                    let plans = candidates
+                        .into_iter()
+                        .map(|lay| {
+                            let plan = StepPlan::new(sp, &grid.runtime, key.1, lay);
+                            let kv = plan.kv_at(ctx);
+                            (plan, kv)
+                        })
+                        .collect();
+                    self.entries.push(Planned { ctx, plans });
+                    self.index.insert(key, self.entries.len() - 1);
+                    self.entries.len() - 1
+                };
+                self.last = Some((key, at));
+                at
+            }
+        };
+        let entry = &mut self.entries[at];
+        if entry.ctx.to_bits() != ctx.to_bits() {
+            entry.ctx = ctx;
+            for (plan, kv) in &mut entry.plans {
+                *kv = plan.kv_at(ctx);
+            }
+        }
+        &entry.plans
     }
 }
 
@@ -297,7 +339,6 @@ pub fn sweep_columns(
             format!("range {start}..{end} is outside 0..{total}"),
         ));
     }
-    let n_gpu = grid.gpus.len();
     let preps: Vec<ServingPrep> = grid
         .models
         .iter()
@@ -313,63 +354,104 @@ pub fn sweep_columns(
                 .map(move |g| ServingPrep::new(&s.draft, g, s.precision))
         })
         .collect::<Result<_, _>>()?;
-    let preps = Preps {
-        target: preps,
-        draft: drafts,
-    };
-    let starts: Vec<usize> = (start..end).step_by(BLOCK_ROWS).collect();
-    let blocks: Vec<Vec<Row>> = starts
-        .into_par_iter()
-        .map_init(LayoutMemo::default, |memo, lo| {
-            (lo..(lo + BLOCK_ROWS).min(end))
-                .map(|row| evaluate_row(grid, &preps, n_gpu, row, memo))
-                .collect()
-        })
-        .collect();
-    let mut cols = Columns::with_capacity(end - start);
-    for block in &blocks {
-        cols.extend(block);
+    Ok(Columns::filled(
+        end - start,
+        BLOCK_ROWS,
+        PlanMemo::new,
+        |memo, offset, block| fill_block(grid, &preps, &drafts, start + offset, block, memo),
+    ))
+}
+
+fn fill_block<'s, 'a>(
+    grid: &'s ServingGrid,
+    preps: &'s [ServingPrep<'a>],
+    drafts: &'s [ServingPrep<'a>],
+    first: usize,
+    b: &mut Block<'_>,
+    memo: &mut PlanMemo<'s, 'a>,
+) {
+    // Rows are computed into a small row-major buffer (in L1), then written to the columns.
+    const SUB: usize = 32;
+    let mut rows = [Row::default(); SUB];
+    let lens = grid.lens();
+    let mut ix = grid.indices(first);
+    let len = b.len();
+    let mut at = 0;
+    while at < len {
+        let n = SUB.min(len - at);
+        for row in &mut rows[..n] {
+            *row = evaluate_row(grid, preps, drafts, &ix, memo);
+            next_row_indices(lens, grid.zip, &mut ix);
+        }
+        b.write_rows(at, &rows[..n]);
+        at += n;
     }
-    Ok(cols)
 }
 
-/// The (model, gpu) preparations of the targets and of their drafts (empty without one).
-struct Preps<'a> {
-    target: Vec<ServingPrep<'a>>,
-    draft: Vec<ServingPrep<'a>>,
-}
-
-fn evaluate_row(
-    grid: &ServingGrid,
-    preps: &Preps,
-    n_gpu: usize,
-    row: usize,
-    memo: &mut LayoutMemo,
+#[inline]
+fn evaluate_row<'s, 'a>(
+    grid: &'s ServingGrid,
+    preps: &'s [ServingPrep<'a>],
+    drafts: &'s [ServingPrep<'a>],
+    ix: &[usize; 10],
+    memo: &mut PlanMemo<'s, 'a>,
 ) -> Row {
-    let ix = grid.indices(row);
-    let sp = &preps.target[ix[0] * n_gpu + ix[1]];
+    let pair = ix[0] * grid.gpus.len() + ix[1];
     let n_gpus = grid.n_gpus[ix[2]];
     let (batch, ctx, s_pos) = (
         grid.batch_size[ix[3]],
         grid.context_len[ix[4]],
         grid.seq_len[ix[5]],
     );
-    let pins = grid.pins(&ix);
-    let n = n_gpus as u32;
-    let candidates = memo.get(&grid.models[ix[0]], (ix[0], n, pins));
-    let (st, econ, spec) = match grid.speculation.get(ix[0]) {
-        None => {
-            let st = best_of(sp, &grid.runtime, n, batch, ctx, s_pos, candidates);
-            let econ = economics(sp, n_gpus, batch, ctx, s_pos, st.latency_s);
-            (st, econ, None)
-        }
+    let plans = memo.get(
+        grid,
+        preps,
+        ix[0],
+        (pair, n_gpus as u32, grid.pins(ix)),
+        ctx,
+    );
+    match grid.speculation.get(ix[0]) {
+        None => row_of(&preps[pair], plans, ix, n_gpus, batch, ctx, s_pos),
         Some(spec) => {
-            let dprep = &preps.draft[ix[0] * n_gpu + ix[1]];
-            let s = best_spec(sp, dprep, spec, &grid.runtime, n, batch, ctx, candidates);
+            let sp = &preps[pair];
+            let targets = plans.iter().map(|p| &p.0);
+            let (rt, n) = (&grid.runtime, n_gpus as u32);
+            let s = best_spec(targets, &drafts[pair], spec, rt, n, batch, ctx);
             let econ = economics(sp, n_gpus, batch, ctx, s.tokens_per_step, s.latency_s);
-            (s.verify, econ, Some(s))
+            row_from(&s.verify, &econ, Some(&s), ix, n_gpus, batch, ctx, s_pos)
         }
-    };
+    }
+}
+
+/// The row of the best of `plans` (with their KV cache at `ctx`).
+#[inline]
+fn row_of(
+    sp: &ServingPrep,
+    plans: &[(StepPlan, (f64, f64))],
+    ix: &[usize; 10],
+    n_gpus: f64,
+    batch: f64,
+    ctx: f64,
+    s_pos: f64,
+) -> Row {
+    let st = best_of_plans(plans, batch, ctx, s_pos);
+    let econ = economics(sp, n_gpus, batch, ctx, s_pos, st.latency_s);
+    row_from(&st, &econ, None, ix, n_gpus, batch, ctx, s_pos)
+}
+
+/// The row of a step (with `spec`: the verification of a speculative step) and its economics.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn row_from(
+    st: &Step,
+    econ: &Economics,
+    spec: Option<&SpecStep>,
+    ix: &[usize; 10],
+    n_gpus: f64,
+    batch: f64,
+    ctx: f64,
+    s_pos: f64,
+) -> Row {
     let lay = st.layout;
     Row {
         model: ix[0] as u32,
@@ -407,8 +489,30 @@ fn evaluate_row(
         tokens_per_step: spec.map_or(s_pos, |s| s.tokens_per_step),
         draft_s: spec.map_or(0.0, |s| s.draft_s),
         verify_s: st.step_s(),
-        tpot_s: spec.map_or(st.latency_s, |s| s.tpot_s),
         draft_weights_gb_per_gpu: spec.map_or(0.0, |s| s.draft_weights / 1e9),
         kv_written_gb_per_gpu: spec.map_or(f64::NAN, |s| s.kv_written / 1e9),
     }
+}
+
+/// One point without a grid (`isw.evaluate`'s serving fast path): the row a sweep computes
+/// for it over `candidates` (not empty), bit for bit. The caller checks the values as a grid
+/// does ([`check_axes`], the specs, the runtime and `layouts`).
+pub fn point(
+    sp: &ServingPrep,
+    rt: &Runtime,
+    n_gpus: f64,
+    batch: f64,
+    ctx: f64,
+    s_pos: f64,
+    candidates: &[Layout],
+) -> Row {
+    let plans: Vec<(StepPlan, (f64, f64))> = candidates
+        .iter()
+        .map(|&lay| {
+            let plan = StepPlan::new(sp, rt, n_gpus as u32, lay);
+            let kv = plan.kv_at(ctx);
+            (plan, kv)
+        })
+        .collect();
+    row_of(sp, &plans, &[0; 10], n_gpus, batch, ctx, s_pos)
 }

@@ -12,6 +12,7 @@ from ..catalog import model as lookup_model
 from ..errors import InfersweepError
 from ..hf_config import from_hf_config
 from ..plot import FORMATS as PLOT_FORMATS
+from ..serving import Precision
 from ..specs import Model, SpecDec
 
 PROG = "infersweep"
@@ -37,6 +38,40 @@ def number(text: str) -> float:
     if math.isnan(v):
         raise argparse.ArgumentTypeError(f"not a number: {text!r}")
     return v
+
+
+#: The fields of --precision (isw.Precision's), in its order.
+PRECISION_FIELDS = tuple(Precision.__dataclass_fields__)
+
+
+def precision(text: str) -> Precision:
+    """An isw.Precision from ``FIELD=VALUE[,FIELD=VALUE...]``, e.g. ``attention=fp8,kv_cache=fp8``.
+
+    A value is a format name (``bf16``, ``fp8``, ``nvfp4``, ...) or a number: bytes per element,
+    or the FLOP-rate key (4, 8, 16) of a ``*_compute`` field. Fields not given keep their defaults
+    (the model's own precision). Errors name the field.
+    """
+    fields: dict[str, str | float | int] = {}
+    for part in text.split(","):
+        key, sep, value = (x.strip() for x in part.partition("="))
+        if not sep or not key or not value:
+            raise argparse.ArgumentTypeError(
+                f"expected FIELD=VALUE[,FIELD=VALUE...] such as attention=fp8,kv_cache=fp8, got "
+                f"{part.strip()!r} (fields: {', '.join(PRECISION_FIELDS)})")
+        if key not in PRECISION_FIELDS:
+            raise argparse.ArgumentTypeError(f"unknown field {key!r}; fields: {', '.join(PRECISION_FIELDS)}")
+        if key in fields:
+            raise argparse.ArgumentTypeError(f"field {key!r} is given twice")
+        try:
+            num = float(value)
+        except ValueError:
+            fields[key] = value
+        else:
+            fields[key] = int(num) if key.endswith("_compute") and num.is_integer() else num
+    try:
+        return Precision(**fields)  # type: ignore[arg-type]
+    except InfersweepError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def positive_int(minimum: int, maximum: int | None = None) -> Callable[[str], int]:

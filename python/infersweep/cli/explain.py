@@ -33,7 +33,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
         return cmd_explain_serving(args)
     serving_flags = [f for f, v in (("--tp", args.tp), ("--pp-degree", args.pp_degree), ("--ep", args.ep),
-                                    ("--attention-dp", args.attention_dp), ("--profile", args.profile))
+                                    ("--attention-dp", args.attention_dp), ("--profile", args.profile),
+                                    ("--precision", args.precision))
                      if v is not None]
     if serving_flags:
         from ..errors import GridError

@@ -8,6 +8,7 @@ import argparse
 from ..errors import GridError
 from ..explain import explain
 from ..plot import g3
+from ..serving import Precision
 from .catalog import gpu_terms
 from .output import context_text, text_table
 from .validate import _runtime
@@ -42,7 +43,7 @@ def cmd_explain_serving(args: argparse.Namespace) -> int:
     e = explain(args.model, args.gpu, n_gpus=args.n_gpus, batch_size=args.batch_size,
                 context_len=args.context, seq_len=args.seq_len, semantics="serving", tp=args.tp,
                 pp=args.pp_degree, ep=args.ep, attention_dp=args.attention_dp,
-                runtime=_runtime(args, "explain"))
+                runtime=_runtime(args, "explain"), precision=args.precision)
     m, g, lay = e.model, e.gpu, e.layout
     head = (f"{m.name} on {g3(e.n_gpus)} × {g.name}, batch {g3(e.batch_size)}, context "
             f"{context_text(e.context_len)}"
@@ -94,6 +95,9 @@ def cmd_explain_serving(args: argparse.Namespace) -> int:
 
     rt_rows = [[k, value(v), src.replace("runtime argument", given)] for k, (v, src) in e.runtime.items()]
     print(text_table(["field", "value", "source"], rt_rows, "lll"))
-    print("\n  precision (isw.Precision(): the model's own; bytes per element, bits per GEMM): "
+    given_precision = {k: v for k, v in vars(args.precision or Precision()).items() if v is not None}
+    source = ("--precision " + ",".join(f"{k}={v}" for k, v in given_precision.items())
+              + ", the rest the model's own" if given_precision else "isw.Precision(): the model's own")
+    print(f"\n  precision ({source}; bytes per element, bits per GEMM): "
           + ", ".join(f"{k}={v:g}" for k, v in e.precision.items()))
     return 0

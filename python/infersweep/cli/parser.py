@@ -10,11 +10,13 @@ from pathlib import Path
 from .._core import __version__
 from ..frontier import SERVING_MAX_BATCH, SERVING_MAX_GPUS
 from ..plot import FORMATS as PLOT_FORMATS
+from ..serving import FORMATS as PRECISION_FORMATS
 from ..serving import SERVING_INPUT_COLUMNS, SERVING_OUTPUT_COLUMNS
 from ..sweep import INPUT_COLUMNS, MAX_THREADS, OUTPUT_COLUMNS
 from .args import (
     DATA_FORMATS,
     MODEL_HELP,
+    PRECISION_FIELDS,
     PROG,
     boolean,
     data_path,
@@ -23,6 +25,7 @@ from .args import (
     number,
     plot_path,
     positive_int,
+    precision,
     spec_dec,
 )
 from .catalog import cmd_gpus, cmd_models
@@ -126,7 +129,8 @@ def _add_semantics(p: argparse.ArgumentParser) -> None:
 
 
 def _add_serving(p: argparse.ArgumentParser, many: bool) -> None:
-    """--tp, --pp-degree, --ep, --attention-dp (pinned degrees; searched by default) and --profile."""
+    """--tp, --pp-degree, --ep, --attention-dp (pinned degrees; searched by default), --profile and
+    --precision."""
     for flag, what in (("--tp", "attention tensor-parallel degree"), ("--pp-degree", "pipeline stages"),
                        ("--ep", "expert-parallel degree"),
                        ("--attention-dp", "attention data-parallel groups")):
@@ -139,6 +143,11 @@ def _add_serving(p: argparse.ArgumentParser, many: bool) -> None:
     p.add_argument("--profile", metavar="NAME|PATH",
                    help="serving only: a shipped runtime profile (tensorrt-llm, vllm) or a profile TOML "
                    "(default: isw.Runtime.default())")
+    p.add_argument("--precision", type=precision, metavar="FIELD=VALUE,...",
+                   help="serving only: per-component precision (isw.Precision), e.g. "
+                   "attention=fp8,dense_ffn=fp8,kv_cache=fp8; fields " + ", ".join(PRECISION_FIELDS)
+                   + "; a value is a format (" + ", ".join(PRECISION_FORMATS) + ") or bytes per element "
+                   "(a FLOP-rate key 4/8/16 for *_compute); default: the model's own precision")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -227,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", metavar="NAME|PATH",
                    help="serving only: a shipped runtime profile (tensorrt-llm, vllm) or a profile TOML "
                    "(default: isw.Runtime.default())")
+    p.add_argument("--precision", type=precision, metavar="FIELD=VALUE,...",
+                   help="serving only: per-component precision (isw.Precision), e.g. "
+                   "attention=fp8,dense_ffn=fp8,kv_cache=fp8; fields " + ", ".join(PRECISION_FIELDS)
+                   + "; a value is a format (" + ", ".join(PRECISION_FORMATS) + ") or bytes per element "
+                   "(a FLOP-rate key 4/8/16 for *_compute); default: the model's own precision")
     p.add_argument(
         "--rows",
         type=positive_int(2),

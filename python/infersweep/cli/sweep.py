@@ -103,9 +103,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                        "--spec-dec": args.spec_dec is not None and any(s is not None for s in args.spec_dec),
                        "--chunk-rows": args.chunk_rows is not None, "--progress": args.progress})
     serving_flags(args, {"--tp": args.tp, "--pp-degree": args.pp_degree, "--ep": args.ep,
-                         "--attention-dp": args.attention_dp, "--profile": args.profile})
+                         "--attention-dp": args.attention_dp, "--profile": args.profile,
+                         "--precision": args.precision})
     extra = ({"tp": args.tp, "pp": args.pp_degree, "ep": args.ep, "attention_dp": args.attention_dp,
-              "runtime": _runtime(args, "sweep")} if serving else
+              "runtime": _runtime(args, "sweep"), "precision": args.precision} if serving else
              {"progress": args.progress, "chunk_rows": args.chunk_rows,
               "use_pp": args.use_pp if args.use_pp is not None else [False],
               "spec_dec": args.spec_dec or [None]})
