@@ -171,6 +171,26 @@ def test_shipped_profiles_load_and_name_their_points() -> None:
         assert p.covariance_matrix().shape == (len(p.params), len(p.params))
 
 
+def test_shipped_profiles_per_framework_and_gpu_generation() -> None:
+    profiles = isw.shipped_profiles()
+    m = isw.measurements()
+    gen = {r["id"]: (r["framework"], isw.calibration.gpu_generation(r["gpu_catalog"]))
+           for r in m.iter_rows(named=True)}
+    want = {"tensorrt-llm", "vllm", "tensorrt-llm-hopper", "tensorrt-llm-blackwell", "vllm-cdna3"}
+    assert want <= set(profiles)
+    for p in profiles.values():
+        key = (p.group["framework"], p.group.get("gpu_generation"))
+        # a profile is fitted on exactly its group's points: a framework's, or a framework's on one generation
+        assert all(gen[i][0] == key[0] and key[1] in (None, gen[i][1]) for i in p.points), p.name
+    # the calibrated table's predictions: a generation profile where the point is in one, else its framework's
+    cv = isw.calibration.shipped_cross_validation().filter(pl.col("expressible"))
+    for r in cv.iter_rows(named=True):
+        prof = profiles[r["cv_profile"]]
+        assert prof.group["framework"] == r["framework"]
+        if "gpu_generation" in prof.group:
+            assert r["id"] in prof.points and not r["cv_fallback"]
+
+
 # --- uncertainty bands -------------------------------------------------------------------------
 def band(profile: isw.Profile, pts: list[dict[str, Any]], num_threads: int | None = None) -> pl.DataFrame:
     parts = []

@@ -48,7 +48,7 @@ def test_frontier_explain_and_drafter_take_config_files(capsys: pytest.CaptureFi
                           "--semantics", "epoch", "-m", str(LLAMA_8B), "-n", "1", "-b", "8")
     assert code == 0, err
     m = isw.from_hf_config(LLAMA_8B)
-    e = isw.explain(m, "H100", n_gpus=1, batch_size=8)
+    e = isw.explain(m, "H100", n_gpus=1, batch_size=8, semantics="epoch")
     assert out.startswith(f"{m.name} on 1 × H100") and f"{1e6 * e.token_latency_s:,.1f} µs" in out
     code, out, err = main(capsys, "sweep", "--semantics", "epoch", "-m", "Llama-3-70B", "-b", "1",
                           "--spec-dec", f"{LLAMA_8B}:0.8:4")

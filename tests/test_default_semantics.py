@@ -93,14 +93,13 @@ def test_frontier_refuses_both_gpu_counts_and_their_top() -> None:
         isw.frontier("Llama-3-70B", "H100", n_gpus=[8], max_gpus=16)
 
 
-def test_streaming_asks_for_epoch(tmp_path: Path) -> None:
-    """Streaming cuts an epoch grid into parts; a serving sweep is one call into Rust, so the
-    default is refused (the same arguments must not mean other rows than isw.sweep's)."""
-    for call in (lambda: isw.sweep_to_parquet("Llama-3-8B", "H100", path=tmp_path / "a"),
-                 lambda: isw.sweep_shard("Llama-3-8B", "H100", path=tmp_path / "b", shard=0, num_shards=1)):
-        with pytest.raises(GridError, match="semantics='epoch'"):
-            call()
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+def test_streaming_follows_the_default(tmp_path: Path) -> None:
+    """The same arguments mean the same rows streamed and in memory: serving by default, epoch on
+    request (tests/test_serving_stream.py checks serving grids in detail)."""
+    isw.sweep_to_parquet("Llama-3-8B", "H100", n_gpus=[1, 2], path=tmp_path / "a")
+    assert isw.read_sweep(tmp_path / "a").collect().equals(isw.sweep("Llama-3-8B", "H100", n_gpus=[1, 2]))
+    isw.sweep_shard("Llama-3-8B", "H100", n_gpus=[1, 2], path=tmp_path / "b", shard=0, num_shards=1)
+    assert isw.read_sweep(tmp_path / "b").collect().equals(isw.sweep("Llama-3-8B", "H100", n_gpus=[1, 2]))
     paths = isw.sweep_to_parquet("Llama-3-8B", "H100", n_gpus=[1, 2], path=tmp_path / "c", semantics="epoch")
     got = isw.read_sweep(tmp_path / "c").collect()
     assert len(paths) == 1 and got.equals(isw.sweep("Llama-3-8B", "H100", n_gpus=[1, 2], semantics="epoch"))

@@ -14,7 +14,7 @@ from infersweep.explain import COMPONENTS, infeasibility
 
 
 def test_explain_is_the_sweep_row_with_its_breakdown() -> None:
-    e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=64)
+    e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=64, semantics="epoch")
     row = isw.sweep("Llama-3-70B", "H100", n_gpus=8, batch_size=64, semantics="epoch").row(0, named=True)
     assert e.feasible and e.infeasible is None
     assert e.token_latency_s == row["token_latency_s"] and e.mfu == row["mfu"]
@@ -39,13 +39,14 @@ def test_explain_is_the_sweep_row_with_its_breakdown() -> None:
 
 
 def test_explain_compute_bound_long_pass() -> None:
-    e = isw.explain("Llama-3-8B", "H100", n_gpus=1, batch_size=64, seq_len=512)
+    e = isw.explain("Llama-3-8B", "H100", n_gpus=1, batch_size=64, seq_len=512, semantics="epoch")
     assert e.bound == "compute" and e.seq_len == 512
     assert e.shares["compute_s"] > e.shares["memory_s"]
 
 
 def test_explain_with_pipeline_parallelism_holds_one_micro_batch_of_kv() -> None:
-    e = isw.explain("Llama-3-70B", "H100", n_gpus=64, batch_size=256, context_len=100_000, use_pp=True)
+    e = isw.explain("Llama-3-70B", "H100", n_gpus=64, batch_size=256, context_len=100_000, use_pp=True,
+                    semantics="epoch")
     pp = e.layout["pp_degree"]
     assert e.feasible and pp > 1 and e.use_pp
     assert e.memory.kv_cache_held_bytes == pytest.approx(e.memory.kv_cache_bytes / pp, rel=1e-15)
@@ -54,7 +55,7 @@ def test_explain_with_pipeline_parallelism_holds_one_micro_batch_of_kv() -> None
 
 def test_explain_speculative_decoding() -> None:
     sd = isw.SpecDec("Llama-3-8B-MQA", 0.8, 5)
-    e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=1, spec_dec=sd)
+    e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=1, spec_dec=sd, semantics="epoch")
     assert e.gamma >= 2 and e.drafter_latency_s > 0
     assert e.tokens_per_round == pytest.approx((1 - 0.8**e.gamma) / 0.2, rel=1e-12)
     assert e.token_latency_s == pytest.approx((e.pass_s + e.gamma * e.drafter_latency_s) / e.tokens_per_round,
@@ -62,7 +63,7 @@ def test_explain_speculative_decoding() -> None:
 
 
 def test_explain_infeasible_says_why_as_data() -> None:
-    e = isw.explain("Llama-3-405B", "H100", n_gpus=8, batch_size=64, context_len=100_000)
+    e = isw.explain("Llama-3-405B", "H100", n_gpus=8, batch_size=64, context_len=100_000, semantics="epoch")
     assert not e.feasible and e.bound is None
     assert e.infeasible is not None
     assert "> 8 × 80 GB = 640.0 GB of HBM" in e.infeasible.reason
@@ -73,7 +74,7 @@ def test_explain_infeasible_says_why_as_data() -> None:
 
 def test_explain_too_small_blames_p_not_memory() -> None:
     # half a GPU: no pipeline degree P >= 1 has P <= min(N, b), although the weights would fit
-    e = isw.explain("Llama-3-8B", "A100", n_gpus=0.5, batch_size=1)
+    e = isw.explain("Llama-3-8B", "A100", n_gpus=0.5, batch_size=1, semantics="epoch")
     assert not e.feasible and e.infeasible is not None
     assert e.infeasible.reason.startswith("no layout: every pipeline degree P is at least 1")
     assert e.infeasible.hints == ("memory would fit: weights 16.1 GB + KV cache 0.0 GB = 16.1 GB <= 40.0 GB "
@@ -82,7 +83,7 @@ def test_explain_too_small_blames_p_not_memory() -> None:
 
 def test_explain_to_dict_is_plain_data() -> None:
     sd = isw.SpecDec("Llama-3-8B-MQA", 0.8, 5)
-    d = isw.explain("Llama-3-70B", "H200", n_gpus=16, batch_size=32, spec_dec=sd).to_dict()
+    d = isw.explain("Llama-3-70B", "H200", n_gpus=16, batch_size=32, spec_dec=sd, semantics="epoch").to_dict()
     text = json.dumps(d)  # nothing but plain values
     assert d["model"] == "Llama-3-70B" and d["gpu"] == "H200"
     assert d["spec_dec"] == {"drafter": "Llama-3-8B-MQA", "acceptance": 0.8, "gamma_max": 5}
@@ -104,7 +105,7 @@ def test_explain_bad_input_is_a_clear_error() -> None:
 
 
 def test_the_cli_prints_what_explain_computes(capsys: pytest.CaptureFixture[str]) -> None:
-    e = isw.explain("Mixtral-8x22B", "H200", n_gpus=16, batch_size=128, context_len=8000)
+    e = isw.explain("Mixtral-8x22B", "H200", n_gpus=16, batch_size=128, context_len=8000, semantics="epoch")
     assert cli.main(["explain",
                      "--semantics", "epoch", "-m", "Mixtral-8x22B", "-g", "H200", "-n", "16", "-b", "128",
                      "--context", "8k"]) == 0
@@ -188,7 +189,7 @@ def test_serving_explain_infeasible_and_wrong_arguments() -> None:
     assert not e.feasible and math.isinf(e.token_latency_s)
     assert e.infeasible is not None and "max_batch_size 2" in e.infeasible
     with pytest.raises(isw.GridError, match="'tp' needs semantics='serving'"):
-        isw.explain(LLAMA, "H100", n_gpus=8, tp=8)
+        isw.explain(LLAMA, "H100", n_gpus=8, semantics="epoch", tp=8)  # type: ignore[call-overload]
     with pytest.raises(isw.GridError, match="use_pp"):
         isw.explain(LLAMA, "H100", n_gpus=8, semantics="serving", use_pp=True)
     with pytest.raises(isw.GridError, match="semantics"):
@@ -213,3 +214,62 @@ def test_the_cli_explains_a_serving_step(capsys: pytest.CaptureFixture[str]) -> 
     assert cli.main(["explain",
                      "--semantics", "epoch", "-m", "Llama-3-70B", "-n", "8", "-b", "1", "--tp", "8"]) == 2
     assert "--tp needs --semantics serving" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the default semantics
+
+
+def test_explain_defaults_to_serving_as_sweep_does() -> None:
+    """isw.explain's default is isw.sweep's (serving); epoch is one keyword away, unchanged."""
+    e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=64)
+    row = isw.sweep("Llama-3-70B", "H100", n_gpus=8, batch_size=64).row(0, named=True)
+    assert isinstance(e, isw.ServingExplanation)
+    assert e.token_latency_s == row["token_latency_s"] and e.layout["tp"] == row["tp"]
+    assert e.runtime["step_overhead_s"][0] == isw.Runtime.default().step_overhead_s
+    epoch = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=64, semantics="epoch")
+    assert epoch.token_latency_s == isw.sweep("Llama-3-70B", "H100", n_gpus=8, batch_size=64,
+                                              semantics="epoch")["token_latency_s"][0]
+    assert epoch.token_latency_s != e.token_latency_s
+
+
+def test_epoch_only_arguments_under_the_default_point_at_epoch() -> None:
+    with pytest.raises(isw.GridError, match=r"'use_pp' is epoch's only; pass semantics='epoch'"):
+        isw.explain("Llama-3-70B", "H100", n_gpus=8, use_pp=True)
+    with pytest.raises(isw.GridError, match=r"isw\.SpecDec is epoch's only; pass semantics='epoch'"):
+        isw.explain("Llama-3-70B", "H100", n_gpus=8, spec_dec=isw.SpecDec("Llama-3-8B", 0.7))
+    # use_pp=False is every semantics' default, and seq_len > 1 is a serving step over S positions
+    assert isw.explain("Llama-3-8B", "H100", n_gpus=1, batch_size=4, seq_len=8, use_pp=False).seq_len == 8
+
+
+def test_serving_explain_says_where_each_precision_came_from() -> None:
+    from pathlib import Path
+
+    e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=8)
+    assert set(e.precision_sources) == set(e.precision)
+    assert e.precision_sources["attention"] == "the model's weight_bytes (2)"
+    assert e.precision_sources["kv_cache"] == "the model's activation_bytes (2; its kv_bytes is unset)"
+    assert e.precision_sources["ffn_bits"].startswith("the model's rate_bits")
+    e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=8,
+                    precision=isw.Precision(attention="fp8", kv_cache=1, ffn_compute=8))
+    assert e.precision["attention"] == 1 and e.precision["attention_bits"] == 8
+    s = e.precision_sources
+    assert s["attention"] == "Precision field 'attention' = 'fp8'"
+    assert s["attention_bits"] == "the rate of the weight format 'fp8' (Precision field 'attention')"
+    assert s["ffn_bits"] == "Precision field 'ffn_compute' = 8" and s["dense_ffn"].startswith("the model's")
+    assert s["kv_cache"] == "Precision field 'kv_cache' = 1"
+    # A model read from a config that declares a quantization it does not apply says so.
+    oss = Path(__file__).parent / "data" / "hf" / "gpt-oss-120b.json"
+    m = isw.from_hf_config(oss)
+    e = isw.explain(m, "H100", n_gpus=8, batch_size=8)
+    assert "declares a quantization_config, not applied here" in e.precision_sources["experts"]
+    e = isw.explain(m, "H100", n_gpus=8, batch_size=8, precision=isw.Precision.from_hf_config(oss))
+    assert e.precision_sources["experts"] == "Precision field 'experts' = 'mxfp4'"
+    assert e.precision_sources["expert_bits"] == "Precision field 'expert_compute' = 4"
+    assert e.to_dict()["precision_sources"] == e.precision_sources
+
+
+def test_the_cli_prints_each_precision_with_its_source(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["explain", "-m", "Llama-3-70B", "-g", "H100", "-n", "8", "-b", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "attention       2      the model's weight_bytes (2)" in out
+    assert "dispatch        2      = activations (Precision field 'dispatch' unset)" in out

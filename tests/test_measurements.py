@@ -88,6 +88,17 @@ def test_a_known_row_by_hand(df: pl.DataFrame) -> None:
     assert r["throughput_tok_s_per_gpu"] == pytest.approx(21605.79 / 8)
 
 
+def test_a_per_gpu_static_row_by_hand(df: pl.DataFrame) -> None:
+    # TensorRT-LLM v0.9.0, H200 FP8: LLaMA 70B, batch 512, TP2, 128 in / 2048 out, 3,963 out tok/s/GPU
+    r = df.filter(pl.col("id") == "TRT-P09-H200-18").row(0, named=True)
+    assert (r["model_catalog"], r["tp"], r["batch_size"]) == ("Llama-2-70B", 2, 512)
+    assert (r["isl"], r["osl"]) == (128, 2048)
+    assert r["weight_precision"] == "fp8" and r["kv_precision"] == "fp8" and r["framework_version"] == "0.9.0"
+    assert r["throughput_tok_s"] == pytest.approx(3963 * 2)
+    assert r["measured_step_ms"] == pytest.approx(1000 * 512 / (3963 * 2))   # ≈ 64.6 ms per output step
+    assert df.filter(pl.col("source_id") == "TRT-P09").height == 96
+
+
 def test_derive_rejects_what_is_not_arithmetic_on_columns() -> None:
     row = {"id": "x", "tpot_ms": 20.0, "batch_size": None}
     assert derive("1000 / tpot_ms", row) == 50.0

@@ -214,7 +214,7 @@ def drafters(draw: st.DrawFn, target: isw.Model) -> isw.Model:
     if target.layer_groups is not None:
         target = target.with_layer_groups(None)
     return target.with_(name="drafter", n_layers=max(1.0, math.floor(target.n_layers / shrink)),
-                        d_ff=target.d_ff / shrink, n_experts=1.0, n_experts_active=1.0,
+                        d_ff=max(1.0, target.d_ff / shrink), n_experts=1.0, n_experts_active=1.0,
                         weight_bytes=draw(st.sampled_from([target.weight_bytes, 0.5])))
 
 

@@ -321,9 +321,11 @@ def test_validate_maps_deployments_onto_their_layouts() -> None:
     from infersweep.serving_validation import decode_steps, serving_point
     (dec,) = decode_steps([serving_point(m16)], isw.Runtime.default())
     assert dec["step_s"] == pytest.approx(direct["token_latency_s"], rel=1e-12)
-    # In-flight (MLPerf Interactive, Poisson): the steady state at its request rate per instance.
+    # In-flight (MLPerf Interactive, Poisson): the steady state at its requests in flight per instance
+    # (Little's law: samples/s × mean latency; docs/calibration.md, "In-flight mapping").
+    in_flight = m16["samples_per_s"] * m16["mean_latency_ms"] / 1e3 / m16["instances"]
     steady = isw.serve("Llama-3.1-405B", "H200-SXM", 8, tp=8, pp=1, ep=1, attention_dp=1, isl=m16["isl"],
-                       osl=m16["osl"], request_rate=m16["samples_per_s"] / m16["instances"], precision=fp8,
+                       osl=m16["osl"], concurrency=in_flight, precision=fp8,
                        runtime=isw.Runtime.default().with_(cuda_graphs=False)).row(0, named=True)
     assert rows["MLP51-M16"]["predicted_step_ms"] == pytest.approx(steady["tpot_s"] * 1e3, rel=1e-12)
 
@@ -367,3 +369,20 @@ def test_serving_grid_limits() -> None:
     df = isw.sweep(LLAMA, "H100", n_gpus=[8, 16], batch_size=[1, 2, 3], semantics="serving", tp=[4, 8],
                    max_rows=12)
     assert df.height == 12 and set(df["tp"].to_list()) == {4, 8}
+
+
+def test_sequence_overhead_adds_per_sequence_of_a_scheduler() -> None:
+    # Host work per sequence of one attention-DP group's batch (docs/serving.md §R.1)
+    m, g = isw.model("Llama-3.1-70B"), isw.gpu("H100-SXM")
+    lay = sr.Layout(4, 1, 1, 2)          # TP4 x attention-DP2: each group schedules half the batch
+    base = isw.Runtime.default()
+    per = base.with_(sequence_overhead_s=25e-6)
+    a = sr.decode_step(m, g, 8, 64, 2048, lay, base)
+    b = sr.decode_step(m, g, 8, 64, 2048, lay, per)
+    assert b.overhead_s - a.overhead_s == pytest.approx(25e-6 * 32, rel=1e-12)   # 32 sequences per group
+    assert b.latency_s - a.latency_s == pytest.approx(25e-6 * 32, rel=1e-9)
+    kw = dict(n_gpus=8, tp=4, attention_dp=2, batch_size=64, context_len=2048, semantics="serving")
+    rs = isw.sweep(m, g, runtime=per, **kw).row(0, named=True)  # type: ignore[arg-type]
+    assert rs["overhead_s"] == pytest.approx(b.overhead_s, rel=1e-12)
+    with pytest.raises(isw.SpecError, match="sequence_overhead_s"):
+        isw.Runtime(sequence_overhead_s=-1e-6)

@@ -86,7 +86,8 @@ def runtimes(draw: st.DrawFn) -> isw.Runtime:
         return getattr(isw.Runtime, preset)()
     opt = lambda lo, hi: st.one_of(st.none(), st.floats(lo, hi))  # noqa: E731
     return isw.Runtime(
-        step_overhead_s=draw(st.floats(0, 2e-3)), cuda_graphs=draw(st.booleans()),
+        step_overhead_s=draw(st.floats(0, 2e-3)), sequence_overhead_s=draw(st.floats(0, 1e-4)),
+        cuda_graphs=draw(st.booleans()),
         graph_kernel_s=draw(st.floats(0, 5e-6)), launch_kernel_s=draw(opt(0, 2e-5)),
         attention_kernels=draw(st.one_of(st.none(), st.integers(0, 12))),
         mla_extra_kernels=draw(st.integers(0, 8)), dense_ffn_kernels=draw(st.integers(0, 6)),

@@ -220,14 +220,14 @@ GPUS = [H200, isw.gpu("B200")]
        li=st.integers(0, 100), dec=st.integers(0, 300), dctx=st.floats(0, 20_000),
        ptok=st.sampled_from([0, 1, 100, 2048, 8192]), chunk=st.sampled_from([1, 64, 512, 2048]),
        prefix=st.floats(0, 20_000), overlap=st.floats(0, 1), graphs=st.booleans(),
-       tile=st.sampled_from([0, 8, 64]))
+       tile=st.sampled_from([0, 8, 64]), per_seq=st.sampled_from([0.0, 3e-5]))
 def test_rust_mixed_step_equals_oracle(mi: int, gi: int, n: int, li: int, dec: int, dctx: float,
                                        ptok: int, chunk: int, prefix: float, overlap: float,
-                                       graphs: bool, tile: int) -> None:
+                                       graphs: bool, tile: int, per_seq: float) -> None:
     m, g = MODELS[mi], GPUS[gi]
     lays = sr.layouts(m, n)
     lay = lays[li % len(lays)]
-    rt = isw.Runtime(overlap=overlap, cuda_graphs=graphs, gemm_tile_tokens=tile)
+    rt = isw.Runtime(overlap=overlap, cuda_graphs=graphs, gemm_tile_tokens=tile, sequence_overhead_s=per_seq)
     prec = isw.Precision() if m.is_mla or m.name.startswith("gpt") else FP8
     w = tr.Work(dec, dctx, ptok, chunk, prefix, dec + ptok / chunk, dctx + chunk)
     py = tr.mixed_step(m, g, n, lay, w, rt, prec)

@@ -48,6 +48,8 @@ class Parameter:
 PARAMETERS: dict[str, Parameter] = {
     # Python schedulers with host syncs cost up to a few ms per step; an overlapped one ~0.1 ms.
     "step_overhead_s": Parameter(1e-6, 0.01, "fixed host-side time per decode step (s)"),
+    # Host work per scheduled sequence per step: ~0.1 µs (a C++ loop) to 1 ms (Python per request).
+    "sequence_overhead_s": Parameter(1e-7, 1e-3, "host time per scheduled sequence per step (s)"),
     # A kernel replayed in a CUDA graph costs its launch gap, ~1 µs (docs/serving.md §R.2).
     "graph_kernel_s": Parameter(2e-7, 5e-6, "time per kernel replayed in a CUDA graph (s)"),
     # Eager dispatch: the bare launch (4-6 µs) up to a Python-side dispatch of a few tens of µs.
@@ -273,8 +275,11 @@ def _fit(points: Sequence[ServingPoint], log_measured: np.ndarray, params: Seque
 
     lo = np.log([PARAMETERS[p].lo for p in params])
     hi = np.log([PARAMETERS[p].hi for p in params])
-    u0 = np.asarray([math.log(float(getattr(base, p) if getattr(base, p) is not None
-                                    else math.sqrt(PARAMETERS[p].lo * PARAMETERS[p].hi))) for p in params])
+    def start(p: str) -> float:  # the base runtime's value; its geometric middle where None or 0
+        v = getattr(base, p)
+        return float(v) if v else math.sqrt(PARAMETERS[p].lo * PARAMETERS[p].hi)
+
+    u0 = np.asarray([math.log(start(p)) for p in params])
     span = hi - lo
     u0 = np.clip(u0, lo + 1e-3 * span, hi - 1e-3 * span)
 
@@ -427,16 +432,21 @@ CV_SEMANTICS = "serving calibrated (leave-one-source-out)"
 def shipped_cross_validation() -> pl.DataFrame:
     """The shipped profiles' leave-one-source-out predictions of the shipped measurements
     (``profiles/cross_validation.csv``, written with them by scripts/calibrate_profiles.py) as a
-    :func:`infersweep.validate` frame: what the README's calibrated error table summarises."""
+    :func:`infersweep.validate` frame: what the README's calibrated error table summarises. Its
+    ``cv_profile`` column names the profile level that predicted each point (a framework-and-GPU-
+    generation profile where the point's group has one, else the framework's; docs/calibration.md)."""
     from importlib import resources
 
     from .data import measurements as shipped
 
     text = resources.files("infersweep.profiles").joinpath("cross_validation.csv").read_text(encoding="utf-8")
     cv = pl.read_csv(text.encode(), schema={"id": pl.String(), "source_id": pl.String(),
-                                            "predicted_step_ms": pl.Float64(), "cv_fallback": pl.Boolean()})
-    return _cv_frame(shipped(), dict(zip(cv["id"], cv["predicted_step_ms"], strict=True)),
-                     dict(zip(cv["id"], cv["cv_fallback"], strict=True)), {}, Runtime.default())
+                                            "predicted_step_ms": pl.Float64(), "cv_fallback": pl.Boolean(),
+                                            "profile": pl.String()})
+    out = _cv_frame(shipped(), dict(zip(cv["id"], cv["predicted_step_ms"], strict=True)),
+                    dict(zip(cv["id"], cv["cv_fallback"], strict=True)), {}, Runtime.default())
+    level = dict(zip(cv["id"], cv["profile"], strict=True))
+    return out.with_columns(pl.Series("cv_profile", [level.get(i) for i in out["id"]], dtype=pl.String()))
 
 
 def _cv_frame(df: pl.DataFrame, pred: dict[str, float], fb: dict[str, bool], reasons: dict[str, str],

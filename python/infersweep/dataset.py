@@ -17,6 +17,9 @@ A dataset is a directory written by ``sweep_to_parquet`` or ``sweep_shard``:
        "parts": "part-{index:05d}-of-00002.parquet",
        "complete": [[0, 2]]}
 
+  A `serving` grid's ``grid`` also has ``"semantics": "serving"``, its ``tp``/``pp``/``ep``/
+  ``attention_dp`` values (``"searched"`` for None), ``runtime``, ``precision`` and
+  ``uncertainty``; an `epoch` grid's has no ``semantics`` key (as before serving streamed).
   ``complete`` lists the complete parts as half-open ranges of part indices (``[[0, 2]]`` is
   parts 0 and 1), so it stays short at any shard count. ``requested_num_shards`` differs from
   ``num_shards`` when more shards were asked for than the grid has rows.

@@ -1,7 +1,9 @@
 """Where the time goes in one configuration, as data: ``isw.explain``.
 
 >>> import infersweep as isw
->>> e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=64)
+>>> e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=64)   # serving, as isw.sweep
+>>> e.bound, e.layout["tp"], e.runtime["step_overhead_s"]
+>>> e = isw.explain("Llama-3-70B", "H100", n_gpus=8, batch_size=64, semantics="epoch")   # the paper's
 >>> e.bound, round(e.shares["memory_s"], 3), e.layout["tp_ffn"]
 
 ``infersweep explain`` prints this object; there is one implementation of the breakdown (this
@@ -192,38 +194,43 @@ def _too_small(m: Model, g: Gpu, N: float, b: float, weights: float, kv_full: fl
 @overload
 def explain(model: ModelLike, gpu: GpuLike = ..., n_gpus: float = ..., batch_size: float = ...,
             context_len: float = ..., seq_len: float = ..., use_pp: bool = ...,
-            spec_dec: SpecDec | None = ..., *, semantics: Literal["epoch"] = ...) -> Explanation: ...
-
-
-@overload
-def explain(model: ModelLike, gpu: GpuLike = ..., n_gpus: float = ..., batch_size: float = ...,
-            context_len: float = ..., seq_len: float = ..., use_pp: bool = ...,
-            spec_dec: DraftHeads | DraftModel | None = ..., *, semantics: Literal["serving"],
+            spec_dec: DraftHeads | DraftModel | None = ..., *, semantics: Literal["serving"] = ...,
             tp: int | None = ...,
             pp: int | None = ..., ep: int | None = ..., attention_dp: int | None = ...,
             runtime: Runtime | None = ..., precision: Precision | None = ...) -> ServingExplanation: ...
 
 
+@overload
+def explain(model: ModelLike, gpu: GpuLike = ..., n_gpus: float = ..., batch_size: float = ...,
+            context_len: float = ..., seq_len: float = ..., use_pp: bool = ...,
+            spec_dec: SpecDec | None = ..., *, semantics: Literal["epoch"]) -> Explanation: ...
+
+
 def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_size: float = 1,
             context_len: float = 0, seq_len: float = 1, use_pp: bool = False,
-            spec_dec: SpecDec | DraftHeads | DraftModel | None = None, *, semantics: str = "epoch",
+            spec_dec: SpecDec | DraftHeads | DraftModel | None = None, *, semantics: str = "serving",
             tp: int | None = None,
             pp: int | None = None, ep: int | None = None, attention_dp: int | None = None,
             runtime: Runtime | None = None, precision: Precision | None = None) -> Any:
     """One configuration in detail, as data (what ``infersweep explain`` prints).
 
     The arguments are those of one row of :func:`infersweep.sweep` (scalars; the same defaults:
-    H100, no pipeline parallelism, context 0, one position per pass). Raises SpecError /
-    GridError / CatalogError for invalid input; a configuration that does not fit is data
-    (``feasible`` false, ``infeasible`` saying why).
+    H100, context 0, one position per pass, and the same default semantics, ``"serving"``).
+    Raises SpecError / GridError / CatalogError for invalid input; a configuration that does not
+    fit is data (``feasible`` false, ``infeasible`` saying why).
 
-    ``semantics="serving"`` explains one decode step of the serving semantics instead
+    ``semantics="serving"`` (the default) explains one decode step of the serving semantics
     (docs/serving.md) and returns a :class:`~infersweep.serving_explain.ServingExplanation`: the
     step's components, the per-GPU memory, the layout (``tp``/``pp``/``ep``/``attention_dp`` pin
     degrees; None searches), what bounds the step and every ``runtime`` value used with its
-    source (``runtime=None``: ``isw.Runtime.default()``; ``precision=None``: the model's own).
-    ``use_pp`` is `epoch`'s only; under serving ``spec_dec`` is an ``isw.DraftHeads`` or
-    ``isw.DraftModel`` and ``speculative`` holds the draft and verification parts (docs/serving.md §D).
+    source (``runtime=None``: ``isw.Runtime.default()``; ``precision=None``: the model's own),
+    and the resolved precision with the source of each number (``precision_sources``). Under
+    serving ``spec_dec`` is an ``isw.DraftHeads`` or ``isw.DraftModel`` and ``speculative`` holds
+    the draft and verification parts (docs/serving.md §D); ``use_pp=True`` and an ``isw.SpecDec``
+    are `epoch`'s only: a GridError saying to pass ``semantics="epoch"``.
+
+    ``semantics="epoch"`` explains one pass of the paper's model and returns an
+    :class:`Explanation` (no pipeline parallelism unless ``use_pp=True``; ``spec_dec`` a drafter).
     """
     if semantics not in ("epoch", "serving"):
         raise GridError(f"explain: field 'semantics' must be 'epoch' or 'serving', got {show(semantics)}")
@@ -233,9 +240,12 @@ def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_si
         given = [k for k, v in serving_only.items() if v is not None]
         if given:
             raise GridError(f"explain: field {given[0]!r} needs semantics='serving'")
-    elif use_pp:
-        raise GridError("explain: field 'use_pp' is epoch's only; serving searches the pipeline degree "
-                        "(pin it with pp=)")
+    elif isinstance(use_pp, (bool, np.bool_)) and use_pp:
+        raise GridError("explain: field 'use_pp' is epoch's only; pass semantics='epoch' (the default, "
+                        "'serving', searches integer pipeline degrees: pin one with pp=)")
+    elif spec_dec is not None and isinstance(spec_dec, SpecDec):  # serving's are DraftHeads/DraftModel
+        raise GridError("explain: field 'spec_dec': isw.SpecDec is epoch's only; pass semantics='epoch', "
+                        "or isw.DraftHeads / isw.DraftModel for serving's speculative decoding")
     for field, value in (("n_gpus", n_gpus), ("batch_size", batch_size), ("context_len", context_len),
                          ("seq_len", seq_len)):
         try:
@@ -247,8 +257,12 @@ def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_si
                             f"use isw.sweep for a grid")
     if not isinstance(use_pp, (bool, np.bool_)):
         raise GridError(f"explain: field 'use_pp' must be True or False, got {show(use_pp)}")
-    if spec_dec is not None and semantics == "epoch" and not isinstance(spec_dec, SpecDec):
-        raise GridError(f"explain: field 'spec_dec' must be None or one isw.SpecDec, got {show(spec_dec)}")
+    if spec_dec is not None and not isinstance(spec_dec, (SpecDec, DraftHeads, DraftModel)):
+        raise GridError(f"explain: field 'spec_dec' must be None or one isw.SpecDec (epoch), isw.DraftHeads "
+                        f"or isw.DraftModel (serving), got {show(spec_dec)}")
+    if semantics == "epoch" and isinstance(spec_dec, (DraftHeads, DraftModel)):
+        raise GridError("explain: field 'spec_dec': isw.DraftHeads and isw.DraftModel need "
+                        "semantics='serving' (epoch's speculative decoding is isw.SpecDec)")
     m, g = lookup_model(model), lookup_gpu(gpu)
     if semantics == "serving":
         from .serving_explain import explain_serving

@@ -186,6 +186,12 @@ class Runtime:
 
     #: Fixed host-side work per decode step that an overlap scheduler does not hide (s).
     step_overhead_s: float = 200e-6
+    #: Host-side work per sequence a scheduler (one attention-DP group) carries in a step, not
+    #: hidden (s): gathering its output, stop checks, detokenisation, input preparation — the costs
+    #: that grow with the batch (vLLM v0.6.0 blog, 2024-09-05: scheduling was 29% and the API
+    #: server 33% of Llama-3-8B's time on one H100 in v0.5.3). 0 by default: fitted by
+    #: ``isw.calibrate`` (docs/calibration.md), not a sourced default.
+    sequence_overhead_s: float = 0.0
     #: Decode steps replay a captured CUDA graph: each kernel costs ``graph_kernel_s``;
     #: without graphs each costs ``launch_kernel_s`` (None: the GPU's ``kernel_latency_s``).
     cuda_graphs: bool = True
@@ -215,6 +221,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         _check("step_overhead_s", self.step_overhead_s, hi=1.0)
+        _check("sequence_overhead_s", self.sequence_overhead_s, hi=1e-2)
         if not isinstance(self.cuda_graphs, bool):
             raise SpecError(f"runtime: field 'cuda_graphs' must be a bool, got {self.cuda_graphs!r}")
         _check("graph_kernel_s", self.graph_kernel_s, hi=1e-2)

@@ -25,7 +25,8 @@ SERVING_COMPONENTS = ("overhead_s", "kernel_s", "network_latency_s", "network_ba
 
 #: The section of docs/serving.md that sources each runtime default.
 _SECTION = {
-    "step_overhead_s": "§R.1", "cuda_graphs": "§R.2", "graph_kernel_s": "§R.2", "launch_kernel_s": "§R.2",
+    "step_overhead_s": "§R.1", "sequence_overhead_s": "§R.1", "cuda_graphs": "§R.2", "graph_kernel_s": "§R.2",
+    "launch_kernel_s": "§R.2",
     "attention_kernels": "§R.2", "mla_extra_kernels": "§R.2", "dense_ffn_kernels": "§R.2",
     "moe_kernels": "§R.2", "weight_bandwidth_efficiency": "§R.3", "kv_bandwidth_efficiency": "§R.3",
     "gemm_efficiency": "§R.3", "gemm_tile_tokens": "§R.3", "expert_imbalance": "§R.4", "overlap": "§R.5",
@@ -123,6 +124,8 @@ class ServingExplanation:
     #: The resolved precision: bytes per weight/KV element/activation, bits of each GEMM.
     precision: dict[str, float]
     infeasible: str | None
+    #: Where each ``precision`` number came from: a Precision field given, or the model's default.
+    precision_sources: dict[str, str] = dataclasses.field(default_factory=dict)
     #: With ``spec_dec``: the draft and verification parts (``components`` are the verification's).
     speculative: SpeculativeParts | None = None
 
@@ -172,6 +175,7 @@ def explain_serving(m: Model, g: Gpu, *, n_gpus: float, batch_size: float, conte
                     runtime: Runtime | None, precision: Precision | None,
                     spec_dec: Any = None) -> ServingExplanation:
     """The serving branch of :func:`infersweep.explain` (its arguments already checked as scalars)."""
+    from .precision_sources import precision_sources
     from .sweep import sweep
 
     pins = {k: v for k, v in (("tp", tp), ("pp", pp), ("ep", ep), ("attention_dp", attention_dp))
@@ -223,5 +227,6 @@ def explain_serving(m: Model, g: Gpu, *, n_gpus: float, batch_size: float, conte
         step_s=step_s, shares=shares, bound=bound, memory_part=part, largest=largest,
         largest_share=candidates[largest] / step_s if step_s > 0 else math.nan, layout=layout,
         pinned={k: int(v) for k, v in pins.items()}, memory=mem, runtime=runtime_sources(runtime, g),
-        precision=(precision or Precision()).resolve(m), infeasible=reason, speculative=spec,
+        precision=(precision or Precision()).resolve(m), infeasible=reason,
+        precision_sources=precision_sources(precision, m), speculative=spec,
     )

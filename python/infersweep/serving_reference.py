@@ -365,14 +365,15 @@ def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: La
     mem = memory(m, g, n_gpus, batch, ctx, lay, rt, prec)
     feasible = mem.fits and batch <= mem.max_batch_size
     return timed_step(m, g, lay, rt, prec, stream, bg * mem.kv_per_sequence,
-                      (flops_attn, flops_ffn, flops_exp), (lat, bw), (a2a_lat, a2a_bw), mem, feasible)
+                      (flops_attn, flops_ffn, flops_exp), (lat, bw), (a2a_lat, a2a_bw), mem, feasible, bg)
 
 
 def timed_step(m: Model, g: Gpu, lay: Layout, rt: Runtime, prec: dict[str, float], stream: float,
                kv_bytes: float, flops: tuple[float, float, float], net: tuple[float, float],
-               all_to_all: tuple[float, float], mem: Memory, feasible: bool) -> Step:
-    """A step's time from what it moves and computes per GPU (§S, "Step"): one implementation
-    for the decode step and the speculative passes (§D)."""
+               all_to_all: tuple[float, float], mem: Memory, feasible: bool, seqs: float) -> Step:
+    """A step's time from what it moves and computes per GPU (§S, "Step") for `seqs` sequences of
+    the busiest attention-DP group: one implementation for the decode step and the speculative
+    passes (§D)."""
     lat, bw = net
     beta = g.hbm_bandwidth
     w_eff = g.mem_utilization if rt.weight_bandwidth_efficiency is None else rt.weight_bandwidth_efficiency
@@ -389,8 +390,9 @@ def timed_step(m: Model, g: Gpu, lay: Layout, rt: Runtime, prec: dict[str, float
     kernel_s = kernel_launches(m, rt) * per_kernel
     work = max(weight_s + kv_s, compute_s)
     hidden = rt.overlap * min(lat + bw, work)
-    total = rt.step_overhead_s + kernel_s + (lat + bw) + work - hidden
-    return Step(lay, total if feasible else math.inf, feasible, rt.step_overhead_s, kernel_s, lat, bw,
+    overhead = rt.step_overhead_s + rt.sequence_overhead_s * seqs   # host: fixed + per scheduled sequence
+    total = overhead + kernel_s + (lat + bw) + work - hidden
+    return Step(lay, total if feasible else math.inf, feasible, overhead, kernel_s, lat, bw,
                 all_to_all[0] + all_to_all[1], weight_s, kv_s, compute_s, hidden, mem)
 
 

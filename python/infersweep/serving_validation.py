@@ -48,8 +48,8 @@ from .specs import Gpu, Model
 from .traffic import DEFAULT_CHUNK_SIZE
 from .validation import Prediction, Unexpressible, _catalog, common_reason, register_semantics
 
-__all__ = ["OPEN_LOOP_SCENARIOS", "SERVING_INPUTS", "STEP_PREDICTORS", "ServingPoint", "chunk_size",
-           "decode_steps", "inflight_load", "inflight_steps", "predict_rows", "predict_serving",
+__all__ = ["OPEN_LOOP_LOADS", "OPEN_LOOP_SCENARIOS", "SERVING_INPUTS", "STEP_PREDICTORS", "ServingPoint",
+           "chunk_size", "decode_steps", "inflight_load", "inflight_steps", "predict_rows", "predict_serving",
            "predict_steps", "row_precision", "serving_point", "static_steps"]
 
 #: Dataset precision names → serving format names (``fp4`` in MLPerf and TensorRT-LLM is NVFP4).
@@ -110,8 +110,9 @@ class ServingPoint:
         return self.tp == 0
 
 
-def serving_point(r: Mapping[str, Any]) -> ServingPoint:
-    """The grid point of a row (module docstring), or :class:`Unexpressible` with the reason."""
+def serving_point(r: Mapping[str, Any], open_loop: str = "in_flight") -> ServingPoint:
+    """The grid point of a row (module docstring), or :class:`Unexpressible` with the reason;
+    ``open_loop`` is how a Poisson row's load is held (:data:`OPEN_LOOP_LOADS`)."""
     reason = common_reason(r)
     if reason is not None:
         raise Unexpressible(reason)
@@ -144,7 +145,7 @@ def serving_point(r: Mapping[str, Any]) -> ServingPoint:
         raise Unexpressible(f"serving: {e}") from None
     graphs = r.get("cuda_graphs")
     static = r["batching"] == "static"
-    load, closed = (0.0, False) if static else inflight_load(r)
+    load, closed = (0.0, False) if static else inflight_load(r, open_loop)
     return ServingPoint(m, g, prec, int(n), float(max(1, math.ceil(r["decode_batch"] - 1e-9))),
                         float(r["isl"] + r["osl"] / 2), tp, pp, ep, dp,
                         None if graphs is None else bool(graphs), float(r["isl"]), float(r["osl"]),
@@ -153,23 +154,52 @@ def serving_point(r: Mapping[str, Any]) -> ServingPoint:
 
 
 #: Scenarios whose requests arrive as a Poisson process (MLPerf LoadGen Server; Interactive is the
-#: Server scenario with tighter latency bounds): their load is a request rate. Every other
-#: in-flight scenario (trtllm-bench at a fixed concurrency) is a closed loop.
+#: Server scenario with tighter latency bounds). Every other in-flight scenario (trtllm-bench at a
+#: fixed concurrency) is a closed loop.
 OPEN_LOOP_SCENARIOS = frozenset({"server", "interactive"})
 
+#: How a Poisson row's load is held when it is predicted (docs/calibration.md, "In-flight mapping"):
+#: ``"in_flight"`` (default) — the requests in flight the log measures, by Little's law
+#: (completed requests/s × mean request latency), served as a closed loop of that many requests, so
+#: the predicted step carries the measured decode batch and its share of prefill; ``"rate"`` — the
+#: measured request rate, as an open loop. At the SLA-tuned MLPerf operating points the TPOT at a
+#: fixed rate is t_d / (1 − u) with u the prefill-and-decode utilisation near 1, so a capacity error
+#: of a few tens of % shows as a factor 2–4 in TPOT; holding the in-flight count evaluates the step
+#: the server actually ran.
+OPEN_LOOP_LOADS = ("in_flight", "rate")
 
-def inflight_load(r: Mapping[str, Any]) -> tuple[float, bool]:
-    """(load, closed) of an in-flight row, per instance: a Poisson scenario's request rate =
-    ``samples_per_s / instances`` (completed requests/s; where the log gives none,
-    ``throughput_tok_s / osl / instances``, the same count from the output tokens), a closed loop's
-    ``concurrency / instances``. A row with neither is :class:`Unexpressible`."""
+
+def _request_rate(r: Mapping[str, Any]) -> float:
+    if r.get("samples_per_s"):
+        return float(r["samples_per_s"])
+    if r.get("throughput_tok_s") and r.get("osl"):
+        return float(r["throughput_tok_s"]) / float(r["osl"])
+    raise Unexpressible("serving: a Poisson in-flight row needs samples_per_s or throughput_tok_s")
+
+
+def inflight_load(r: Mapping[str, Any], open_loop: str = "in_flight") -> tuple[float, bool]:
+    """(load, closed) of an in-flight row, per instance. A closed loop's: ``concurrency / instances``.
+    A Poisson scenario's, with ``open_loop="rate"``: the request rate ``samples_per_s / instances``
+    (completed requests/s; where the log gives none, ``throughput_tok_s / osl / instances``, the same
+    count from the output tokens), open; with ``open_loop="in_flight"``: Little's law, that rate ×
+    the mean request latency (``mean_latency_ms`` where the log gives it, else ``ttft_ms + osl ·
+    tpot_ms``) / instances, as a closed loop. A row with none of these is :class:`Unexpressible`."""
+    if open_loop not in OPEN_LOOP_LOADS:
+        raise SpecError(f"serving validation: field 'open_loop' must be one of {OPEN_LOOP_LOADS}, "
+                        f"got {open_loop!r}")
     inst = r.get("instances") or 1
     if r.get("scenario") in OPEN_LOOP_SCENARIOS:
-        if r.get("samples_per_s"):
-            return float(r["samples_per_s"]) / inst, False
-        if r.get("throughput_tok_s") and r.get("osl"):
-            return float(r["throughput_tok_s"]) / float(r["osl"]) / inst, False
-        raise Unexpressible("serving: a Poisson in-flight row needs samples_per_s or throughput_tok_s")
+        rate = _request_rate(r)
+        if open_loop == "rate":
+            return rate / inst, False
+        if r.get("mean_latency_ms"):
+            latency_ms = float(r["mean_latency_ms"])
+        elif r.get("tpot_ms") and r.get("ttft_ms") is not None and r.get("osl"):
+            latency_ms = float(r["ttft_ms"]) + float(r["osl"]) * float(r["tpot_ms"])
+        else:
+            raise Unexpressible("serving: a Poisson in-flight row held at its requests in flight needs "
+                                "mean_latency_ms or ttft_ms and tpot_ms")
+        return rate * latency_ms / 1e3 / inst, True
     if r.get("concurrency"):
         return float(r["concurrency"]) / inst, True
     raise Unexpressible("serving: a closed-loop in-flight row needs its concurrency")
@@ -312,9 +342,10 @@ def predict_steps(points: Sequence[ServingPoint], runtime: Runtime) -> list[dict
     return out
 
 
-def predict_rows(rows: Sequence[Mapping[str, Any]], runtime: Runtime | None = None
-                 ) -> list[Prediction | str]:
-    """A :class:`Prediction` or the reason it cannot be made, for each row (module docstring)."""
+def predict_rows(rows: Sequence[Mapping[str, Any]], runtime: Runtime | None = None,
+                 open_loop: str = "in_flight") -> list[Prediction | str]:
+    """A :class:`Prediction` or the reason it cannot be made, for each row (module docstring);
+    ``open_loop``: how Poisson rows' load is held (:data:`OPEN_LOOP_LOADS`)."""
     rt: Any = Runtime.default() if runtime is None else runtime
     if isinstance(getattr(rt, "runtime", None), Runtime):  # an isw.Profile: its runtime
         rt = rt.runtime
@@ -324,7 +355,7 @@ def predict_rows(rows: Sequence[Mapping[str, Any]], runtime: Runtime | None = No
     items: list[tuple[int, ServingPoint]] = []
     for i, r in enumerate(rows):
         try:
-            items.append((i, serving_point(r)))
+            items.append((i, serving_point(r, open_loop)))
         except Unexpressible as e:
             out[i] = str(e)
     try:

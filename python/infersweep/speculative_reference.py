@@ -70,7 +70,7 @@ def positions_pass(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, posi
     feasible = mem.fits and batch <= mem.max_batch_size
     st = timed_step(m, g, lay, rt, prec, stream, bg * read.kv_per_sequence + kv_written,
                     (flops_attn, tw.flops_ffn, tw.flops_exp), (tw.latency, tw.bandwidth),
-                    (tw.all_to_all_latency, tw.all_to_all_bandwidth), mem, feasible)
+                    (tw.all_to_all_latency, tw.all_to_all_bandwidth), mem, feasible, bg)
     return st, kv_written
 
 
@@ -119,7 +119,7 @@ def spec_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: Layo
     if spec.n > 0:
         ctx_d = ctx + (gamma - 1) / 2
         dstep, _ = positions_pass(draft, g, n_gpus // lay.pp, batch, ctx_d, 1.0, ctx_d, draft_layout(lay),
-                                  replace(rt, step_overhead_s=0.0), dprec,
+                                  replace(rt, step_overhead_s=0.0, sequence_overhead_s=0.0), dprec,
                                   projection=HEAD_PROJECTION if heads else 0.0)
     draft_s = 0.0 if dstep is None else gamma * dstep.step_s
     step_s = draft_s + verify.step_s

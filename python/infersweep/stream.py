@@ -9,10 +9,13 @@ name and renamed when complete, so a reader never sees half a file; its footer r
 grid and rows it holds, so rerunning a shard that is already done does nothing; the manifest
 records which parts are complete, so ``read_sweep`` reads a dataset only once it is whole.
 
+Both semantics stream: an `epoch` grid is evaluated by row ranges in Rust (``Plan``), a `serving`
+grid as the few sub-grids that make up each row range (``infersweep.stream_serving``).
+
 >>> import infersweep as isw
 >>> paths = isw.sweep_to_parquet("Llama-3-70B", "H100", n_gpus=range(1, 257), batch_size=range(1, 4097),
 ...                              path="sweep.parquet", columns=["n_gpus", "batch_size", "token_latency_s"],
-...                              semantics="epoch")   # the only semantics that streams yet
+...                              semantics="serving")   # or semantics="epoch", the paper's model
 >>> import polars as pl
 >>> isw.read_sweep("sweep.parquet").filter(pl.col("token_latency_s") < 0.02).collect()
 """
@@ -27,7 +30,7 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import polars as pl
@@ -99,6 +102,21 @@ class _Job:
 
     def manifest(self, num_shards: int, requested: int) -> Manifest:
         return Manifest(self.fingerprint, self.description, self.rows, num_shards, requested)
+
+
+class Job(Protocol):
+    """What streaming needs of a grid: ``_Job`` (epoch) or ``stream_serving.ServingJob``."""
+
+    @property
+    def columns(self) -> list[str] | None: ...
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def rows(self) -> int: ...
+    def bounds(self, shard: int, num_shards: int) -> tuple[int, int]: ...
+    def frame(self, lo: int, hi: int, num_threads: int | None) -> pl.DataFrame: ...
+    def schema(self) -> pl.Schema: ...
+    def manifest(self, num_shards: int, requested: int) -> Manifest: ...
 
 
 def _columns(columns: Sequence[str] | str | None) -> list[str] | None:
@@ -177,7 +195,7 @@ def _compression(value: str) -> None:
         raise GridError(f"grid: compression must be one of {list(COMPRESSIONS)}, got {value!r}")
 
 
-def _clamp(job: _Job, num_shards: int) -> int:
+def _clamp(job: Job, num_shards: int) -> int:
     """At most one part per row: more parts would be empty files (a grid always gets one part)."""
     n = min(int(num_shards), max(job.rows, 1))
     if n < num_shards:
@@ -187,7 +205,7 @@ def _clamp(job: _Job, num_shards: int) -> int:
     return n
 
 
-def _is_done(final: str, job: _Job, lo: int, hi: int) -> bool:
+def _is_done(final: str, job: Job, lo: int, hi: int) -> bool:
     """Whether ``final`` is a complete part holding rows lo..hi of this job."""
     try:
         meta = pl.read_parquet_metadata(final)
@@ -214,7 +232,7 @@ def _until_done(cleanup: Any) -> None:
         break
 
 
-def _batches(job: _Job, lo: int, hi: int, num_threads: int | None, bar: Progress | None,
+def _batches(job: Job, lo: int, hi: int, num_threads: int | None, bar: Progress | None,
              cancel: threading.Event | None = None) -> Iterator[pl.DataFrame]:
     for a in range(lo, hi, EVAL_ROWS):
         if cancel is not None and cancel.is_set():
@@ -225,7 +243,7 @@ def _batches(job: _Job, lo: int, hi: int, num_threads: int | None, bar: Progress
             bar.update(b - a)
 
 
-def _write_part(job: _Job, lo: int, hi: int, final: str, *, chunk_rows: int, num_threads: int | None,
+def _write_part(job: Job, lo: int, hi: int, final: str, *, chunk_rows: int, num_threads: int | None,
                 compression: Compression, bar: Progress | None, clean: bool) -> None:
     """Rows lo..hi into ``final``, by way of a locked temporary file (removed on failure)."""
     meta = {_META_GRID: job.fingerprint, _META_ROWS: f"{lo}:{hi}"}
@@ -241,7 +259,7 @@ def _write_part(job: _Job, lo: int, hi: int, final: str, *, chunk_rows: int, num
         _atomic.commit(tmp, fd, final)
 
 
-def _stream(job: _Job, lo: int, hi: int, tmp: str, final: str, *, num_threads: int | None,
+def _stream(job: Job, lo: int, hi: int, tmp: str, final: str, *, num_threads: int | None,
             compression: Compression, meta: dict[str, str], bar: Progress | None) -> None:
     """A part too large for memory: polars sinks the batches as they come, in bounded memory.
 
@@ -273,20 +291,30 @@ def _stream(job: _Job, lo: int, hi: int, tmp: str, final: str, *, num_threads: i
 
 
 def _axes(model: Any, gpu: Any, n_gpus: Any, batch_size: Any, context_len: Any, seq_len: Any,
-          use_pp: Any, spec_dec: Any) -> dict[str, Any]:
-    return {"model": model, "gpu": gpu, "n_gpus": n_gpus, "batch_size": batch_size,
-            "context_len": context_len, "seq_len": seq_len, "use_pp": use_pp, "spec_dec": spec_dec}
-
-
-def _streamable(what: str, semantics: str) -> None:
-    """A GridError unless ``semantics="epoch"``, the only one that streams yet."""
-    if semantics == "serving":
-        raise GridError(f"grid: {what} streams semantics='epoch' only yet, and the default is "
-                        f"semantics='serving' (one call into Rust, not cut into parts); pass "
-                        f"semantics='epoch' for the paper's model, or isw.sweep(..., semantics='serving') "
-                        f"in memory")
-    if semantics != "epoch":
+          use_pp: Any, spec_dec: Any, semantics: str, serving: dict[str, Any]) -> dict[str, Any]:
+    """Every argument that decides the rows (what a Ray task is sent), after a check of ``semantics``
+    and of the serving-only arguments (None under ``epoch``)."""
+    if semantics not in ("epoch", "serving"):
         raise GridError(f"grid: field 'semantics' must be 'epoch' or 'serving', got {semantics!r}")
+    axes = {"model": model, "gpu": gpu, "n_gpus": n_gpus, "batch_size": batch_size,
+            "context_len": context_len, "seq_len": seq_len, "use_pp": use_pp, "spec_dec": spec_dec,
+            "semantics": semantics}
+    if semantics == "epoch":
+        given = [k for k, v in serving.items() if v is not None]
+        if given:
+            raise GridError(f"grid: field {given[0]!r} needs semantics='serving' (the default; epoch layouts "
+                            f"are continuous and searched)")
+        return axes
+    return {**axes, **serving}
+
+
+def _make_job(axes: dict[str, Any], grid: Literal["product", "zip"],
+              columns: Sequence[str] | str | None) -> Job:
+    if axes["semantics"] == "serving":
+        from .stream_serving import serving_job
+
+        return serving_job(axes, grid, columns)
+    return _job(axes, grid, columns)
 
 
 def sweep_shard(
@@ -310,6 +338,13 @@ def sweep_shard(
     compression: Compression = "zstd",
     overwrite: bool = False,
     semantics: Literal["epoch", "serving"] = "serving",
+    tp: Any = None,
+    pp: Any = None,
+    ep: Any = None,
+    attention_dp: Any = None,
+    runtime: Any = None,
+    precision: Any = None,
+    uncertainty: float | None = None,
 ) -> str | None:
     """Compute part ``shard`` of ``num_shards`` of the grid into its own file in the directory ``path``.
 
@@ -331,17 +366,18 @@ def sweep_shard(
     nothing to do and return None.
 
     Memory stays bounded by ``chunk_rows``: larger parts are streamed to disk. The other
-    arguments are those of ``isw.sweep``; as in :func:`sweep_to_parquet`, only
-    ``semantics="epoch"`` streams yet (the default, ``"serving"``, is a GridError saying so).
+    arguments are those of ``isw.sweep``, for both semantics (see :func:`sweep_to_parquet`).
     """
-    _streamable("sweep_shard", semantics)
     _positive("num_shards", num_shards)
     _positive("chunk_rows", chunk_rows)
     _positive("num_threads", num_threads)
     _compression(compression)
     if isinstance(shard, bool) or not isinstance(shard, (int, np.integer)) or not 0 <= shard < num_shards:
         raise GridError(f"grid: shard must be an integer in 0..{num_shards - 1}, got {shard!r}")
-    job = _job(_axes(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec), grid, columns)
+    serving = {"tp": tp, "pp": pp, "ep": ep, "attention_dp": attention_dp, "runtime": runtime,
+               "precision": precision, "uncertainty": uncertainty}
+    job = _make_job(_axes(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec, semantics,
+                          serving), grid, columns)
     n = _clamp(job, num_shards)
     if shard >= n:
         return None
@@ -384,6 +420,13 @@ def sweep_to_parquet(
     compression: Compression = "zstd",
     overwrite: bool = False,
     semantics: Literal["epoch", "serving"] = "serving",
+    tp: Any = None,
+    pp: Any = None,
+    ep: Any = None,
+    attention_dp: Any = None,
+    runtime: Any = None,
+    precision: Any = None,
+    uncertainty: float | None = None,
 ) -> list[str]:
     """Evaluate a grid of any size into a Parquet dataset (the directory ``path``), in bounded memory.
 
@@ -413,13 +456,14 @@ def sweep_to_parquet(
     ``ray.init`` connected to (or starts a local one); ``path`` must then be a directory that
     every worker node sees at the same path (a shared filesystem).
 
-    Only ``semantics="epoch"`` streams yet: the default semantics of ``isw.sweep``, ``"serving"``,
-    is one call into Rust that cannot be cut into parts, so it is a GridError saying to pass
-    ``semantics="epoch"`` (the rows are then those of ``isw.sweep(..., semantics="epoch")``) or to
-    sweep serving in memory. The argument is required in effect, so that the same arguments never
-    mean different rows here and in ``isw.sweep``.
+    ``semantics`` is that of ``isw.sweep``, and so is its default, ``"serving"``: the rows are
+    those of ``isw.sweep(..., semantics="serving")`` with the same ``tp``, ``pp``, ``ep``,
+    ``attention_dp``, ``runtime``, ``precision`` and ``uncertainty`` (band columns with a
+    calibrated profile), each part computed as the few serving sub-grids that make up its rows
+    (``infersweep.stream_serving``); the grid is validated (pins, columns, precisions) before any
+    file is written. Under serving ``use_pp=True`` and ``spec_dec`` are GridErrors, as in
+    ``isw.sweep``; ``semantics="epoch"`` streams the paper's model as before.
     """
-    _streamable("sweep_to_parquet", semantics)
     if backend not in ("local", "ray"):
         raise GridError(f"grid: backend must be 'local' or 'ray', got {backend!r}")
     _positive("chunk_rows", chunk_rows)
@@ -427,8 +471,10 @@ def sweep_to_parquet(
     _positive("num_shards", num_shards)
     _compression(compression)
     ray = _import_ray() if backend == "ray" else None
-    axes = _axes(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec)
-    job = _job(axes, grid, columns)
+    serving = {"tp": tp, "pp": pp, "ep": ep, "attention_dp": attention_dp, "runtime": runtime,
+               "precision": precision, "uncertainty": uncertainty}
+    axes = _axes(model, gpu, n_gpus, batch_size, context_len, seq_len, use_pp, spec_dec, semantics, serving)
+    job = _make_job(axes, grid, columns)
     requested = int(num_shards) if num_shards is not None else max(1, -(-job.rows // chunk_rows))
     n = _clamp(job, requested)
     directory = os.path.abspath(os.fspath(path))
@@ -474,9 +520,7 @@ def _import_ray() -> Any:
 def _shard_task(axes: dict[str, Any], shard: int, num_shards: int, path: str,
                 kwargs: dict[str, Any]) -> str | None:
     """One part, in a Ray worker."""
-    return sweep_shard(**axes, shard=shard, num_shards=num_shards, path=path, progress=False,
-                       semantics="epoch",
-                       **kwargs)
+    return sweep_shard(**axes, shard=shard, num_shards=num_shards, path=path, progress=False, **kwargs)
 
 
 _REMOTE: dict[int, Any] = {}
@@ -504,7 +548,7 @@ def _abandon(ray: Any, refs: list[Any], directory: str, n: int, created: bool) -
         remove_stale_parts(directory, n)
 
 
-def _run_ray(ray: Any, job: _Job, axes: dict[str, Any], directory: str, n: int, created: bool, *, grid: str,
+def _run_ray(ray: Any, job: Job, axes: dict[str, Any], directory: str, n: int, created: bool, *, grid: str,
              columns: list[str] | None, chunk_rows: int, num_threads: int, progress: bool | None,
              compression: Compression, overwrite: bool) -> list[str]:
     if not ray.is_initialized():

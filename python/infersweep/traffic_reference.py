@@ -160,9 +160,10 @@ def mixed_step(m: Model, g: Gpu, n_gpus: int, lay: Layout, work: Work, rt: Runti
     kernel_s = kernel_launches(m, rt) * per_kernel
     work_s = max(weight_s + kv_s, compute_s)
     hidden = rt.overlap * min(lat + bw, work_s)
-    total = rt.step_overhead_s + kernel_s + (lat + bw) + work_s - hidden
+    overhead = rt.step_overhead_s + rt.sequence_overhead_s * (bg + chunks_g)   # host, per sequence too
+    total = overhead + kernel_s + (lat + bw) + work_s - hidden
     feasible = mem.fits and work.capacity_seqs <= mem.max_batch_size
-    return Step(total if feasible else math.inf, feasible, rt.step_overhead_s, kernel_s, lat + bw,
+    return Step(total if feasible else math.inf, feasible, overhead, kernel_s, lat + bw,
                 weight_s, kv_s, kv_write_s, compute_s, hidden, f_kv, mem)
 
 
@@ -249,7 +250,8 @@ def steady_at_rate(m: Model, g: Gpu, n_gpus: int, lay: Layout, x: float, isl: fl
     td0, _, _, _ = _steps(m, g, n_gpus, lay, 0.0, 0.0, isl, osl, budget, rt, precision)
     mb = td0.memory.max_batch_size
     cap_mem = (mb - budget / min(budget, isl)) / (x * osl) if x > 0 else math.inf
-    hi = min(cap_rho, cap_mem)
+    # Just inside the bound: at it exactly, rounding decides whether the capacity batch fits.
+    hi = min(cap_rho, cap_mem) * SATURATION
 
     def excess(t: float) -> float:
         td, tm, _, rho = _steps(m, g, n_gpus, lay, x, t, isl, osl, budget, rt, precision)

@@ -19,6 +19,7 @@ pub(super) fn runtime_from(d: &Bound<'_, PyDict>) -> PyResult<Runtime> {
     let attention_kernels: f64 = get(d, "attention_kernels")?;
     Ok(Runtime {
         step_overhead_s: get(d, "step_overhead_s")?,
+        sequence_overhead_s: get(d, "sequence_overhead_s")?,
         cuda_graphs: get(d, "cuda_graphs")?,
         graph_kernel_s: get(d, "graph_kernel_s")?,
         launch_kernel_s: opt(d, "launch_kernel_s")?,

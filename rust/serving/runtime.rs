@@ -7,6 +7,8 @@ use crate::spec::{Model, SpecError};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Runtime {
     pub step_overhead_s: f64,
+    /// Host time per sequence of a scheduler's batch per step (0: none).
+    pub sequence_overhead_s: f64,
     pub cuda_graphs: bool,
     pub graph_kernel_s: f64,
     /// None: the GPU's `kernel_latency_s`.
@@ -34,6 +36,7 @@ impl Runtime {
     pub fn ideal() -> Self {
         Self {
             step_overhead_s: 0.0,
+            sequence_overhead_s: 0.0,
             cuda_graphs: false,
             graph_kernel_s: 1e-6,
             launch_kernel_s: None,
@@ -66,6 +69,7 @@ impl Runtime {
             }
         };
         in_range("step_overhead_s", self.step_overhead_s, 0.0, 1.0)?;
+        in_range("sequence_overhead_s", self.sequence_overhead_s, 0.0, 1e-2)?;
         in_range("graph_kernel_s", self.graph_kernel_s, 0.0, 1e-2)?;
         if let Some(v) = self.launch_kernel_s {
             in_range("launch_kernel_s", v, 0.0, 1e-2)?;

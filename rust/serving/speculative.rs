@@ -141,6 +141,7 @@ pub fn positions_pass(
     );
     let kv_written = ng * mp.kv_on_gpu(m.kv_bytes_per_token());
     let load = StepLoad {
+        seqs: bg,
         stream,
         kv_bytes: bg * read + kv_written,
         flops: [flops_attn, flops_ffn, flops_exp],
@@ -225,10 +226,11 @@ pub fn spec_step(
     }
 }
 
-/// The runtime of the draft passes: the step's, without its overhead (they run inside it).
+/// The runtime of the draft passes: the step's, without its host overheads (they run inside it).
 pub fn draft_runtime(rt: &Runtime) -> Runtime {
     Runtime {
         step_overhead_s: 0.0,
+        sequence_overhead_s: 0.0,
         ..rt.clone()
     }
 }

@@ -470,6 +470,7 @@ impl<'s, 'a> StepPlan<'s, 'a> {
         // bg is the memory's sequences per GPU of the busiest attention-DP group.
         let mem = self.memory.with_seqs(kv, bg);
         let load = StepLoad {
+            seqs: bg,
             stream,
             kv_bytes: bg * mem.kv_per_sequence,
             flops: [flops_attn, flops_ffn, flops_exp],
@@ -495,12 +496,14 @@ impl<'s, 'a> StepPlan<'s, 'a> {
         let kernel_s = self.kernel_s;
         let work = (weight_s + kv_s).max(compute_s);
         let hidden = rt.overlap * (net.latency + net.bandwidth).min(work);
-        let total = rt.step_overhead_s + kernel_s + (net.latency + net.bandwidth) + work - hidden;
+        // Host work per step: fixed, plus per sequence of one scheduler's (attention-DP group's) batch.
+        let overhead = rt.step_overhead_s + rt.sequence_overhead_s * load.seqs;
+        let total = overhead + kernel_s + (net.latency + net.bandwidth) + work - hidden;
         Step {
             layout: lay,
             latency_s: if feasible { total } else { f64::INFINITY },
             feasible,
-            overhead_s: rt.step_overhead_s,
+            overhead_s: overhead,
             kernel_s,
             network_latency_s: net.latency,
             network_bandwidth_s: net.bandwidth,
@@ -517,6 +520,8 @@ impl<'s, 'a> StepPlan<'s, 'a> {
 /// What a step moves and computes per GPU, before the runtime turns it into time (§S).
 #[derive(Debug, Clone, Copy)]
 pub struct StepLoad {
+    /// Sequences of the busiest attention-DP group (its scheduler's host cost per sequence).
+    pub seqs: f64,
     /// Weight (and activation) bytes streamed.
     pub stream: f64,
     /// KV-cache bytes read (and written).

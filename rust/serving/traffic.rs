@@ -200,12 +200,14 @@ pub fn mixed_step(
     let kernel_s = kernel_launches(m, &prep.groups, rt) * per_kernel;
     let work_s = (weight_s + kv_s).max(compute_s);
     let hidden = rt.overlap * (net.latency + net.bandwidth).min(work_s);
-    let total = rt.step_overhead_s + kernel_s + (net.latency + net.bandwidth) + work_s - hidden;
+    // Host work per step: fixed, plus per sequence (decoding, or one prompt's chunk) of the group.
+    let overhead = rt.step_overhead_s + rt.sequence_overhead_s * (bg + chunks_g);
+    let total = overhead + kernel_s + (net.latency + net.bandwidth) + work_s - hidden;
     let feasible = mem.fits() && work.capacity_seqs <= mem.max_batch_size;
     MixedStep {
         latency_s: if feasible { total } else { f64::INFINITY },
         feasible,
-        overhead_s: rt.step_overhead_s,
+        overhead_s: overhead,
         kernel_s,
         network_s: net.latency + net.bandwidth,
         weight_memory_s: weight_s,
@@ -359,7 +361,9 @@ impl Ctx<'_, '_> {
         } else {
             f64::INFINITY
         };
-        let mut hi = cap_rho.min(cap_mem);
+        // Just inside the bound: at it exactly, rounding decides whether the capacity batch fits
+        // (B + budget/c against max_batch_size) and so whether a load is called saturated.
+        let mut hi = cap_rho.min(cap_mem) * SATURATION;
         // Saturated when the bracket is empty, or the step is not under T at its end (NaN too).
         let at_hi = if hi.is_finite() {
             self.excess(x, hi)

@@ -49,6 +49,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         seq_len=args.seq_len,
         use_pp=args.use_pp,
         spec_dec=args.spec_dec,
+        semantics="epoch",
     )
     m, g, sd = e.model, e.gpu, e.spec_dec
     N, b, ctx = e.n_gpus, e.batch_size, e.context_len

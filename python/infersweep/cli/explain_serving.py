@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from ..errors import GridError
 from ..explain import explain
@@ -33,6 +34,12 @@ def _us(x: float) -> str:
 
 def _gb(x: float) -> str:
     return f"{x / 1e9:,.2f} GB"
+
+
+def _flag(source: str) -> str:
+    """A precision source as the command line says it: "Precision field 'kv_cache' = 'fp8'" is
+    "--precision kv_cache=fp8"."""
+    return re.sub(r"Precision field '(\w+)' = '?([^']*)'?", r"--precision \1=\2", source)
 
 
 def cmd_explain_serving(args: argparse.Namespace) -> int:
@@ -98,6 +105,7 @@ def cmd_explain_serving(args: argparse.Namespace) -> int:
     given_precision = {k: v for k, v in vars(args.precision or Precision()).items() if v is not None}
     source = ("--precision " + ",".join(f"{k}={v}" for k, v in given_precision.items())
               + ", the rest the model's own" if given_precision else "isw.Precision(): the model's own")
-    print(f"\n  precision ({source}; bytes per element, bits per GEMM): "
-          + ", ".join(f"{k}={v:g}" for k, v in e.precision.items()))
+    print(f"\n  precision ({source}; bytes per element, bits per GEMM; value used, where it came from)")
+    rows = [[k, f"{v:g}", _flag(e.precision_sources.get(k, ""))] for k, v in e.precision.items()]
+    print(text_table(["component", "value", "source"], rows, "lll"))
     return 0

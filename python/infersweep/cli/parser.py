@@ -368,12 +368,20 @@ def build_parser() -> argparse.ArgumentParser:
     prog.add_argument(
         "--no-progress", dest="progress", action="store_const", const=False, help="never show it"
     )
-    p.add_argument(
+    dest = p.add_mutually_exclusive_group()
+    dest.add_argument(
         "--out",
         "-o",
         type=data_path,
         metavar="FILE",
-        help=f"write every column to a file: {', '.join(DATA_FORMATS)}",
+        help=f"write every column to a file: {', '.join(DATA_FORMATS)} (the grid is built in memory)",
+    )
+    dest.add_argument(
+        "--dataset",
+        type=Path,
+        metavar="DIR",
+        help="stream the rows to a Parquet dataset in the folder DIR, in bounded memory, for grids of "
+        "any size (isw.sweep_to_parquet; rerun to resume; read it with isw.read_sweep)",
     )
     p.add_argument(
         "--rows", type=positive_int(2), default=20, help="rows to print, head and tail (default: %(default)s)"

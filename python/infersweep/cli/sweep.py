@@ -99,9 +99,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_writable(args.out)
     serving = args.semantics == "serving"
+    streamed = getattr(args, "dataset", None) is not None
     epoch_flags(args, {"--pp/--use-pp": args.use_pp is not None and any(args.use_pp),
                        "--spec-dec": args.spec_dec is not None and any(s is not None for s in args.spec_dec),
-                       "--chunk-rows": args.chunk_rows is not None, "--progress": args.progress})
+                       "--chunk-rows": args.chunk_rows is not None,
+                       "--progress": args.progress and not streamed})
     serving_flags(args, {"--tp": args.tp, "--pp-degree": args.pp_degree, "--ep": args.ep,
                          "--attention-dp": args.attention_dp, "--profile": args.profile,
                          "--precision": args.precision})
@@ -110,6 +112,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
              {"progress": args.progress, "chunk_rows": args.chunk_rows,
               "use_pp": args.use_pp if args.use_pp is not None else [False],
               "spec_dec": args.spec_dec or [None]})
+    if streamed:
+        return _stream(args, extra)
     t0 = time.perf_counter()
     df = sweep(
         args.model,
@@ -145,6 +149,44 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     ):
         print(shown)
     print(summary + ("" if args.columns else "; use --out FILE.parquet for every column"))
+    print(context_lines(args.gpu or ["H100"], args.use_pp, args.semantics, args.profile))
+    return 0
+
+
+def _stream(args: argparse.Namespace, extra: dict[str, object]) -> int:
+    """``--dataset DIR``: the grid streamed to a Parquet dataset (isw.sweep_to_parquet)."""
+    from ..dataset import read_manifest
+    from ..stream import DEFAULT_PART_ROWS, sweep_to_parquet
+    from .args import UsageError
+
+    given = [f for f, v in (("--max-rows", args.max_rows), ("--chunk-rows", args.chunk_rows))
+             if v is not None]
+    if given:
+        raise UsageError(f"sweep: {given[0]} does not apply to --dataset, which streams a grid of any size "
+                         f"in parts of at most {DEFAULT_PART_ROWS:,} rows")
+    extra = {k: v for k, v in extra.items() if k not in ("progress", "chunk_rows")}
+    t0 = time.perf_counter()
+    paths = sweep_to_parquet(
+        args.model,
+        args.gpu or ["H100"],
+        n_gpus=args.n_gpus or [8],
+        batch_size=args.batch_size or [1],
+        context_len=args.context or [0],
+        seq_len=args.seq_len or [1],
+        path=args.dataset,
+        grid=args.grid,
+        columns=args.columns,
+        num_threads=args.threads,
+        progress=args.progress,
+        semantics=args.semantics,
+        **extra,  # type: ignore[arg-type]
+    )
+    secs = time.perf_counter() - t0
+    m = read_manifest(str(args.dataset))
+    rows = m.rows if m is not None else 0
+    parts = f"{len(paths):,} part file{'' if len(paths) == 1 else 's'}"
+    print(f"{rows:,} row{'' if rows == 1 else 's'} in {parts}, evaluated in {secs:.2f} s; wrote the dataset "
+          f"{str(args.dataset)!r} (read it with isw.read_sweep; rerun the command to resume it)")
     print(context_lines(args.gpu or ["H100"], args.use_pp, args.semantics, args.profile))
     return 0
 
