@@ -23,6 +23,7 @@ fn main() {
         attention_dp: vec![0],
         runtime: Runtime::ideal(),
         zip: false,
+        speculation: Vec::new(),
     };
     let cases = [
         (

@@ -235,7 +235,7 @@ def test_explain_defaults_to_serving_as_sweep_does() -> None:
 def test_epoch_only_arguments_under_the_default_point_at_epoch() -> None:
     with pytest.raises(isw.GridError, match=r"'use_pp' is epoch's only; pass semantics='epoch'"):
         isw.explain("Llama-3-70B", "H100", n_gpus=8, use_pp=True)
-    with pytest.raises(isw.GridError, match=r"'spec_dec' is epoch's only yet; pass semantics='epoch'"):
+    with pytest.raises(isw.GridError, match=r"isw\.SpecDec is epoch's only; pass semantics='epoch'"):
         isw.explain("Llama-3-70B", "H100", n_gpus=8, spec_dec=isw.SpecDec("Llama-3-8B", 0.7))
     # use_pp=False is every semantics' default, and seq_len > 1 is a serving step over S positions
     assert isw.explain("Llama-3-8B", "H100", n_gpus=1, batch_size=4, seq_len=8, use_pp=False).seq_len == 8

@@ -34,6 +34,7 @@ from .scaling import (
 from .serving import Precision, Runtime
 from .serving_explain import ServingExplanation
 from .specs import Gpu, LayerGroup, Model, SpecDec
+from .speculative import DraftHeads, DraftModel
 from .stream import sweep_shard, sweep_to_parquet
 from .sweep import sweep
 from .toy import toy_critical_batch, toy_latency, toy_min_latency, toy_optimal_gpus
@@ -44,6 +45,8 @@ __all__ = [
     "Calibration",
     "CatalogError",
     "ConfigError",
+    "DraftHeads",
+    "DraftModel",
     "Evaluation",
     "Explanation",
     "FrontierFit",

@@ -101,8 +101,10 @@ def serving_sweep(
     runtime: dict[str, Any],
     zip: bool,
     num_threads: int | None = None,
+    speculation: list[dict[str, Any]] | None = None,
 ) -> dict[str, np.ndarray]:
-    """A serving grid (rust/serving/) as one numpy array per column."""
+    """A serving grid (rust/serving/) as one numpy array per column; ``speculation``: one
+    speculative configuration per model (python/infersweep/speculative.py ``engine_dict``)."""
 
 
 def serving_mixed_step(

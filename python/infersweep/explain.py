@@ -26,6 +26,7 @@ from .errors import GridError
 from .plot import g3 as _g3
 from .reference import pp_degrees
 from .specs import Gpu, Model, SpecDec
+from .speculative import DraftHeads, DraftModel
 from .sweep import GpuLike, ModelLike, sweep
 
 if TYPE_CHECKING:
@@ -193,7 +194,8 @@ def _too_small(m: Model, g: Gpu, N: float, b: float, weights: float, kv_full: fl
 @overload
 def explain(model: ModelLike, gpu: GpuLike = ..., n_gpus: float = ..., batch_size: float = ...,
             context_len: float = ..., seq_len: float = ..., use_pp: bool = ...,
-            spec_dec: SpecDec | None = ..., *, semantics: Literal["serving"] = ..., tp: int | None = ...,
+            spec_dec: DraftHeads | DraftModel | None = ..., *, semantics: Literal["serving"] = ...,
+            tp: int | None = ...,
             pp: int | None = ..., ep: int | None = ..., attention_dp: int | None = ...,
             runtime: Runtime | None = ..., precision: Precision | None = ...) -> ServingExplanation: ...
 
@@ -206,7 +208,8 @@ def explain(model: ModelLike, gpu: GpuLike = ..., n_gpus: float = ..., batch_siz
 
 def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_size: float = 1,
             context_len: float = 0, seq_len: float = 1, use_pp: bool = False,
-            spec_dec: SpecDec | None = None, *, semantics: str = "serving", tp: int | None = None,
+            spec_dec: SpecDec | DraftHeads | DraftModel | None = None, *, semantics: str = "serving",
+            tp: int | None = None,
             pp: int | None = None, ep: int | None = None, attention_dp: int | None = None,
             runtime: Runtime | None = None, precision: Precision | None = None) -> Any:
     """One configuration in detail, as data (what ``infersweep explain`` prints).
@@ -221,9 +224,10 @@ def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_si
     step's components, the per-GPU memory, the layout (``tp``/``pp``/``ep``/``attention_dp`` pin
     degrees; None searches), what bounds the step and every ``runtime`` value used with its
     source (``runtime=None``: ``isw.Runtime.default()``; ``precision=None``: the model's own),
-    and the resolved precision with the source of each number (``precision_sources``).
-    ``use_pp=True`` and ``spec_dec`` are `epoch`'s only: a GridError saying to pass
-    ``semantics="epoch"``.
+    and the resolved precision with the source of each number (``precision_sources``). Under
+    serving ``spec_dec`` is an ``isw.DraftHeads`` or ``isw.DraftModel`` and ``speculative`` holds
+    the draft and verification parts (docs/serving.md §D); ``use_pp=True`` and an ``isw.SpecDec``
+    are `epoch`'s only: a GridError saying to pass ``semantics="epoch"``.
 
     ``semantics="epoch"`` explains one pass of the paper's model and returns an
     :class:`Explanation` (no pipeline parallelism unless ``use_pp=True``; ``spec_dec`` a drafter).
@@ -239,8 +243,9 @@ def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_si
     elif isinstance(use_pp, (bool, np.bool_)) and use_pp:
         raise GridError("explain: field 'use_pp' is epoch's only; pass semantics='epoch' (the default, "
                         "'serving', searches integer pipeline degrees: pin one with pp=)")
-    elif spec_dec is not None and isinstance(spec_dec, SpecDec):  # serving has no speculative decoding yet
-        raise GridError("explain: field 'spec_dec' is epoch's only yet; pass semantics='epoch'")
+    elif spec_dec is not None and isinstance(spec_dec, SpecDec):  # serving's are DraftHeads/DraftModel
+        raise GridError("explain: field 'spec_dec': isw.SpecDec is epoch's only; pass semantics='epoch', "
+                        "or isw.DraftHeads / isw.DraftModel for serving's speculative decoding")
     for field, value in (("n_gpus", n_gpus), ("batch_size", batch_size), ("context_len", context_len),
                          ("seq_len", seq_len)):
         try:
@@ -252,15 +257,20 @@ def explain(model: ModelLike, gpu: GpuLike = "H100", n_gpus: float = 8, batch_si
                             f"use isw.sweep for a grid")
     if not isinstance(use_pp, (bool, np.bool_)):
         raise GridError(f"explain: field 'use_pp' must be True or False, got {show(use_pp)}")
-    if spec_dec is not None and not isinstance(spec_dec, SpecDec):
-        raise GridError(f"explain: field 'spec_dec' must be None or one isw.SpecDec, got {show(spec_dec)}")
+    if spec_dec is not None and not isinstance(spec_dec, (SpecDec, DraftHeads, DraftModel)):
+        raise GridError(f"explain: field 'spec_dec' must be None or one isw.SpecDec (epoch), isw.DraftHeads "
+                        f"or isw.DraftModel (serving), got {show(spec_dec)}")
+    if semantics == "epoch" and isinstance(spec_dec, (DraftHeads, DraftModel)):
+        raise GridError("explain: field 'spec_dec': isw.DraftHeads and isw.DraftModel need "
+                        "semantics='serving' (epoch's speculative decoding is isw.SpecDec)")
     m, g = lookup_model(model), lookup_gpu(gpu)
     if semantics == "serving":
         from .serving_explain import explain_serving
 
         return explain_serving(m, g, n_gpus=n_gpus, batch_size=batch_size, context_len=context_len,
                                seq_len=seq_len, tp=tp, pp=pp, ep=ep, attention_dp=attention_dp,
-                               runtime=runtime, precision=precision)
+                               runtime=runtime, precision=precision, spec_dec=spec_dec)
+    assert spec_dec is None or isinstance(spec_dec, SpecDec)   # checked above
     r = sweep(m, g, n_gpus=n_gpus, batch_size=batch_size, context_len=context_len, seq_len=seq_len,
               use_pp=use_pp, spec_dec=spec_dec, semantics="epoch").row(0, named=True)
     N, b, ctx = float(r["n_gpus"]), float(r["batch_size"]), float(r["context_len"])

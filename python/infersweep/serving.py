@@ -283,6 +283,12 @@ SERVING_OUTPUT_COLUMNS = [
     "reserve_gb_per_gpu", "max_batch_size",
 ]
 SERVING_INPUT_COLUMNS = ["model", "gpu", "n_gpus", "batch_size", "context_len", "seq_len"]
+#: With ``spec_dec`` (docs/serving.md §D): the draft's label and γ after the input columns, and
+#: these after the output columns (``token_latency_s`` is then ``tpot_s``; the components, memory
+#: and layout columns are the verification pass's, with the draft's memory).
+SPEC_INPUT_COLUMNS = ["draft", "draft_tokens"]
+SPEC_OUTPUT_COLUMNS = ["tokens_per_step", "draft_s", "verify_s", "tpot_s", "draft_weights_gb_per_gpu",
+                       "kv_written_gb_per_gpu"]
 
 
 def _degrees(name: str, value: Any) -> np.ndarray:
@@ -317,9 +323,11 @@ def _integers(name: str, arr: np.ndarray) -> np.ndarray:
 def sweep_serving(models: list[Model], gpus: list[Gpu], n_gpus: np.ndarray, batch_size: np.ndarray,
                   context_len: np.ndarray, seq_len: np.ndarray, *, tp: Any, pp: Any, ep: Any,
                   attention_dp: Any, runtime: Runtime | None, precision: Precision | None,
-                  grid: str, num_threads: int | None, columns: Sequence[str] | None) -> pl.DataFrame:
+                  grid: str, num_threads: int | None, columns: Sequence[str] | None,
+                  spec_dec: Any = None) -> pl.DataFrame:
     """The `serving` branch of :func:`infersweep.sweep` (its arguments already normalised)."""
     from . import _core
+    from .speculative import check_spec, draft_of, engine_dict
     from .sweep import LABEL_DTYPE, _labels, _unique_names, gpu_dict, model_dict
 
     rt = Runtime.default() if runtime is None else runtime
@@ -330,8 +338,13 @@ def sweep_serving(models: list[Model], gpus: list[Gpu], n_gpus: np.ndarray, batc
         raise GridError(f"grid: field 'precision' must be an isw.Precision, got {prec!r}")
     _integers("n_gpus", n_gpus)
     _integers("batch_size", batch_size)
+    check_spec(spec_dec, seq_len)
     precisions = [prec.resolve(m) for m in models]
-    for m, p in zip(models, precisions, strict=True):
+    checked = list(zip(models, precisions, strict=True))
+    if spec_dec is not None:
+        specs = [engine_dict(m, spec_dec, prec) for m in models]
+        checked += [(draft_of(m, spec_dec), s["precision"]) for m, s in zip(models, specs, strict=True)]
+    for m, p in checked:
         for g in gpus:
             for comp in ("attention_bits", "ffn_bits", "expert_bits"):
                 if int(p[comp]) not in g.flops_by_bits:
@@ -344,7 +357,7 @@ def sweep_serving(models: list[Model], gpus: list[Gpu], n_gpus: np.ndarray, batc
         precisions=precisions, n_gpus=n_gpus, batch_size=batch_size, context_len=context_len,
         seq_len=seq_len, tp=_degrees("tp", tp), pp=_degrees("pp", pp), ep=_degrees("ep", ep),
         attention_dp=_degrees("attention_dp", attention_dp), runtime=runtime_dict(rt), zip=grid == "zip",
-        num_threads=num_threads)
+        num_threads=num_threads, speculation=None if spec_dec is None else specs)
     out: dict[str, Any] = {}
     model_names = _unique_names("model", models)
     gpu_names = _unique_names("gpu", gpus)
@@ -352,8 +365,16 @@ def sweep_serving(models: list[Model], gpus: list[Gpu], n_gpus: np.ndarray, batc
     out["gpu"] = _labels("gpu", gpu_names, cols["gpu"], LABEL_DTYPE())
     for name in ("n_gpus", "batch_size", "context_len", "seq_len"):
         out[name] = cols[name]
+    if spec_dec is not None:
+        rows = len(cols["n_gpus"])
+        out["draft"] = pl.Series("draft", [spec_dec.label], dtype=pl.String).new_from_index(0, rows)
+        out["draft_tokens"] = np.full(rows, spec_dec.n, dtype=np.uint32)
     for name in SERVING_OUTPUT_COLUMNS:
         out[name] = cols[name]
+    if spec_dec is not None:
+        for name in SPEC_OUTPUT_COLUMNS:
+            # TPOT is the token latency of a speculative row (the engine sends it once).
+            out[name] = cols["token_latency_s" if name == "tpot_s" else name]
     if columns is not None:
         unknown = [c for c in columns if c not in out]
         if unknown:

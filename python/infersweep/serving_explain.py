@@ -15,7 +15,7 @@ from typing import Any, Literal
 from .serving import Precision, Runtime
 from .specs import Gpu, Model
 
-__all__ = ["SERVING_COMPONENTS", "ServingExplanation", "ServingMemory", "runtime_sources"]
+__all__ = ["SERVING_COMPONENTS", "ServingExplanation", "ServingMemory", "SpeculativeParts", "runtime_sources"]
 
 #: The step's components in the order a step adds them (docs/serving.md §S): overhead + kernels +
 #: network (latency + bandwidth) + max(weights + KV, compute) − overlap. ``all_to_all_s`` is the
@@ -52,6 +52,31 @@ class ServingMemory:
     @property
     def used_fraction(self) -> float:
         return self.used_bytes / self.hbm_bytes
+
+
+@dataclass(frozen=True)
+class SpeculativeParts:
+    """A speculative step (docs/serving.md §D): γ draft passes, then the verification of γ + 1
+    positions (whose components are the explanation's ``components``); τ tokens kept per step."""
+
+    #: "mtp", "eagle" or the drafter model's name.
+    draft: str
+    #: γ, draft tokens per sequence per step.
+    draft_tokens: int
+    #: τ = 1 + Σ_i Π_{j≤i} a_j (or the given mean accepted length).
+    tokens_per_step: float
+    #: γ draft passes (no step overhead: they run inside the step).
+    draft_s: float
+    #: The verification pass (= the explanation's ``step_s``).
+    verify_s: float
+    #: draft_s + verify_s; ``token_latency_s`` (TPOT) is it over τ when it fits.
+    step_s: float
+    #: The draft's share of the step.
+    draft_share: float
+    #: Per GPU: the draft's weights (its shared embeddings not counted again) and the KV the
+    #: verification writes.
+    draft_weights_bytes: float
+    kv_written_bytes: float
 
 
 @dataclass(frozen=True)
@@ -101,6 +126,8 @@ class ServingExplanation:
     infeasible: str | None
     #: Where each ``precision`` number came from: a Precision field given, or the model's default.
     precision_sources: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: With ``spec_dec``: the draft and verification parts (``components`` are the verification's).
+    speculative: SpeculativeParts | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -108,6 +135,7 @@ class ServingExplanation:
         out["memory"] = {**dataclasses.asdict(self.memory), "used_bytes": self.memory.used_bytes,
                          "used_fraction": self.memory.used_fraction}
         out["runtime"] = {k: {"value": v, "source": s} for k, (v, s) in self.runtime.items()}
+        out["speculative"] = None if self.speculative is None else dataclasses.asdict(self.speculative)
         return out
 
 
@@ -144,7 +172,8 @@ def runtime_sources(rt: Runtime | None, g: Gpu) -> dict[str, tuple[Any, str]]:
 
 def explain_serving(m: Model, g: Gpu, *, n_gpus: float, batch_size: float, context_len: float, seq_len: float,
                     tp: int | None, pp: int | None, ep: int | None, attention_dp: int | None,
-                    runtime: Runtime | None, precision: Precision | None) -> ServingExplanation:
+                    runtime: Runtime | None, precision: Precision | None,
+                    spec_dec: Any = None) -> ServingExplanation:
     """The serving branch of :func:`infersweep.explain` (its arguments already checked as scalars)."""
     from .precision_sources import precision_sources
     from .sweep import sweep
@@ -153,7 +182,7 @@ def explain_serving(m: Model, g: Gpu, *, n_gpus: float, batch_size: float, conte
             if v is not None}
     r = sweep(m, g, n_gpus=n_gpus, batch_size=batch_size, context_len=context_len, seq_len=seq_len,
               semantics="serving", tp=tp, pp=pp, ep=ep, attention_dp=attention_dp, runtime=runtime,
-              precision=precision).row(0, named=True)
+              precision=precision, spec_dec=spec_dec).row(0, named=True)
     comps = {c: float(r[c]) for c in SERVING_COMPONENTS}
     net = comps["network_latency_s"] + comps["network_bandwidth_s"]
     work = max(comps["memory_s"], comps["compute_s"])
@@ -177,6 +206,16 @@ def explain_serving(m: Model, g: Gpu, *, n_gpus: float, batch_size: float, conte
             reason = (f"does not fit: batch {batch_size:g} > max_batch_size {mem.max_batch_size:g} of the "
                       f"closest layout at context {context_len:g}")
     layout = {k: int(r[k]) for k in ("tp", "pp", "ep", "attention_dp", "expert_tp")}
+    spec = None
+    if spec_dec is not None:
+        total = float(r["draft_s"]) + float(r["verify_s"])
+        spec = SpeculativeParts(
+            draft=str(r["draft"]), draft_tokens=int(r["draft_tokens"]),
+            tokens_per_step=float(r["tokens_per_step"]),
+            draft_s=float(r["draft_s"]), verify_s=float(r["verify_s"]), step_s=total,
+            draft_share=float(r["draft_s"]) / total if total > 0 else math.nan,
+            draft_weights_bytes=float(r["draft_weights_gb_per_gpu"]) * 1e9,
+            kv_written_bytes=float(r["kv_written_gb_per_gpu"]) * 1e9)
     return ServingExplanation(
         model=m, gpu=g, n_gpus=float(r["n_gpus"]), batch_size=float(r["batch_size"]),
         context_len=float(r["context_len"]), seq_len=float(r["seq_len"]), feasible=feasible, row=r,
@@ -189,5 +228,5 @@ def explain_serving(m: Model, g: Gpu, *, n_gpus: float, batch_size: float, conte
         largest_share=candidates[largest] / step_s if step_s > 0 else math.nan, layout=layout,
         pinned={k: int(v) for k, v in pins.items()}, memory=mem, runtime=runtime_sources(runtime, g),
         precision=(precision or Precision()).resolve(m), infeasible=reason,
-        precision_sources=precision_sources(precision, m),
+        precision_sources=precision_sources(precision, m), speculative=spec,
     )

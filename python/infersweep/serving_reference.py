@@ -9,7 +9,9 @@ the order the Rust engine runs them, so both round alike (tests hold them equal 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .errors import GridError
 from .reference import ALL_TO_ALL, ALLREDUCE, P2P, attention_traffic, collective, kv_flop, matmul_traffic
@@ -188,10 +190,23 @@ def memory(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: Layout,
             weights += layers * grp.n_shared_experts * mats * d * grp.shared_width * prec["dense_ffn"] / T
     emb = m.embedding_params if lay.pp == 1 else m.vocab_size * d
     weights += emb * prec["embeddings"] / lay.tp
-    kv_seq = m.kv_bytes_for_context(ctx) / m.kv_element_bytes * prec["kv_cache"] * kv_share(m, lay.tp)
+    kv_seq = kv_on_gpu(m, prec, m.kv_bytes_for_context(ctx), lay.tp)
+    return capacity(g, rt, lay, weights, kv_seq, batch)
+
+
+def kv_on_gpu(m: Model, prec: dict[str, float], kv_bytes: float, tp: int) -> float:
+    """Bytes per GPU of an attention-TP group for `kv_bytes` of the model's KV cache (§M.2)."""
+    return kv_bytes / m.kv_element_bytes * prec["kv_cache"] * kv_share(m, tp)
+
+
+def capacity(g: Gpu, rt: Runtime, lay: Layout, weights: float, kv_seq: float, batch: float,
+             extra_weights: float = 0.0) -> Memory:
+    """§M's capacity: `weights` (+ a draft's `extra_weights`, §D) bytes per GPU and `kv_seq` per
+    sequence, with the reserve."""
     seqs = math.ceil(math.ceil(batch / lay.pp) / lay.attention_dp)
     reserve = rt.memory_reserve_fraction * g.hbm_bytes + rt.memory_reserve_bytes
-    free = g.hbm_bytes - reserve - weights
+    free = g.hbm_bytes - reserve - weights - extra_weights
+    weights = weights + extra_weights
     if free < -SLACK * g.hbm_bytes:
         max_b = 0.0
     elif kv_seq <= 0:
@@ -348,12 +363,24 @@ def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: La
     a2a_lat, a2a_bw = tw.all_to_all_latency, tw.all_to_all_bandwidth
 
     mem = memory(m, g, n_gpus, batch, ctx, lay, rt, prec)
-    kv_read = bg * mem.kv_per_sequence
+    feasible = mem.fits and batch <= mem.max_batch_size
+    return timed_step(m, g, lay, rt, prec, stream, bg * mem.kv_per_sequence,
+                      (flops_attn, flops_ffn, flops_exp), (lat, bw), (a2a_lat, a2a_bw), mem, feasible, bg)
+
+
+def timed_step(m: Model, g: Gpu, lay: Layout, rt: Runtime, prec: dict[str, float], stream: float,
+               kv_bytes: float, flops: tuple[float, float, float], net: tuple[float, float],
+               all_to_all: tuple[float, float], mem: Memory, feasible: bool, seqs: float) -> Step:
+    """A step's time from what it moves and computes per GPU (§S, "Step") for `seqs` sequences of
+    the busiest attention-DP group: one implementation for the decode step and the speculative
+    passes (§D)."""
+    lat, bw = net
     beta = g.hbm_bandwidth
     w_eff = g.mem_utilization if rt.weight_bandwidth_efficiency is None else rt.weight_bandwidth_efficiency
     kv_eff = g.mem_utilization if rt.kv_bandwidth_efficiency is None else rt.kv_bandwidth_efficiency
     weight_s = stream / (beta * w_eff)
-    kv_s = kv_read / (beta * kv_eff)
+    kv_s = kv_bytes / (beta * kv_eff)
+    flops_attn, flops_ffn, flops_exp = flops
     compute_s = (flops_attn / _rate(g, prec["attention_bits"], rt)
                  + flops_ffn / _rate(g, prec["ffn_bits"], rt)
                  + flops_exp / _rate(g, prec["expert_bits"], rt))
@@ -363,11 +390,10 @@ def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: La
     kernel_s = kernel_launches(m, rt) * per_kernel
     work = max(weight_s + kv_s, compute_s)
     hidden = rt.overlap * min(lat + bw, work)
-    overhead = rt.step_overhead_s + rt.sequence_overhead_s * bg   # host: fixed + per scheduled sequence
+    overhead = rt.step_overhead_s + rt.sequence_overhead_s * seqs   # host: fixed + per scheduled sequence
     total = overhead + kernel_s + (lat + bw) + work - hidden
-    feasible = mem.fits and batch <= mem.max_batch_size
     return Step(lay, total if feasible else math.inf, feasible, overhead, kernel_s, lat, bw,
-                a2a_lat + a2a_bw, weight_s, kv_s, compute_s, hidden, mem)
+                all_to_all[0] + all_to_all[1], weight_s, kv_s, compute_s, hidden, mem)
 
 
 def best_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, rt: Runtime | None = None,
@@ -375,17 +401,38 @@ def best_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, rt: Runti
               attention_dp: int = 0, positions: float = 1) -> Step:
     """The fastest feasible layout matching the pins (first in canonical order on ties); when
     none fits, the layout with the largest max_batch_size (then the fastest), infeasible (§L)."""
-    best: Step | None = None
-    closest: Step | None = None
-    for lay in layouts(m, n_gpus, tp, pp, ep, attention_dp):
+    def evaluate(lay: Layout) -> tuple[Step, Rank]:
         st = decode_step(m, g, n_gpus, batch, ctx, lay, rt, precision, positions)
-        if st.feasible and (best is None or st.latency_s < best.latency_s):
-            best = st
-        if closest is None or (st.memory.max_batch_size, -st.step_s) > (closest.memory.max_batch_size,
-                                                                          -closest.step_s):
-            closest = st
+        return st, Rank(st.feasible, st.latency_s, st.memory.max_batch_size, st.step_s)
+
+    return best_by(layouts(m, n_gpus, tp, pp, ep, attention_dp), evaluate)
+
+
+@dataclass(frozen=True)
+class Rank:
+    """What the layout search ranks a layout by."""
+    feasible: bool
+    latency_s: float
+    max_batch_size: float
+    step_s: float
+
+
+T = TypeVar("T")
+
+
+def best_by(candidates: list[Layout], evaluate: Callable[[Layout], tuple[T, Rank]]) -> T:
+    """§L's rule over any evaluation: the fastest feasible (first on ties), else the largest
+    max_batch_size, then the fastest."""
+    best: tuple[T, Rank] | None = None
+    closest: tuple[T, Rank] | None = None
+    for lay in candidates:
+        out, r = evaluate(lay)
+        if r.feasible and (best is None or r.latency_s < best[1].latency_s):
+            best = (out, r)
+        if closest is None or (r.max_batch_size, -r.step_s) > (closest[1].max_batch_size, -closest[1].step_s):
+            closest = (out, r)
     assert closest is not None
-    return best if best is not None else closest
+    return best[0] if best is not None else closest[0]
 
 
 def economics(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, st: Step, positions: float = 1,

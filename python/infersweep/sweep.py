@@ -24,10 +24,12 @@ from .catalog import model as lookup_model
 from .checks import real_array, show
 from .errors import GridError, SpecError
 from .specs import Gpu, Model, SpecDec
+from .speculative import DraftHeads, DraftModel
 
 ModelLike = Model | str
 GpuLike = Gpu | str
 Numbers = float | int | Sequence[float] | np.ndarray
+SpecLike = SpecDec | DraftHeads | DraftModel
 
 #: Output bytes per row (21 float64, 4 uint32 and 4 bool columns, plus the polars frame).
 BYTES_PER_ROW = 8 * 21 + 4 * 4 + 4
@@ -55,7 +57,7 @@ OUTPUT_COLUMNS = [
 
 
 def _as_list(value: Any) -> list[Any]:
-    if isinstance(value, (str, Model, Gpu, SpecDec)) or value is None:
+    if isinstance(value, (str, Model, Gpu, SpecDec, DraftHeads, DraftModel)) or value is None:
         return [value]
     if isinstance(value, np.ndarray):
         return list(value.ravel())
@@ -193,7 +195,7 @@ class Plan:
 
 def plan(model: ModelLike | Sequence[ModelLike], gpu: GpuLike | Sequence[GpuLike], n_gpus: Numbers,
          batch_size: Numbers, context_len: Numbers, seq_len: Numbers, use_pp: bool | Sequence[bool],
-         spec_dec: SpecDec | Sequence[SpecDec | None] | None, grid: Literal["product", "zip"]) -> Plan:
+         spec_dec: Any, grid: Literal["product", "zip"]) -> Plan:
     """Resolve names, normalise every axis and validate the grid (in Rust) without evaluating it."""
     if grid not in ("product", "zip"):
         raise GridError(f"grid: must be 'product' or 'zip', got {show(grid)}")
@@ -205,6 +207,9 @@ def plan(model: ModelLike | Sequence[ModelLike], gpu: GpuLike | Sequence[GpuLike
             raise GridError(f"grid: field 'use_pp' must be True or False, got {show(p)}")
     sds = _as_list(spec_dec)
     for s in sds:
+        if isinstance(s, (DraftHeads, DraftModel)):
+            raise GridError("grid: field 'spec_dec': isw.DraftHeads and isw.DraftModel need "
+                            "semantics='serving' (epoch's speculative decoding is isw.SpecDec)")
         if s is not None and not isinstance(s, SpecDec):
             raise GridError(f"grid: field 'spec_dec' must be None or an isw.SpecDec, got {show(s)}")
     for m in models:
@@ -347,7 +352,7 @@ def sweep(
     context_len: Numbers = 0,
     seq_len: Numbers = 1,
     use_pp: bool | Sequence[bool] = False,
-    spec_dec: SpecDec | Sequence[SpecDec | None] | None = None,
+    spec_dec: SpecLike | Sequence[SpecLike | None] | None = None,
     *,
     grid: Literal["product", "zip"] = "product",
     columns: Sequence[str] | str | None = None,
@@ -403,9 +408,12 @@ def sweep(
     ``semantics="serving"`` (the default: CHANGELOG.md; docs/serving.md) evaluates deployable
     integer layouts: ``tp``, ``pp``, ``ep`` and ``attention_dp`` are integer axes (None: searched
     over every valid layout of ``n_gpus``), with an ``isw.Runtime`` (default ``Runtime.default()``)
-    and an ``isw.Precision``; ``n_gpus`` and ``batch_size`` are positive integers; ``use_pp`` and
-    ``spec_dec`` do not apply, and the sweep is one call into Rust (no ``chunk_rows``, no progress
-    bar yet): each of those, and a column only `epoch` has, is a GridError saying to pass
+    and an ``isw.Precision``; ``n_gpus`` and ``batch_size`` are positive integers; ``spec_dec`` is
+    an ``isw.DraftHeads`` (MTP, Eagle) or an ``isw.DraftModel`` (or a list of them and None, one
+    sweep each, concatenated; docs/serving.md §D), which adds ``draft``, ``draft_tokens``,
+    ``tokens_per_step``, ``draft_s``, ``verify_s`` and ``tpot_s``; ``use_pp`` does not apply, and
+    the sweep is one call into Rust (no ``chunk_rows``, no progress bar yet): each of those, an
+    ``isw.SpecDec`` and a column only `epoch` has, is a GridError saying to pass
     ``semantics="epoch"``, the paper's continuous model, which the paragraphs above describe.
     ``runtime`` may be a calibrated ``isw.Profile`` (``isw.calibrate``, ``isw.shipped_profiles()``);
     with one, ``uncertainty=0.8`` adds ``tpot_s_lo``/``tpot_s_hi`` and the bounds of the speeds and
@@ -479,9 +487,13 @@ def _sweep_serving(model: Any, gpu: Any, n_gpus: Numbers, batch_size: Numbers, c
         raise GridError("grid: field 'use_pp' does not apply to semantics='serving' (the default), which "
                         "searches integer pipeline degrees (pin one with pp=); pass semantics='epoch' for "
                         "the paper's continuous PP search")
-    if any(s is not None for s in _as_list(spec_dec)):
-        raise GridError("grid: field 'spec_dec' is not supported by semantics='serving' (the default) "
-                        "yet; pass semantics='epoch' for speculative decoding")
+    specs = _as_list(spec_dec)
+    if len(specs) > 1:
+        from .speculative import sweep_each
+
+        return sweep_each(lambda s: _sweep_serving(model, gpu, n_gpus, batch_size, context_len, seq_len,
+                                                   use_pp, s, grid, columns, num_threads, max_rows, args),
+                          specs)
     check_threads(num_threads)
     _check_serving_columns(columns)
     models = [lookup_model(m) for m in _as_list(model)]
@@ -492,7 +504,7 @@ def _sweep_serving(model: Any, gpu: Any, n_gpus: Numbers, batch_size: Numbers, c
     lens += [len(_as_list(args[k])) for k in ("tp", "pp", "ep", "attention_dp")]
     check_fits(max(lens) if grid == "zip" else math.prod(lens), max_rows)
     return sweep_serving(models, gpus, axes["n_gpus"], axes["batch_size"], axes["context_len"],
-                         axes["seq_len"],
+                         axes["seq_len"], spec_dec=specs[0],
                          grid=grid, num_threads=num_threads, columns=columns, **args)
 
 

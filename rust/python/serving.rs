@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::serving::runtime::{Precision, Runtime};
+use crate::serving::speculative::Speculation;
 use crate::serving::sweep::{sweep_columns, Columns, Row, ServingGrid};
 
 use super::{floats, get, hardware_from, model_from, put, run_on_pool, to_py_err};
@@ -56,13 +57,28 @@ pub(super) fn precision_from(d: &Bound<'_, PyDict>) -> PyResult<Precision> {
     })
 }
 
+/// A speculative configuration (python/infersweep/speculative.py `engine_dict`).
+pub(super) fn speculation_from(d: &Bound<'_, PyDict>) -> PyResult<Speculation> {
+    let draft: Bound<'_, PyDict> = get(d, "draft")?;
+    let precision: Bound<'_, PyDict> = get(d, "precision")?;
+    Ok(Speculation {
+        draft: model_from(&draft)?,
+        precision: precision_from(&precision)?,
+        gamma: get(d, "gamma")?,
+        tokens_per_step: get(d, "tokens_per_step")?,
+        projection: get(d, "projection")?,
+        shares_embeddings: get(d, "shares_embeddings")?,
+    })
+}
+
 fn degrees(a: &PyReadonlyArray1<'_, u32>) -> Vec<u32> {
     a.as_array().iter().copied().collect()
 }
 
 /// A serving grid evaluated into a dict of numpy arrays, one per column.
 #[pyfunction]
-#[pyo3(signature = (*, models, gpus, precisions, n_gpus, batch_size, context_len, seq_len, tp, pp, ep, attention_dp, runtime, zip, num_threads=None))]
+#[pyo3(signature = (*, models, gpus, precisions, n_gpus, batch_size, context_len, seq_len, tp, pp, ep, attention_dp, runtime, zip, num_threads=None, speculation=None))]
+#[allow(clippy::too_many_arguments)]
 fn serving_sweep<'py>(
     py: Python<'py>,
     models: &Bound<'py, PyList>,
@@ -79,7 +95,15 @@ fn serving_sweep<'py>(
     runtime: &Bound<'py, PyDict>,
     zip: bool,
     num_threads: Option<usize>,
+    speculation: Option<&Bound<'py, PyList>>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let speculation = match speculation {
+        None => Vec::new(),
+        Some(list) => list
+            .iter()
+            .map(|s| speculation_from(s.cast::<PyDict>()?))
+            .collect::<PyResult<_>>()?,
+    };
     let grid = ServingGrid {
         models: models
             .iter()
@@ -103,6 +127,7 @@ fn serving_sweep<'py>(
         attention_dp: degrees(&attention_dp),
         runtime: runtime_from(runtime)?,
         zip,
+        speculation,
     };
     let rows = run_on_pool(py, num_threads, || {
         let total = grid.validate()?;
@@ -154,6 +179,8 @@ fn columns_to_dict(py: Python<'_>, c: Columns) -> PyResult<Bound<'_, PyDict>> {
     }
     put_all!(c; model, gpu, n_gpus, batch_size, context_len, seq_len);
     with_output_columns!(put_all!(c));
+    // The speculative columns (docs/serving.md §D), which Python keeps only with a spec_dec.
+    put_all!(c; tokens_per_step, draft_s, verify_s, draft_weights_gb_per_gpu, kv_written_gb_per_gpu);
     Ok(out)
 }
 

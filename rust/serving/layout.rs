@@ -329,7 +329,29 @@ impl MemoryPlan {
     /// whole KV cache is `kv_bytes_at_ctx` bytes at the model's precision.
     #[inline]
     pub fn at_context(&self, kv_bytes_at_ctx: f64) -> (f64, f64) {
-        let kv_seq = kv_bytes_at_ctx / self.kv_element * self.kv_cache * self.kv_share;
+        self.at_kv_per_sequence(self.kv_on_gpu(kv_bytes_at_ctx))
+    }
+
+    /// Bytes on one GPU of `kv_bytes` of the model's KV cache (at its element size): the
+    /// cache's precision and the GPU's share of the KV heads (§M.2).
+    #[inline]
+    pub fn kv_on_gpu(&self, kv_bytes: f64) -> f64 {
+        kv_bytes / self.kv_element * self.kv_cache * self.kv_share
+    }
+
+    /// This plan with `bytes` more weights per GPU (a speculative draft's, docs/serving.md §D).
+    #[must_use]
+    pub fn with_weights(&self, bytes: f64) -> Self {
+        Self {
+            weights: self.weights + bytes,
+            free: self.free - bytes,
+            ..*self
+        }
+    }
+
+    /// [`MemoryPlan::at_context`] given the KV bytes of one sequence on a GPU.
+    #[inline]
+    pub fn at_kv_per_sequence(&self, kv_seq: f64) -> (f64, f64) {
         let max_batch_size = if self.free < -self.slack {
             0.0
         } else if kv_seq <= 0.0 {

@@ -8,9 +8,11 @@
 //! - [`step`]: one decode step of one layout, and the best layout
 //! - [`sweep`]: grids → columns, in parallel
 //! - [`traffic`]: prefill chunks, mixed steps, TTFT and the in-flight steady state
+//! - [`speculative`]: draft heads or a drafter, and the verification of γ + 1 positions
 
 pub mod layout;
 pub mod runtime;
+pub mod speculative;
 pub mod step;
 pub mod sweep;
 pub mod traffic;

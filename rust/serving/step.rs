@@ -469,9 +469,27 @@ impl<'s, 'a> StepPlan<'s, 'a> {
 
         // bg is the memory's sequences per GPU of the busiest attention-DP group.
         let mem = self.memory.with_seqs(kv, bg);
-        let kv_read = bg * mem.kv_per_sequence;
-        let weight_s = stream / self.weight_bandwidth;
-        let kv_s = kv_read / self.kv_bandwidth;
+        let load = StepLoad {
+            seqs: bg,
+            stream,
+            kv_bytes: bg * mem.kv_per_sequence,
+            flops: [flops_attn, flops_ffn, flops_exp],
+            net,
+            all_to_all,
+        };
+        let feasible = mem.fits() && batch <= mem.max_batch_size;
+        self.timed(&load, mem, feasible)
+    }
+
+    /// A step's time from its load (§S, "Step"): one implementation for the decode step and
+    /// the speculative draft and verification passes (docs/serving.md §D).
+    pub fn timed(&self, load: &StepLoad, mem: Memory, feasible: bool) -> Step {
+        let rt = self.rt;
+        let lay = self.tokens.lay;
+        let (net, all_to_all) = (load.net, load.all_to_all);
+        let weight_s = load.stream / self.weight_bandwidth;
+        let kv_s = load.kv_bytes / self.kv_bandwidth;
+        let [flops_attn, flops_ffn, flops_exp] = load.flops;
         let compute_s =
             flops_attn / self.rates[0] + flops_ffn / self.rates[1] + flops_exp / self.rates[2];
 
@@ -479,9 +497,8 @@ impl<'s, 'a> StepPlan<'s, 'a> {
         let work = (weight_s + kv_s).max(compute_s);
         let hidden = rt.overlap * (net.latency + net.bandwidth).min(work);
         // Host work per step: fixed, plus per sequence of one scheduler's (attention-DP group's) batch.
-        let overhead = rt.step_overhead_s + rt.sequence_overhead_s * bg;
+        let overhead = rt.step_overhead_s + rt.sequence_overhead_s * load.seqs;
         let total = overhead + kernel_s + (net.latency + net.bandwidth) + work - hidden;
-        let feasible = mem.fits() && batch <= mem.max_batch_size;
         Step {
             layout: lay,
             latency_s: if feasible { total } else { f64::INFINITY },
@@ -498,6 +515,22 @@ impl<'s, 'a> StepPlan<'s, 'a> {
             memory: mem,
         }
     }
+}
+
+/// What a step moves and computes per GPU, before the runtime turns it into time (§S).
+#[derive(Debug, Clone, Copy)]
+pub struct StepLoad {
+    /// Sequences of the busiest attention-DP group (its scheduler's host cost per sequence).
+    pub seqs: f64,
+    /// Weight (and activation) bytes streamed.
+    pub stream: f64,
+    /// KV-cache bytes read (and written).
+    pub kv_bytes: f64,
+    /// FLOPs at the attention, dense-FFN and expert compute rates.
+    pub flops: [f64; 3],
+    pub net: Cost,
+    /// The MoE dispatch and combine part of `net`.
+    pub all_to_all: Cost,
 }
 
 /// One step of `positions` new tokens per sequence under `lay` (§S).
@@ -517,21 +550,55 @@ pub fn decode_step(
 /// The fastest feasible step of `steps` (the first on ties); when none fits, the one with the
 /// largest max_batch_size, then the fastest, reported infeasible.
 fn pick(steps: impl Iterator<Item = Step>) -> Step {
-    let mut best: Option<Step> = None;
-    let mut closest: Option<Step> = None;
-    for st in steps {
-        if st.feasible && best.as_ref().map_or(true, |b| st.latency_s < b.latency_s) {
-            best = Some(st);
-        }
-        let better = closest.as_ref().map_or(true, |c| {
-            st.memory.max_batch_size > c.memory.max_batch_size
-                || (st.memory.max_batch_size == c.memory.max_batch_size && st.step_s() < c.step_s())
-        });
-        if better {
-            closest = Some(st);
+    best_by(steps.map(|st| (st, Rank::of(&st))))
+}
+
+/// What [`best_by`] ranks a layout by.
+#[derive(Debug, Clone, Copy)]
+pub struct Rank {
+    pub feasible: bool,
+    pub latency_s: f64,
+    pub max_batch_size: f64,
+    /// The time whether or not it fits.
+    pub step_s: f64,
+}
+
+impl Rank {
+    pub fn of(st: &Step) -> Self {
+        Self {
+            feasible: st.feasible,
+            latency_s: st.latency_s,
+            max_batch_size: st.memory.max_batch_size,
+            step_s: st.step_s(),
         }
     }
-    best.or(closest).expect("at least one candidate layout")
+}
+
+/// [`pick`]'s rule over any evaluation, each with its rank (one implementation for the decode
+/// step and the speculative step).
+pub fn best_by<T>(items: impl Iterator<Item = (T, Rank)>) -> T {
+    let mut best: Option<(T, Rank)> = None;
+    let mut closest: Option<Rank> = None;
+    let mut closest_item: Option<T> = None;
+    for (out, r) in items {
+        let better = closest.as_ref().map_or(true, |c| {
+            r.max_batch_size > c.max_batch_size
+                || (r.max_batch_size == c.max_batch_size && r.step_s < c.step_s)
+        });
+        let fastest = r.feasible && best.as_ref().map_or(true, |b| r.latency_s < b.1.latency_s);
+        if fastest {
+            best = Some((out, r));
+        } else if better && best.is_none() {
+            closest_item = Some(out);
+        }
+        if better {
+            closest = Some(r);
+        }
+    }
+    match best {
+        Some((out, _)) => out,
+        None => closest_item.expect("at least one candidate layout"),
+    }
 }
 
 /// The fastest feasible layout of `candidates` (the first on ties); when none fits, the one

@@ -15,7 +15,8 @@ use crate::sweep::{columns, grid_error, next_row_indices, row_count, row_indices
 
 use super::layout::{layouts, Layout, Pins};
 use super::runtime::{Precision, Runtime};
-use super::step::{best_of_plans, economics, ServingPrep, StepPlan};
+use super::speculative::{best_spec, SpecStep, Speculation};
+use super::step::{best_of_plans, economics, Economics, ServingPrep, Step, StepPlan};
 
 pub const AXES: [&str; 10] = [
     "model",
@@ -49,6 +50,8 @@ pub struct ServingGrid {
     pub attention_dp: Vec<u32>,
     pub runtime: Runtime,
     pub zip: bool,
+    /// Speculative decoding (docs/serving.md §D): empty, or one per model.
+    pub speculation: Vec<Speculation>,
 }
 
 impl ServingGrid {
@@ -101,6 +104,15 @@ impl ServingGrid {
             ));
         }
         self.runtime.validate()?;
+        if !self.speculation.is_empty() && self.speculation.len() != self.models.len() {
+            return Err(grid_error(
+                "spec_dec",
+                "needs one speculative configuration per model".into(),
+            ));
+        }
+        for s in &self.speculation {
+            s.draft.validate()?;
+        }
         for m in &self.models {
             m.validate()?;
         }
@@ -225,6 +237,11 @@ columns! {
     kv_gb_per_gpu: f64,
     reserve_gb_per_gpu: f64,
     max_batch_size: f64,
+    tokens_per_step: f64,
+    draft_s: f64,
+    verify_s: f64,
+    draft_weights_gb_per_gpu: f64,
+    kv_written_gb_per_gpu: f64,
 }
 
 /// Rows per rayon task: large enough to amortise scheduling, small enough to balance.
@@ -328,17 +345,27 @@ pub fn sweep_columns(
         .zip(&grid.precisions)
         .flat_map(|(m, p)| grid.gpus.iter().map(move |g| ServingPrep::new(m, g, *p)))
         .collect::<Result<_, _>>()?;
+    let drafts: Vec<ServingPrep> = grid
+        .speculation
+        .iter()
+        .flat_map(|s| {
+            grid.gpus
+                .iter()
+                .map(move |g| ServingPrep::new(&s.draft, g, s.precision))
+        })
+        .collect::<Result<_, _>>()?;
     Ok(Columns::filled(
         end - start,
         BLOCK_ROWS,
         PlanMemo::new,
-        |memo, offset, block| fill_block(grid, &preps, start + offset, block, memo),
+        |memo, offset, block| fill_block(grid, &preps, &drafts, start + offset, block, memo),
     ))
 }
 
 fn fill_block<'s, 'a>(
     grid: &'s ServingGrid,
     preps: &'s [ServingPrep<'a>],
+    drafts: &'s [ServingPrep<'a>],
     first: usize,
     b: &mut Block<'_>,
     memo: &mut PlanMemo<'s, 'a>,
@@ -353,7 +380,7 @@ fn fill_block<'s, 'a>(
     while at < len {
         let n = SUB.min(len - at);
         for row in &mut rows[..n] {
-            *row = evaluate_row(grid, preps, &ix, memo);
+            *row = evaluate_row(grid, preps, drafts, &ix, memo);
             next_row_indices(lens, grid.zip, &mut ix);
         }
         b.write_rows(at, &rows[..n]);
@@ -365,6 +392,7 @@ fn fill_block<'s, 'a>(
 fn evaluate_row<'s, 'a>(
     grid: &'s ServingGrid,
     preps: &'s [ServingPrep<'a>],
+    drafts: &'s [ServingPrep<'a>],
     ix: &[usize; 10],
     memo: &mut PlanMemo<'s, 'a>,
 ) -> Row {
@@ -382,7 +410,17 @@ fn evaluate_row<'s, 'a>(
         (pair, n_gpus as u32, grid.pins(ix)),
         ctx,
     );
-    row_of(&preps[pair], plans, ix, n_gpus, batch, ctx, s_pos)
+    match grid.speculation.get(ix[0]) {
+        None => row_of(&preps[pair], plans, ix, n_gpus, batch, ctx, s_pos),
+        Some(spec) => {
+            let sp = &preps[pair];
+            let targets = plans.iter().map(|p| &p.0);
+            let (rt, n) = (&grid.runtime, n_gpus as u32);
+            let s = best_spec(targets, &drafts[pair], spec, rt, n, batch, ctx);
+            let econ = economics(sp, n_gpus, batch, ctx, s.tokens_per_step, s.latency_s);
+            row_from(&s.verify, &econ, Some(&s), ix, n_gpus, batch, ctx, s_pos)
+        }
+    }
 }
 
 /// The row of the best of `plans` (with their KV cache at `ctx`).
@@ -398,6 +436,22 @@ fn row_of(
 ) -> Row {
     let st = best_of_plans(plans, batch, ctx, s_pos);
     let econ = economics(sp, n_gpus, batch, ctx, s_pos, st.latency_s);
+    row_from(&st, &econ, None, ix, n_gpus, batch, ctx, s_pos)
+}
+
+/// The row of a step (with `spec`: the verification of a speculative step) and its economics.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn row_from(
+    st: &Step,
+    econ: &Economics,
+    spec: Option<&SpecStep>,
+    ix: &[usize; 10],
+    n_gpus: f64,
+    batch: f64,
+    ctx: f64,
+    s_pos: f64,
+) -> Row {
     let lay = st.layout;
     Row {
         model: ix[0] as u32,
@@ -406,7 +460,7 @@ fn row_of(
         batch_size: batch,
         context_len: ctx,
         seq_len: s_pos,
-        token_latency_s: st.latency_s,
+        token_latency_s: spec.map_or(st.latency_s, |s| s.tpot_s),
         tokens_per_s_per_request: econ.tokens_per_s_per_request,
         usd_per_million_tokens: econ.usd_per_million_tokens,
         gpu_seconds_per_token: econ.gpu_seconds_per_token,
@@ -432,6 +486,11 @@ fn row_of(
         kv_gb_per_gpu: st.memory.kv / 1e9,
         reserve_gb_per_gpu: st.memory.reserve / 1e9,
         max_batch_size: st.memory.max_batch_size,
+        tokens_per_step: spec.map_or(s_pos, |s| s.tokens_per_step),
+        draft_s: spec.map_or(0.0, |s| s.draft_s),
+        verify_s: st.step_s(),
+        draft_weights_gb_per_gpu: spec.map_or(0.0, |s| s.draft_weights / 1e9),
+        kv_written_gb_per_gpu: spec.map_or(f64::NAN, |s| s.kv_written / 1e9),
     }
 }
 
