@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -115,20 +116,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if streamed:
         return _stream(args, extra)
     t0 = time.perf_counter()
-    df = sweep(
-        args.model,
-        args.gpu or ["H100"],
-        n_gpus=args.n_gpus or [8],
-        batch_size=args.batch_size or [1],
-        context_len=args.context or [0],
-        seq_len=args.seq_len or [1],
-        grid=args.grid,
-        columns=args.columns,
-        num_threads=args.threads,
-        max_rows=args.max_rows,
-        semantics=args.semantics,
-        **extra,  # type: ignore[arg-type]
-    )
+    df = sweep(**_grid(args), max_rows=args.max_rows, **extra)  # type: ignore[arg-type]
     secs = time.perf_counter() - t0
     feasible = f", {int(df['feasible'].sum()):,} feasible" if "feasible" in df.columns else ""
     summary = f"{df.height:,} row{'' if df.height == 1 else 's'}{feasible}, evaluated in {secs:.2f} s"
@@ -153,6 +141,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grid(args: argparse.Namespace) -> dict[str, Any]:
+    """The grid's arguments, shared by the in-memory sweep and ``--dataset`` (with the CLI's defaults)."""
+    return {"model": args.model, "gpu": args.gpu or ["H100"], "n_gpus": args.n_gpus or [8],
+            "batch_size": args.batch_size or [1], "context_len": args.context or [0],
+            "seq_len": args.seq_len or [1], "grid": args.grid, "columns": args.columns,
+            "num_threads": args.threads, "semantics": args.semantics}
+
+
 def _stream(args: argparse.Namespace, extra: dict[str, object]) -> int:
     """``--dataset DIR``: the grid streamed to a Parquet dataset (isw.sweep_to_parquet)."""
     from ..dataset import read_manifest
@@ -166,21 +162,8 @@ def _stream(args: argparse.Namespace, extra: dict[str, object]) -> int:
                          f"in parts of at most {DEFAULT_PART_ROWS:,} rows")
     extra = {k: v for k, v in extra.items() if k not in ("progress", "chunk_rows")}
     t0 = time.perf_counter()
-    paths = sweep_to_parquet(
-        args.model,
-        args.gpu or ["H100"],
-        n_gpus=args.n_gpus or [8],
-        batch_size=args.batch_size or [1],
-        context_len=args.context or [0],
-        seq_len=args.seq_len or [1],
-        path=args.dataset,
-        grid=args.grid,
-        columns=args.columns,
-        num_threads=args.threads,
-        progress=args.progress,
-        semantics=args.semantics,
-        **extra,  # type: ignore[arg-type]
-    )
+    paths = sweep_to_parquet(**_grid(args), path=args.dataset, progress=args.progress,
+                             **extra)  # type: ignore[arg-type]
     secs = time.perf_counter() - t0
     m = read_manifest(str(args.dataset))
     rows = m.rows if m is not None else 0
