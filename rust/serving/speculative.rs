@@ -16,7 +16,9 @@ use crate::spec::Model;
 
 use super::layout::Layout;
 use super::runtime::{Precision, Runtime};
-use super::step::{best_by, pad, Rank, ServingPrep, Step, StepLoad, StepPlan, TokenWork};
+use super::step::{
+    batch_split, best_by, pad, Rank, ServingPrep, Step, StepLoad, StepPlan, TokenWork,
+};
 use super::traffic::causal_positions;
 
 /// A speculative configuration for one target model.
@@ -102,15 +104,8 @@ pub fn positions_pass(
     let (sp, rt, lay) = (plan.sp, plan.rt, plan.tokens.lay);
     let prep = &sp.epoch;
     let (m, prec) = (prep.model, &sp.precision);
-    let (tp, dp, pp) = (
-        f64::from(lay.tp),
-        f64::from(lay.attention_dp),
-        f64::from(lay.pp),
-    );
-    let bm = (batch / pp).ceil();
-    let bg = (bm / dp).ceil();
-    let n = bm * positions;
-    let ng = bg * positions;
+    let tp = f64::from(lay.tp);
+    let (bg, n, ng) = batch_split(lay, batch, positions);
 
     let TokenWork {
         mut stream,

@@ -374,6 +374,15 @@ pub fn token_work(
     TokenPlan::new(sp, n_gpus, lay).token_work(sp, rt, n, ng)
 }
 
+/// How a step's `batch` sequences of `positions` tokens each split under `lay` (§S): sequences
+/// per pipeline stage (micro-batch) and per attention-DP group, and the tokens of each.
+/// Returns (sequences per DP group, tokens per stage, tokens per DP group).
+pub(crate) fn batch_split(lay: Layout, batch: f64, positions: f64) -> (f64, f64, f64) {
+    let bm = (batch / f64::from(lay.pp)).ceil();
+    let bg = (bm / f64::from(lay.attention_dp)).ceil();
+    (bg, bm * positions, bg * positions)
+}
+
 /// Everything about a decode step under one layout that does not depend on the batch or the
 /// context (§S): the [`TokenPlan`], the [`MemoryPlan`], the kernel time and the achieved
 /// bandwidths and FLOP rates. A sweep builds one per candidate layout and evaluates it per row.
@@ -446,15 +455,8 @@ impl<'s, 'a> StepPlan<'s, 'a> {
         let lay = self.tokens.lay;
         let m = sp.epoch.model;
         let s_pos = positions;
-        let (tp, dp, pp) = (
-            f64::from(lay.tp),
-            f64::from(lay.attention_dp),
-            f64::from(lay.pp),
-        );
-        let bm = (batch / pp).ceil();
-        let bg = (bm / dp).ceil();
-        let n = bm * s_pos;
-        let ng = bg * s_pos;
+        let tp = f64::from(lay.tp);
+        let (bg, n, ng) = batch_split(lay, batch, s_pos);
 
         let TokenWork {
             stream,
