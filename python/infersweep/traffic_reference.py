@@ -436,7 +436,8 @@ class _Solver:
         own = self.own_chunks(k)
         b = x * osl * tpot
         rho = x * isl * tpot / budget
-        saturated = rho >= SATURATION or b + rho * self.prefill_seqs > self.max_batch or not math.isfinite(tpot)
+        occupancy = b + rho * self.prefill_seqs            # decoding + the mean step's prompts
+        saturated = rho >= SATURATION or occupancy > self.max_batch or not math.isfinite(tpot)
         if saturated:
             return Steady(x, tpot, math.inf, b, rho, td, tm, True, None)  # type: ignore[arg-type]
         service = self.moments.token_isl / budget * tpot     # M/G/1: E[S²]/E[S] for S = (I/K)·TPOT
