@@ -697,6 +697,31 @@ for ident, hw, gpu, tp, prec, tok in [("B200-MXFP4", "NVIDIA B200", "B200", 4, "
         "'H100' taken as the SXM part [?]. MoE layers tensor-parallel (no expert-parallel flag). " + GPTOSS_NOTE)
 
 
+# --- vLLM gpt-oss-120b on 8 x H200 (the vLLM perf dashboard's committed result) ------------------
+PERFDASH = ("vllm-project/perf-dashboard @ 5533cde66f7a52fdf5802d654f447e9201a01875: benchmark/results/"
+            "gptoss_fp4_vllm_tp8_isl1024_osl1024_conc64.json (vllm bench serve result); hardware, concurrency and "
+            "layout from agg_gptoss_fp4_vllm_tp8_isl1024_osl1024_conc64.json, server arguments from config.yaml and "
+            "server.log in the same folder")
+row(id="VLLM-PD-H200-GPTOSS-64", source_id="VLLM-PERFDASH", source=PERFDASH, source_date="2026-02-10",
+    model="openai/gpt-oss-120b", model_catalog="gpt-oss-120b", hardware="h200 (8 GPUs)", gpu_catalog="H200-SXM",
+    n_gpus=8, gpus_per_instance=8, instances=1, framework="vLLM", framework_version="0.15.1",
+    weight_precision="bf16", expert_precision="mxfp4", activation_precision="bf16", tp=8, pp=1, cuda_graphs=True,
+    scenario="in_flight", batching="in_flight", isl=655360 / 640, osl_how="throughput_tok_s / samples_per_s",
+    concurrency=64, per_user_kind="a", tpot_ms=6.62102150155639, tpot_ms_how=MEASURED,
+    tpot_p99_ms=6.897321920645206, ttft_ms=333.58662858906206, throughput_tok_s=9216.782789196563,
+    throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU, per_user_tok_s_how=USER_A,
+    samples_per_s=9.000764442574768, mean_latency_ms=7106.891624681248, decode_batch_how=BATCH_A,
+    measured_step_ms_how=STEP_A,
+    notes="640 random prompts of exactly 1024 in / 1024 out (total_input_tokens 655360 and total_output_tokens 655360 "
+    "over 640 completed: ISL = 655360 / 640 [D]), request rate inf at max_concurrency 64 (a closed loop; "
+    "max_num_seqs 64). TP8, MoE tensor-parallel (no --enable-expert-parallel), one instance. The log shows the MXFP4 "
+    "experts run as weight-only FP4 on the Marlin backend ('Your GPU does not have native support for FP4 "
+    "computation ... Weight-only FP4 compression'), activations and dtype BF16, kv_cache_dtype auto (BF16), "
+    "async scheduling, chunked prefill with max_num_batched_tokens 8192, CUDA graphs FULL_AND_PIECEWISE, "
+    "prefix caching off, FLASH_ATTN backend. Version: server.log's banner says 0.15.1, the summary file's image "
+    "field vllm/vllm-openai:v0.13.0 [?]; 'h200' is the summary's hw field.")
+
+
 for r_ in ROWS:  # the Llama-2-70B MLPerf rows: their ISL is the sampled dataset mean, not the recalled one
     if r_["isl"] == LLAMA2_ISL and r_["source_id"].startswith("MLPerf"):
         assert "ISL is the dataset's input mean [M]" in r_["notes"], r_["id"]
