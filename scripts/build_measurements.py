@@ -38,8 +38,8 @@ TRT_BP = ("NVIDIA/TensorRT-LLM @ 01c4ece911eb569e72cf4177f83238a0520641c2: docs/
 TRT_B1 = ("NVIDIA/TensorRT-LLM @ 01c4ece911eb569e72cf4177f83238a0520641c2: docs/source/blogs/tech_blog/"
           "blog1_Pushing_Latency_Boundaries_Optimizing_DeepSeek-R1_Performance_on_NVIDIA_B200_GPUs.md")
 TRT_PO = ("NVIDIA/TensorRT-LLM @ 00f37686aa854010d68bcbd0f4ab000221541ca6: docs/source/performance/"
-          "perf-overview.md ('Total Output Throughput (tokens/sec)', trtllm-bench, PyTorch backend, "
-          "ISL/OSL 1000/1000, max load)")
+          "perf-overview.md ('Total Output Throughput (tokens/sec)', trtllm-bench throughput, PyTorch "
+          "backend, max load)")
 COMPILED = "Copied from the team's compilation (measured_deployments.md), which read the primary source. "
 
 # --- formulas (the only arithmetic in the dataset) --------------------------------------------------
@@ -52,6 +52,7 @@ BATCH_B = "concurrency / instances"
 STEP_B = "1000 / per_user_tok_s"  # includes TTFT: an upper bound on TPOT (kind b)
 BATCH_C = "batch_size"
 STEP_C = "1000 * batch_size * instances / throughput_tok_s"  # includes prefill (kind c)
+STEP_D = "1000 * instances / throughput_tok_s"  # saturation: an instance's time per output token (kind d)
 USER_C = "throughput_tok_s / instances / batch_size"
 
 DEFAULTS: dict[str, Any] = {c: None for c in SCHEMA}
@@ -538,6 +539,69 @@ dsr1("TRT-BP-5", TRT_BP + " (H200 max-throughput)", "H200-SXM", "fp8", "", "none
      "'[w/ ctx]' here.", tp=1, ep=8, adp=8, read=True, sps=5.61, lat_ms=181540.5739, graphs=True)
 
 # --- TensorRT-LLM v1.0 perf overview: saturation throughput, no concurrency --------------------------
+# The file's tables, read: one column per GPU (its TP and weight format in the header), one row per
+# ISL/OSL. The 1000/1000 cells came first (from the compilation, ids TRT-PO-1..19, kept); the other
+# ISL/OSL cells of the catalogued models were read in the same file for this dataset (TRT-PO-20 on).
+PO_PAIRS = ((128, 128), (128, 2048), (128, 4096), (500, 2000), (1000, 1000), (1000, 2000), (2048, 128),
+            (2048, 2048), (5000, 500), (20000, 2000))
+PO_TABLES: list[tuple[str, str, list[tuple[str, str, int, str]], list[tuple[int | None, ...]]]] = [
+    ("Llama 3.3 70B", "Llama-3.1-70B",
+     [("B200", "B200", 1, "fp4"), ("GB200", "GB200-NVL72", 1, "fp4"), ("H200", "H200-SXM", 1, "fp8"),
+      ("H100", "H100-SXM", 2, "fp8")],
+     [(11147, 12189, 3803, 6378), (9922, 11309, 4336, 6651), (6831, 7849, 2872, 4199), (7762, 9028, 3666, 5222),
+      (7007, 7326, 2909, 4205), (6271, 6513, 2994, 4146), (1339, 1450, 442, 762), (4783, 5646, 2003, 3082),
+      (1459, 1602, 566, 898), (665, 755, 283, 437)]),
+    ("Qwen3-235B-A22B", "Qwen3-235B-A22B",
+     [("B200", "B200", 8, "fp4"), ("H200", "H200-SXM", 8, "fp8"), ("H100", "H100-SXM", 8, "fp8")],
+     [(63362, 30429, None), (66057, 42821, 19658), (39496, 26852, 12447), (57117, 28026, 18351),
+      (42391, 23789, 14898), (34105, 22061, 15136), (7329, 3331, None), (26854, 16672, 9924),
+      (8190, 3623, 3225), (4453, 1876, None)]),
+    ("Llama 4 Maverick", "Llama-4-Maverick",
+     [("B200", "B200", 8, "fp4"), ("H200", "H200-SXM", 8, "fp8"), ("H100", "H100-SXM", 8, "fp8")],
+     [(124323, 63994, None), (112676, 40572, 10829), (68170, 24616, 6744), (None, 37835, 10108),
+      (79617, 31782, 9677), (63766, 34734, 9151), (18088, 7307, None), (52195, 20957, 6916),
+      (None, 8456, 3457), (12678, 4106, None)]),
+    ("Llama 3.1 405B", L405,
+     [("B200", "B200", 4, "fp4"), ("GB200", "GB200-NVL72", 4, "fp4"), ("H200", "H200-SXM", 8, "fp8"),
+      ("H100", "H100-SXM", 8, "fp8")],
+     [(6281, 6740, 3814, 3627), (8020, 8151, 5348, 4340), (6345, 6608, 4741, 3116), (6244, 6540, 4724, 3994),
+      (5209, 5389, 3330, 2919), (4933, 5135, 3722, 2895), (749, 797, 456, 453), (4212, 4407, 2948, 2296),
+      (1048, 1112, 650, 610), (672, 739, 505, 345)]),
+    ("Llama 3.1 8B", L8,
+     [("H200", "H200-SXM", 1, "fp8"), ("H100", "H100-SXM", 1, "fp8")],
+     [(27911, 28312), (26221, 22714), (18027, 14325), (20770, 17660), (17744, 15220), (16828, 13899),
+      (3538, 3450), (12194, 9305), (3902, 3459), (1804, 1351)]),
+]
+#: The MoE models ran with the file's MoE options: `enable_attention_dp: true` and `--ep $ep_size`,
+#: whose value the tables do not give (their header says TP8): attention DP over the 8 GPUs with
+#: experts over all 8 (EP8) is assumed.
+PO_MOE = frozenset({"Qwen3-235B-A22B", "Llama-4-Maverick", "Llama 4 Scout", "Qwen3-30B-A3B"})
+PO_KV = ("KV cache FP8 [S]: TensorRT-LLM takes the checkpoint's KV dtype (its quantization docs: FP8 KV "
+         "can be enabled 'even for checkpoints that do not have it enabled by default'), and ModelOpt's "
+         "checkpoints carry kv_cache_quant_algo FP8 in hf_quant_config.json (ModelOpt's own example "
+         "config; a third-party deployment note on the nvidia/ FP8 builds), not read in each checkpoint. ")
+PO_NOTE = ("Max load: trtllm-bench throughput queues every request at once (the file: 'an offline maximum "
+           "throughput scenario such that all requests are queued in rapid succession'; 1,500-30,000 "
+           "requests of fixed ISL/OSL); the decode batch reached is not in the table, so the step is an "
+           "instance's time per output token (kind d). ModelOpt FP8/FP4 checkpoints; CUDA graphs with "
+           "padding; KV-cache memory fraction 0.95 'in many cases', else the default 0.90. ")
+
+
+def perf_overview(ident: str, model: str, cat: str, hw: str, gpu: str, tp: int, wp: str, isl: int, osl: int,
+                  tok: float, via: str) -> None:
+    moe = cat in PO_MOE or model in PO_MOE
+    layout = (dict(tp=1, ep=tp, attention_dp=tp) if moe else dict(tp=tp))
+    row(id=ident, source_id="TRT-PO", source=TRT_PO + ". " + via, source_date="2025",
+        model=model, model_catalog=cat, hardware=hw, gpu_catalog=gpu, n_gpus=tp, gpus_per_instance=tp, instances=1,
+        framework=TRT, framework_version="1.0", weight_precision=wp, kv_precision="fp8", pp=1, **layout,
+        cuda_graphs=True, scenario="offline", batching="in_flight", isl=isl, osl=osl, throughput_tok_s=tok,
+        throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU, per_user_kind="d",
+        measured_step_ms_how=STEP_D,
+        notes=PO_NOTE + PO_KV + (f"Layout ? : the table says TP{tp}; the MoE options enable attention DP and "
+                                 f"pass --ep without its value: attention DP{tp} with EP{tp} assumed."
+                                 if moe else ""))
+
+
 for i, (m, cat, hw, gpu, tp, wp, tok) in enumerate([
         ("Llama 3.1 8B", L8, "H100", "H100-SXM", 1, "fp8", 15220),
         ("Llama 3.1 8B", L8, "H200", "H200-SXM", 1, "fp8", 17744),
@@ -558,13 +622,16 @@ for i, (m, cat, hw, gpu, tp, wp, tok) in enumerate([
         ("Qwen3-235B-A22B", "Qwen3-235B-A22B", "H200", "H200-SXM", 8, "fp8", 23789),
         ("Qwen3-235B-A22B", "Qwen3-235B-A22B", "B200", "B200", 8, "fp4", 42391),
         ("Qwen3-30B-A3B", "", "B200", "B200", 1, "fp4", 25828)], 1):
-    row(id=f"TRT-PO-{i}", source_id="TRT-PO", source=TRT_PO + ". " + COMPILED.strip(), source_date="2025",
-        model=m, model_catalog=cat, hardware=hw, gpu_catalog=gpu, n_gpus=tp, gpus_per_instance=tp, instances=1,
-        framework=TRT, framework_version="1.0", weight_precision=wp, tp=tp, pp=1, scenario="offline",
-        batching="in_flight", isl=1000, osl=1000, throughput_tok_s=tok, throughput_tok_s_how=MEASURED,
-        throughput_tok_s_per_gpu_how=PER_GPU,
-        notes="Max load ('infinite rate'): the concurrency the run reached is not in the table. "
-        "ModelOpt FP8/FP4 checkpoints.")
+    perf_overview(f"TRT-PO-{i}", m, cat, hw, gpu, tp, wp, 1000, 1000, tok, COMPILED.strip())
+_po_seen = {(r_["model"], r_["hardware"], r_["isl"], r_["osl"]) for r_ in ROWS if r_["source_id"] == "TRT-PO"}
+_po_next = 20
+for m, cat, cols, cells in PO_TABLES:
+    for (isl, osl), values in zip(PO_PAIRS, cells, strict=True):
+        for (hw, gpu, tp, wp), tok in zip(cols, values, strict=True):
+            if tok is None or (m, hw, isl, osl) in _po_seen:
+                continue
+            perf_overview(f"TRT-PO-{_po_next}", m, cat, hw, gpu, tp, wp, isl, osl, tok, "Read in the file for this dataset.")
+            _po_next += 1
 
 
 # --- SGLang v0.3.0 against vLLM v0.6.0 (the SGLang repository's reproduction README) ---------------

@@ -72,9 +72,11 @@ def test_every_derived_number_recomputes_from_raw_fields(df: pl.DataFrame) -> No
 
 
 def test_per_user_kind_matches_the_step_formula(df: pl.DataFrame) -> None:
-    # A.0: (a) 1/TPOT, (b) trtllm-bench per-user with TTFT, (c) static throughput / batch
+    # A.0: (a) 1/TPOT, (b) trtllm-bench per-user with TTFT, (c) static throughput / batch,
+    # (d) saturation: an instance's time per output token at maximum load
     step = {"a": "tpot_ms", "b": "1000 / per_user_tok_s",
-            "c": "1000 * batch_size * instances / throughput_tok_s"}
+            "c": "1000 * batch_size * instances / throughput_tok_s",
+            "d": "1000 * instances / throughput_tok_s"}
     for r in df.filter(pl.col("measured_step_ms").is_not_null()).iter_rows(named=True):
         assert r["measured_step_ms_how"] == step[r["per_user_kind"]], r["id"]
 

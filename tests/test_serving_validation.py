@@ -145,3 +145,21 @@ def test_saturation_is_monotone_in_the_request_rate() -> None:
     sat = [_serve(r, request_rate=x)["saturated"] for x in (20.0, 40.0, 50.0, 52.0, 55.0, 57.0, 60.0)]
     assert sat == [False] * 7
     assert _serve(r, request_rate=1e4)["saturated"]
+
+
+def test_a_saturation_row_is_the_instances_output_rate_at_the_batch_memory_holds() -> None:
+    # TRT-PO-1: Llama-3.1-8B FP8 (FP8 KV) on one H100, trtllm-bench at max load, 1000/1000:
+    # 15,220 output tok/s, so an instance's time per output token is 1000 / 15220 ms (kind d)
+    r = isw.measurements().filter(pl.col("id") == "TRT-PO-1").row(0, named=True)
+    assert r["per_user_kind"] == "d" and r["measured_step_ms"] == pytest.approx(1000 / 15220, rel=1e-12)
+    (p,) = predict_rows([r], isw.Runtime.default())
+    assert not isinstance(p, str)
+    direct = isw.serve("Llama-3.1-8B", "H100-SXM", 1, isl=1000, osl=1000, concurrency=1e6, tp=1,
+                       precision=row_precision(r), runtime=isw.Runtime.default().with_(cuda_graphs=True))
+    d = direct.row(0, named=True)
+    assert p.step_s == pytest.approx(1 / d["output_tokens_per_s_per_gpu"], rel=1e-12)
+    # the decode batch is the memory's: with the prompts in prefill, within two sequences of
+    # max_batch_size (TPOT is solved on whole sequences per step, docs/serving.md §T.3)
+    occupancy = d["decode_seqs"] + d["prefill_share"] * 8192 / 1000
+    assert d["max_batch_size"] - 2 <= occupancy <= d["max_batch_size"]
+    assert p.inputs["decode_seqs"] == pytest.approx(d["decode_seqs"], rel=1e-12)

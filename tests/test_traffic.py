@@ -622,3 +622,19 @@ def test_rust_histogram_steady_state_equals_oracle(closed: bool) -> None:
               "mixed_step_s"):
         assert rs[k] == pytest.approx(getattr(py, k), rel=1e-9), k
     assert rs["kv_gb_per_gpu"] == pytest.approx(py.memory.kv / 1e9, rel=1e-12)
+
+
+def test_memory_holds_the_mean_occupancy_not_a_full_budget_of_prompts() -> None:
+    # Llama-3.1-70B FP8 (FP8 KV) on one H200, 128-token prompts, 4096 output tokens, every request
+    # queued at once. Memory holds max_batch_size sequences at ISL + OSL; a budget of 8192 tokens is
+    # 64 prompts of 128, carried by a fraction ρ of the steps only, so at saturation the occupancy
+    # B + ρ·64 fills the memory (it used to reserve all 64 at every step: B was 14 of 78).
+    p = isw.Precision(attention="fp8", dense_ffn="fp8", kv_cache="fp8")
+    row = isw.serve(LLAMA, H200, 1, isl=128, osl=4096, concurrency=1e6, tp=1, precision=p).row(0, named=True)
+    assert not row["saturated"]
+    occupancy = row["decode_seqs"] + row["prefill_share"] * 8192 / 128
+    assert occupancy == pytest.approx(row["max_batch_size"], rel=1e-6)
+    assert row["decode_seqs"] > row["max_batch_size"] - 1
+    # the same from the Python reference
+    ref_row = isw.serve(LLAMA, H200, 1, isl=128, osl=4096, concurrency=[40.0, 1e6], tp=1, precision=p)
+    assert ref_row["decode_seqs"][0] == pytest.approx(40.0, rel=2e-3)  # below capacity: all decode

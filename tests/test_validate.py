@@ -34,7 +34,9 @@ def test_every_inexpressible_point_says_why(v: pl.DataFrame) -> None:
     assert bad["predicted_step_ms"].is_null().all()
     reasons = dict(zip(bad["id"], bad["reason"], strict=True))
     assert reasons["TRT-BP-1"].startswith("speculative decoding (MTP3)")
-    assert reasons["MLP51-O1"].startswith("no decode batch")  # offline: throughput only
+    assert reasons["MLP51-O1"].startswith("saturation throughput of an unknown instance size")
+    # a saturation row of a known instance (trtllm-bench at max load) is epoch's to refuse, saying why
+    assert reasons["TRT-PO-1"].startswith("epoch: a saturation row's decode batch is the one that fills")
     assert reasons["MLP51-M13"].startswith("no decode batch: the instance size")
     assert "not in the catalog" in reasons["TRT-PO-10"]  # Llama 4 Scout
     # every speculative-decoding row is left out, whatever else it has

@@ -46,11 +46,11 @@ from .serving import Precision, Runtime, runtime_dict
 from .serving_reference import layouts
 from .specs import Gpu, Model
 from .traffic import DEFAULT_CHUNK_SIZE
-from .validation import Prediction, Unexpressible, _catalog, common_reason, register_semantics
+from .validation import Prediction, Unexpressible, _catalog, common_reason, is_saturation, register_semantics
 
 __all__ = ["OPEN_LOOP_LOADS", "OPEN_LOOP_SCENARIOS", "SERVING_INPUTS", "STEP_PREDICTORS", "ServingPoint",
            "chunk_size", "decode_steps", "inflight_load", "inflight_steps", "predict_rows", "predict_serving",
-           "predict_steps", "row_precision", "serving_point", "static_steps"]
+           "predict_steps", "row_precision", "saturation_steps", "serving_point", "static_steps"]
 
 #: Dataset precision names → serving format names (``fp4`` in MLPerf and TensorRT-LLM is NVFP4).
 FORMAT_OF: dict[str, str] = {"fp4": "nvfp4", "nvfp4": "nvfp4", "mxfp4": "mxfp4", "fp8": "fp8",
@@ -99,7 +99,7 @@ class ServingPoint:
     cuda_graphs: bool | None  # None: the runtime's own
     input_len: float = 0.0
     output_len: float = 0.0
-    batching: str = "in_flight"
+    batching: str = "in_flight"  # or "static", or "saturation" (:func:`saturation_steps`)
     load: float = 0.0            # in-flight: requests/s per instance (open) or requests in flight (closed)
     closed: bool = False         # in-flight: a closed loop of ``load`` requests (fixed concurrency)
     chunk_size: float = 8192.0   # in-flight: the chunked-prefill budget (prompt tokens per step)
@@ -145,12 +145,15 @@ def serving_point(r: Mapping[str, Any], open_loop: str = "in_flight") -> Serving
         raise Unexpressible(f"serving: {e}") from None
     graphs = r.get("cuda_graphs")
     static = r["batching"] == "static"
-    load, closed = (0.0, False) if static else inflight_load(r, open_loop)
-    return ServingPoint(m, g, prec, int(n), float(max(1, math.ceil(r["decode_batch"] - 1e-9))),
-                        float(r["isl"] + r["osl"] / 2), tp, pp, ep, dp,
+    if is_saturation(r):  # every request queued at once: a closed loop larger than any KV cache holds
+        kind, batch, (load, closed) = "saturation", 1.0, (SATURATION_LOAD, True)
+    else:
+        kind = "static" if static else "in_flight"
+        batch = float(max(1, math.ceil(r["decode_batch"] - 1e-9)))
+        load, closed = (0.0, False) if static else inflight_load(r, open_loop)
+    return ServingPoint(m, g, prec, int(n), batch, float(r["isl"] + r["osl"] / 2), tp, pp, ep, dp,
                         None if graphs is None else bool(graphs), float(r["isl"]), float(r["osl"]),
-                        "static" if static else "in_flight", load, closed, chunk_size(r, g),
-                        r.get("per_user_kind") == "b")
+                        kind, load, closed, chunk_size(r, g), r.get("per_user_kind") == "b")
 
 
 #: Scenarios whose requests arrive as a Poisson process (MLPerf LoadGen Server; Interactive is the
@@ -327,7 +330,26 @@ def inflight_steps(points: Sequence[ServingPoint], runtime: Runtime) -> list[dic
     return dec
 
 
-STEP_PREDICTORS: dict[str, StepPredictor] = {"static": static_steps, "in_flight": inflight_steps}
+#: The closed loop a saturation row is held at (requests in flight per instance): more than any
+#: deployment's KV cache holds, so the in-flight steady state decodes ``max_batch_size`` sequences
+#: (the memory's limit; a framework's own cap on the batch, e.g. ``max_batch_size`` /
+#: ``max_num_seqs``, is not modelled) and the rest wait: the output rate is the instance's capacity.
+SATURATION_LOAD = 1e6
+
+
+def saturation_steps(points: Sequence[ServingPoint], runtime: Runtime) -> list[dict[str, Any]]:
+    """A saturation row's measured value is an instance's time per output token at maximum load: the
+    in-flight steady state (:func:`inflight_steps`) at :data:`SATURATION_LOAD` requests in flight,
+    ``step_s`` = 1 / (requests/s · OSL), the inverse of the instance's output tokens/s."""
+    dec = inflight_steps(points, runtime)
+    for p, d in zip(points, dec, strict=True):
+        rate = d["requests_per_s"] * p.output_len
+        d["step_s"] = math.inf if d["saturated"] or not rate > 0 else 1.0 / rate
+    return dec
+
+
+STEP_PREDICTORS: dict[str, StepPredictor] = {"static": static_steps, "in_flight": inflight_steps,
+                                             "saturation": saturation_steps}
 
 
 def predict_steps(points: Sequence[ServingPoint], runtime: Runtime) -> list[dict[str, Any]]:

@@ -364,14 +364,15 @@ class _Solver:
         isl, osl, budget, pp = self.isl, self.osl, self.budget, self.lay.pp
         self.last_k = math.inf
         sat = Steady(x, math.inf, math.inf, math.inf, 1.0, math.inf, math.inf, True, None)  # type: ignore[arg-type]
-        if not (self.fits and self.prefill_seqs <= self.max_batch):
+        if not (self.fits and self.max_batch >= 1):
             return sat
         if x <= 0:
             k, tpot = 0.0, self.steps(0.0)[0]
         else:
             # T is bounded by ρ < 1 and by memory; the bracket's upper end is where either binds.
             # Just inside the bound: at it exactly, rounding decides whether the capacity batch fits.
-            hi = min(budget / (x * isl), (self.max_batch - self.prefill_seqs) / (x * osl)) * SATURATION
+            # Occupancy B + ρ·budget/c = x·T·(OSL + ISL/c) (Little) within max_batch_size.
+            hi = min(budget / (x * isl), self.max_batch / (x * (osl + isl / self.chunk))) * SATURATION
             if not hi > 0:
                 return sat
 
@@ -435,7 +436,8 @@ class _Solver:
         own = self.own_chunks(k)
         b = x * osl * tpot
         rho = x * isl * tpot / budget
-        saturated = rho >= SATURATION or b + self.prefill_seqs > self.max_batch or not math.isfinite(tpot)
+        occupancy = b + rho * self.prefill_seqs            # decoding + the mean step's prompts
+        saturated = rho >= SATURATION or occupancy > self.max_batch or not math.isfinite(tpot)
         if saturated:
             return Steady(x, tpot, math.inf, b, rho, td, tm, True, None)  # type: ignore[arg-type]
         service = self.moments.token_isl / budget * tpot     # M/G/1: E[S²]/E[S] for S = (I/K)·TPOT
@@ -444,7 +446,8 @@ class _Solver:
         return Steady(x, tpot, ttft, b, rho, td, tm, False, None)  # type: ignore[arg-type]
 
     def steady(self, st: Steady) -> Steady:
-        cap = st.decode_seqs + self.prefill_seqs if math.isfinite(st.decode_seqs) else self.prefill_seqs
+        cap = (st.decode_seqs + st.prefill_share * self.prefill_seqs
+               if math.isfinite(st.decode_seqs) and math.isfinite(st.prefill_share) else self.prefill_seqs)
         st.memory = memory(self.m, self.g, self.n, cap, self.moments.capacity_ctx, self.lay, self.rt,
                            (self.prec or Precision()).resolve(self.m))
         return st

@@ -23,8 +23,8 @@ from .errors import InfersweepError, SpecError
 from .specs import Gpu, Model
 from .sweep import sweep
 
-__all__ = ["PRECISION_BITS", "PRECISION_BYTES", "Prediction", "Unexpressible", "register_semantics",
-           "validate", "validation_summary"]
+__all__ = ["PRECISION_BITS", "PRECISION_BYTES", "Prediction", "Unexpressible", "is_saturation",
+           "register_semantics", "validate", "validation_summary"]
 
 #: Bytes per weight (or KV element) of each precision name of the dataset. Block-scaled 4-bit formats
 #: carry their scales: NVFP4 = 4 bits + an FP8 scale per 16 values; MXFP4 = 4 bits + an 8-bit scale
@@ -63,6 +63,14 @@ def register_semantics(name: str, predictor: Predictor, input_columns: Mapping[s
 
 
 # --- checks shared by every semantics ----------------------------------------------------------------
+def is_saturation(r: Mapping[str, Any]) -> bool:
+    """A row measured at maximum load (``per_user_kind`` d: an offline run with every request queued at
+    once): its ``measured_step_ms`` is an instance's time per output token, 1000 · instances /
+    throughput, not a decode step; a semantics predicts it as the output rate of an instance whose
+    decode batch is as large as its memory holds (docs/measurements.md, A.0)."""
+    return r.get("per_user_kind") == "d"
+
+
 def common_reason(r: Mapping[str, Any]) -> str | None:
     """Why no semantics of a single decode step can predict this row, or None."""
     if r["spec_decoding"] not in ("", "none"):
@@ -73,9 +81,12 @@ def common_reason(r: Mapping[str, Any]) -> str | None:
         return f"hardware {r['hardware']!r} is not in the catalog"
     if r["measured_step_ms"] is None:
         if r["decode_batch"] is None:
+            if r["scenario"] == "offline":
+                return ("saturation throughput of an unknown instance size (GPUs per replica): no time "
+                        "per output token of an instance")
             return "no decode batch: the source gives neither concurrency nor batch size"
         return "no per-step measurement (no TPOT, per-user speed or static batch)"
-    if r["decode_batch"] is None:
+    if r["decode_batch"] is None and not is_saturation(r):
         return "no decode batch: the instance size (GPUs per replica) is not known"
     if r["isl"] is None or r["osl"] is None:
         return "no input or output length: the context cannot be set"
@@ -118,6 +129,9 @@ def epoch_inputs(r: Mapping[str, Any]) -> dict[str, Any]:
 def predict_epoch(r: Mapping[str, Any], runtime: Any) -> Prediction:
     if runtime is not None:
         raise SpecError(f"validate: semantics 'epoch' takes no runtime (got {runtime!r})")
+    if is_saturation(r):
+        raise Unexpressible("epoch: a saturation row's decode batch is the one that fills the memory, which "
+                            "epoch does not model (serving: max_batch_size)")
     m, g = _catalog(r)
     m = epoch_model(r, m, g)
     x = epoch_inputs(r)

@@ -582,16 +582,18 @@ impl<'s, 'a> Solver<'s, 'a> {
     fn solve_within(&mut self, x: f64, from: f64, to: f64) -> Solved {
         let Traffic { isl, osl, budget } = self.tr;
         let pp = f64::from(self.inst.lay.pp);
-        if !(self.fits && self.prefill_seqs <= self.max_batch) {
+        if !(self.fits && self.max_batch >= 1.0) {
             return Self::saturated(x);
         }
         let (k, tpot) = if x <= 0.0 {
             (0.0, self.steps(0.0, false)[0])
         } else {
             let cap_rho = budget / (x * isl);
-            let cap_mem = (self.max_batch - self.prefill_seqs) / (x * osl);
-            // Just inside the bound: at it exactly, rounding decides whether the capacity batch
-            // fits (B + budget/c against max_batch_size) and so whether a load is saturated.
+            // Occupancy B + ρ·budget/c = x·T·(OSL + ISL/c) (Little: decoding sequences and the
+            // prompts of the mean step's chunks) within max_batch_size.
+            let cap_mem = self.max_batch / (x * (osl + isl / self.chunk));
+            // Just inside the bound: at it exactly, rounding decides whether the occupancy fits
+            // and so whether a load is saturated.
             let hi = cap_rho.min(cap_mem) * SATURATION;
             if hi.is_nan() || hi <= 0.0 {
                 return Self::saturated(x);
@@ -677,7 +679,7 @@ impl<'s, 'a> Solver<'s, 'a> {
         let [td, tm, own] = self.steps(k, true);
         let b = x * osl * tpot;
         let rho = x * isl * tpot / budget;
-        let cap = b + self.prefill_seqs;
+        let cap = b + rho * self.prefill_seqs;
         let saturated = rho >= SATURATION || cap > self.max_batch || !tpot.is_finite();
         let ttft = if saturated {
             f64::INFINITY
@@ -701,8 +703,8 @@ impl<'s, 'a> Solver<'s, 'a> {
     }
 
     fn steady(&self, s: Solved) -> Steady {
-        let capacity = if s.b.is_finite() {
-            s.b + self.prefill_seqs
+        let capacity = if s.b.is_finite() && s.rho.is_finite() {
+            s.b + s.rho * self.prefill_seqs
         } else {
             self.prefill_seqs
         };

@@ -97,7 +97,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "workload_confidence": frozenset({"V", "S", "M", "D", "?"}),
     "scenario": frozenset({"offline", "server", "interactive", "static", "in_flight"}),
     "batching": frozenset({"static", "in_flight"}),
-    "per_user_kind": frozenset({"", "a", "b", "c"}),
+    "per_user_kind": frozenset({"", "a", "b", "c", "d"}),
     "weight_precision": _PRECISIONS,
     "attention_precision": _PRECISIONS,
     "expert_precision": _PRECISIONS,
