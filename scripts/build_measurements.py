@@ -685,9 +685,13 @@ for m, cat, hw, gpu, tp, offline, rows_ in [
             gpus_per_instance=tp, instances=1, framework=eng, framework_version=fwv, weight_precision="bf16",
             tp=tp, pp=1, scenario="offline", batching="in_flight", isl=SHAREGPT_ISL,
             osl_how="throughput_tok_s / samples_per_s", samples_per_s=sps, throughput_tok_s=tok,
-            throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU,
-            notes=f"{m}, TP{tp}. {eng_note}{gpu_note} 5000 ShareGPT prompts at once (RPS inf); the decode batch "
-            "is not reported. ISL = 202 from vLLM's v0.6.0 blog [S]; OSL = out tok/s / req/s [D].")
+            throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU, per_user_kind="d",
+            measured_step_ms_how=STEP_D,
+            notes=f"{m}, TP{tp}. {eng_note}{gpu_note} 5000 ShareGPT prompts at once (RPS inf): a saturation run, "
+            "the decode batch reached is not reported (kind d: an instance's time per output token). The "
+            "engines' batch caps (max_num_seqs, max running requests) are not stated: their defaults apply. "
+            "ISL = 202 from vLLM's "
+            "v0.6.0 blog [S]; OSL = out tok/s / req/s [D].")
 
 
 # --- SGLang on H200 (DataCrunch's raw bench_serving results) -----------------------------------------
