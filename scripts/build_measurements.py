@@ -741,6 +741,37 @@ for m, cat, tp, script, out, rows51 in [
             "output tok/s falls short of rate x OSL and latency grows over the run (queueing, no steady state).")
 
 
+DC_OFFLINE = [  # dataset, --random-input, --random-output, total_input_tokens, total_output_tokens, output tok/s, duration, completed
+    ("random", 1024, 1024, 1525074, 1544818, 4520.698730654741, 341.72106836596504, 3000),
+    ("random", 1024, 512, 2034177, 1029594, 3492.2944910189917, 294.8187796440907, 4000),
+    ("random", 4096, 2048, 1637669, 818620, 2051.287161036558, 399.0762558989227, 800),
+    ("random", 4096, 1024, 3097487, 760205, 1654.9938601765348, 459.340072668856, 1500),
+    ("random", 256, 512, 777987, 1529561, 6648.4389207099675, 230.06317997979932, 6000),
+    ("sharegpt", 0, 0, 448102, 383064, 3939.9256459856624, 97.2262002939824, 2000)]
+for ds, rin, rout, tin, tout, tok, dur, done in DC_OFFLINE:
+    tag = f"{ds}-{rin}-{rout}" if ds == "random" else ds
+    data = (f"random --random-input {rin} --random-output {rout} with --random-range-ratio 0.0 (lengths drawn up to "
+            "the stated values: the means are about half)" if ds == "random" else "ShareGPT")
+    repeat = (" The file repeats this run (1652.86 tok/s over 459.93 s); the first line is taken."
+              if (rin, rout) == (4096, 1024) else "")
+    row(id=f"DC-H200-70B-offline-{tag}", source_id="DC-H200",
+        source=f"{DC_H200}: sglang/outputs/llama_3_3_70b_offline_output.jsonl (the line with dataset_name {ds!r}"
+        + (f", random_input_len {rin}, random_output_len {rout}" if ds == "random" else "")
+        + "); model, TP and precision from sglang/experiments/llama_3_3_70b_sglang.sh", source_date="2025-01",
+        workload_confidence="D", model="Llama 3.3 70B Instruct", model_catalog="Llama-3.1-70B",
+        hardware="4 x H200 141GB", gpu_catalog="H200-SXM", n_gpus=4, gpus_per_instance=4, instances=1,
+        framework="SGLang", weight_precision="bf16", tp=4, pp=1, scenario="offline", batching="in_flight",
+        isl=tin / done, osl_how="throughput_tok_s / samples_per_s", samples_per_s=done / dur, throughput_tok_s=tok,
+        throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU, per_user_kind="d",
+        measured_step_ms_how=STEP_D,
+        notes=f"Llama 3.3 70B Instruct, BF16, TP4, one instance. {done} prompts at request rate inf (every request "
+        f"queued at once: a saturation run, kind d); dataset {data}: {tin} input and {tout} output tokens over "
+        f"{dur:.1f} s; ISL = total_input_tokens / completed and samples_per_s = completed / duration (computed "
+        "here) [D], OSL = output tok/s / samples/s [D]. SGLang's max running requests not stated (its default "
+        "applies). --disable-radix-cache --enable-torch-compile; KV dtype and SGLang version not stated; date as "
+        "the online rows [?]." + repeat)
+
+
 # --- SGLang gpt-oss-120b at batch 1 (LMSYS blog, reproduction in SGLang's benchmark/gpt_oss) ----------
 GPTOSS = ("lm-sys/lm-sys.github.io @ dbd47f49bac0d5a080e2a6647c42ddb1b0fb4122: blog/2025-08-27-gpt-oss.md "
           "('Low-Latency Performance (Batch Size = 1)' table); commands in sgl-project/sglang @ "
