@@ -634,6 +634,196 @@ for m, cat, cols, cells in PO_TABLES:
             _po_next += 1
 
 
+# --- SGLang v0.3.0 against vLLM v0.6.0 (the SGLang repository's reproduction README) ---------------
+SGL060 = ("sgl-project/sglang @ 120affb9613cc3f5bcd055ec09c7621d3ced0ebc: benchmark/benchmark_vllm_060/README.md "
+          "('Online benchmark results' and 'Offline benchmark results' tables; launch and bench_serving commands "
+          "in the same file)")
+#: ShareGPT input mean: the README gives none; 202 is the mean of 500 ShareGPT prompts sampled by vLLM's
+#: benchmark with the same length filter (vllm-project/vllm-project.github.io @
+#: 0dd37adf406d4bc9e780a6605548bb84a378f5f9: _posts/2024-09-05-perf-update.md, 'Average input tokens: 202,
+#: average output tokens: 179'), a different sample of the same file.
+SHAREGPT_ISL = 202.0
+SGL060_OFFLINE = {"SGLang": (19.84, 3856.01), "vLLM": (19.04, 3700.64)}   # 70B on 4 x H100: req/s, out tok/s
+SGL060_OFFLINE_8B = {"SGLang": (22.03, 4281.51), "vLLM": (21.27, 4132.37)}  # 8B on 1 x A100
+SGL060_NOTE = ("ShareGPT (sglang.bench_serving --dataset-name sharegpt, ignore_eos on by default), Poisson arrivals "
+               "at the stated RPS; the table gives medians only: tpot_ms is the median TPOT, ttft_ms the median TTFT "
+               "(the means are not given). samples_per_s is the offered request rate (RPS), the completed rate in a "
+               "steady state. OSL is the mean output of the same engine's offline run in the same README "
+               "(output tok/s / req/s over 5000 prompts; the online runs use the first 1200 or 2400) [D]; ISL = 202 "
+               "is the ShareGPT input mean of vLLM's v0.6.0 blog, a different 500-prompt sample [S]. Prefix cache "
+               "off. KV cache dtype not stated (both engines default to the model dtype, BF16).")
+SGL060_ENGINE = {"SGLang": ("0.3.0", "SGLang v0.3.0 (pip sglang==0.3.0)."),
+                 "vLLM": ("0.6.0", "vLLM v0.6.0 with --num-scheduler-steps 10 (multi-step scheduling), so its "
+                          "median ITL (129-275 ms) is a 10-token chunk, not a step; the median TPOT is the step.")}
+for m, cat, hw, gpu, tp, offline, rows_ in [
+        ("Llama 3.1 70B Instruct", "Llama-3.1-70B", "4 x H100 80G", "H100-SXM", 4, SGL060_OFFLINE,
+         [(4, "SGLang", 53.94, 25.03), (4, "vLLM", 179.15, 23.58), (8, "SGLang", 58.11, 33.07),
+          (8, "vLLM", 207.12, 29.15)]),
+        ("Llama 3.1 8B Instruct", "Llama-3.1-8B", "1 x A100 80G", "A100-SXM-80GB", 1, SGL060_OFFLINE_8B,
+         [(4, "SGLang", 31.98, 13.17), (4, "vLLM", 100.48, 14.14), (8, "SGLang", 35.68, 17.85),
+          (8, "vLLM", 120.39, 17.09)])]:
+    size = "70B" if tp == 4 else "8B"
+    gpu_note = (" 'H100 80G' taken as the SXM part [?]." if gpu == "H100-SXM" else
+                " 'A100 80G' taken as the SXM part (the form factor is not stated) [?]. SGLang launched with "
+                "--enable-torch-compile.")
+    for rps, eng, ttft, tpot in rows_:
+        sps, tok = offline[eng]
+        fwv, eng_note = SGL060_ENGINE[eng]
+        row(id=f"SGL060-{size}-{eng}-{rps}", source_id="SGL-VLLM060", source=SGL060, source_date="2024-09",
+            workload_confidence="S", model=m, model_catalog=cat, hardware=hw, gpu_catalog=gpu, n_gpus=tp,
+            gpus_per_instance=tp, instances=1, framework=eng, framework_version=fwv, weight_precision="bf16",
+            tp=tp, pp=1, scenario="server", batching="in_flight", isl=SHAREGPT_ISL, osl_how=f"{tok} / {sps}",
+            per_user_kind="a", tpot_ms=tpot, tpot_ms_how=MEASURED, ttft_ms=ttft, samples_per_s=float(rps),
+            throughput_tok_s_how="samples_per_s * osl", throughput_tok_s_per_gpu_how=PER_GPU,
+            per_user_tok_s_how=USER_A, decode_batch_how=BATCH_A, measured_step_ms_how=STEP_A,
+            notes=f"{m} (BF16 checkpoint, no quantisation flag), TP{tp}. {eng_note}{gpu_note} {SGL060_NOTE} "
+            "throughput_tok_s = RPS x OSL (the steady-state output rate) [D].")
+    for eng, (sps, tok) in offline.items():
+        fwv, eng_note = SGL060_ENGINE[eng]
+        row(id=f"SGL060-{size}-{eng}-offline", source_id="SGL-VLLM060", source=SGL060, source_date="2024-09",
+            workload_confidence="S", model=m, model_catalog=cat, hardware=hw, gpu_catalog=gpu, n_gpus=tp,
+            gpus_per_instance=tp, instances=1, framework=eng, framework_version=fwv, weight_precision="bf16",
+            tp=tp, pp=1, scenario="offline", batching="in_flight", isl=SHAREGPT_ISL,
+            osl_how="throughput_tok_s / samples_per_s", samples_per_s=sps, throughput_tok_s=tok,
+            throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU, per_user_kind="d",
+            measured_step_ms_how=STEP_D,
+            notes=f"{m}, TP{tp}. {eng_note}{gpu_note} 5000 ShareGPT prompts at once (RPS inf): a saturation run, "
+            "the decode batch reached is not reported (kind d: an instance's time per output token). The "
+            "engines' batch caps (max_num_seqs, max running requests) are not stated: their defaults apply. "
+            "ISL = 202 from vLLM's "
+            "v0.6.0 blog [S]; OSL = out tok/s / req/s [D].")
+
+
+# --- SGLang on H200 (DataCrunch's raw bench_serving results) -----------------------------------------
+DC_H200 = "datacrunch-research/h200-benchmarks @ c091ef530a525d2e788bc41c39a4450b09c9f2ad"
+DC_NOTE = ("One JSON line of sglang.bench_serving's output file: ISL = total_input_tokens / completed, samples_per_s "
+           "= completed / duration (computed here from the logged numbers) [D]; OSL = output tok/s / samples/s [D]; "
+           "mean_latency_ms is the logged mean E2E latency. The log has no TPOT: tpot_ms is the median ITL (one "
+           "token per streamed chunk, no multi-step) and ttft_ms the median TTFT. Poisson arrivals at the stated "
+           "rate. --disable-radix-cache --enable-torch-compile; KV cache dtype not stated (SGLang's default is the "
+           "model dtype, BF16); SGLang version not stated. Date: the run is linked from SGLang's "
+           "benchmark/benchmark_v0.4.1.post4 README (SGLang v0.4.1.post4, January 2025) [?].")
+for m, cat, tp, script, out, rows51 in [
+        ("Llama 3.3 70B Instruct", "Llama-3.1-70B", 4, "llama_3_3_70b_sglang.sh", "llama_3_3_70b_online_output.jsonl",
+         [("random", 1.0, 152612, 160347, 7840.616212638561, 85.74514742940664, 13.638956006616354,
+           537.4142851849319, 298.3675805060193, 300),
+          ("random", 2.0, 308748, 308712, 8540.55180882259, 87.55627297796309, 14.830046566203237,
+           987.3125216200807, 312.6791094408836, 600),
+          ("random", 4.0, 615860, 607936, 12896.330808075727, 106.06311704032123, 19.419891061261296,
+           2047.9108281108272, 296.8566754250787, 1200),
+          ("sharegpt", 4.0, 269081, 226901, 3201.4825566502986, 68.27884959056973, 13.841505162417889,
+           746.0750970739618, 304.126221193932, 1200),
+          ("sharegpt", 8.0, 540779, 461874, 5302.550664339797, 83.16566958092153, 17.667690059170127,
+           1471.0864833760852, 313.96794493007474, 2400)]),
+        ("Llama 3.1 405B Instruct", "Llama-3.1-405B", 8, "llama_405b_sglang.sh", "llama_405b_online_output.jsonl",
+         [("random", 1.0, 152612, 160347, 24370.785914754182, 218.80842198152095, 38.78233698196709,
+           504.95546378579655, 317.54681650106795, 300),
+          ("random", 2.0, 308748, 308712, 29965.90228974431, 244.2639688961208, 43.30068698618561,
+           911.1440313922673, 338.81800172501244, 600),
+          ("sharegpt", 4.0, 269081, 226901, 11741.376012132, 182.45959852356464, 42.32156742364168,
+           705.0134392448288, 321.83925492689013, 1200)])]:
+    size = "70B" if tp == 4 else "405B"
+    for ds, rps, tin, tout, lat, ttft, itl, tok, dur, done in rows51:
+        data = ("random 1024/1024 with --random-range-ratio 0.0 (lengths drawn up to 1024: the means are about half)"
+                if ds == "random" else "ShareGPT")
+        row(id=f"DC-H200-{size}-{ds}-{int(rps)}", source_id="DC-H200",
+            source=f"{DC_H200}: sglang/outputs/{out} (the line with dataset_name {ds!r}, request_rate {rps}); "
+            f"model, TP and precision from sglang/experiments/{script}", source_date="2025-01",
+            workload_confidence="D", model=m, model_catalog=cat, hardware=f"{tp} x H200 141GB", gpu_catalog="H200-SXM",
+            n_gpus=tp, gpus_per_instance=tp, instances=1, framework="SGLang", weight_precision="bf16", tp=tp, pp=1,
+            scenario="server", batching="in_flight", isl=tin / done, osl_how="throughput_tok_s / samples_per_s",
+            per_user_kind="a", tpot_ms=itl, tpot_ms_how=MEASURED, ttft_ms=ttft, throughput_tok_s=tok,
+            throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU, per_user_tok_s_how=USER_A,
+            samples_per_s=done / dur, mean_latency_ms=lat, decode_batch_how=BATCH_A, measured_step_ms_how=STEP_A,
+            notes=f"{m}, BF16 ('(bf16)' in the launch line), TP{tp}, one instance. Dataset {data}; {done} prompts "
+            f"at {rps:g} req/s: {tin} input and {tout} output tokens over {dur:.1f} s. {DC_NOTE} The same file's "
+            "higher rates (random 8 and 16 req/s for 70B, 4 and 8 for 405B; ShareGPT 8 for 405B) are left out: "
+            "output tok/s falls short of rate x OSL and latency grows over the run (queueing, no steady state).")
+
+
+DC_OFFLINE = [  # dataset, --random-input, --random-output, total_input_tokens, total_output_tokens, output tok/s, duration, completed
+    ("random", 1024, 1024, 1525074, 1544818, 4520.698730654741, 341.72106836596504, 3000),
+    ("random", 1024, 512, 2034177, 1029594, 3492.2944910189917, 294.8187796440907, 4000),
+    ("random", 4096, 2048, 1637669, 818620, 2051.287161036558, 399.0762558989227, 800),
+    ("random", 4096, 1024, 3097487, 760205, 1654.9938601765348, 459.340072668856, 1500),
+    ("random", 256, 512, 777987, 1529561, 6648.4389207099675, 230.06317997979932, 6000),
+    ("sharegpt", 0, 0, 448102, 383064, 3939.9256459856624, 97.2262002939824, 2000)]
+for ds, rin, rout, tin, tout, tok, dur, done in DC_OFFLINE:
+    tag = f"{ds}-{rin}-{rout}" if ds == "random" else ds
+    data = (f"random --random-input {rin} --random-output {rout} with --random-range-ratio 0.0 (lengths drawn up to "
+            "the stated values: the means are about half)" if ds == "random" else "ShareGPT")
+    repeat = (" The file repeats this run (1652.86 tok/s over 459.93 s); the first line is taken."
+              if (rin, rout) == (4096, 1024) else "")
+    row(id=f"DC-H200-70B-offline-{tag}", source_id="DC-H200",
+        source=f"{DC_H200}: sglang/outputs/llama_3_3_70b_offline_output.jsonl (the line with dataset_name {ds!r}"
+        + (f", random_input_len {rin}, random_output_len {rout}" if ds == "random" else "")
+        + "); model, TP and precision from sglang/experiments/llama_3_3_70b_sglang.sh", source_date="2025-01",
+        workload_confidence="D", model="Llama 3.3 70B Instruct", model_catalog="Llama-3.1-70B",
+        hardware="4 x H200 141GB", gpu_catalog="H200-SXM", n_gpus=4, gpus_per_instance=4, instances=1,
+        framework="SGLang", weight_precision="bf16", tp=4, pp=1, scenario="offline", batching="in_flight",
+        isl=tin / done, osl_how="throughput_tok_s / samples_per_s", samples_per_s=done / dur, throughput_tok_s=tok,
+        throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU, per_user_kind="d",
+        measured_step_ms_how=STEP_D,
+        notes=f"Llama 3.3 70B Instruct, BF16, TP4, one instance. {done} prompts at request rate inf (every request "
+        f"queued at once: a saturation run, kind d); dataset {data}: {tin} input and {tout} output tokens over "
+        f"{dur:.1f} s; ISL = total_input_tokens / completed and samples_per_s = completed / duration (computed "
+        "here) [D], OSL = output tok/s / samples/s [D]. SGLang's max running requests not stated (its default "
+        "applies). --disable-radix-cache --enable-torch-compile; KV dtype and SGLang version not stated; date as "
+        "the online rows [?]." + repeat)
+
+
+# --- SGLang gpt-oss-120b at batch 1 (LMSYS blog, reproduction in SGLang's benchmark/gpt_oss) ----------
+GPTOSS = ("lm-sys/lm-sys.github.io @ dbd47f49bac0d5a080e2a6647c42ddb1b0fb4122: blog/2025-08-27-gpt-oss.md "
+          "('Low-Latency Performance (Batch Size = 1)' table); commands in sgl-project/sglang @ "
+          "1dc322ca15c48c959c2a84a9fc6421897973789a: benchmark/gpt_oss/README.md")
+GPTOSS_NOTE = ("Single-batch decode throughput of sglang.bench_one_batch_server --batch-size 1 --input-len 1024 "
+               "--output-len 512 (the README's command): output_len / (latency - TTFT), the decode cadence "
+               "without the prefill (kind a: tpot_ms = 1000 / tok/s) [D]. One request of random token ids, so the "
+               "batch is exactly 1 and ISL/OSL exact. SGLang v0.5.1.post3 per the README (the blog says >= 0.5.2) "
+               "[?]. The stored blog revision carries the authors' banner 'All the red text should be re-checked'; "
+               "this table is not in red. KV cache dtype not stated.")
+for ident, hw, gpu, tp, prec, tok in [("B200-MXFP4", "NVIDIA B200", "B200", 4, "mxfp4", 416.02),
+                                      ("B200-BF16", "NVIDIA B200", "B200", 4, "bf16", 315.63),
+                                      ("H100-MXFP4", "NVIDIA H100", "H100-SXM", 8, "mxfp4", 318.53),
+                                      ("H100-BF16", "NVIDIA H100", "H100-SXM", 8, "bf16", 293.12)]:
+    ckpt = "openai/gpt-oss-120b (MoE weights MXFP4, attention and embeddings BF16)" if prec == "mxfp4" else \
+        "lmsys/gpt-oss-120b-bf16 (all BF16)"
+    attn = " --attention-backend triton (the README's H100 launch)." if gpu == "H100-SXM" else ""
+    row(id=f"SGL-GPTOSS-{ident}", source_id="SGL-GPTOSS", source=GPTOSS, source_date="2025-08-27",
+        model="gpt-oss-120b", model_catalog="gpt-oss-120b", hardware=hw, gpu_catalog=gpu, n_gpus=tp,
+        gpus_per_instance=tp, instances=1, framework="SGLang", framework_version="0.5.1.post3",
+        weight_precision="bf16", expert_precision=prec, tp=tp, pp=1, scenario="static", batching="static",
+        isl=1024, osl=512, batch_size=1, per_user_kind="a", per_user_tok_s=tok, per_user_tok_s_how=MEASURED,
+        tpot_ms_how="1000 / per_user_tok_s", decode_batch_how=BATCH_C, measured_step_ms_how=STEP_A,
+        notes=f"{ckpt}, TP{tp} ('B200 was tested with TP=4, H100 with TP=8 and triton attention').{attn} "
+        "'H100' taken as the SXM part [?]. MoE layers tensor-parallel (no expert-parallel flag). " + GPTOSS_NOTE)
+
+
+# --- vLLM gpt-oss-120b on 8 x H200 (the vLLM perf dashboard's committed result) ------------------
+PERFDASH = ("vllm-project/perf-dashboard @ 5533cde66f7a52fdf5802d654f447e9201a01875: benchmark/results/"
+            "gptoss_fp4_vllm_tp8_isl1024_osl1024_conc64.json (vllm bench serve result); hardware, concurrency and "
+            "layout from agg_gptoss_fp4_vllm_tp8_isl1024_osl1024_conc64.json, server arguments from config.yaml and "
+            "server.log in the same folder")
+row(id="VLLM-PD-H200-GPTOSS-64", source_id="VLLM-PERFDASH", source=PERFDASH, source_date="2026-02-10",
+    model="openai/gpt-oss-120b", model_catalog="gpt-oss-120b", hardware="h200 (8 GPUs)", gpu_catalog="H200-SXM",
+    n_gpus=8, gpus_per_instance=8, instances=1, framework="vLLM", framework_version="0.15.1",
+    weight_precision="bf16", expert_precision="mxfp4", activation_precision="bf16", tp=8, pp=1, cuda_graphs=True,
+    scenario="in_flight", batching="in_flight", isl=655360 / 640, osl_how="throughput_tok_s / samples_per_s",
+    concurrency=64, per_user_kind="a", tpot_ms=6.62102150155639, tpot_ms_how=MEASURED,
+    tpot_p99_ms=6.897321920645206, ttft_ms=333.58662858906206, throughput_tok_s=9216.782789196563,
+    throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU, per_user_tok_s_how=USER_A,
+    samples_per_s=9.000764442574768, mean_latency_ms=7106.891624681248, decode_batch_how=BATCH_A,
+    measured_step_ms_how=STEP_A,
+    notes="640 random prompts of exactly 1024 in / 1024 out (total_input_tokens 655360 and total_output_tokens 655360 "
+    "over 640 completed: ISL = 655360 / 640 [D]), request rate inf at max_concurrency 64 (a closed loop; "
+    "max_num_seqs 64). TP8, MoE tensor-parallel (no --enable-expert-parallel), one instance. The log shows the MXFP4 "
+    "experts run as weight-only FP4 on the Marlin backend ('Your GPU does not have native support for FP4 "
+    "computation ... Weight-only FP4 compression'), activations and dtype BF16, kv_cache_dtype auto (BF16), "
+    "async scheduling, chunked prefill with max_num_batched_tokens 8192, CUDA graphs FULL_AND_PIECEWISE, "
+    "prefix caching off, FLASH_ATTN backend. Version: server.log's banner says 0.15.1, the summary file's image "
+    "field vllm/vllm-openai:v0.13.0 [?]; 'h200' is the summary's hw field.")
+
+
 for r_ in ROWS:  # the Llama-2-70B MLPerf rows: their ISL is the sampled dataset mean, not the recalled one
     if r_["isl"] == LLAMA2_ISL and r_["source_id"].startswith("MLPerf"):
         assert "ISL is the dataset's input mean [M]" in r_["notes"], r_["id"]
