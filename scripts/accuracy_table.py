@@ -86,8 +86,8 @@ def section() -> str:
               "predicted too fast), and the worst points (docs/calibration.md, \"What is still missing\", "
               "says what each group lacks):", "",
               _markdown(["model", "points", "beyond 2×", "median error", "geomean pred/meas"], _by_model(cv)),
-              "", _markdown(["point", "model", "GPU", "scenario", "measured ms", "predicted ms", "ratio",
-                             "profile"], _worst(cv, 15)), ""]
+              "", _markdown(["point", "model", "GPU", "scenario", "measured ms (kind d: per token)",
+                             "predicted ms", "ratio", "profile"], _worst(cv, 15)), ""]
     parts += ["In-flight rows of the Poisson scenarios (MLPerf Server and Interactive) are predicted at the "
               "requests in flight the log measures (Little's law: completed requests/s × mean latency), as "
               "the in-flight steady state of `isw.serve` at that concurrency, prefill chunks included; "
@@ -130,8 +130,8 @@ def _by_model(cv: pl.DataFrame) -> list[list[str]]:
 
 def _worst(cv: pl.DataFrame, n: int) -> list[list[str]]:
     d = cv.with_columns(pl.col("log_ratio").abs().alias("_a")).sort("_a", descending=True).head(n)
-    return [[f"`{r['id']}`", r["model"], r["gpu_catalog"], r["scenario"], f"{r['measured_step_ms']:.1f}",
-             f"{r['predicted_step_ms']:.1f}", f"{r['ratio']:.2f}", f"`{r['cv_profile']}`"]
+    return [[f"`{r['id']}`", r["model"], r["gpu_catalog"], r["scenario"], f"{r['measured_step_ms']:.3g}",
+             f"{r['predicted_step_ms']:.3g}", f"{r['ratio']:.2f}", f"`{r['cv_profile']}`"]
             for r in d.iter_rows(named=True)]
 
 

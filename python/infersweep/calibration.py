@@ -31,7 +31,7 @@ from .serving import Runtime
 from .serving_validation import SERVING_INPUTS, ServingPoint, predict_steps, serving_point
 from .validation import Unexpressible, validate
 
-__all__ = ["PARAMETERS", "Calibration", "Profile", "calibrate", "gpu_generation", "load_profile",
+__all__ = ["PARAMETERS", "PRIOR_SD", "Calibration", "Profile", "calibrate", "gpu_generation", "load_profile",
            "shipped_cross_validation", "shipped_profiles"]
 
 
@@ -269,8 +269,27 @@ class _Fit:
     at_bound: tuple[str, ...] = ()
 
 
+#: The prior on each fitted parameter (:func:`calibrate`'s ``prior_sd``): its log is centred on the
+#: base runtime's value (``Runtime.default()``: each value sourced, docs/serving.md §R) with this
+#: scale, one factor of 2. A group of a few points cannot then drive a parameter the points barely
+#: determine to a physical extreme (the 19 Blackwell decode steps of MLPerf and the DeepSeek blogs
+#: alone gave a KV-cache bandwidth efficiency of 0.15 and a GEMM efficiency of 1.0); a parameter the
+#: points do determine moves as far as they say.
+PRIOR_SD = math.log(2.0)
+
+#: The finite-difference step of the Jacobian (log parameter units).
+DIFF_STEP = 1e-3
+
+#: Where the fit starts, each in log parameter units: the base runtime's values and the middle of
+#: the bounds. The predicted step is only piecewise smooth in the parameters (whole sequences per
+#: pipeline stage in the in-flight solver, GEMM tiles, the memory's whole batch), and from one start
+#: the trust region can stop where it began (the Hopper group stayed at Runtime.default(), twice the
+#: cost of the fit from the middle); the fit with the lower cost is kept.
+STARTS = ("base", "middle")
+
+
 def _fit(points: Sequence[ServingPoint], log_measured: np.ndarray, params: Sequence[str], base: Runtime,
-         f_scale: float) -> _Fit:
+         f_scale: float, prior_sd: float | None = PRIOR_SD) -> _Fit:
     from scipy.optimize import least_squares
 
     lo = np.log([PARAMETERS[p].lo for p in params])
@@ -287,6 +306,15 @@ def _fit(points: Sequence[ServingPoint], log_measured: np.ndarray, params: Seque
         r = log_step(points, _runtime(base, active, u)) - log_measured
         return np.where(np.isfinite(r), r, SATURATED_RESIDUAL)
 
+    # The prior's pseudo-residuals (log(value / base value) / prior_sd) for the parameters the base
+    # runtime sets (a None or 0 there has no sourced value to centre on: no prior).
+    centre = {p: math.log(float(getattr(base, p))) for p in params if getattr(base, p)}
+
+    def prior(u: np.ndarray, active: Sequence[str]) -> np.ndarray:
+        if prior_sd is None:
+            return np.zeros(0)
+        return np.asarray([(x - centre[p]) / prior_sd for p, x in zip(active, u, strict=True) if p in centre])
+
     # Parameters the points do not move (e.g. the eager launch cost when every point ran CUDA graphs)
     # stay at the base runtime's value and are reported as undetermined.
     r0 = resid(u0, params)
@@ -301,10 +329,18 @@ def _fit(points: Sequence[ServingPoint], log_measured: np.ndarray, params: Seque
     if not active:
         return _Fit(base, (), np.zeros((0, 0)), float(np.std(r0)), r0, undetermined)
     ka = np.asarray(keep)
-    res = least_squares(lambda u: resid(u, active), u0[ka], bounds=(lo[ka], hi[ka]), loss="soft_l1",
-                        f_scale=f_scale, diff_step=1e-3, x_scale=1.0, max_nfev=200 * len(active))
+    n_data = len(r0)
+    res = None
+    for origin in STARTS:
+        x0 = u0[ka] if origin == "base" else (lo[ka] + hi[ka]) / 2
+        trial = least_squares(lambda u: np.concatenate([resid(u, active), prior(u, active)]), x0,
+                              bounds=(lo[ka], hi[ka]), loss="soft_l1", f_scale=f_scale, diff_step=DIFF_STEP,
+                              x_scale=1.0, max_nfev=200 * len(active))
+        if res is None or trial.cost < res.cost:
+            res = trial
+    assert res is not None
     rt = _runtime(base, active, res.x)
-    r = res.fun
+    r = res.fun[:n_data]
     # A parameter that ends on a bound is fixed there (an active constraint): no variance.
     on_bound = (res.active_mask != 0) | (res.x - lo[ka] < 1e-3) | (hi[ka] - res.x < 1e-3)
     free = [j for j in range(len(active)) if not on_bound[j]]
@@ -314,7 +350,9 @@ def _fit(points: Sequence[ServingPoint], log_measured: np.ndarray, params: Seque
     w = 1.0 / np.sqrt(1.0 + z)           # soft_l1's IRLS weight rho'(z)
     s2 = float(np.sum(w * r ** 2) / max(n - k, 1))
     jac = np.asarray(res.jac)[:, free]   # already rho'-weighted by least_squares
-    cov = np.linalg.pinv(jac.T @ jac) * s2 if free else np.zeros((0, 0))
+    # Information of the data (Gauss-Newton, scaled by the residual variance) plus the prior's.
+    info = jac[:n_data].T @ jac[:n_data] / s2 + jac[n_data:].T @ jac[n_data:]
+    cov = np.linalg.pinv(info) if free else np.zeros((0, 0))
     return _Fit(rt, tuple(active[j] for j in free), cov, math.sqrt(s2), r, undetermined, at_bound)
 
 
@@ -359,14 +397,17 @@ def _profile_name(by: Sequence[str], key: tuple[str, ...]) -> str:
 
 def calibrate(measurements: pl.DataFrame | None = None, params: Sequence[str] = DEFAULT_PARAMS,
               by: Sequence[str] = ("framework",), *, runtime: Runtime | None = None, f_scale: float = 0.1,
-              min_points: int | None = None, cross_validate: bool = True) -> Calibration:
+              min_points: int | None = None, cross_validate: bool = True,
+              prior_sd: float | None = PRIOR_SD) -> Calibration:
     """Fit ``params`` of ``runtime`` (default ``Runtime.default()``) to the measured decode steps, one
     profile per value of the ``by`` columns (module docstring).
 
     ``measurements``: :func:`infersweep.measurements` (default) or a frame with its columns
     (``gpu_generation`` is derived from ``gpu_catalog`` and may be used in ``by``). ``f_scale`` is
     the soft-L1 loss's scale in log units (0.1: residuals beyond ~10% count linearly, not
-    quadratically, so one odd point cannot drag a profile). A group with fewer than ``min_points``
+    quadratically, so one odd point cannot drag a profile). ``prior_sd`` (default
+    :data:`PRIOR_SD`, ln 2) is the scale of the prior on each log parameter, centred on
+    ``runtime``'s value; None fits the points alone. A group with fewer than ``min_points``
     points (default: number of parameters + 2) gets no profile (its points are still
     cross-validated, by the fallback below). Cross-validation
     (leave-one-source-out) refits each profile without each of its sources and predicts that
@@ -385,6 +426,9 @@ def calibrate(measurements: pl.DataFrame | None = None, params: Sequence[str] = 
         raise SpecError(f"calibrate: field 'params' must name some of {list(PARAMETERS)}, got {list(params)}")
     if f_scale <= 0 or not math.isfinite(f_scale):
         raise SpecError(f"calibrate: field 'f_scale' must be a positive number, got {f_scale!r}")
+    if prior_sd is not None and not (isinstance(prior_sd, (int, float)) and prior_sd > 0
+                                     and math.isfinite(prior_sd)):
+        raise SpecError(f"calibrate: field 'prior_sd' must be a positive number or None, got {prior_sd!r}")
     need = len(params) + 2 if min_points is None else int(min_points)
     pts, reasons = _points(df, tuple(by), base)
     ids = np.asarray(pts.ids)
@@ -401,12 +445,12 @@ def calibrate(measurements: pl.DataFrame | None = None, params: Sequence[str] = 
         in_group = np.asarray([g == key for g in pts.groups])
         if cross_validate:  # leave one source out (a small group's points: the fallback fit)
             for _, train, test, fallback in _loso_splits(src, in_group, need):
-                f = _fit(*subset(train), params, base, f_scale)
+                f = _fit(*subset(train), params, base, f_scale, prior_sd)
                 cv_pred[test] = log_step(subset(test)[0], f.runtime)
                 cv_fallback[test] = fallback
         if in_group.sum() < need:
             continue
-        fit = _fit(*subset(in_group), params, base, f_scale)
+        fit = _fit(*subset(in_group), params, base, f_scale, prior_sd)
         cv_lr = cv_pred[in_group] - pts.log_measured[in_group]
         cv_lr = cv_lr[np.isfinite(cv_lr)]
         fit_med, _ = _stats(fit.residuals)
