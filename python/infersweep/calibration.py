@@ -287,6 +287,9 @@ DIFF_STEP = 1e-3
 #: cost of the fit from the middle); the fit with the lower cost is kept.
 STARTS = ("base", "middle")
 
+#: The secant step (log parameter units, 5%) of the Jacobian the covariance is computed from.
+COV_STEP = 0.05
+
 
 def _fit(points: Sequence[ServingPoint], log_measured: np.ndarray, params: Sequence[str], base: Runtime,
          f_scale: float, prior_sd: float | None = PRIOR_SD) -> _Fit:
@@ -349,9 +352,21 @@ def _fit(points: Sequence[ServingPoint], log_measured: np.ndarray, params: Seque
     z = (r / f_scale) ** 2
     w = 1.0 / np.sqrt(1.0 + z)           # soft_l1's IRLS weight rho'(z)
     s2 = float(np.sum(w * r ** 2) / max(n - k, 1))
-    jac = np.asarray(res.jac)[:, free]   # already rho'-weighted by least_squares
-    # Information of the data (Gauss-Newton, scaled by the residual variance) plus the prior's.
-    info = jac[:n_data].T @ jac[:n_data] / s2 + jac[n_data:].T @ jac[n_data:]
+    # The points' Jacobian for the covariance: central secants of COV_STEP in each free log
+    # parameter (one-sided at a bound), rows weighted by sqrt(w). The optimiser's own Jacobian
+    # (a 0.1% step) can catch a jump of the piecewise predicted step and report a spread of 0.01%.
+    jac = np.zeros((n, k))
+    for c, j in enumerate(free):
+        up, down = res.x.copy(), res.x.copy()
+        up[j] = min(res.x[j] + COV_STEP, hi[ka][j])
+        down[j] = max(res.x[j] - COV_STEP, lo[ka][j])
+        jac[:, c] = (resid(up, active) - resid(down, active)) / (up[j] - down[j])
+    jac *= np.sqrt(w)[:, None]
+    # Information of the points (Gauss-Newton, scaled by the residual variance) plus the prior's
+    # nominal 1/prior_sd² per parameter it covers.
+    prior_info = [1.0 / prior_sd ** 2 if (prior_sd is not None and active[j] in centre) else 0.0
+                  for j in free]
+    info = jac.T @ jac / s2 + np.diag(prior_info)
     cov = np.linalg.pinv(info) if free else np.zeros((0, 0))
     return _Fit(rt, tuple(active[j] for j in free), cov, math.sqrt(s2), r, undetermined, at_bound)
 
