@@ -74,7 +74,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.points:
         print(_points(v))
         print()
-    print(f"decode-step time, {args.semantics} semantics against {v.height} measured deployments "
+    print(f"decode-step time (saturation rows, kind d: an instance's time per output token), "
+          f"{args.semantics} semantics against {v.height} measured deployments "
           f"({v['expressible'].sum()} expressible; docs/measurements.md):")
     print(text_table(SUMMARY_HEADERS, summary_rows(s), align="l" + "r" * 7))
     return 0
