@@ -436,8 +436,7 @@ class _Solver:
         own = self.own_chunks(k)
         b = x * osl * tpot
         rho = x * isl * tpot / budget
-        occupancy = b + rho * self.prefill_seqs            # decoding + the mean step's prompts
-        saturated = rho >= SATURATION or occupancy > self.max_batch or not math.isfinite(tpot)
+        saturated = rho >= SATURATION or self.occupancy(b, rho) > self.max_batch or not math.isfinite(tpot)
         if saturated:
             return Steady(x, tpot, math.inf, b, rho, td, tm, True, None)  # type: ignore[arg-type]
         service = self.moments.token_isl / budget * tpot     # M/G/1: E[S²]/E[S] for S = (I/K)·TPOT
@@ -445,8 +444,13 @@ class _Solver:
         ttft = wait + (1 - rho) * own + rho * self.prompt_chunks * tm
         return Steady(x, tpot, ttft, b, rho, td, tm, False, None)  # type: ignore[arg-type]
 
+    def occupancy(self, b: float, rho: float) -> float:
+        """The sequences memory holds: the b decoding ones and the mean step's prompts, a fraction
+        rho of the steps carrying budget/c of them (§T.3)."""
+        return b + rho * self.prefill_seqs
+
     def steady(self, st: Steady) -> Steady:
-        cap = (st.decode_seqs + st.prefill_share * self.prefill_seqs
+        cap = (self.occupancy(st.decode_seqs, st.prefill_share)
                if math.isfinite(st.decode_seqs) and math.isfinite(st.prefill_share) else self.prefill_seqs)
         st.memory = memory(self.m, self.g, self.n, cap, self.moments.capacity_ctx, self.lay, self.rt,
                            (self.prec or Precision()).resolve(self.m))

@@ -679,8 +679,8 @@ impl<'s, 'a> Solver<'s, 'a> {
         let [td, tm, own] = self.steps(k, true);
         let b = x * osl * tpot;
         let rho = x * isl * tpot / budget;
-        let cap = b + rho * self.prefill_seqs;
-        let saturated = rho >= SATURATION || cap > self.max_batch || !tpot.is_finite();
+        let saturated =
+            rho >= SATURATION || self.occupancy(b, rho) > self.max_batch || !tpot.is_finite();
         let ttft = if saturated {
             f64::INFINITY
         } else {
@@ -702,9 +702,15 @@ impl<'s, 'a> Solver<'s, 'a> {
         }
     }
 
+    /// The sequences memory holds: the `b` decoding ones and the mean step's prompts, a fraction
+    /// `rho` of the steps carrying budget/c of them (docs/serving.md §T.3).
+    fn occupancy(&self, b: f64, rho: f64) -> f64 {
+        b + rho * self.prefill_seqs
+    }
+
     fn steady(&self, s: Solved) -> Steady {
         let capacity = if s.b.is_finite() && s.rho.is_finite() {
-            s.b + s.rho * self.prefill_seqs
+            self.occupancy(s.b, s.rho)
         } else {
             self.prefill_seqs
         };
