@@ -126,6 +126,16 @@ impl CollectivePlan {
         plan
     }
 
+    /// The same plan with every algorithm's latency multiplied by `scale` (serving's
+    /// `Runtime::collective_latency_scale`; 1 leaves every bit as it is).
+    #[must_use]
+    pub fn with_latency_scale(mut self, scale: f64) -> Self {
+        for l in &mut self.latency {
+            *l *= scale;
+        }
+        self
+    }
+
     /// The fastest algorithm's cost for a message of `bytes`.
     #[inline]
     pub fn cost(&self, bytes: f64) -> Cost {

@@ -284,3 +284,19 @@ def test_the_prior_keeps_a_barely_determined_parameter_near_its_sourced_value() 
     assert abs(math.log(alone.runtime.kv_bandwidth_efficiency / 0.6)) > 3 * abs(math.log(kv / 0.6))
     with pytest.raises(isw.SpecError, match="prior_sd"):
         isw.calibrate(meas, params=params, by=[], cross_validate=False, prior_sd=0.0)
+
+
+def test_fit_recovers_a_collective_latency_scale() -> None:
+    # Small decode batches at TP 1-8: the all-reduces' latency (2 per layer, growing with the
+    # ranks) is a visible share of each step, and zero at TP 1, so it separates from the fixed
+    # step overhead. Truth: NCCL's latencies × 2.5, which the fit recovers within its spread.
+    truth = TRUTH.with_(collective_latency_scale=2.5)
+    pts = [{**p, "batch": float(2 ** (i % 5))} for i, p in enumerate(design(7, 80, decode_only=True))]
+    meas = simulate(pts, truth, 0.03, seed=7)
+    params = ("step_overhead_s", "collective_latency_scale", "weight_bandwidth_efficiency")
+    prof = isw.calibrate(meas, params=params, by=[], cross_validate=False).profiles["all"]
+    value, sd = prof.uncertainty()["collective_latency_scale"]
+    assert 0 < sd < 0.2, sd
+    assert abs(math.log(value / 2.5)) <= 3 * sd + 1e-3, (value, sd)
+    # the base scale (1) would be 3 spreads or more away: the points, not the prior, moved it
+    assert abs(math.log(value)) > 3 * sd

@@ -386,3 +386,32 @@ def test_sequence_overhead_adds_per_sequence_of_a_scheduler() -> None:
     assert rs["overhead_s"] == pytest.approx(b.overhead_s, rel=1e-12)
     with pytest.raises(isw.SpecError, match="sequence_overhead_s"):
         isw.Runtime(sequence_overhead_s=-1e-6)
+
+
+def test_operator_roofline_adds_a_memory_bound_attention_to_compute_bound_gemms() -> None:
+    # Llama-3-70B on 8 x H100 at speed of light, batch 768 at context 512: the attention reads
+    # 16 GB of KV per GPU (4.9 ms, memory-bound: a few FLOPs per byte) while the GEMMs of 768
+    # tokens are compute-bound (13.6 ms of FLOPs against 6.9 ms of weights and activations).
+    # epoch's one roofline hides the KV read under the GEMMs; one per operator adds it
+    # (docs/serving.md §R.8).
+    kw = dict(n_gpus=8, tp=8, batch_size=768, context_len=512)
+    whole = serve(LLAMA, **kw, runtime=isw.Runtime.ideal())
+    per_op = serve(LLAMA, **kw, runtime=isw.Runtime.ideal().with_(operator_roofline=True))
+    for c in ("weight_memory_s", "kv_memory_s", "compute_s", "network_latency_s", "kernel_s"):
+        assert per_op[c] == whole[c]
+    assert whole["work_s"] == max(whole["memory_s"], whole["compute_s"]) == whole["compute_s"]
+    cache_s = 32_768 * 80 * 512 * 768 / 8 / 1e15            # 4·d·L·ctx FLOPs per token, per GPU
+    gemm_s = whole["compute_s"] - cache_s
+    assert gemm_s > whole["weight_memory_s"] and whole["kv_memory_s"] > cache_s
+    want = whole["kv_memory_s"] + gemm_s
+    assert per_op["work_s"] == pytest.approx(want, rel=1e-12)
+    gap = per_op["token_latency_s"] - whole["token_latency_s"]
+    assert gap == pytest.approx(want - whole["compute_s"], rel=1e-9)
+    # batch 1: every operator is memory-bound, and the two forms agree to the bit
+    one = {f: serve(LLAMA, n_gpus=8, tp=8, batch_size=1, context_len=512,
+                    runtime=isw.Runtime.ideal().with_(operator_roofline=f)) for f in (False, True)}
+    assert one[True]["work_s"] == one[True]["memory_s"] and one[False]["work_s"] == one[False]["memory_s"]
+    # the reference agrees
+    step = sr.decode_step(LLAMA, H100, 8, 768, 512, sr.Layout(8, 1, 1, 1),
+                          isw.Runtime.ideal().with_(operator_roofline=True))
+    assert step.work_s == per_op["work_s"] and step.latency_s == per_op["token_latency_s"]

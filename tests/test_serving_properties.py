@@ -95,6 +95,7 @@ def runtimes(draw: st.DrawFn) -> isw.Runtime:
         kv_bandwidth_efficiency=draw(opt(0.2, 1.0)), gemm_efficiency=draw(opt(0.2, 1.0)),
         gemm_tile_tokens=draw(st.sampled_from([0, 1, 16, 64, 128])),
         expert_imbalance=draw(opt(1.0, 4.0)), overlap=draw(st.floats(0, 1)),
+        collective_latency_scale=draw(st.floats(0.1, 10)),
         memory_reserve_fraction=draw(st.floats(0, 0.3)), memory_reserve_bytes=draw(st.floats(0, 4e9)))
 
 

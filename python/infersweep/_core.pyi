@@ -61,7 +61,7 @@ def serving_point(
     point: ServingPoint, n_gpus: float, batch_size: float, context_len: float, seq_len: float,
     tp: int, pp: int, ep: int, attention_dp: int,
 ) -> tuple[Any, ...]:
-    """One serving point's 26 output columns in SERVING_OUTPUT_COLUMNS order (degrees of 0 are
+    """One serving point's 27 output columns in SERVING_OUTPUT_COLUMNS order (degrees of 0 are
     searched)."""
 
 def collective_time(

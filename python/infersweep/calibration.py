@@ -57,6 +57,9 @@ PARAMETERS: dict[str, Parameter] = {
     "weight_bandwidth_efficiency": Parameter(0.3, 1.0, "achieved fraction of peak HBM bandwidth on weights"),
     "kv_bandwidth_efficiency": Parameter(0.1, 1.0, "achieved fraction of peak HBM bandwidth on the KV cache"),
     "gemm_efficiency": Parameter(0.1, 1.0, "achieved fraction of peak FLOP rate in GEMMs"),
+    # Over the GPU's NCCL model: a framework's one-shot all-reduce kernel can be several times
+    # faster on small messages, a collective outside a CUDA graph several times slower.
+    "collective_latency_scale": Parameter(0.1, 10.0, "multiplier on every collective's latency term"),
 }
 DEFAULT_PARAMS: tuple[str, ...] = tuple(PARAMETERS)
 

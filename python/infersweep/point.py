@@ -123,6 +123,7 @@ class ServingEvaluation(NamedTuple):
     weight_memory_s: float
     kv_memory_s: float
     compute_s: float
+    work_s: float
     overlap_s: float
     tp: int
     pp: int

@@ -174,20 +174,23 @@ def expert_parallel(m: Model, g: LayerGroup, T: float, bm: float) -> tuple[float
 # ---------------------------------------------------------------- §4 collectives
 
 
-def collective(g: Gpu, ranks: float, nodes: float, nbytes: float, kind: str) -> tuple[float, float]:
-    """(latency part, bandwidth part) of one collective; zero on one rank."""
+def collective(g: Gpu, ranks: float, nodes: float, nbytes: float, kind: str,
+               latency_scale: float = 1.0) -> tuple[float, float]:
+    """(latency part, bandwidth part) of one collective; zero on one rank. `latency_scale`
+    multiplies each algorithm's latency before the fastest is chosen (serving's
+    ``Runtime.collective_latency_scale``; `epoch` leaves it at 1, which changes no bit)."""
     if ranks <= 1:
         return 0.0, 0.0
     mult = 2 if kind == ALLREDUCE else 1
     if g.collectives == "torus":
-        lat = mult * (ranks - 1) * 1e-6
+        lat = mult * (ranks - 1) * 1e-6 * latency_scale
         bw = (ranks - 1) * nbytes / (ranks * g.inter_node_bandwidth)
         return lat, bw if kind == ALLREDUCE else bw / 2
     best: tuple[float, float] | None = None
     for (per_rank, per_level, phi), base in zip(  # noqa: B905 (two fixed triples)
         (_NCCL_LL, _NCCL_LL128, _NCCL_SIMPLE), (g.ll_latency_s, g.ll128_latency_s, 0.0)
     ):
-        lat = mult * ((ranks / nodes - 1) * per_rank + per_level * math.log2(nodes)) + base
+        lat = (mult * ((ranks / nodes - 1) * per_rank + per_level * math.log2(nodes)) + base) * latency_scale
         bw = max(
             nodes * max(0.0, ranks / nodes - 1) * nbytes / (ranks * g.intra_node_bandwidth * phi),
             (nodes - 1) * nbytes / (ranks * g.inter_node_bandwidth * phi),

@@ -213,6 +213,18 @@ class Runtime:
     #: Tokens on the busiest EP rank over the mean: None estimates the expected maximum under
     #: uniform random routing; a number ≥ 1 fixes it.
     expert_imbalance: float | None = None
+    #: Multiplies every collective's latency term (each NCCL algorithm's latency, before the
+    #: fastest is chosen, and the torus's): 1 is the GPU's NCCL tuning model (docs/model.md §4)
+    #: as it stands. Frameworks replace NCCL's small all-reduces with their own kernels
+    #: (TensorRT-LLM's one-shot/two-shot all-reduce, vLLM's and SGLang's custom all-reduce), so
+    #: ``isw.calibrate`` can fit it (docs/serving.md §R.7).
+    collective_latency_scale: float = 1.0
+    #: Each operator class is bound by its own roofline and they run one after another: the
+    #: memory-or-compute part of a step is max(KV time, attention-over-cache FLOP time) +
+    #: max(weight-stream time, GEMM FLOP time), where False is `epoch`'s max(all memory, all
+    #: compute) over the whole step, which lets a memory-bound attention hide under compute-bound
+    #: GEMMs although they are separate kernels (docs/serving.md §R.8).
+    operator_roofline: bool = True
     #: Fraction of min(network, memory-or-compute) hidden by two-batch overlap (0: none).
     overlap: float = 0.0
     #: Per-GPU memory reserved for activations, workspace and CUDA graphs.
@@ -222,8 +234,9 @@ class Runtime:
     def __post_init__(self) -> None:
         _check("step_overhead_s", self.step_overhead_s, hi=1.0)
         _check("sequence_overhead_s", self.sequence_overhead_s, hi=1e-2)
-        if not isinstance(self.cuda_graphs, bool):
-            raise SpecError(f"runtime: field 'cuda_graphs' must be a bool, got {self.cuda_graphs!r}")
+        for f in ("cuda_graphs", "operator_roofline"):
+            if not isinstance(getattr(self, f), bool):
+                raise SpecError(f"runtime: field {f!r} must be a bool, got {getattr(self, f)!r}")
         _check("graph_kernel_s", self.graph_kernel_s, hi=1e-2)
         _check("launch_kernel_s", self.launch_kernel_s, hi=1e-2, allow_none=True)
         counts = ("attention_kernels", "mla_extra_kernels", "dense_ffn_kernels", "moe_kernels",
@@ -237,6 +250,7 @@ class Runtime:
         for f in ("weight_bandwidth_efficiency", "kv_bandwidth_efficiency", "gemm_efficiency"):
             _check(f, getattr(self, f), hi=1.0, allow_none=True, open_lo=True)
         _check("expert_imbalance", self.expert_imbalance, lo=1.0, hi=1e6, allow_none=True)
+        _check("collective_latency_scale", self.collective_latency_scale, hi=100.0, open_lo=True)
         _check("overlap", self.overlap, hi=1.0)
         _check("memory_reserve_fraction", self.memory_reserve_fraction, hi=0.99)
         _check("memory_reserve_bytes", self.memory_reserve_bytes, hi=1e15)
@@ -249,8 +263,8 @@ class Runtime:
         (H100-ZL) it is :meth:`epoch`."""
         return cls(step_overhead_s=0.0, cuda_graphs=False, launch_kernel_s=0.0, attention_kernels=None,
                    weight_bandwidth_efficiency=1.0, kv_bandwidth_efficiency=1.0, gemm_efficiency=1.0,
-                   gemm_tile_tokens=0, expert_imbalance=1.0, overlap=0.0, memory_reserve_fraction=0.0,
-                   memory_reserve_bytes=0.0)
+                   gemm_tile_tokens=0, expert_imbalance=1.0, operator_roofline=False, overlap=0.0,
+                   memory_reserve_fraction=0.0, memory_reserve_bytes=0.0)
 
     @classmethod
     def epoch(cls) -> Runtime:
@@ -259,8 +273,8 @@ class Runtime:
         semantics express then costs what `epoch` says (the bridge, tests/test_serving.py)."""
         return cls(step_overhead_s=0.0, cuda_graphs=False, launch_kernel_s=None, attention_kernels=None,
                    weight_bandwidth_efficiency=None, kv_bandwidth_efficiency=None, gemm_efficiency=None,
-                   gemm_tile_tokens=0, expert_imbalance=1.0, overlap=0.0, memory_reserve_fraction=0.0,
-                   memory_reserve_bytes=0.0)
+                   gemm_tile_tokens=0, expert_imbalance=1.0, operator_roofline=False, overlap=0.0,
+                   memory_reserve_fraction=0.0, memory_reserve_bytes=0.0)
 
     @classmethod
     def default(cls) -> Runtime:
@@ -279,8 +293,8 @@ SERVING_OUTPUT_COLUMNS = [
     "token_latency_s", "tokens_per_s_per_request", "usd_per_million_tokens", "gpu_seconds_per_token",
     "tokens_per_s_per_gpu", "mfu", "feasible", "overhead_s", "kernel_s", "network_latency_s",
     "network_bandwidth_s", "all_to_all_s", "memory_s", "weight_memory_s", "kv_memory_s", "compute_s",
-    "overlap_s", "tp", "pp", "ep", "attention_dp", "expert_tp", "weights_gb_per_gpu", "kv_gb_per_gpu",
-    "reserve_gb_per_gpu", "max_batch_size",
+    "work_s", "overlap_s", "tp", "pp", "ep", "attention_dp", "expert_tp", "weights_gb_per_gpu",
+    "kv_gb_per_gpu", "reserve_gb_per_gpu", "max_batch_size",
 ]
 SERVING_INPUT_COLUMNS = ["model", "gpu", "n_gpus", "batch_size", "context_len", "seq_len"]
 #: With ``spec_dec`` (docs/serving.md §D): the draft's label and γ after the input columns, and

@@ -18,10 +18,12 @@ from .specs import Gpu, Model
 __all__ = ["SERVING_COMPONENTS", "ServingExplanation", "ServingMemory", "SpeculativeParts", "runtime_sources"]
 
 #: The step's components in the order a step adds them (docs/serving.md §S): overhead + kernels +
-#: network (latency + bandwidth) + max(weights + KV, compute) − overlap. ``all_to_all_s`` is the
-#: MoE dispatch and combine part of the network terms, shown but not added again.
+#: network (latency + bandwidth) + work − overlap, where work (``work_s``) is max(weights + KV,
+#: compute), or with ``Runtime.operator_roofline`` max(KV, attention over the cache) + max(weights,
+#: GEMMs) (§R.8). ``all_to_all_s`` is the MoE dispatch and combine part of the network terms, and
+#: memory and compute are what work is made of: shown, not added again.
 SERVING_COMPONENTS = ("overhead_s", "kernel_s", "network_latency_s", "network_bandwidth_s", "all_to_all_s",
-                      "weight_memory_s", "kv_memory_s", "memory_s", "compute_s", "overlap_s")
+                      "weight_memory_s", "kv_memory_s", "memory_s", "compute_s", "work_s", "overlap_s")
 
 #: The section of docs/serving.md that sources each runtime default.
 _SECTION = {
@@ -30,6 +32,7 @@ _SECTION = {
     "attention_kernels": "§R.2", "mla_extra_kernels": "§R.2", "dense_ffn_kernels": "§R.2",
     "moe_kernels": "§R.2", "weight_bandwidth_efficiency": "§R.3", "kv_bandwidth_efficiency": "§R.3",
     "gemm_efficiency": "§R.3", "gemm_tile_tokens": "§R.3", "expert_imbalance": "§R.4", "overlap": "§R.5",
+    "collective_latency_scale": "§R.7", "operator_roofline": "§R.8",
     "memory_reserve_fraction": "§M", "memory_reserve_bytes": "§M",
 }
 
@@ -84,7 +87,7 @@ class ServingExplanation:
     """One `serving` configuration in detail: the sweep row, the step's components, the layout
     (searched or pinned), the per-GPU memory, what bounds the step and every runtime value used.
 
-    ``step_s`` = overhead + kernels + network + max(memory, compute) − overlap, whether or not the
+    ``step_s`` = overhead + kernels + network + work − overlap (``components['work_s']``), whether or not the
     layout fits; ``token_latency_s`` is it when it fits and infinite when not (``infeasible`` says
     why, and the layout is then the one closest to fitting).
     """
@@ -185,7 +188,7 @@ def explain_serving(m: Model, g: Gpu, *, n_gpus: float, batch_size: float, conte
               precision=precision, spec_dec=spec_dec).row(0, named=True)
     comps = {c: float(r[c]) for c in SERVING_COMPONENTS}
     net = comps["network_latency_s"] + comps["network_bandwidth_s"]
-    work = max(comps["memory_s"], comps["compute_s"])
+    work = comps["work_s"]
     step_s = comps["overhead_s"] + comps["kernel_s"] + net + work - comps["overlap_s"]
     shares = {c: v / step_s if step_s > 0 else math.nan for c, v in comps.items()}
     bound: Literal["memory", "compute"] = "memory" if comps["memory_s"] >= comps["compute_s"] else "compute"

@@ -231,6 +231,7 @@ class Step:
     weight_memory_s: float
     kv_memory_s: float
     compute_s: float
+    work_s: float                   # the memory-or-compute part (work_time)
     overlap_s: float
     memory: Memory
 
@@ -242,7 +243,16 @@ class Step:
     def step_s(self) -> float:
         """The step's time whether or not it fits."""
         return (self.overhead_s + self.kernel_s + (self.network_latency_s + self.network_bandwidth_s)
-                + max(self.memory_s, self.compute_s) - self.overlap_s)
+                + self.work_s - self.overlap_s)
+
+
+def work_time(rt: Runtime, weight_s: float, kv_s: float, compute_s: float, cache_s: float,
+              gemm_s: float) -> float:
+    """The memory-or-compute part of a step (§S, §R.8): `epoch`'s max(weights + KV, all FLOPs), or
+    with ``operator_roofline`` max(KV, attention over the cache) + max(weights, GEMMs)."""
+    if rt.operator_roofline:
+        return max(kv_s, cache_s) + max(weight_s, gemm_s)
+    return max(weight_s + kv_s, compute_s)
 
 
 def _rate(g: Gpu, bits: float, rt: Runtime) -> float:
@@ -294,6 +304,7 @@ def token_work(m: Model, g: Gpu, n_gpus: int, lay: Layout, n: float, ng: float, 
     flops_exp = 0.0
     lat = bw = 0.0
     a2a_lat = a2a_bw = 0.0
+    cs = rt.collective_latency_scale
 
     def add(times: float, cost: tuple[float, float]) -> None:
         nonlocal lat, bw
@@ -306,7 +317,7 @@ def token_work(m: Model, g: Gpu, n_gpus: int, lay: Layout, n: float, ng: float, 
         a2a_lat += times * cost[0]
         a2a_bw += times * cost[1]
 
-    add(L, collective(g, tp, math.ceil(tp / node), ng * d * a, ALLREDUCE))
+    add(L, collective(g, tp, math.ceil(tp / node), ng * d * a, ALLREDUCE, cs))
     for grp in m.groups:
         Lg = grp.n_layers
         if grp.n_experts > 1:
@@ -322,15 +333,15 @@ def token_work(m: Model, g: Gpu, n_gpus: int, lay: Layout, n: float, ng: float, 
             if ep > 1:
                 ep_nodes = math.ceil(ep / node)
                 dispatch = rank_tokens * d * prec["dispatch"]
-                add_all_to_all(Lg, collective(g, ep, ep_nodes, dispatch, ALL_TO_ALL))
-                add_all_to_all(Lg, collective(g, ep, ep_nodes, rank_tokens * d * a, ALL_TO_ALL))
-                add(Lg, collective(g, et, math.ceil(et / node), rank_tokens * d * a, ALLREDUCE))
+                add_all_to_all(Lg, collective(g, ep, ep_nodes, dispatch, ALL_TO_ALL, cs))
+                add_all_to_all(Lg, collective(g, ep, ep_nodes, rank_tokens * d * a, ALL_TO_ALL, cs))
+                add(Lg, collective(g, et, math.ceil(et / node), rank_tokens * d * a, ALLREDUCE, cs))
             else:
-                add(Lg, collective(g, T, math.ceil(T / node), n * d * a, ALLREDUCE))
+                add(Lg, collective(g, T, math.ceil(T / node), n * d * a, ALLREDUCE, cs))
         else:
             stream += Lg * mats * matmul_traffic(d, grp.d_ff, n, T, prec["dense_ffn"], a) / T
             flops_ffn += Lg * 2 * mats * d * grp.d_ff * pad(n, tile) / T
-            add(Lg, collective(g, T, math.ceil(T / node), n * d * a, ALLREDUCE))
+            add(Lg, collective(g, T, math.ceil(T / node), n * d * a, ALLREDUCE, cs))
         if grp.n_shared_experts:
             stream += (Lg * grp.n_shared_experts * mats
                        * matmul_traffic(d, grp.shared_width, n, T, prec["dense_ffn"], a) / T)
@@ -338,7 +349,7 @@ def token_work(m: Model, g: Gpu, n_gpus: int, lay: Layout, n: float, ng: float, 
     stream += m.vocab_size * d * prec["embeddings"] / tp
     flops_ffn += 2 * m.embedding_params * pad(ng, tile) / tp
     if pp > 1:
-        add(pp - 1, collective(g, 2, 2 if n_gpus > node else 1, d * n * a / T, P2P))
+        add(pp - 1, collective(g, 2, 2 if n_gpus > node else 1, d * n * a / T, P2P, cs))
 
     return TokenWork(stream, flops_attn, flops_ffn, flops_exp, lat, bw, a2a_lat, a2a_bw)
 
@@ -358,22 +369,24 @@ def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: La
     # §S.1 memory traffic per GPU: weights and activations streamed, and the KV cache read.
     tw = token_work(m, g, n_gpus, lay, n, ng, rt, prec)
     stream, flops_ffn, flops_exp, lat, bw = tw.stream, tw.flops_ffn, tw.flops_exp, tw.latency, tw.bandwidth
-    flops_attn = tw.flops_attn
-    flops_attn += kv_flop(m, ctx, bg, S) / tp    # b_g sequences × S positions each
+    cache_flops = kv_flop(m, ctx, bg, S) / tp    # b_g sequences × S positions each
     a2a_lat, a2a_bw = tw.all_to_all_latency, tw.all_to_all_bandwidth
 
     mem = memory(m, g, n_gpus, batch, ctx, lay, rt, prec)
     feasible = mem.fits and batch <= mem.max_batch_size
     return timed_step(m, g, lay, rt, prec, stream, bg * mem.kv_per_sequence,
-                      (flops_attn, flops_ffn, flops_exp), (lat, bw), (a2a_lat, a2a_bw), mem, feasible, bg)
+                      (tw.flops_attn, flops_ffn, flops_exp), cache_flops, (lat, bw), (a2a_lat, a2a_bw), mem,
+                      feasible, bg)
 
 
 def timed_step(m: Model, g: Gpu, lay: Layout, rt: Runtime, prec: dict[str, float], stream: float,
-               kv_bytes: float, flops: tuple[float, float, float], net: tuple[float, float],
-               all_to_all: tuple[float, float], mem: Memory, feasible: bool, seqs: float) -> Step:
+               kv_bytes: float, flops: tuple[float, float, float], cache_flops: float,
+               net: tuple[float, float], all_to_all: tuple[float, float], mem: Memory, feasible: bool,
+               seqs: float) -> Step:
     """A step's time from what it moves and computes per GPU (§S, "Step") for `seqs` sequences of
     the busiest attention-DP group: one implementation for the decode step and the speculative
-    passes (§D)."""
+    passes (§D). `flops` are the GEMMs' (attention projections, dense FFN, experts),
+    `cache_flops` attention over the cache."""
     lat, bw = net
     beta = g.hbm_bandwidth
     w_eff = g.mem_utilization if rt.weight_bandwidth_efficiency is None else rt.weight_bandwidth_efficiency
@@ -381,19 +394,20 @@ def timed_step(m: Model, g: Gpu, lay: Layout, rt: Runtime, prec: dict[str, float
     weight_s = stream / (beta * w_eff)
     kv_s = kv_bytes / (beta * kv_eff)
     flops_attn, flops_ffn, flops_exp = flops
-    compute_s = (flops_attn / _rate(g, prec["attention_bits"], rt)
-                 + flops_ffn / _rate(g, prec["ffn_bits"], rt)
-                 + flops_exp / _rate(g, prec["expert_bits"], rt))
+    r_attn, r_ffn, r_exp = (_rate(g, prec["attention_bits"], rt), _rate(g, prec["ffn_bits"], rt),
+                            _rate(g, prec["expert_bits"], rt))
+    compute_s = (flops_attn + cache_flops) / r_attn + flops_ffn / r_ffn + flops_exp / r_exp
+    gemm_s = flops_attn / r_attn + flops_ffn / r_ffn + flops_exp / r_exp
 
     per_kernel = rt.graph_kernel_s if rt.cuda_graphs else (
         g.kernel_latency_s if rt.launch_kernel_s is None else rt.launch_kernel_s)
     kernel_s = kernel_launches(m, rt) * per_kernel
-    work = max(weight_s + kv_s, compute_s)
+    work = work_time(rt, weight_s, kv_s, compute_s, cache_flops / r_attn, gemm_s)
     hidden = rt.overlap * min(lat + bw, work)
     overhead = rt.step_overhead_s + rt.sequence_overhead_s * seqs   # host: fixed + per scheduled sequence
     total = overhead + kernel_s + (lat + bw) + work - hidden
     return Step(lay, total if feasible else math.inf, feasible, overhead, kernel_s, lat, bw,
-                all_to_all[0] + all_to_all[1], weight_s, kv_s, compute_s, hidden, mem)
+                all_to_all[0] + all_to_all[1], weight_s, kv_s, compute_s, work, hidden, mem)
 
 
 def best_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, rt: Runtime | None = None,

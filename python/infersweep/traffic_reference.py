@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from .serving import Precision, Runtime
-from .serving_reference import Layout, Memory, _rate, kernel_launches, kv_share, memory, token_work
+from .serving_reference import Layout, Memory, _rate, kernel_launches, kv_share, memory, token_work, work_time
 from .specs import Gpu, Model
 
 #: Fixed-point jumps of the TPOT solver before its regula falsi over the decode batch (§T.3).
@@ -54,14 +54,14 @@ class Step:
     kv_memory_s: float
     kv_write_s: float
     compute_s: float
+    work_s: float                   # the memory-or-compute part (work_time)
     overlap_s: float
     attention_flops: float
     memory: Memory
 
     @property
     def step_s(self) -> float:
-        return (self.overhead_s + self.kernel_s + self.network_s
-                + max(self.weight_memory_s + self.kv_memory_s, self.compute_s) - self.overlap_s)
+        return self.overhead_s + self.kernel_s + self.network_s + self.work_s - self.overlap_s
 
 
 def causal_positions(prefix: float, chunk: float, window: float | None) -> float:
@@ -140,7 +140,7 @@ def mixed_step(m: Model, g: Gpu, n_gpus: int, lay: Layout, work: Work, rt: Runti
     stream, flops_ffn, flops_exp, lat, bw = tw.stream, tw.flops_ffn, tw.flops_exp, tw.latency, tw.bandwidth
     f_kv = attention_flops(m, work, bg, pg)
     flops_attn = tw.flops_attn
-    flops_attn += f_kv / tp
+    cache_flops = f_kv / tp
 
     mem = memory(m, g, n_gpus, work.capacity_seqs, work.capacity_ctx, lay, rt, prec)
     chunks_g = pg / work.chunk if work.chunk > 0 else 0.0
@@ -154,21 +154,22 @@ def mixed_step(m: Model, g: Gpu, n_gpus: int, lay: Layout, work: Work, rt: Runti
     weight_s = stream / (beta * w_eff)
     kv_write_s = kv_write / (beta * kv_eff)
     kv_s = kv_read / (beta * kv_eff) + kv_write_s
-    compute_s = (flops_attn / _rate(g, prec["attention_bits"], rt)
-                 + flops_ffn / _rate(g, prec["ffn_bits"], rt)
-                 + flops_exp / _rate(g, prec["expert_bits"], rt))
+    r_attn, r_ffn, r_exp = (_rate(g, prec["attention_bits"], rt), _rate(g, prec["ffn_bits"], rt),
+                            _rate(g, prec["expert_bits"], rt))
+    compute_s = (flops_attn + cache_flops) / r_attn + flops_ffn / r_ffn + flops_exp / r_exp
+    gemm_s = flops_attn / r_attn + flops_ffn / r_ffn + flops_exp / r_exp
 
     graphs = rt.cuda_graphs and work.prefill_tokens <= 0   # graphs capture decode-only batches
     per_kernel = rt.graph_kernel_s if graphs else (
         g.kernel_latency_s if rt.launch_kernel_s is None else rt.launch_kernel_s)
     kernel_s = kernel_launches(m, rt) * per_kernel
-    work_s = max(weight_s + kv_s, compute_s)
+    work_s = work_time(rt, weight_s, kv_s, compute_s, cache_flops / r_attn, gemm_s)
     hidden = rt.overlap * min(lat + bw, work_s)
     overhead = rt.step_overhead_s + rt.sequence_overhead_s * (bg + chunks_g)   # host, per sequence too
     total = overhead + kernel_s + (lat + bw) + work_s - hidden
     feasible = mem.fits and work.capacity_seqs <= mem.max_batch_size
     return Step(total if feasible else math.inf, feasible, overhead, kernel_s, lat + bw,
-                weight_s, kv_s, kv_write_s, compute_s, hidden, f_kv, mem)
+                weight_s, kv_s, kv_write_s, compute_s, work_s, hidden, f_kv, mem)
 
 
 # ---------------------------------------------------------------- §T.2 prefill and TTFT

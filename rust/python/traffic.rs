@@ -63,6 +63,7 @@ fn serving_mixed_step<'py>(
     out.set_item("kv_memory_s", st.kv_memory_s)?;
     out.set_item("kv_write_s", st.kv_write_s)?;
     out.set_item("compute_s", st.compute_s)?;
+    out.set_item("work_s", st.work_s)?;
     out.set_item("overlap_s", st.overlap_s)?;
     out.set_item("attention_flops", st.attention_flops)?;
     out.set_item("max_batch_size", st.memory.max_batch_size)?;

@@ -14,6 +14,15 @@ use super::runtime::{Precision, Runtime};
 /// Capacity slack, as in `epoch` (docs/model.md, the portable rule).
 pub const SLACK: f64 = 1e-12;
 
+/// Plain TP8 (one pipeline stage, no EP, no attention DP): the layout the unit tests use most.
+#[cfg(test)]
+pub(crate) const TP8: Layout = Layout {
+    tp: 8,
+    pp: 1,
+    ep: 1,
+    attention_dp: 1,
+};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Layout {
     pub tp: u32,

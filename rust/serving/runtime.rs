@@ -26,6 +26,12 @@ pub struct Runtime {
     pub gemm_tile_tokens: f64,
     /// None: the expected busiest rank under uniform random routing.
     pub expert_imbalance: Option<f64>,
+    /// Multiplies every collective's latency term (each algorithm's, before the fastest is
+    /// chosen); 1: the GPU's NCCL model as it stands (§R.7).
+    pub collective_latency_scale: f64,
+    /// One roofline per operator class (attention over the cache, then the GEMMs) summed, where
+    /// false is `epoch`'s one max(memory, compute) over the whole step (§R.8).
+    pub operator_roofline: bool,
     pub overlap: f64,
     pub memory_reserve_fraction: f64,
     pub memory_reserve_bytes: f64,
@@ -49,6 +55,8 @@ impl Runtime {
             gemm_efficiency: None,
             gemm_tile_tokens: 0.0,
             expert_imbalance: Some(1.0),
+            collective_latency_scale: 1.0,
+            operator_roofline: false,
             overlap: 0.0,
             memory_reserve_fraction: 0.0,
             memory_reserve_bytes: 0.0,
@@ -90,6 +98,13 @@ impl Runtime {
         }
         if let Some(v) = self.expert_imbalance {
             in_range("expert_imbalance", v, 1.0, 1e6)?;
+        }
+        if !(self.collective_latency_scale > 0.0 && self.collective_latency_scale <= 100.0) {
+            return Err(err(
+                "collective_latency_scale",
+                self.collective_latency_scale,
+                "in (0, 100]",
+            ));
         }
         in_range("gemm_tile_tokens", self.gemm_tile_tokens, 0.0, 4096.0)?;
         in_range("overlap", self.overlap, 0.0, 1.0)?;

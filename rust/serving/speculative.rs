@@ -121,7 +121,7 @@ pub fn positions_pass(
         stream += matmul_traffic(projection * d, d, ng, 1.0, prec.attention, prec.activations);
         flops_attn += 2.0 * projection * d * d * pad(ng, rt.gemm_tile_tokens);
     }
-    flops_attn += causal_attention_flops(m, &prep.groups, ctx, bg, positions) / tp;
+    let cache_flops = causal_attention_flops(m, &prep.groups, ctx, bg, positions) / tp;
 
     let mp = plan.memory.with_weights(extra.weights);
     let read = mp.kv_on_gpu(prep.kv_bytes_at(ctx));
@@ -140,6 +140,7 @@ pub fn positions_pass(
         stream,
         kv_bytes: bg * read + kv_written,
         flops: [flops_attn, flops_ffn, flops_exp],
+        cache_flops,
         net,
         all_to_all,
     };
@@ -260,16 +261,10 @@ pub fn best_spec<'p, 's: 'p, 'a: 's>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::serving::layout::TP8;
     use crate::serving::step::decode_step;
     use crate::serving::traffic::{mixed_step, Work};
     use crate::spec::examples::{h100, llama_70b};
-
-    const TP8: Layout = Layout {
-        tp: 8,
-        pp: 1,
-        ep: 1,
-        attention_dp: 1,
-    };
 
     #[test]
     fn one_position_is_the_decode_step_plus_its_kv_write() {

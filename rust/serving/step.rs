@@ -92,6 +92,8 @@ pub struct Step {
     pub weight_memory_s: f64,
     pub kv_memory_s: f64,
     pub compute_s: f64,
+    /// The memory-or-compute part of the step ([`work_time`]).
+    pub work_s: f64,
     pub overlap_s: f64,
     pub memory: Memory,
 }
@@ -106,7 +108,7 @@ impl Step {
         self.overhead_s
             + self.kernel_s
             + (self.network_latency_s + self.network_bandwidth_s)
-            + self.memory_s().max(self.compute_s)
+            + self.work_s
             - self.overlap_s
     }
 }
@@ -118,6 +120,28 @@ pub fn pad(x: f64, tile: f64) -> f64 {
         x
     } else {
         (x / tile).ceil() * tile
+    }
+}
+
+/// The memory-or-compute part of a step (§S, §R.8), from its times at the achieved bandwidths
+/// and rates: `weight_s` (weights and activations streamed), `kv_s` (the KV cache read and
+/// written), `compute_s` (all FLOPs), of which `cache_s` is attention over the cache and `gemm_s`
+/// the GEMMs. `epoch`'s one roofline over the step is max(weight_s + kv_s, compute_s); with
+/// `operator_roofline` each operator class is bound on its own and they run one after another:
+/// max(kv_s, cache_s) + max(weight_s, gemm_s).
+#[inline]
+pub fn work_time(
+    rt: &Runtime,
+    weight_s: f64,
+    kv_s: f64,
+    compute_s: f64,
+    cache_s: f64,
+    gemm_s: f64,
+) -> f64 {
+    if rt.operator_roofline {
+        kv_s.max(cache_s) + weight_s.max(gemm_s)
+    } else {
+        (weight_s + kv_s).max(compute_s)
     }
 }
 
@@ -233,9 +257,13 @@ pub struct TokenPlan {
 }
 
 impl TokenPlan {
-    pub fn new(sp: &ServingPrep, n_gpus: u32, lay: Layout) -> Self {
+    pub fn new(sp: &ServingPrep, rt: &Runtime, n_gpus: u32, lay: Layout) -> Self {
         let prep = &sp.epoch;
         let (m, hw, prec) = (prep.model, prep.hw, &sp.precision);
+        let scale = rt.collective_latency_scale;
+        let plan = |r: f64, nodes: f64, kind: Kind| {
+            CollectivePlan::new(hw, r, nodes, kind).with_latency_scale(scale)
+        };
         let (tp, ep, pp) = (f64::from(lay.tp), f64::from(lay.ep), f64::from(lay.pp));
         let t = f64::from(lay.stage());
         let et = f64::from(lay.expert_tp());
@@ -273,20 +301,20 @@ impl TokenPlan {
                 prec.attention,
             ),
             groups,
-            attention_all_reduce: CollectivePlan::new(hw, tp, nodes(tp), Kind::AllReduce),
-            stage_all_reduce: CollectivePlan::new(hw, t, nodes(t), Kind::AllReduce),
+            attention_all_reduce: plan(tp, nodes(tp), Kind::AllReduce),
+            stage_all_reduce: plan(t, nodes(t), Kind::AllReduce),
             // Used only with expert parallelism (a one-rank plan costs nothing either way).
             expert_all_reduce: if lay.ep > 1 {
-                CollectivePlan::new(hw, et, nodes(et), Kind::AllReduce)
+                plan(et, nodes(et), Kind::AllReduce)
             } else {
                 CollectivePlan::new_trivial()
             },
             all_to_all: if lay.ep > 1 {
-                CollectivePlan::new(hw, ep, nodes(ep), Kind::AllToAll)
+                plan(ep, nodes(ep), Kind::AllToAll)
             } else {
                 CollectivePlan::new_trivial()
             },
-            p2p: CollectivePlan::new(hw, 2.0, p2p_nodes, Kind::P2p),
+            p2p: plan(2.0, p2p_nodes, Kind::P2p),
         }
     }
 
@@ -371,7 +399,7 @@ pub fn token_work(
     n: f64,
     ng: f64,
 ) -> TokenWork {
-    TokenPlan::new(sp, n_gpus, lay).token_work(sp, rt, n, ng)
+    TokenPlan::new(sp, rt, n_gpus, lay).token_work(sp, rt, n, ng)
 }
 
 /// How a step's `batch` sequences of `positions` tokens each split under `lay` (§S): sequences
@@ -415,7 +443,7 @@ impl<'s, 'a> StepPlan<'s, 'a> {
         Self {
             sp,
             rt,
-            tokens: TokenPlan::new(sp, n_gpus, lay),
+            tokens: TokenPlan::new(sp, rt, n_gpus, lay),
             memory: MemoryPlan::new(
                 m,
                 hw,
@@ -460,14 +488,14 @@ impl<'s, 'a> StepPlan<'s, 'a> {
 
         let TokenWork {
             stream,
-            mut flops_attn,
+            flops_attn,
             flops_ffn,
             flops_exp,
             net,
             all_to_all,
         } = self.tokens.token_work(sp, rt, n, ng);
         // b_g sequences of S positions each (F_kv counts n·S query positions).
-        flops_attn += attention_flop(m, ctx + (s_pos - 1.0) / 2.0, bg, s_pos) / tp;
+        let cache_flops = attention_flop(m, ctx + (s_pos - 1.0) / 2.0, bg, s_pos) / tp;
 
         // bg is the memory's sequences per GPU of the busiest attention-DP group.
         let mem = self.memory.with_seqs(kv, bg);
@@ -476,6 +504,7 @@ impl<'s, 'a> StepPlan<'s, 'a> {
             stream,
             kv_bytes: bg * mem.kv_per_sequence,
             flops: [flops_attn, flops_ffn, flops_exp],
+            cache_flops,
             net,
             all_to_all,
         };
@@ -492,11 +521,14 @@ impl<'s, 'a> StepPlan<'s, 'a> {
         let weight_s = load.stream / self.weight_bandwidth;
         let kv_s = load.kv_bytes / self.kv_bandwidth;
         let [flops_attn, flops_ffn, flops_exp] = load.flops;
+        let [r_attn, r_ffn, r_exp] = self.rates;
         let compute_s =
-            flops_attn / self.rates[0] + flops_ffn / self.rates[1] + flops_exp / self.rates[2];
+            (flops_attn + load.cache_flops) / r_attn + flops_ffn / r_ffn + flops_exp / r_exp;
+        let gemm_s = flops_attn / r_attn + flops_ffn / r_ffn + flops_exp / r_exp;
+        let cache_s = load.cache_flops / r_attn;
 
         let kernel_s = self.kernel_s;
-        let work = (weight_s + kv_s).max(compute_s);
+        let work = work_time(rt, weight_s, kv_s, compute_s, cache_s, gemm_s);
         let hidden = rt.overlap * (net.latency + net.bandwidth).min(work);
         // Host work per step: fixed, plus per sequence of one scheduler's (attention-DP group's) batch.
         let overhead = rt.step_overhead_s + rt.sequence_overhead_s * load.seqs;
@@ -513,6 +545,7 @@ impl<'s, 'a> StepPlan<'s, 'a> {
             weight_memory_s: weight_s,
             kv_memory_s: kv_s,
             compute_s,
+            work_s: work,
             overlap_s: hidden,
             memory: mem,
         }
@@ -528,8 +561,10 @@ pub struct StepLoad {
     pub stream: f64,
     /// KV-cache bytes read (and written).
     pub kv_bytes: f64,
-    /// FLOPs at the attention, dense-FFN and expert compute rates.
+    /// GEMM FLOPs at the attention, dense-FFN and expert compute rates.
     pub flops: [f64; 3],
+    /// Attention over the cache (at the attention rate).
+    pub cache_flops: f64,
     pub net: Cost,
     /// The MoE dispatch and combine part of `net`.
     pub all_to_all: Cost,
@@ -687,6 +722,7 @@ pub fn economics(
 mod tests {
     use super::*;
     use crate::layout::{best_pass, Point};
+    use crate::serving::layout::TP8;
     use crate::spec::examples::{h100, llama_70b};
 
     /// `epoch`'s own costs: Runtime::ideal with the GPU's caps and τ (Python's `Runtime.epoch()`).
@@ -705,12 +741,7 @@ mod tests {
         let sp = ServingPrep::new(&m, &hw, Precision::of_model(&m)).unwrap();
         let prep = Prepared::new(&m, &hw).unwrap();
         for (batch, ctx) in [(1.0, 0.0), (32.0, 4096.0)] {
-            let lay = Layout {
-                tp: 8,
-                pp: 1,
-                ep: 1,
-                attention_dp: 1,
-            };
+            let lay = TP8;
             let st = decode_step(&sp, &epoch_runtime(), 8, batch, ctx, 1.0, lay);
             let pass = best_pass(
                 &prep,
@@ -758,5 +789,32 @@ mod tests {
         assert_eq!(layouts(&m, 8, Pins::default()).unwrap().len(), 10);
         assert_eq!(layouts(&m, 8, pins(3, 0)).unwrap_err().field, "tp");
         assert_eq!(layouts(&m, 8, pins(8, 2)).unwrap_err().field, "ep");
+    }
+
+    #[test]
+    fn collective_latency_scale_multiplies_only_the_latency_part() {
+        let (m, hw) = (llama_70b(), h100());
+        let sp = ServingPrep::new(&m, &hw, Precision::of_model(&m)).unwrap();
+        let lay = TP8;
+        let base = Runtime::ideal();
+        let one = decode_step(&sp, &base, 8, 1.0, 0.0, 1.0, lay);
+        let same = Runtime {
+            collective_latency_scale: 1.0,
+            ..base.clone()
+        };
+        assert_eq!(decode_step(&sp, &same, 8, 1.0, 0.0, 1.0, lay), one);
+        // Batch 1: every all-reduce is a few KB, LL's latency wins at both scales, so the
+        // latency part doubles exactly and nothing else moves.
+        let twice = Runtime {
+            collective_latency_scale: 2.0,
+            ..base
+        };
+        let two = decode_step(&sp, &twice, 8, 1.0, 0.0, 1.0, lay);
+        assert!(one.network_latency_s > 0.0);
+        assert_eq!(two.network_latency_s, 2.0 * one.network_latency_s);
+        assert_eq!(two.network_bandwidth_s, one.network_bandwidth_s);
+        assert_eq!(two.memory_s(), one.memory_s());
+        let gap = two.latency_s - one.latency_s;
+        assert!((gap - one.network_latency_s).abs() < 1e-12 * one.latency_s);
     }
 }

@@ -14,7 +14,7 @@ use crate::spec::Model;
 
 use super::layout::{kv_share, memory, Layout, Memory};
 use super::runtime::Runtime;
-use super::step::{kernel_launches, ServingPrep, TokenPlan, TokenWork};
+use super::step::{kernel_launches, work_time, ServingPrep, TokenPlan, TokenWork};
 
 /// Prefill-budget utilisation counted as saturated.
 pub const SATURATION: f64 = 1.0 - 1e-9;
@@ -43,6 +43,8 @@ pub struct MixedStep {
     pub kv_memory_s: f64,
     pub kv_write_s: f64,
     pub compute_s: f64,
+    /// The memory-or-compute part ([`work_time`]).
+    pub work_s: f64,
     pub overlap_s: f64,
     pub attention_flops: f64,
     pub memory: Memory,
@@ -141,6 +143,8 @@ pub struct StepTime {
     pub kv_memory_s: f64,
     pub kv_write_s: f64,
     pub compute_s: f64,
+    /// The memory-or-compute part ([`work_time`]).
+    pub work_s: f64,
     pub overlap_s: f64,
     pub attention_flops: f64,
 }
@@ -160,7 +164,7 @@ impl<'s, 'a> Instance<'s, 'a> {
             rt,
             n_gpus,
             lay,
-            plan: TokenPlan::new(sp, n_gpus, lay),
+            plan: TokenPlan::new(sp, rt, n_gpus, lay),
             kernel_eager_s: launches * eager,
             kernel_decode_s: launches * decode,
         }
@@ -196,13 +200,13 @@ impl<'s, 'a> Instance<'s, 'a> {
         let f_kv = attention_flops(m, &prep.groups, work, bg, pg);
         let TokenWork {
             stream,
-            mut flops_attn,
+            flops_attn,
             flops_ffn,
             flops_exp,
             net,
             ..
         } = self.plan.token_work(sp, rt, n, ng);
-        flops_attn += f_kv / tp;
+        let cache_flops = f_kv / tp;
 
         let chunks_g = if work.chunk > 0.0 {
             pg / work.chunk
@@ -222,9 +226,11 @@ impl<'s, 'a> Instance<'s, 'a> {
         let kv_s = kv_read / (beta * kv_eff) + kv_write_s;
         let eff = rt.gemm_efficiency.unwrap_or(hw.flop_utilization);
         let rates = sp.peak_rates();
-        let compute_s = flops_attn / (rates[0] * eff)
-            + flops_ffn / (rates[1] * eff)
-            + flops_exp / (rates[2] * eff);
+        let (r_attn, r_ffn, r_exp) = (rates[0] * eff, rates[1] * eff, rates[2] * eff);
+        let compute_s =
+            (flops_attn + cache_flops) / r_attn + flops_ffn / r_ffn + flops_exp / r_exp;
+        let gemm_s = flops_attn / r_attn + flops_ffn / r_ffn + flops_exp / r_exp;
+        let cache_s = cache_flops / r_attn;
 
         // CUDA graphs capture decode-only batches; a step with prefill tokens launches eagerly.
         let kernel_s = if work.prefill_tokens <= 0.0 {
@@ -232,7 +238,7 @@ impl<'s, 'a> Instance<'s, 'a> {
         } else {
             self.kernel_eager_s
         };
-        let work_s = (weight_s + kv_s).max(compute_s);
+        let work_s = work_time(rt, weight_s, kv_s, compute_s, cache_s, gemm_s);
         let hidden = rt.overlap * (net.latency + net.bandwidth).min(work_s);
         // Host work per step: fixed, plus per sequence (decoding, or one prompt's chunk) of the group.
         let overhead = rt.step_overhead_s + rt.sequence_overhead_s * (bg + chunks_g);
@@ -246,6 +252,7 @@ impl<'s, 'a> Instance<'s, 'a> {
             kv_memory_s: kv_s,
             kv_write_s,
             compute_s,
+            work_s,
             overlap_s: hidden,
             attention_flops: f_kv,
         }
@@ -284,6 +291,7 @@ impl<'s, 'a> Instance<'s, 'a> {
             kv_memory_s: t.kv_memory_s,
             kv_write_s: t.kv_write_s,
             compute_s: t.compute_s,
+            work_s: t.work_s,
             overlap_s: t.overlap_s,
             attention_flops: t.attention_flops,
             memory: mem,
@@ -864,16 +872,10 @@ pub fn steady_at_concurrency(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::serving::layout::TP8;
     use crate::serving::runtime::Precision;
     use crate::serving::step::decode_step;
     use crate::spec::examples::{h100, llama_70b};
-
-    const TP8: Layout = Layout {
-        tp: 8,
-        pp: 1,
-        ep: 1,
-        attention_dp: 1,
-    };
 
     #[test]
     fn causal_sum_with_and_without_a_window() {

@@ -24,6 +24,7 @@ _NAMES = {
     "kv_memory_s": "KV-cache reads (HBM)",
     "memory_s": "memory = weights + KV",
     "compute_s": "compute (FLOPs)",
+    "work_s": "memory-or-compute term (added)",
     "overlap_s": "overlap (subtracted)",
 }
 
@@ -80,6 +81,9 @@ def cmd_explain_serving(args: argparse.Namespace) -> int:
         note = ""
         if key in ("memory_s", "compute_s"):
             note = "◀ bound" if key.startswith(e.bound) else f"(overlapped with {e.bound})"
+        if key == "work_s":
+            note = ("= max(KV, attention over the cache) + max(weights, GEMMs): one roofline per operator"
+                    if e.runtime["operator_roofline"][0] else "= max(memory, compute)")
         if key in ("weight_memory_s", "kv_memory_s", "all_to_all_s"):
             note = "(part of the row below)" if key != "all_to_all_s" else "(part of the two rows above)"
         if key == "kernel_s":
@@ -88,7 +92,7 @@ def cmd_explain_serving(args: argparse.Namespace) -> int:
             note = f"(CUDA graphs {'on' if graphs else 'off'}: {_us(float(per))} µs per kernel)"
         rows.append([name, _us(c[key]), f"{100 * e.shares[key]:.1f}%", note])
     rows.append(["step time", _us(e.step_s), "100.0%",
-                 "= overhead + kernels + network + max(memory, compute) − overlap"])
+                 "= overhead + kernels + network + memory-or-compute − overlap"])
     print(text_table(["component", "µs", "share", ""], rows, "lrrl"))
     part = "streaming weights" if e.memory_part == "weights" else "reading the KV cache"
     what = f"memory-bound ({part})" if e.bound == "memory" else "compute-bound"
