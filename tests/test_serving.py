@@ -415,3 +415,29 @@ def test_operator_roofline_adds_a_memory_bound_attention_to_compute_bound_gemms(
     step = sr.decode_step(LLAMA, H100, 8, 768, 512, sr.Layout(8, 1, 1, 1),
                           isw.Runtime.ideal().with_(operator_roofline=True))
     assert step.work_s == per_op["work_s"] and step.latency_s == per_op["token_latency_s"]
+
+
+def test_operator_roofline_bounds_each_gemm_class_on_its_own() -> None:
+    # DeepSeek-V3 on 8 x B200, attention DP8 + EP8, 512 sequences per rank at context 1024: the
+    # attention projections see a rank's 512 tokens (3.8 ms of FLOPs, 3.2 ms of weights: compute-
+    # bound), the routed experts 4,096 tokens · 8 routes over 256 experts, 128 tokens each (14.2 ms
+    # of weights, 10.0 ms of FLOPs: memory-bound). Each class is its own roofline (§R.8).
+    g = isw.gpu("B200")
+    lay = sr.Layout(1, 1, 8, 8)
+    rt = isw.Runtime.default()
+    step = sr.decode_step(DSV3, g, 8, 4096, 1024, lay, rt)
+    prec = isw.Precision().resolve(DSV3)
+    tw = sr.token_work(DSV3, g, 8, lay, 4096.0, 512.0, rt, prec)
+    bw = g.hbm_bandwidth * rt.weight_bandwidth_efficiency
+    weights = [s / bw for s in tw.streams]
+    rates = [sr._rate(g, prec[b], rt) for b in ("attention_bits", "ffn_bits", "expert_bits")]
+    gemms = [f / r for f, r in zip((tw.flops_attn, tw.flops_ffn, tw.flops_exp), rates, strict=True)]
+    assert sum(tw.streams) == pytest.approx(tw.stream, rel=1e-12)
+    # the projections are compute-bound, the routed experts memory-bound
+    assert gemms[0] > weights[0] and weights[2] > gemms[2]
+    cache_s = step.compute_s - sum(gemms)
+    want = max(step.kv_memory_s, cache_s) + sum(max(w, c) for w, c in zip(weights, gemms, strict=True))
+    assert step.work_s == pytest.approx(want, rel=1e-9)
+    assert step.work_s > max(step.memory_s, step.compute_s)
+    row = serve(DSV3, g, n_gpus=8, tp=1, ep=8, attention_dp=8, batch_size=4096, context_len=1024, runtime=rt)
+    assert row["work_s"] == step.work_s and row["token_latency_s"] == step.latency_s

@@ -247,11 +247,13 @@ class Step:
 
 
 def work_time(rt: Runtime, weight_s: float, kv_s: float, compute_s: float, cache_s: float,
-              gemm_s: float) -> float:
+              weights: tuple[float, float, float], gemms: tuple[float, float, float]) -> float:
     """The memory-or-compute part of a step (§S, §R.8): `epoch`'s max(weights + KV, all FLOPs), or
-    with ``operator_roofline`` max(KV, attention over the cache) + max(weights, GEMMs)."""
+    with ``operator_roofline`` max(KV, attention over the cache) + Σ max(weights, GEMMs) over the
+    GEMM classes (attention projections, dense FFN, routed experts)."""
     if rt.operator_roofline:
-        return max(kv_s, cache_s) + max(weight_s, gemm_s)
+        return (max(kv_s, cache_s) + max(weights[0], gemms[0]) + max(weights[1], gemms[1])
+                + max(weights[2], gemms[2]))
     return max(weight_s + kv_s, compute_s)
 
 
@@ -279,6 +281,8 @@ class TokenWork:
     """What a step's tokens cost apart from attention over the cache (§S.1, §T.1): one
     implementation for the decode step and the mixed step."""
     stream: float                  # weight bytes streamed per GPU
+    streams: tuple[float, float, float]   # the same per GEMM class: attention, dense FFN (+ shared,
+                                          # unembedding), routed experts
     flops_attn: float              # attention projection FLOPs per GPU
     flops_ffn: float               # dense FFN, shared-expert and unembedding FLOPs per GPU
     flops_exp: float               # routed-expert FLOPs per GPU
@@ -299,6 +303,7 @@ def token_work(m: Model, g: Gpu, n_gpus: int, lay: Layout, n: float, ng: float, 
     tile = float(rt.gemm_tile_tokens)
 
     stream = L * attention_traffic(m, ng, tp, prec["attention"], a) / tp
+    s_attn, s_ffn, s_exp = stream, 0.0, 0.0
     flops_attn = L * 2 * m.attention_params_per_layer * pad(ng, tile) / tp
     flops_ffn = 0.0
     flops_exp = 0.0
@@ -327,8 +332,10 @@ def token_work(m: Model, g: Gpu, n_gpus: int, lay: Layout, n: float, ng: float, 
             active = grp.n_experts / ep * touched
             rank_tokens = n * k / ep * imb
             per_expert = rank_tokens / active if active > 0 else 0.0   # an empty step reads no expert
-            stream += (Lg * active * mats
+            experts = (Lg * active * mats
                        * matmul_traffic(d, grp.d_ff, per_expert, et, prec["experts"], a) / et)
+            stream += experts
+            s_exp += experts
             flops_exp += Lg * 2 * mats * d * grp.d_ff * active * pad(per_expert, tile) / et
             if ep > 1:
                 ep_nodes = math.ceil(ep / node)
@@ -339,19 +346,26 @@ def token_work(m: Model, g: Gpu, n_gpus: int, lay: Layout, n: float, ng: float, 
             else:
                 add(Lg, collective(g, T, math.ceil(T / node), n * d * a, ALLREDUCE, cs))
         else:
-            stream += Lg * mats * matmul_traffic(d, grp.d_ff, n, T, prec["dense_ffn"], a) / T
+            dense = Lg * mats * matmul_traffic(d, grp.d_ff, n, T, prec["dense_ffn"], a) / T
+            stream += dense
+            s_ffn += dense
             flops_ffn += Lg * 2 * mats * d * grp.d_ff * pad(n, tile) / T
             add(Lg, collective(g, T, math.ceil(T / node), n * d * a, ALLREDUCE, cs))
         if grp.n_shared_experts:
-            stream += (Lg * grp.n_shared_experts * mats
-                       * matmul_traffic(d, grp.shared_width, n, T, prec["dense_ffn"], a) / T)
+            shared = (Lg * grp.n_shared_experts * mats
+                      * matmul_traffic(d, grp.shared_width, n, T, prec["dense_ffn"], a) / T)
+            stream += shared
+            s_ffn += shared
             flops_ffn += Lg * grp.n_shared_experts * 2 * mats * d * grp.shared_width * pad(n, tile) / T
-    stream += m.vocab_size * d * prec["embeddings"] / tp
+    unembedding = m.vocab_size * d * prec["embeddings"] / tp
+    stream += unembedding
+    s_ffn += unembedding
     flops_ffn += 2 * m.embedding_params * pad(ng, tile) / tp
     if pp > 1:
         add(pp - 1, collective(g, 2, 2 if n_gpus > node else 1, d * n * a / T, P2P, cs))
 
-    return TokenWork(stream, flops_attn, flops_ffn, flops_exp, lat, bw, a2a_lat, a2a_bw)
+    return TokenWork(stream, (s_attn, s_ffn, s_exp), flops_attn, flops_ffn, flops_exp, lat, bw, a2a_lat,
+                     a2a_bw)
 
 
 def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: Layout,
@@ -374,15 +388,15 @@ def decode_step(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, lay: La
 
     mem = memory(m, g, n_gpus, batch, ctx, lay, rt, prec)
     feasible = mem.fits and batch <= mem.max_batch_size
-    return timed_step(m, g, lay, rt, prec, stream, bg * mem.kv_per_sequence,
+    return timed_step(m, g, lay, rt, prec, stream, tw.streams, bg * mem.kv_per_sequence,
                       (tw.flops_attn, flops_ffn, flops_exp), cache_flops, (lat, bw), (a2a_lat, a2a_bw), mem,
                       feasible, bg)
 
 
 def timed_step(m: Model, g: Gpu, lay: Layout, rt: Runtime, prec: dict[str, float], stream: float,
-               kv_bytes: float, flops: tuple[float, float, float], cache_flops: float,
-               net: tuple[float, float], all_to_all: tuple[float, float], mem: Memory, feasible: bool,
-               seqs: float) -> Step:
+               streams: tuple[float, float, float], kv_bytes: float, flops: tuple[float, float, float],
+               cache_flops: float, net: tuple[float, float], all_to_all: tuple[float, float], mem: Memory,
+               feasible: bool, seqs: float) -> Step:
     """A step's time from what it moves and computes per GPU (§S, "Step") for `seqs` sequences of
     the busiest attention-DP group: one implementation for the decode step and the speculative
     passes (§D). `flops` are the GEMMs' (attention projections, dense FFN, experts),
@@ -397,12 +411,13 @@ def timed_step(m: Model, g: Gpu, lay: Layout, rt: Runtime, prec: dict[str, float
     r_attn, r_ffn, r_exp = (_rate(g, prec["attention_bits"], rt), _rate(g, prec["ffn_bits"], rt),
                             _rate(g, prec["expert_bits"], rt))
     compute_s = (flops_attn + cache_flops) / r_attn + flops_ffn / r_ffn + flops_exp / r_exp
-    gemm_s = flops_attn / r_attn + flops_ffn / r_ffn + flops_exp / r_exp
+    gemms = (flops_attn / r_attn, flops_ffn / r_ffn, flops_exp / r_exp)
+    weights = (streams[0] / (beta * w_eff), streams[1] / (beta * w_eff), streams[2] / (beta * w_eff))
 
     per_kernel = rt.graph_kernel_s if rt.cuda_graphs else (
         g.kernel_latency_s if rt.launch_kernel_s is None else rt.launch_kernel_s)
     kernel_s = kernel_launches(m, rt) * per_kernel
-    work = work_time(rt, weight_s, kv_s, compute_s, cache_flops / r_attn, gemm_s)
+    work = work_time(rt, weight_s, kv_s, compute_s, cache_flops / r_attn, weights, gemms)
     hidden = rt.overlap * min(lat + bw, work)
     overhead = rt.step_overhead_s + rt.sequence_overhead_s * seqs   # host: fixed + per scheduled sequence
     total = overhead + kernel_s + (lat + bw) + work - hidden

@@ -58,9 +58,12 @@ def positions_pass(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, posi
     ng = bg * positions
     tw = token_work(m, g, n_gpus, lay, n, ng, rt, prec)
     stream, flops_attn = tw.stream, tw.flops_attn
+    s_attn, s_ffn, s_exp = tw.streams
     if projection > 0:
         d = m.d_model
-        stream += matmul_traffic(projection * d, d, ng, 1.0, prec["attention"], prec["activations"])
+        proj = matmul_traffic(projection * d, d, ng, 1.0, prec["attention"], prec["activations"])
+        stream += proj
+        s_attn += proj
         flops_attn += 2 * projection * d * d * pad(ng, float(rt.gemm_tile_tokens))
     cache_flops = causal_attention_flops(m, ctx, bg, positions) / tp
     read = memory(m, g, n_gpus, batch, ctx, lay, rt, prec)
@@ -68,7 +71,8 @@ def positions_pass(m: Model, g: Gpu, n_gpus: int, batch: float, ctx: float, posi
     mem = capacity(g, rt, lay, cap.weights, cap.kv_per_sequence + extra.kv_per_sequence, batch, extra.weights)
     kv_written = ng * kv_on_gpu(m, prec, m.kv_bytes_per_token, tp)
     feasible = mem.fits and batch <= mem.max_batch_size
-    st = timed_step(m, g, lay, rt, prec, stream, bg * read.kv_per_sequence + kv_written,
+    st = timed_step(m, g, lay, rt, prec, stream, (s_attn, s_ffn, s_exp),
+                    bg * read.kv_per_sequence + kv_written,
                     (flops_attn, tw.flops_ffn, tw.flops_exp), cache_flops, (tw.latency, tw.bandwidth),
                     (tw.all_to_all_latency, tw.all_to_all_bandwidth), mem, feasible, bg)
     return st, kv_written

@@ -157,13 +157,15 @@ def mixed_step(m: Model, g: Gpu, n_gpus: int, lay: Layout, work: Work, rt: Runti
     r_attn, r_ffn, r_exp = (_rate(g, prec["attention_bits"], rt), _rate(g, prec["ffn_bits"], rt),
                             _rate(g, prec["expert_bits"], rt))
     compute_s = (flops_attn + cache_flops) / r_attn + flops_ffn / r_ffn + flops_exp / r_exp
-    gemm_s = flops_attn / r_attn + flops_ffn / r_ffn + flops_exp / r_exp
+    gemms = (flops_attn / r_attn, flops_ffn / r_ffn, flops_exp / r_exp)
+    s = tw.streams
+    weights = (s[0] / (beta * w_eff), s[1] / (beta * w_eff), s[2] / (beta * w_eff))
 
     graphs = rt.cuda_graphs and work.prefill_tokens <= 0   # graphs capture decode-only batches
     per_kernel = rt.graph_kernel_s if graphs else (
         g.kernel_latency_s if rt.launch_kernel_s is None else rt.launch_kernel_s)
     kernel_s = kernel_launches(m, rt) * per_kernel
-    work_s = work_time(rt, weight_s, kv_s, compute_s, cache_flops / r_attn, gemm_s)
+    work_s = work_time(rt, weight_s, kv_s, compute_s, cache_flops / r_attn, weights, gemms)
     hidden = rt.overlap * min(lat + bw, work_s)
     overhead = rt.step_overhead_s + rt.sequence_overhead_s * (bg + chunks_g)   # host, per sequence too
     total = overhead + kernel_s + (lat + bw) + work_s - hidden

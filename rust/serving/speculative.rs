@@ -109,6 +109,7 @@ pub fn positions_pass(
 
     let TokenWork {
         mut stream,
+        mut streams,
         mut flops_attn,
         flops_ffn,
         flops_exp,
@@ -118,7 +119,9 @@ pub fn positions_pass(
     if projection > 0.0 {
         // The k·d → d projection, replicated on every GPU of the DP group (nn.Linear).
         let d = m.d_model;
-        stream += matmul_traffic(projection * d, d, ng, 1.0, prec.attention, prec.activations);
+        let proj = matmul_traffic(projection * d, d, ng, 1.0, prec.attention, prec.activations);
+        stream += proj;
+        streams[0] += proj;
         flops_attn += 2.0 * projection * d * d * pad(ng, rt.gemm_tile_tokens);
     }
     let cache_flops = causal_attention_flops(m, &prep.groups, ctx, bg, positions) / tp;
@@ -138,6 +141,7 @@ pub fn positions_pass(
     let load = StepLoad {
         seqs: bg,
         stream,
+        streams,
         kv_bytes: bg * read + kv_written,
         flops: [flops_attn, flops_ffn, flops_exp],
         cache_flops,

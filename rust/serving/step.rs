@@ -125,10 +125,11 @@ pub fn pad(x: f64, tile: f64) -> f64 {
 
 /// The memory-or-compute part of a step (§S, §R.8), from its times at the achieved bandwidths
 /// and rates: `weight_s` (weights and activations streamed), `kv_s` (the KV cache read and
-/// written), `compute_s` (all FLOPs), of which `cache_s` is attention over the cache and `gemm_s`
-/// the GEMMs. `epoch`'s one roofline over the step is max(weight_s + kv_s, compute_s); with
-/// `operator_roofline` each operator class is bound on its own and they run one after another:
-/// max(kv_s, cache_s) + max(weight_s, gemm_s).
+/// written), `compute_s` (all FLOPs), of which `cache_s` is attention over the cache; and per
+/// GEMM class (attention projections, dense FFN with shared experts and the unembedding, routed
+/// experts) its streaming time `weights[i]` and FLOP time `gemms[i]`. `epoch`'s one roofline over
+/// the step is max(weight_s + kv_s, compute_s); with `operator_roofline` each operator class is
+/// bound on its own and they run one after another: max(kv_s, cache_s) + Σ max(weights[i], gemms[i]).
 #[inline]
 pub fn work_time(
     rt: &Runtime,
@@ -136,10 +137,14 @@ pub fn work_time(
     kv_s: f64,
     compute_s: f64,
     cache_s: f64,
-    gemm_s: f64,
+    weights: [f64; 3],
+    gemms: [f64; 3],
 ) -> f64 {
     if rt.operator_roofline {
-        kv_s.max(cache_s) + weight_s.max(gemm_s)
+        kv_s.max(cache_s)
+            + weights[0].max(gemms[0])
+            + weights[1].max(gemms[1])
+            + weights[2].max(gemms[2])
     } else {
         (weight_s + kv_s).max(compute_s)
     }
@@ -208,6 +213,9 @@ pub fn kernel_launches(m: &Model, groups: &[GroupPrep], rt: &Runtime) -> f64 {
 pub struct TokenWork {
     /// Weight bytes streamed per GPU.
     pub stream: f64,
+    /// The same bytes per GEMM class: attention projections, dense FFN (with shared experts and
+    /// the unembedding), routed experts.
+    pub streams: [f64; 3],
     /// Attention projection FLOPs per GPU (without attention over the cache).
     pub flops_attn: f64,
     /// Dense FFN, shared-expert and unembedding FLOPs per GPU.
@@ -328,6 +336,7 @@ impl TokenPlan {
         let tile = rt.gemm_tile_tokens;
 
         let mut stream = layers * self.attention.traffic(ng, a) / tp;
+        let mut streams = [stream, 0.0, 0.0];
         let padded_ng = pad(ng, tile);
         let flops_attn = layers * 2.0 * sp.attention_params * padded_ng / tp;
         let mut flops_ffn = 0.0;
@@ -349,7 +358,9 @@ impl TokenPlan {
                 } else {
                     0.0
                 };
-                stream += lg * active * mats * shapes.ffn.traffic(per_expert, a) / et;
+                let experts = lg * active * mats * shapes.ffn.traffic(per_expert, a) / et;
+                stream += experts;
+                streams[2] += experts;
                 flops_exp += lg * 2.0 * mats * d * g.d_ff * active * pad(per_expert, tile) / et;
                 if self.lay.ep > 1 {
                     let dispatch = self.all_to_all.cost(rank_tokens * d * prec.dispatch);
@@ -363,17 +374,22 @@ impl TokenPlan {
                     net.add_scaled(lg, self.stage_all_reduce.cost(n * d * a));
                 }
             } else {
-                stream += lg * mats * shapes.ffn.traffic(n, a) / t;
+                let dense = lg * mats * shapes.ffn.traffic(n, a) / t;
+                stream += dense;
+                streams[1] += dense;
                 flops_ffn += lg * 2.0 * mats * d * g.d_ff * pad(n, tile) / t;
                 net.add_scaled(lg, self.stage_all_reduce.cost(n * d * a));
             }
             if let Some(shared) = shapes.shared {
-                stream += lg * g.n_shared_experts * mats * shared.traffic(n, a) / t;
+                let shared = lg * g.n_shared_experts * mats * shared.traffic(n, a) / t;
+                stream += shared;
+                streams[1] += shared;
                 flops_ffn +=
                     lg * g.n_shared_experts * 2.0 * mats * d * g.shared_d_ff * pad(n, tile) / t;
             }
         }
         stream += self.unembedding_stream;
+        streams[1] += self.unembedding_stream;
         flops_ffn += 2.0 * sp.embedding_params * padded_ng / tp;
         if self.lay.pp > 1 {
             net.add_scaled(pp - 1.0, self.p2p.cost(d * n * a / t));
@@ -381,6 +397,7 @@ impl TokenPlan {
 
         TokenWork {
             stream,
+            streams,
             flops_attn,
             flops_ffn,
             flops_exp,
@@ -488,6 +505,7 @@ impl<'s, 'a> StepPlan<'s, 'a> {
 
         let TokenWork {
             stream,
+            streams,
             flops_attn,
             flops_ffn,
             flops_exp,
@@ -502,6 +520,7 @@ impl<'s, 'a> StepPlan<'s, 'a> {
         let load = StepLoad {
             seqs: bg,
             stream,
+            streams,
             kv_bytes: bg * mem.kv_per_sequence,
             flops: [flops_attn, flops_ffn, flops_exp],
             cache_flops,
@@ -524,11 +543,12 @@ impl<'s, 'a> StepPlan<'s, 'a> {
         let [r_attn, r_ffn, r_exp] = self.rates;
         let compute_s =
             (flops_attn + load.cache_flops) / r_attn + flops_ffn / r_ffn + flops_exp / r_exp;
-        let gemm_s = flops_attn / r_attn + flops_ffn / r_ffn + flops_exp / r_exp;
+        let gemms = [flops_attn / r_attn, flops_ffn / r_ffn, flops_exp / r_exp];
+        let weights = load.streams.map(|b| b / self.weight_bandwidth);
         let cache_s = load.cache_flops / r_attn;
 
         let kernel_s = self.kernel_s;
-        let work = work_time(rt, weight_s, kv_s, compute_s, cache_s, gemm_s);
+        let work = work_time(rt, weight_s, kv_s, compute_s, cache_s, weights, gemms);
         let hidden = rt.overlap * (net.latency + net.bandwidth).min(work);
         // Host work per step: fixed, plus per sequence of one scheduler's (attention-DP group's) batch.
         let overhead = rt.step_overhead_s + rt.sequence_overhead_s * load.seqs;
@@ -557,8 +577,9 @@ impl<'s, 'a> StepPlan<'s, 'a> {
 pub struct StepLoad {
     /// Sequences of the busiest attention-DP group (its scheduler's host cost per sequence).
     pub seqs: f64,
-    /// Weight (and activation) bytes streamed.
+    /// Weight (and activation) bytes streamed, and per GEMM class ([`TokenWork::streams`]).
     pub stream: f64,
+    pub streams: [f64; 3],
     /// KV-cache bytes read (and written).
     pub kv_bytes: f64,
     /// GEMM FLOPs at the attention, dense-FFN and expert compute rates.

@@ -200,6 +200,7 @@ impl<'s, 'a> Instance<'s, 'a> {
         let f_kv = attention_flops(m, &prep.groups, work, bg, pg);
         let TokenWork {
             stream,
+            streams,
             flops_attn,
             flops_ffn,
             flops_exp,
@@ -227,9 +228,9 @@ impl<'s, 'a> Instance<'s, 'a> {
         let eff = rt.gemm_efficiency.unwrap_or(hw.flop_utilization);
         let rates = sp.peak_rates();
         let (r_attn, r_ffn, r_exp) = (rates[0] * eff, rates[1] * eff, rates[2] * eff);
-        let compute_s =
-            (flops_attn + cache_flops) / r_attn + flops_ffn / r_ffn + flops_exp / r_exp;
-        let gemm_s = flops_attn / r_attn + flops_ffn / r_ffn + flops_exp / r_exp;
+        let compute_s = (flops_attn + cache_flops) / r_attn + flops_ffn / r_ffn + flops_exp / r_exp;
+        let gemms = [flops_attn / r_attn, flops_ffn / r_ffn, flops_exp / r_exp];
+        let weights = streams.map(|b| b / (beta * w_eff));
         let cache_s = cache_flops / r_attn;
 
         // CUDA graphs capture decode-only batches; a step with prefill tokens launches eagerly.
@@ -238,7 +239,7 @@ impl<'s, 'a> Instance<'s, 'a> {
         } else {
             self.kernel_eager_s
         };
-        let work_s = work_time(rt, weight_s, kv_s, compute_s, cache_s, gemm_s);
+        let work_s = work_time(rt, weight_s, kv_s, compute_s, cache_s, weights, gemms);
         let hidden = rt.overlap * (net.latency + net.bandwidth).min(work_s);
         // Host work per step: fixed, plus per sequence (decoding, or one prompt's chunk) of the group.
         let overhead = rt.step_overhead_s + rt.sequence_overhead_s * (bg + chunks_g);
