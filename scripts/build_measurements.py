@@ -850,14 +850,15 @@ KRAI_L31_ISL_NOTE = ("ISL: the llama2-70b task's OpenOrca prompts sent as text a
 
 def krai(ident: str, src_id: str, fork: str, date: str, system: str, bench: str, scenario: str, model: str,
          cat: str, gpu: str, n: int, tp: int, fw: str, fwv: str, ckpt: str, sps: float, tok_s: float,
-         lat_ns: float, ttft_ns: float, tpot_ns: float, p99_ns: float, cfg: str, notes: str) -> None:
+         lat_ns: float, ttft_ns: float, tpot_ns: float, p99_ns: float, cfg: str, notes: str,
+         folder: str = "") -> None:
     sc = scenario.lower()
-    path = f"open/Krai/results/{system}/{bench}/{sc}/performance/run_1/mlperf_log_summary.txt"
-    readme = f"open/Krai/measurements/{system}/{bench}/{sc}/README.md"
+    path = f"open/Krai/results/{system}/{bench}/{folder or sc}/performance/run_1/mlperf_log_summary.txt"
+    readme = f"open/Krai/measurements/{system}/{bench}/{folder or sc}/README.md"
     llama2 = cat == "Llama-2-70B"
     fork_note = FORK51_NOTE if fork == FORK51 else FORK50_NOTE
     row(id=ident, source_id=src_id, source=f"{fork}: {path}; layout, precision and server flags from the "
-        f"Performance command in {readme}; framework version from open/Krai/results/{system}/README.md "
+        f"Performance command in {readme}; the system's description in open/Krai/results/{system}/README.md "
         f"{fork_note}", source_date=date, workload_confidence="S" if llama2 else "?", model=model,
         model_catalog=cat, hardware=system, gpu_catalog=gpu, n_gpus=n, gpus_per_instance=tp, instances=n // tp,
         framework=fw, framework_version=fwv, weight_precision="fp8", tp=tp, pp=1, scenario=sc,
@@ -894,6 +895,25 @@ for ident, system, fwv, sps, tok_s, lat, ttft, tpot, p99, cfg, note in [
          "HPE Cray XD670 (8x H200-SXM-141GB, vLLM v0.7.3: the results page's title).")]:
     krai(ident, "KRAI-v5.0", FORK50, "2025-04-02", system, "llama2-70b-fp8_dyn", "server", "llama2-70b (fp8_dyn)",
          L2, "H200-SXM", 8, 1, "vLLM", fwv, DYN2, sps, tok_s, lat, ttft, tpot, p99, cfg, note)
+
+# The same round's SGLang system: Llama-3.1-70B (pre-quantised FP8) on the llama2-70b task, Server and the
+# llama2-70b-interactive benchmark (LoadGen's Server scenario with the Interactive SLAs, in a "server" folder)
+SGL50 = ("HPE Cray XD670, 8x H200; SGLang per the system name and the compliance command's "
+         "inference_server=sglang, server_docker_image lmsysorg/sglang:latest (version not stated) [?]. The "
+         "Performance command carries vLLM-named flags (max_num_seqs 700, max_num_batched_tokens 8192, "
+         "gpu_memory_utilization 0.95), whose effect on SGLang is not stated [?]. SGLang streams one token per "
+         "chunk.")
+for ident, bench, scenario, sps, tok_s, lat, ttft, tpot, p99, qps in [
+        ("KRAI50-H200-SGL-S", "llama3_1-70b-fp8_pre", "Server", 89.32, 26074.42, 36124016592, 292578401,
+         124737450, 159260617, 90),
+        ("KRAI50-H200-SGL-I", "llama3_1-70b-interactive-fp8_pre", "Interactive", 41.85, 12192.40, 9002725212,
+         185308429, 30679734, 38890896, 42)]:
+    krai(ident, "KRAI-v5.0", FORK50, "2025-04-02", "xd670_h200_x8_sglang", bench, scenario,
+         f"llama3.1-70b ({bench.removeprefix('llama3_1-70b-')})", L70, "H200-SXM", 8, 1, "SGLang", "",
+         PRE31.replace(", quantization=compressed-tensors", ", no quantization flag"), sps, tok_s, lat, ttft, tpot,
+         p99, f"target_qps {qps}" + (" (TTFT limit 450 ms, TPOT 40 ms)." if scenario == "Interactive" else "."),
+         SGL50, folder="server")
+
 
 # MLPerf v5.1 (published 2025-09-09): Llama-3.1-70B on the llama2-70b task, vLLM 0.9.2 and SGLang 0.4.9
 for ident, system, bench, scenario, gpu, n, tp, fw, fwv, ckpt, sps, tok_s, lat, ttft, tpot, p99, cfg, note in [
