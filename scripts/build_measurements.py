@@ -828,6 +828,201 @@ row(id="VLLM-PD-H200-GPTOSS-64", source_id="VLLM-PERFDASH", source=PERFDASH, sou
     "field vllm/vllm-openai:v0.13.0 [?]; 'h200' is the summary's hw field.")
 
 
+
+# --- Krai's MLPerf open-division vLLM / SGLang runs on H100 and H200 (read in the logs) -------------
+FORK50 = "ntuhpc/mlperf_inference_results_v5.0 @ cf354115915ea369f05db424b051da8c5bf957dc"
+FORK50_NOTE = ("(ntuhpc's repository is a fork carrying mlcommons/inference_results_v5.0; the index holds the "
+               "fork)")
+KRAI_NOTE = ("Krai's KISS harness: LoadGen Server/Interactive (Poisson arrivals at target_qps) sending the "
+             "OpenOrca prompts to data-parallel OpenAI-API servers (framework=openai), one per instance. OSL = "
+             "completed tokens/s / samples/s [D]; mean TPOT, mean TTFT and mean latency are the log's. In-flight "
+             "batching with chunked prefill: arriving prompts are mixed into the decode steps (A.0.2), and the "
+             "servers ran near their SLA (TPOT limit 200 ms Server, 40 ms Interactive). KV cache dtype not set "
+             "(kv_cache_dtype auto: BF16). Open division: the same benchmark and SLAs as closed, other "
+             "software.")
+#: Llama-3.1-70B on the llama2-70b task (OpenOrca): the prompts are the Llama-2 set's, tokenised by the
+#: Llama 3 tokenizer (128k vocabulary, fewer tokens per word than Llama 2's 32k): the input mean is not
+#: known; 205 (the Llama-2-tokenised mean, LLAMA2_ISL) is an upper estimate.
+KRAI_L31_ISL_NOTE = ("ISL: the llama2-70b task's OpenOrca prompts sent as text and tokenised by Llama 3.1's "
+                     "tokenizer; its input mean is not known. 205, the Llama-2-tokenised mean (LLAMA2_ISL) "
+                     "[S], is taken as an upper estimate [?].")
+
+
+def krai(ident: str, src_id: str, fork: str, date: str, system: str, bench: str, scenario: str, model: str,
+         cat: str, gpu: str, n: int, tp: int, fw: str, fwv: str, ckpt: str, sps: float, tok_s: float,
+         lat_ns: float, ttft_ns: float, tpot_ns: float, p99_ns: float, cfg: str, notes: str,
+         folder: str = "") -> None:
+    sc = scenario.lower()
+    path = f"open/Krai/results/{system}/{bench}/{folder or sc}/performance/run_1/mlperf_log_summary.txt"
+    readme = f"open/Krai/measurements/{system}/{bench}/{folder or sc}/README.md"
+    llama2 = cat == "Llama-2-70B"
+    fork_note = FORK51_NOTE if fork == FORK51 else FORK50_NOTE
+    row(id=ident, source_id=src_id, source=f"{fork}: {path}; layout, precision and server flags from the "
+        f"Performance command in {readme}; the system's description in open/Krai/results/{system}/README.md "
+        f"{fork_note}", source_date=date, workload_confidence="S" if llama2 else "?", model=model,
+        model_catalog=cat, hardware=system, gpu_catalog=gpu, n_gpus=n, gpus_per_instance=tp, instances=n // tp,
+        framework=fw, framework_version=fwv, weight_precision="fp8", tp=tp, pp=1, scenario=sc,
+        batching="in_flight", isl=LLAMA2_ISL, osl_how="throughput_tok_s / samples_per_s", per_user_kind="a",
+        tpot_ms=tpot_ns / 1e6, tpot_ms_how=MEASURED, tpot_p99_ms=p99_ns / 1e6, ttft_ms=ttft_ns / 1e6,
+        throughput_tok_s=tok_s, throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU,
+        per_user_tok_s_how=USER_A, samples_per_s=sps, mean_latency_ms=lat_ns / 1e6, decode_batch_how=BATCH_A,
+        measured_step_ms_how=STEP_A,
+        notes=f"{ckpt} TP{tp} x {n // tp} instances (tp={tp}, dp={n // tp} in the command). {cfg} {notes} "
+        f"{KRAI_NOTE} " + (LLAMA2_ISL_NOTE + "." if llama2 else KRAI_L31_ISL_NOTE)
+        + " Little's law in flight = samples_per_s * mean_latency_ms / 1000 (includes queued and prefilling "
+        "requests).")
+
+
+L70 = "Llama-3.1-70B"
+DYN2 = ("Llama-2-70B-chat, the benchmark's BF16 checkpoint (the command names no path), quantised at load with --quantization fp8 (vLLM's "
+        "dynamic FP8: FP8 weights, per-tensor dynamic FP8 activations, FP8 GEMMs on Hopper).")
+DYN31 = ("Llama-3.1-70B-Instruct (BF16 checkpoint) quantised at load with --quantization fp8 (dynamic FP8 "
+         "weights and activations, FP8 GEMMs).")
+PRE31 = ("Meta-Llama-3.1-70B-Instruct-FP8 (a pre-quantised FP8 W8A8 compressed-tensors checkpoint, "
+         "quantization=compressed-tensors).")
+# MLPerf v5.0 (submitted 2025-02; published 2025-04-02): Llama-2-70B, 8 x H200, vLLM 0.6.4 / 0.7.3, TP1 x 8
+for ident, system, fwv, sps, tok_s, lat, ttft, tpot, p99, cfg, note in [
+        ("KRAI50-H200-VLLM064", "xd670_h200_x8_vllm_064", "0.6.4", 46.48, 13716.75, 36395205952, 343991965,
+         122759970, 138964966, "max_num_seqs 256, max_num_batched_tokens 16384, gpu_memory_utilization 0.95, "
+         "max_seq_len_to_capture 1024, target_qps 48.", "HPE Cray XD670, vLLM v0.6.4 (the system name)."),
+        ("KRAI50-H200-VLLM064-FI", "xd670_h200_x8_vllm_064_flashinfer", "0.6.4", 66.49, 19618.09, 50493386946,
+         665165091, 170549845, 197063553, "max_num_seqs 1024, max_num_batched_tokens 8192, "
+         "gpu_memory_utilization 0.95, max_seq_len_to_capture 1024, target_qps 70.",
+         "HPE Cray XD670, vLLM v0.6.4 with the FlashInfer attention backend (the system name) [?]."),
+        ("KRAI50-H200-VLLM073", "xd670_h200_x8_vllm_073", "0.7.3", 48.36, 14426.38, 38222843278, 432868488,
+         127341041, 143059840, "max_num_seqs 256, max_num_batched_tokens 16384, gpu_memory_utilization 0.95, "
+         "max_seq_len_to_capture 1024, target_qps 50.",
+         "HPE Cray XD670 (8x H200-SXM-141GB, vLLM v0.7.3: the results page's title).")]:
+    krai(ident, "KRAI-v5.0", FORK50, "2025-04-02", system, "llama2-70b-fp8_dyn", "server", "llama2-70b (fp8_dyn)",
+         L2, "H200-SXM", 8, 1, "vLLM", fwv, DYN2, sps, tok_s, lat, ttft, tpot, p99, cfg, note)
+
+# The same round's SGLang system: Llama-3.1-70B (pre-quantised FP8) on the llama2-70b task, Server and the
+# llama2-70b-interactive benchmark (LoadGen's Server scenario with the Interactive SLAs, in a "server" folder)
+SGL50 = ("HPE Cray XD670, 8x H200; SGLang per the system name and the compliance command's "
+         "inference_server=sglang, server_docker_image lmsysorg/sglang:latest (version not stated) [?]. The "
+         "Performance command carries vLLM-named flags (max_num_seqs 700, max_num_batched_tokens 8192, "
+         "gpu_memory_utilization 0.95), whose effect on SGLang is not stated [?]. SGLang streams one token per "
+         "chunk.")
+for ident, bench, scenario, sps, tok_s, lat, ttft, tpot, p99, qps in [
+        ("KRAI50-H200-SGL-S", "llama3_1-70b-fp8_pre", "Server", 89.32, 26074.42, 36124016592, 292578401,
+         124737450, 159260617, 90),
+        ("KRAI50-H200-SGL-I", "llama3_1-70b-interactive-fp8_pre", "Interactive", 41.85, 12192.40, 9002725212,
+         185308429, 30679734, 38890896, 42)]:
+    krai(ident, "KRAI-v5.0", FORK50, "2025-04-02", "xd670_h200_x8_sglang", bench, scenario,
+         f"llama3.1-70b ({bench.removeprefix('llama3_1-70b-')})", L70, "H200-SXM", 8, 1, "SGLang", "",
+         PRE31.replace(", quantization=compressed-tensors", ", no quantization flag"), sps, tok_s, lat, ttft, tpot,
+         p99, f"target_qps {qps}" + (" (TTFT limit 450 ms, TPOT 40 ms)." if scenario == "Interactive" else "."),
+         SGL50, folder="server")
+
+
+# MLPerf v5.1 (published 2025-09-09): Llama-3.1-70B on the llama2-70b task, vLLM 0.9.2 and SGLang 0.4.9
+for ident, system, bench, scenario, gpu, n, tp, fw, fwv, ckpt, sps, tok_s, lat, ttft, tpot, p99, cfg, note in [
+        ("KRAI51-H100-VLLM092-S", "xe9680_h100_x8_vllm_092", "llama3_1-70b-fp8_dyn", "Server", "H100-SXM", 8, 2,
+         "vLLM", "0.9.2", DYN31, 72.97, 21433.25, 30935337828, 300639534, 105803203, 133753662,
+         "max_num_seqs 2476, max_num_batched_tokens 12140, gpu_memory_utilization 0.9, max_seq_len_to_capture "
+         "1024, target_qps 75.", "Dell PowerEdge XE9680, 8x NVIDIA H100-SXM-80GB; vllm/vllm-openai:v0.9.2 "
+         "(the results page)."),
+        ("KRAI51-H100-VLLM092-I", "xe9680_h100_x8_vllm_092", "llama3_1-70b-fp8_dyn", "Interactive", "H100-SXM", 8,
+         2, "vLLM", "0.9.2", DYN31, 34.65, 10180.09, 8968661716, 115243745, 30531402, 36915719,
+         "max_num_seqs 2476, max_num_batched_tokens 12140, gpu_memory_utilization 0.9, max_seq_len_to_capture "
+         "1024, target_qps 35 (TTFT limit 450 ms, TPOT 40 ms).", "Dell PowerEdge XE9680, 8x NVIDIA "
+         "H100-SXM-80GB; vllm/vllm-openai:v0.9.2 (the results page)."),
+        ("KRAI51-H200-VLLM092-DYN", "xd670_h200_x8_vllm_092", "llama3_1-70b-fp8_dyn", "Server", "H200-SXM", 8, 1,
+         "vLLM", "0.9.2", DYN31, 90.89, 26903.40, 32269245537, 276185427, 109589897, 135300614,
+         "max_num_seqs 858, max_num_batched_tokens 36498, gpu_memory_utilization 0.95, max_seq_len_to_capture "
+         "1024, target_qps 93.", "HPE Cray XD670, 8x H200; vLLM 0.9.2 (the system name) [?]."),
+        ("KRAI51-H200-VLLM092-PRE", "xd670_h200_x8_vllm_092", "llama3_1-70b-fp8_pre", "Server", "H200-SXM", 8, 1,
+         "vLLM", "0.9.2", PRE31, 88.02, 25627.92, 38380319450, 336987127, 132680399, 170637735,
+         "max_num_seqs 917, max_num_batched_tokens 30850, gpu_memory_utilization 0.95, max_seq_len_to_capture "
+         "1024, target_qps 90.", "HPE Cray XD670, 8x H200; vLLM 0.9.2 (the system name) [?]."),
+        ("KRAI51-H200x16-VLLM092", "xd670_h200_x16_vllm_092", "llama3_1-70b-fp8_dyn", "Server", "H200-SXM", 16, 1,
+         "vLLM", "0.9.2", DYN31, 191.03, 56544.81, 43958512864, 391572497, 149619305, 192631609,
+         "max_num_seqs 909, max_num_batched_tokens 25162, gpu_memory_utilization 0.95, max_seq_len_to_capture "
+         "1024, target_qps 200.", "Two HPE Cray XD670 nodes (16x H200), one single-GPU server per GPU; vLLM "
+         "0.9.2 (the system name) [?]."),
+        ("KRAI51-H200x24-VLLM092", "xd670_h200_x24_vllm_092", "llama3_1-70b-fp8_dyn", "Server", "H200-SXM", 24, 1,
+         "vLLM", "0.9.2", DYN31, 292.42, 86558.78, 45240501351, 408071031, 154024830, 198234288,
+         "max_num_seqs 914, max_num_batched_tokens 31167, gpu_memory_utilization 0.95, max_seq_len_to_capture "
+         "1024, target_qps 307.", "Three HPE Cray XD670 nodes (24x H200), one single-GPU server per GPU; vLLM "
+         "0.9.2 (the system name) [?]."),
+        ("KRAI51-H200-SGL049-DYN", "xd670_h200_x8_sglang_049", "llama3_1-70b-fp8_dyn", "Server", "H200-SXM", 8, 1,
+         "SGLang", "0.4.9", DYN31.replace("--quantization fp8 (dynamic", "SGLang's --quantization fp8 (dynamic"),
+         88.27, 26434.83, 36557621270, 304958142, 123002599, 150538029,
+         "max_running_requests 1558, mem_fraction_static 0.9, attention_backend fa3, target_qps 90.",
+         "HPE Cray XD670, 8x H200; SGLang 0.4.9 (the system name) [?]; SGLang streams one token per chunk."),
+        ("KRAI51-H200-SGL049-PRE", "xd670_h200_x8_sglang_049", "llama3_1-70b-fp8_pre", "Server", "H200-SXM", 8, 1,
+         "SGLang", "0.4.9", PRE31.replace(", quantization=compressed-tensors", ", quantization None: read from "
+                                          "the checkpoint"),
+         103.94, 30304.02, 31199633060, 356274466, 107564951, 138044858,
+         "max_running_requests 1405, mem_fraction_static 0.9, attention_backend fa3, target_qps 106.",
+         "HPE Cray XD670, 8x H200; SGLang 0.4.9 (the system name) [?]; SGLang streams one token per chunk.")]:
+    krai(ident, "KRAI-v5.1", FORK51, "2025-09-09", system, bench, scenario, f"llama3.1-70b ({bench.split('-')[-1]})",
+         L70, gpu, n, tp, fw, fwv, ckpt, sps, tok_s, lat, ttft, tpot, p99, cfg, note)
+
+
+def krai_offline(ident: str, src_id: str, fork: str, date: str, system: str, bench: str, model: str, cat: str,
+                 gpu: str, n: int, tp: int, fw: str, fwv: str, ckpt: str, sps: float, tok_s: float, cfg: str) -> None:
+    path = f"open/Krai/results/{system}/{bench}/offline/performance/run_1/mlperf_log_summary.txt"
+    readme = f"open/Krai/measurements/{system}/{bench}/offline/README.md"
+    llama2 = cat == "Llama-2-70B"
+    fork_note = FORK51_NOTE if fork == FORK51 else FORK50_NOTE
+    row(id=ident, source_id=src_id, source=f"{fork}: {path}; layout, precision and server flags from the "
+        f"Performance command in {readme} {fork_note}", source_date=date,
+        workload_confidence="S" if llama2 else "?", model=model, model_catalog=cat, hardware=system,
+        gpu_catalog=gpu, n_gpus=n, gpus_per_instance=tp, instances=n // tp, framework=fw, framework_version=fwv,
+        weight_precision="fp8", tp=tp, pp=1, scenario="offline", batching="in_flight", isl=LLAMA2_ISL,
+        osl_how="throughput_tok_s / samples_per_s", samples_per_s=sps, throughput_tok_s=tok_s,
+        throughput_tok_s_how=MEASURED, throughput_tok_s_per_gpu_how=PER_GPU, per_user_kind="d",
+        measured_step_ms_how=STEP_D,
+        notes=f"{ckpt} TP{tp} x {n // tp} instances (tp={tp}, dp={n // tp} in the command). {cfg} LoadGen "
+        "Offline: every query issued at once (a saturation run, kind d: an instance's time per output token); "
+        "the decode batch reached is not logged, and the server's own cap on it (max_num_seqs / "
+        "max_running_requests above) is not modelled. OSL = tokens/s / samples/s [D]. KV cache dtype not set "
+        "(BF16). " + (LLAMA2_ISL_NOTE + "." if llama2 else KRAI_L31_ISL_NOTE))
+
+
+for ident, system, fwv, sps, tok_s, cfg in [
+        ("KRAI50-H200-VLLM064-OFF", "xd670_h200_x8_vllm_064", "0.6.4", 53.6459, 15906.1,
+         "max_num_seqs 1024, max_num_batched_tokens 8192, gpu_memory_utilization 0.95."),
+        ("KRAI50-H200-VLLM064-FI-OFF", "xd670_h200_x8_vllm_064_flashinfer", "0.6.4", 72.0235, 21372.3,
+         "max_num_seqs 1024, max_num_batched_tokens 8192, gpu_memory_utilization 0.95; FlashInfer attention "
+         "(the system name) [?]."),
+        ("KRAI50-H200-VLLM073-OFF", "xd670_h200_x8_vllm_073", "0.7.3", 54.7354, 16229.0,
+         "max_num_seqs 1024, max_num_batched_tokens 8192, gpu_memory_utilization 0.95 (the Performance "
+         "command; the Accuracy command has 768 and 16384).")]:
+    krai_offline(ident, "KRAI-v5.0", FORK50, "2025-04-02", system, "llama2-70b-fp8_dyn", "llama2-70b (fp8_dyn)",
+                 L2, "H200-SXM", 8, 1, "vLLM", fwv, DYN2, sps, tok_s, cfg)
+
+for ident, system, bench, gpu, n, tp, fw, fwv, ckpt, sps, tok_s, cfg in [
+        ("KRAI51-H100-VLLM092-OFF", "xe9680_h100_x8_vllm_092", "llama3_1-70b-fp8_dyn", "H100-SXM", 8, 2, "vLLM",
+         "0.9.2", DYN31, 77.6951, 22819.6, "max_num_seqs 3264, max_num_batched_tokens 14768, "
+         "gpu_memory_utilization 0.9; vllm/vllm-openai:v0.9.2, 8x H100-SXM-80GB."),
+        ("KRAI51-H200-VLLM092-DYN-OFF", "xd670_h200_x8_vllm_092", "llama3_1-70b-fp8_dyn", "H200-SXM", 8, 1, "vLLM",
+         "0.9.2", DYN31, 104.369, 30893.1, "max_num_seqs 1232, max_num_batched_tokens 8121, "
+         "gpu_memory_utilization 0.95; vLLM 0.9.2 (the system name) [?]."),
+        ("KRAI51-H200-VLLM092-PRE-OFF", "xd670_h200_x8_vllm_092", "llama3_1-70b-fp8_pre", "H200-SXM", 8, 1, "vLLM",
+         "0.9.2", PRE31, 90.3972, 26318.8, "max_num_seqs 630, max_num_batched_tokens 7427, "
+         "gpu_memory_utilization 0.95; vLLM 0.9.2 (the system name) [?]."),
+        ("KRAI51-H200x16-VLLM092-OFF", "xd670_h200_x16_vllm_092", "llama3_1-70b-fp8_dyn", "H200-SXM", 16, 1,
+         "vLLM", "0.9.2", DYN31, 198.028, 58617.3, "max_num_seqs 1029, max_num_batched_tokens 21307, "
+         "gpu_memory_utilization 0.95; two nodes, one single-GPU server per GPU; vLLM 0.9.2 (the system name) "
+         "[?]."),
+        ("KRAI51-H200x24-VLLM092-OFF", "xd670_h200_x24_vllm_092", "llama3_1-70b-fp8_dyn", "H200-SXM", 24, 1,
+         "vLLM", "0.9.2", DYN31, 295.041, 87334.0, "max_num_seqs 2401, max_num_batched_tokens 30574, "
+         "gpu_memory_utilization 0.95; three nodes, one single-GPU server per GPU; vLLM 0.9.2 (the system "
+         "name) [?]."),
+        ("KRAI51-H200-SGL049-DYN-OFF", "xd670_h200_x8_sglang_049", "llama3_1-70b-fp8_dyn", "H200-SXM", 8, 1,
+         "SGLang", "0.4.9", DYN31.replace("--quantization fp8 (dynamic", "SGLang's --quantization fp8 (dynamic"),
+         92.4929, 27697.0, "max_running_requests 1422, mem_fraction_static 0.9, attention_backend fa3; SGLang "
+         "0.4.9 (the system name) [?]."),
+        ("KRAI51-H200-SGL049-PRE-OFF", "xd670_h200_x8_sglang_049", "llama3_1-70b-fp8_pre", "H200-SXM", 8, 1,
+         "SGLang", "0.4.9", PRE31.replace(", quantization=compressed-tensors", ", quantization None: read from "
+                                          "the checkpoint"),
+         107.643, 31383.2, "max_running_requests 1047, mem_fraction_static 0.9, attention_backend fa3; SGLang "
+         "0.4.9 (the system name) [?].")]:
+    krai_offline(ident, "KRAI-v5.1", FORK51, "2025-09-09", system, bench, f"llama3.1-70b ({bench.split('-')[-1]})",
+                 L70, gpu, n, tp, fw, fwv, ckpt, sps, tok_s, cfg)
+
 for r_ in ROWS:  # the Llama-2-70B MLPerf rows: their ISL is the sampled dataset mean, not the recalled one
     if r_["isl"] == LLAMA2_ISL and r_["source_id"].startswith("MLPerf"):
         assert "ISL is the dataset's input mean [M]" in r_["notes"], r_["id"]
