@@ -441,3 +441,11 @@ def test_operator_roofline_bounds_each_gemm_class_on_its_own() -> None:
     assert step.work_s > max(step.memory_s, step.compute_s)
     row = serve(DSV3, g, n_gpus=8, tp=1, ep=8, attention_dp=8, batch_size=4096, context_len=1024, runtime=rt)
     assert row["work_s"] == step.work_s and row["token_latency_s"] == step.latency_s
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("collective_latency_scale", 0.0), ("collective_latency_scale", 101.0),
+    ("collective_latency_scale", math.nan), ("operator_roofline", 1), ("operator_roofline", "yes")])
+def test_new_runtime_fields_are_checked_and_named(field: str, value: object) -> None:
+    with pytest.raises(isw.SpecError, match=field):
+        isw.Runtime(**{field: value})  # type: ignore[arg-type]

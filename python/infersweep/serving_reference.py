@@ -231,7 +231,7 @@ class Step:
     weight_memory_s: float
     kv_memory_s: float
     compute_s: float
-    work_s: float                   # the memory-or-compute part (work_time)
+    work_s: float                   # the memory-or-compute part (roofline)
     overlap_s: float
     memory: Memory
 
@@ -246,15 +246,22 @@ class Step:
                 + self.work_s - self.overlap_s)
 
 
-def work_time(rt: Runtime, weight_s: float, kv_s: float, compute_s: float, cache_s: float,
-              weights: tuple[float, float, float], gemms: tuple[float, float, float]) -> float:
-    """The memory-or-compute part of a step (§S, §R.8): `epoch`'s max(weights + KV, all FLOPs), or
-    with ``operator_roofline`` max(KV, attention over the cache) + Σ max(weights, GEMMs) over the
-    GEMM classes (attention projections, dense FFN, routed experts)."""
+def roofline(rt: Runtime, weight_bw: float, rates: tuple[float, float, float], weight_s: float, kv_s: float,
+             streams: tuple[float, float, float], flops: tuple[float, float, float],
+             cache_flops: float) -> tuple[float, float]:
+    """(compute time, memory-or-compute term) of a step (§S, §R.8): `epoch`'s max(weights + KV, all
+    FLOPs), or with ``operator_roofline`` max(KV, attention over the cache) + Σ max(weights, GEMMs)
+    over the GEMM classes (attention projections, dense FFN, routed experts). One implementation
+    for the decode step, the speculative passes and the mixed step."""
+    f_attn, f_ffn, f_exp = flops
+    r_attn, r_ffn, r_exp = rates
+    compute_s = (f_attn + cache_flops) / r_attn + f_ffn / r_ffn + f_exp / r_exp
     if rt.operator_roofline:
-        return (max(kv_s, cache_s) + max(weights[0], gemms[0]) + max(weights[1], gemms[1])
-                + max(weights[2], gemms[2]))
-    return max(weight_s + kv_s, compute_s)
+        work = (max(kv_s, cache_flops / r_attn) + max(streams[0] / weight_bw, f_attn / r_attn)
+                + max(streams[1] / weight_bw, f_ffn / r_ffn) + max(streams[2] / weight_bw, f_exp / r_exp))
+    else:
+        work = max(weight_s + kv_s, compute_s)
+    return compute_s, work
 
 
 def _rate(g: Gpu, bits: float, rt: Runtime) -> float:
@@ -407,17 +414,13 @@ def timed_step(m: Model, g: Gpu, lay: Layout, rt: Runtime, prec: dict[str, float
     kv_eff = g.mem_utilization if rt.kv_bandwidth_efficiency is None else rt.kv_bandwidth_efficiency
     weight_s = stream / (beta * w_eff)
     kv_s = kv_bytes / (beta * kv_eff)
-    flops_attn, flops_ffn, flops_exp = flops
-    r_attn, r_ffn, r_exp = (_rate(g, prec["attention_bits"], rt), _rate(g, prec["ffn_bits"], rt),
-                            _rate(g, prec["expert_bits"], rt))
-    compute_s = (flops_attn + cache_flops) / r_attn + flops_ffn / r_ffn + flops_exp / r_exp
-    gemms = (flops_attn / r_attn, flops_ffn / r_ffn, flops_exp / r_exp)
-    weights = (streams[0] / (beta * w_eff), streams[1] / (beta * w_eff), streams[2] / (beta * w_eff))
+    rates = (_rate(g, prec["attention_bits"], rt), _rate(g, prec["ffn_bits"], rt),
+             _rate(g, prec["expert_bits"], rt))
+    compute_s, work = roofline(rt, beta * w_eff, rates, weight_s, kv_s, streams, flops, cache_flops)
 
     per_kernel = rt.graph_kernel_s if rt.cuda_graphs else (
         g.kernel_latency_s if rt.launch_kernel_s is None else rt.launch_kernel_s)
     kernel_s = kernel_launches(m, rt) * per_kernel
-    work = work_time(rt, weight_s, kv_s, compute_s, cache_flops / r_attn, weights, gemms)
     hidden = rt.overlap * min(lat + bw, work)
     overhead = rt.step_overhead_s + rt.sequence_overhead_s * seqs   # host: fixed + per scheduled sequence
     total = overhead + kernel_s + (lat + bw) + work - hidden

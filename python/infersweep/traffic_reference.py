@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from .serving import Precision, Runtime
-from .serving_reference import Layout, Memory, _rate, kernel_launches, kv_share, memory, token_work, work_time
+from .serving_reference import Layout, Memory, _rate, kernel_launches, kv_share, memory, roofline, token_work
 from .specs import Gpu, Model
 
 #: Fixed-point jumps of the TPOT solver before its regula falsi over the decode batch (§T.3).
@@ -54,7 +54,7 @@ class Step:
     kv_memory_s: float
     kv_write_s: float
     compute_s: float
-    work_s: float                   # the memory-or-compute part (work_time)
+    work_s: float                   # the memory-or-compute part (roofline)
     overlap_s: float
     attention_flops: float
     memory: Memory
@@ -154,18 +154,15 @@ def mixed_step(m: Model, g: Gpu, n_gpus: int, lay: Layout, work: Work, rt: Runti
     weight_s = stream / (beta * w_eff)
     kv_write_s = kv_write / (beta * kv_eff)
     kv_s = kv_read / (beta * kv_eff) + kv_write_s
-    r_attn, r_ffn, r_exp = (_rate(g, prec["attention_bits"], rt), _rate(g, prec["ffn_bits"], rt),
-                            _rate(g, prec["expert_bits"], rt))
-    compute_s = (flops_attn + cache_flops) / r_attn + flops_ffn / r_ffn + flops_exp / r_exp
-    gemms = (flops_attn / r_attn, flops_ffn / r_ffn, flops_exp / r_exp)
-    s = tw.streams
-    weights = (s[0] / (beta * w_eff), s[1] / (beta * w_eff), s[2] / (beta * w_eff))
+    rates = (_rate(g, prec["attention_bits"], rt), _rate(g, prec["ffn_bits"], rt),
+             _rate(g, prec["expert_bits"], rt))
+    compute_s, work_s = roofline(rt, beta * w_eff, rates, weight_s, kv_s, tw.streams,
+                                 (flops_attn, flops_ffn, flops_exp), cache_flops)
 
     graphs = rt.cuda_graphs and work.prefill_tokens <= 0   # graphs capture decode-only batches
     per_kernel = rt.graph_kernel_s if graphs else (
         g.kernel_latency_s if rt.launch_kernel_s is None else rt.launch_kernel_s)
     kernel_s = kernel_launches(m, rt) * per_kernel
-    work_s = work_time(rt, weight_s, kv_s, compute_s, cache_flops / r_attn, weights, gemms)
     hidden = rt.overlap * min(lat + bw, work_s)
     overhead = rt.step_overhead_s + rt.sequence_overhead_s * (bg + chunks_g)   # host, per sequence too
     total = overhead + kernel_s + (lat + bw) + work_s - hidden

@@ -92,7 +92,7 @@ pub struct Step {
     pub weight_memory_s: f64,
     pub kv_memory_s: f64,
     pub compute_s: f64,
-    /// The memory-or-compute part of the step ([`work_time`]).
+    /// The memory-or-compute part of the step ([`roofline`]).
     pub work_s: f64,
     pub overlap_s: f64,
     pub memory: Memory,
@@ -123,31 +123,38 @@ pub fn pad(x: f64, tile: f64) -> f64 {
     }
 }
 
-/// The memory-or-compute part of a step (§S, §R.8), from its times at the achieved bandwidths
-/// and rates: `weight_s` (weights and activations streamed), `kv_s` (the KV cache read and
-/// written), `compute_s` (all FLOPs), of which `cache_s` is attention over the cache; and per
-/// GEMM class (attention projections, dense FFN with shared experts and the unembedding, routed
-/// experts) its streaming time `weights[i]` and FLOP time `gemms[i]`. `epoch`'s one roofline over
+/// A step's compute time and its memory-or-compute term (§S, §R.8): one implementation for the
+/// decode step, the speculative passes and the mixed step. `weight_s` and `kv_s` are the step's
+/// weight-stream and KV times, `weight_bw` the achieved weight bandwidth, `rates` the achieved
+/// FLOP rates of the three GEMM classes (attention projections, dense FFN with shared experts and
+/// the unembedding, routed experts), `streams` and `flops` each class's bytes and FLOPs, and
+/// `cache_flops` the attention over the cache (at the attention rate). `epoch`'s one roofline over
 /// the step is max(weight_s + kv_s, compute_s); with `operator_roofline` each operator class is
-/// bound on its own and they run one after another: max(kv_s, cache_s) + Σ max(weights[i], gemms[i]).
+/// bound on its own and they run one after another: max(kv_s, cache) + Σ max(weights_c, gemms_c).
+#[allow(clippy::too_many_arguments)]
 #[inline]
-pub fn work_time(
+pub fn roofline(
     rt: &Runtime,
+    weight_bw: f64,
+    rates: [f64; 3],
     weight_s: f64,
     kv_s: f64,
-    compute_s: f64,
-    cache_s: f64,
-    weights: [f64; 3],
-    gemms: [f64; 3],
-) -> f64 {
-    if rt.operator_roofline {
-        kv_s.max(cache_s)
-            + weights[0].max(gemms[0])
-            + weights[1].max(gemms[1])
-            + weights[2].max(gemms[2])
+    streams: [f64; 3],
+    flops: [f64; 3],
+    cache_flops: f64,
+) -> (f64, f64) {
+    let [f_attn, f_ffn, f_exp] = flops;
+    let [r_attn, r_ffn, r_exp] = rates;
+    let compute_s = (f_attn + cache_flops) / r_attn + f_ffn / r_ffn + f_exp / r_exp;
+    let work = if rt.operator_roofline {
+        kv_s.max(cache_flops / r_attn)
+            + (streams[0] / weight_bw).max(f_attn / r_attn)
+            + (streams[1] / weight_bw).max(f_ffn / r_ffn)
+            + (streams[2] / weight_bw).max(f_exp / r_exp)
     } else {
         (weight_s + kv_s).max(compute_s)
-    }
+    };
+    (compute_s, work)
 }
 
 /// Tokens on the busiest EP rank over the mean (§R.4).
@@ -539,16 +546,18 @@ impl<'s, 'a> StepPlan<'s, 'a> {
         let (net, all_to_all) = (load.net, load.all_to_all);
         let weight_s = load.stream / self.weight_bandwidth;
         let kv_s = load.kv_bytes / self.kv_bandwidth;
-        let [flops_attn, flops_ffn, flops_exp] = load.flops;
-        let [r_attn, r_ffn, r_exp] = self.rates;
-        let compute_s =
-            (flops_attn + load.cache_flops) / r_attn + flops_ffn / r_ffn + flops_exp / r_exp;
-        let gemms = [flops_attn / r_attn, flops_ffn / r_ffn, flops_exp / r_exp];
-        let weights = load.streams.map(|b| b / self.weight_bandwidth);
-        let cache_s = load.cache_flops / r_attn;
+        let (compute_s, work) = roofline(
+            rt,
+            self.weight_bandwidth,
+            self.rates,
+            weight_s,
+            kv_s,
+            load.streams,
+            load.flops,
+            load.cache_flops,
+        );
 
         let kernel_s = self.kernel_s;
-        let work = work_time(rt, weight_s, kv_s, compute_s, cache_s, weights, gemms);
         let hidden = rt.overlap * (net.latency + net.bandwidth).min(work);
         // Host work per step: fixed, plus per sequence of one scheduler's (attention-DP group's) batch.
         let overhead = rt.step_overhead_s + rt.sequence_overhead_s * load.seqs;

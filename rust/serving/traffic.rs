@@ -14,7 +14,7 @@ use crate::spec::Model;
 
 use super::layout::{kv_share, memory, Layout, Memory};
 use super::runtime::Runtime;
-use super::step::{kernel_launches, work_time, ServingPrep, TokenPlan, TokenWork};
+use super::step::{kernel_launches, roofline, ServingPrep, TokenPlan, TokenWork};
 
 /// Prefill-budget utilisation counted as saturated.
 pub const SATURATION: f64 = 1.0 - 1e-9;
@@ -43,7 +43,7 @@ pub struct MixedStep {
     pub kv_memory_s: f64,
     pub kv_write_s: f64,
     pub compute_s: f64,
-    /// The memory-or-compute part ([`work_time`]).
+    /// The memory-or-compute part ([`roofline`](super::step::roofline)).
     pub work_s: f64,
     pub overlap_s: f64,
     pub attention_flops: f64,
@@ -143,7 +143,7 @@ pub struct StepTime {
     pub kv_memory_s: f64,
     pub kv_write_s: f64,
     pub compute_s: f64,
-    /// The memory-or-compute part ([`work_time`]).
+    /// The memory-or-compute part ([`roofline`](super::step::roofline)).
     pub work_s: f64,
     pub overlap_s: f64,
     pub attention_flops: f64,
@@ -226,12 +226,17 @@ impl<'s, 'a> Instance<'s, 'a> {
         let kv_write_s = kv_write / (beta * kv_eff);
         let kv_s = kv_read / (beta * kv_eff) + kv_write_s;
         let eff = rt.gemm_efficiency.unwrap_or(hw.flop_utilization);
-        let rates = sp.peak_rates();
-        let (r_attn, r_ffn, r_exp) = (rates[0] * eff, rates[1] * eff, rates[2] * eff);
-        let compute_s = (flops_attn + cache_flops) / r_attn + flops_ffn / r_ffn + flops_exp / r_exp;
-        let gemms = [flops_attn / r_attn, flops_ffn / r_ffn, flops_exp / r_exp];
-        let weights = streams.map(|b| b / (beta * w_eff));
-        let cache_s = cache_flops / r_attn;
+        let rates = sp.peak_rates().map(|r| r * eff);
+        let (compute_s, work_s) = roofline(
+            rt,
+            beta * w_eff,
+            rates,
+            weight_s,
+            kv_s,
+            streams,
+            [flops_attn, flops_ffn, flops_exp],
+            cache_flops,
+        );
 
         // CUDA graphs capture decode-only batches; a step with prefill tokens launches eagerly.
         let kernel_s = if work.prefill_tokens <= 0.0 {
@@ -239,7 +244,6 @@ impl<'s, 'a> Instance<'s, 'a> {
         } else {
             self.kernel_eager_s
         };
-        let work_s = work_time(rt, weight_s, kv_s, compute_s, cache_s, weights, gemms);
         let hidden = rt.overlap * (net.latency + net.bandwidth).min(work_s);
         // Host work per step: fixed, plus per sequence (decoding, or one prompt's chunk) of the group.
         let overhead = rt.step_overhead_s + rt.sequence_overhead_s * (bg + chunks_g);
