@@ -259,7 +259,8 @@ class Runtime:
     def ideal(cls) -> Runtime:
         """The speed-of-light: no step overhead, no launch cost, peak HBM bandwidth and peak FLOP
         rate (efficiencies 1, whatever the GPU's caps), no tile quantisation, balanced experts,
-        no reserve. Collectives keep the GPU's NCCL model. On a GPU whose caps are 1 and τ is 0
+        no reserve, one roofline over the step (the lower bound). Collectives keep the GPU's NCCL
+        model. On a GPU whose caps are 1 and τ is 0
         (H100-ZL) it is :meth:`epoch`."""
         return cls(step_overhead_s=0.0, cuda_graphs=False, launch_kernel_s=0.0, attention_kernels=None,
                    weight_bandwidth_efficiency=1.0, kv_bandwidth_efficiency=1.0, gemm_efficiency=1.0,
@@ -269,7 +270,8 @@ class Runtime:
     @classmethod
     def epoch(cls) -> Runtime:
         """`epoch`'s costs only: no overhead, 4 launches per layer at the GPU's τ, the GPU's own
-        utilisation caps, no tile quantisation, balanced experts, no reserve. A layout both
+        utilisation caps, no tile quantisation, balanced experts, no reserve, one roofline over the
+        step. A layout both
         semantics express then costs what `epoch` says (the bridge, tests/test_serving.py)."""
         return cls(step_overhead_s=0.0, cuda_graphs=False, launch_kernel_s=None, attention_kernels=None,
                    weight_bandwidth_efficiency=None, kv_bandwidth_efficiency=None, gemm_efficiency=None,
