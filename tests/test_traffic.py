@@ -423,6 +423,73 @@ def test_tpot_is_the_exact_root_in_its_piece() -> None:
     assert (1 - rho) * d1 + rho * m1 > t_end
 
 
+#: A deployment whose step times jump at GEMM tiles enough to give several crossings per rate:
+#: Llama-3.1-70B in FP8 on one H200 with decode GEMMs at 45% of peak (an SGLang-like profile),
+#: 205/300-token requests (MLPerf's Llama-2-70B Server task), the default 8192-token budget.
+STAIRS = {"isl": 205, "osl": 300, "chunk_size": 8192, "tp": 1,
+          "precision": isw.Precision(attention="fp8", dense_ffn="fp8"),
+          "runtime": isw.Runtime.default().with_(gemm_efficiency=0.45, weight_bandwidth_efficiency=0.77)}
+
+
+def stairs_solver() -> tr._Solver:
+    return tr._Solver(LLAMA, H200, 1, sr.Layout(1, 1, 1, 1), 205.0, 300.0, 8192.0, STAIRS["runtime"],
+                      STAIRS["precision"])
+
+
+def test_rate_solve_is_the_least_crossing_where_tiles_give_several() -> None:
+    # The least T with (1 − ρ)·t_d + ρ·t_m ≤ T is in the first piece whose end has excess ≤ 0,
+    # found here by scanning every piece. Until 2026-12 the solver searched k by regula falsi
+    # after four fixed-point jumps, and called a rate saturated when the bracket's end had excess
+    # > 0: here it gave B = 153 at 9.5 requests/s where the least crossing is 104, and reported
+    # saturation from 10.0 to 10.8 where a crossing exists inside memory.
+    s = stairs_solver()
+    rates = [5.0 + 0.1 * i for i in range(61)]
+    df = isw.serve(LLAMA, H200, 1, request_rate=rates, **STAIRS)  # type: ignore[arg-type]
+    crossings = 0
+    for x, r in zip(rates, df.iter_rows(named=True), strict=True):
+        first = next((k for k in range(1, 4000) if s.excess(x, k, k / (x * s.osl)) <= 0), math.inf)
+        several = first < s.max_batch and any(s.excess(x, k, k / (x * s.osl)) > 0
+                                              for k in range(first + 1, int(s.max_batch)))
+        crossings += several
+        if first > s.max_batch:
+            assert r["saturated"]
+            continue
+        assert not r["saturated"], x
+        assert math.ceil(r["decode_seqs"]) == first, x
+    assert crossings > 20          # the case is the one it is meant to be
+    tpot = df.filter(~pl.col("saturated"))["tpot_s"]
+    assert tpot.is_sorted() and df["saturated"].sum() < 10
+
+
+def test_closed_loop_holds_its_requests_across_a_jump_of_the_least_crossing() -> None:
+    # At one rate the least crossing can jump from B ≈ 127 to 190 and 256 (previous test), so no
+    # rate's least crossing holds 150–250 requests in flight. The closed loop is solved over the
+    # decode batch instead: each N holds N in flight to 1e-9 up to memory (or a few hundredths
+    # under it where N falls in the small drop at a piece's start) (b bounded by
+    # max_batch_size less the prefilling prompts), and the batch grows with N. Until 2026-12 it
+    # returned the rate below the jump: B = 112 for both N = 200 and N = 400 (MLPerf-like rows
+    # predicted 2–3× too fast).
+    s = stairs_solver()
+    ns = [float(n) for n in range(20, 420, 20)]
+    df = isw.serve(LLAMA, H200, 1, concurrency=ns, **STAIRS)  # type: ignore[arg-type]
+    a = 205 / (300 * 8192)
+    b_cap = s.max_batch / (1 + a * s.prefill_seqs) * tr.SATURATION
+    jumps = 0
+    for n, r in zip(ns, df.iter_rows(named=True), strict=True):
+        assert not r["saturated"]
+        in_flight = r["requests_per_s"] * (r["ttft_s"] + 300 * r["tpot_s"])
+        if r["decode_seqs"] >= b_cap * (1 - 1e-12):      # memory-bound: the rest wait
+            assert in_flight < n and n > 300
+        elif r["decode_seqs"] == round(r["decode_seqs"]):  # N falls where a piece starts slower
+            assert n - 0.1 < in_flight < n
+            jumps += 1
+        else:
+            assert in_flight == pytest.approx(n, rel=1e-9), n
+        assert r["decode_seqs"] == pytest.approx(r["requests_per_s"] * 300 * r["tpot_s"], rel=1e-12)
+    assert df["decode_seqs"].is_sorted() and jumps < 5
+    assert df.filter(pl.col("concurrency") == 200)["decode_seqs"][0] > 190
+
+
 def test_ttft_with_a_wait_by_hand() -> None:
     # TTFT = ρ·s/(2(1 − ρ)) + (1 − ρ)·own + ρ·ceil(ISL/K)·t_m, s = (ISL/K)·TPOT, own = the prompt's
     # two chunks (2048 on 0, 952 on 2048) each in a step with the B decoding sequences.

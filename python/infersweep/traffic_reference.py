@@ -15,12 +15,10 @@ from .serving import Precision, Runtime
 from .serving_reference import Layout, Memory, _rate, kernel_launches, kv_share, memory, roofline, token_work
 from .specs import Gpu, Model
 
-#: Fixed-point jumps of the TPOT solver before its regula falsi over the decode batch (§T.3).
-FIXED_POINT_STEPS = 4
-#: Relative width of the request-rate bracket at which the closed-loop solver stops (§T.3).
-RATE_TOLERANCE = 1e-12
-#: Iterations of the closed-loop solver at most (it halves its bracket at least every third).
-RATE_ITERATIONS = 200
+#: Relative width of the decode-batch bracket at which the closed-loop solver stops (§T.3).
+BATCH_TOLERANCE = 1e-12
+#: Bisections of the closed-loop solver's decode batch within its piece at most (§T.3).
+BATCH_ITERATIONS = 200
 #: Utilisation of the prefill budget counted as saturated (the queue's wait diverges at 1).
 SATURATION = 1.0 - 1e-9
 
@@ -320,7 +318,6 @@ class _Solver:
         resolved = (prec or Precision()).resolve(m)
         mem = memory(m, g, n_gpus, self.prefill_seqs, mo.capacity_ctx, lay, rt, resolved)
         self.max_batch, self.fits = mem.max_batch_size, mem.fits
-        self.last_k = math.inf      # the piece of the last solve
 
     def _step(self, k: float, tokens: float, chunk: float, prefix: float) -> float:
         w = Work(k * self.lay.pp, self.decode_ctx, tokens, chunk, prefix, 0.0, 0.0)
@@ -356,13 +353,10 @@ class _Solver:
         rho = x * self.isl * t / self.budget
         return (1 - rho) * td + rho * tm - t
 
-    def solve(self, x: float, start: float = 1.0, to: float = math.inf) -> Steady:
-        """TPOT, TTFT and the batch at x requests/s; memory is reported by :meth:`steady`. The
-        crossing's piece is known to lie in [start, to]: every piece below `start` ends with
-        excess > 0 at x, piece `to` with excess ≤ 0 (the excess at a piece's end grows with x,
-        so the pieces of a lower and a higher rate bound it)."""
+    def solve(self, x: float) -> Steady:
+        """TPOT, TTFT and the batch at x requests/s, the least crossing (§T.3); memory is reported
+        by :meth:`steady`."""
         isl, osl, budget, pp = self.isl, self.osl, self.budget, self.lay.pp
-        self.last_k = math.inf
         sat = Steady(x, math.inf, math.inf, math.inf, 1.0, math.inf, math.inf, True, None)  # type: ignore[arg-type]
         if not (self.fits and self.max_batch >= 1):
             return sat
@@ -380,50 +374,25 @@ class _Solver:
                 return min(k * pp / (x * osl), hi)
 
             k_hi = max(float(math.ceil(x * osl * hi / pp)), 1.0)
-            at_hi = self.excess(x, k_hi, hi)
-            if not at_hi <= 0:
-                return sat
-            # From T = 0 the map T → (1 − ρ)·t_d + ρ·t_m stays under the least crossing while step
-            # times grow with T: jump piece by piece; then regula falsi over k (Illinois, bisecting
-            # when two steps have not halved the bracket).
-            top = min(k_hi, to)
-            lo, k = start - 1, start
-            e_lo = math.nan
-            found = None
-            for _ in range(FIXED_POINT_STEPS):
-                if k >= top:
-                    found = top
-                    break
+            # From T = 0 the map T → (1 − ρ)·t_d + ρ·t_m never passes the least crossing while
+            # step times grow with T: jump piece by piece (at least one piece a jump) to the first
+            # piece whose end has excess ≤ 0; saturated when that is not below the bracket's
+            # piece and the bracket's end has excess > 0 (or NaN). Step times jump at GEMM tiles,
+            # so the excess at a piece's end changes sign more than once: no search over k that
+            # assumes one crossing, and no saturation from the bracket's end alone.
+            k = 1.0
+            while k < k_hi:
                 t = end(k)
                 e = self.excess(x, k, t)
+                if math.isnan(e):
+                    return sat
                 if e <= 0:
-                    found = k
                     break
-                lo, e_lo = k, e
                 k = max(float(math.ceil((e + t) * x * osl / pp)), k + 1.0)
-            if found is None:
-                hi_k = top
-                e_hi = at_hi if top == k_hi else self.excess(x, top, end(top))
-                width, stale, side = hi_k - lo, 0, 0
-                while hi_k - lo > 1:
-                    guess = lo + float(math.ceil(e_lo * (hi_k - lo) / (e_lo - e_hi)))
-                    mid = guess if stale < 2 and lo < guess < hi_k else float(math.floor((lo + hi_k) / 2))
-                    e = self.excess(x, mid, end(mid))
-                    if e <= 0:
-                        hi_k, e_hi = mid, e
-                        if side == 1:
-                            e_lo *= 0.5
-                        side = 1
-                    else:
-                        lo, e_lo = mid, e
-                        if side == -1:
-                            e_hi *= 0.5
-                        side = -1
-                    stale += 1
-                    if hi_k - lo <= 0.5 * width:
-                        width, stale = hi_k - lo, 0
-                found = hi_k
-            k = found
+            if not k < k_hi:
+                if not self.excess(x, k_hi, hi) <= 0:
+                    return sat
+                k = k_hi
             # In piece k the step times are constant: T = t_d/(1 − (x·ISL/K)·(t_m − t_d)), or the
             # piece's start when the crossing is the jump into it.
             td, tm = self.steps(k)
@@ -431,7 +400,6 @@ class _Solver:
             den = 1 - x * isl / budget * (tm - td)
             t = min(max(td / den, start), end(k)) if den > 0 else start
             tpot = t if t > 0 else end(k)
-        self.last_k = k
         td, tm = self.steps(k)
         own = self.own_chunks(k)
         b = x * osl * tpot
@@ -439,10 +407,71 @@ class _Solver:
         saturated = rho >= SATURATION or self.occupancy(b, rho) > self.max_batch or not math.isfinite(tpot)
         if saturated:
             return Steady(x, tpot, math.inf, b, rho, td, tm, True, None)  # type: ignore[arg-type]
-        service = self.moments.token_isl / budget * tpot     # M/G/1: E[S²]/E[S] for S = (I/K)·TPOT
+        return Steady(x, tpot, self.ttft(rho, tpot, own, tm), b, rho, td, tm, False, None)  # type: ignore[arg-type]
+
+    def ttft(self, rho: float, tpot: float, own: float, tm: float) -> float:
+        """TTFT at prefill share ρ: the M/G/1 wait for the budget, E[S²]/E[S] = (Ī/K)·TPOT for
+        S = (I/K)·TPOT, then the prompt's own chunks (probability 1 − ρ) or its budget steps t_m."""
+        service = self.moments.token_isl / self.budget * tpot
         wait = rho * service / (2 * (1 - rho))
-        ttft = wait + (1 - rho) * own + rho * self.prompt_chunks * tm
-        return Steady(x, tpot, ttft, b, rho, td, tm, False, None)  # type: ignore[arg-type]
+        return wait + (1 - rho) * own + rho * self.prompt_chunks * tm
+
+    def at_batch(self, b: float, k: float) -> Steady:
+        """The steady state with b sequences decoding, in piece k ((k − 1)·pp < b ≤ k·pp): Little's
+        law on both phases gives ρ = b·ISL/(OSL·K), so TPOT = (1 − ρ)·t_d + ρ·t_m, x = b/(OSL·TPOT)
+        and TTFT follow from b alone (§T.3, closed loop)."""
+        td, tm = self.steps(k)
+        own = self.own_chunks(k)
+        rho = b * self.isl / (self.osl * self.budget)
+        tpot = (1 - rho) * td + rho * tm
+        x = b / (self.osl * tpot)
+        return Steady(x, tpot, self.ttft(rho, tpot, own, tm), b, rho, td, tm, False, None)  # type: ignore[arg-type]
+
+    def in_flight(self, st: Steady) -> float:
+        """Requests in flight, Little's law: x·(TTFT + OSL·TPOT)."""
+        return st.requests_per_s * (st.ttft_s + self.osl * st.tpot_s)
+
+    def closed(self, n: float) -> Steady:
+        """A closed loop of n requests (§T.3): the decode batch b whose steady state holds n in
+        flight. Found over b, not over the rate: at one rate the step times' jumps at GEMM tiles
+        can give several crossings, and the least one may jump over every b of the loop, but each b
+        has one steady state. The in-flight count grows with b within a piece; at a piece's start
+        it can fall back a little (the steps slow down), so the piece is the first whose end holds
+        ≥ n by bisection over pieces, then b by bisection within it (the end of the piece below
+        when n falls in the jump). Memory and ρ < 1 bound b; a loop larger than that bound holds
+        the bound and the rest wait."""
+        pp = self.lay.pp
+        a = self.isl / (self.osl * self.budget)
+        b_cap = min(self.max_batch / (1 + a * self.prefill_seqs), 1 / a) * SATURATION
+        k_cap = float(math.ceil(b_cap / pp))
+        at_cap = self.at_batch(b_cap, k_cap)
+        if not self.in_flight(at_cap) > n:
+            return at_cap
+
+        def end(k: float) -> float:
+            return min(k * pp, b_cap)
+
+        lo_k, hi_k = 0.0, k_cap
+        while hi_k - lo_k > 1:
+            mid = float(math.floor((lo_k + hi_k) / 2))
+            if self.in_flight(self.at_batch(end(mid), mid)) >= n:
+                hi_k = mid
+            else:
+                lo_k = mid
+        k = hi_k
+        lo = (k - 1) * pp
+        if k > 1 and self.in_flight(self.at_batch(lo, k)) >= n:
+            return self.at_batch(lo, k - 1)
+        hi = end(k)
+        for _ in range(BATCH_ITERATIONS):
+            if hi - lo <= BATCH_TOLERANCE * hi:
+                break
+            mid = 0.5 * (lo + hi)
+            if self.in_flight(self.at_batch(mid, k)) >= n:
+                hi = mid
+            else:
+                lo = mid
+        return self.at_batch(hi, k)
 
     def occupancy(self, b: float, rho: float) -> float:
         """The sequences memory holds: the b decoding ones and the mean step's prompts, a fraction
@@ -471,77 +500,14 @@ def steady_at_rate(m: Model, g: Gpu, n_gpus: int, lay: Layout, x: float, isl: fl
 def steady_at_concurrency(m: Model, g: Gpu, n_gpus: int, lay: Layout, concurrency: float,
                           isl: float | Lengths, osl: float | Lengths, budget: float,
                           rt: Runtime | None = None, precision: Precision | None = None) -> Steady:
-    """A closed loop of N = `concurrency` requests: the largest rate x found with
-    x·(TTFT + OSL·TPOT) < N (Little's law), by the Illinois method bracketed in (0, N/(OSL·t_d(0))],
-    bisecting whenever two steps have not halved the bracket; saturated when no unsaturated rate
-    reaches N."""
+    """A closed loop of N = `concurrency` requests: the decode batch B whose steady state holds
+    x·(TTFT + OSL·TPOT) = N (Little's law), to a relative bracket of :data:`BATCH_TOLERANCE`
+    (:meth:`_Solver.closed`); saturated when the deployment does not fit."""
     s = _Solver(m, g, n_gpus, lay, isl, osl, budget, Runtime.default() if rt is None else rt, precision)
-    isl, osl = s.isl, s.osl          # the means (Little's law)
     idle = s.solve(0.0)
     if idle.saturated or not math.isfinite(idle.tpot_s):
         return s.steady(Steady(0.0, math.inf, math.inf, 0.0, 0.0, math.inf, math.inf, True, None))  # type: ignore[arg-type]
-
-    def over(x: float, start: float = 1.0, to: float = math.inf) -> tuple[float, float, Steady]:
-        st = s.solve(x, start, to)
-        f = math.inf if st.saturated else x * (st.ttft_s + osl * st.tpot_s) - concurrency
-        return f, s.last_k, st
-
-    def piece_end_rate(k: float) -> float:
-        """The rate at which piece k's crossing reaches the piece's end, B = k·pp."""
-        td, tm = s.steps(k)
-        kp = k * lay.pp
-        return kp / (osl * td + kp * isl * (tm - td) / budget)
-
-    lo, hi = 0.0, concurrency / (osl * idle.tpot_s)
-    f_hi, k_hi, at_hi = over(hi)
-    f_lo, k_lo, st_lo = -concurrency, 0.0, idle
-    if f_hi < 0:
-        lo, st_lo = hi, at_hi
-    # The rate of N requests that neither wait nor slow one another down: usually close.
-    guess = concurrency / (osl * idle.tpot_s + idle.ttft_s)
-    if lo < guess < hi:
-        f, k, st = over(guess, 1.0, k_hi)
-        if f < 0:
-            lo, f_lo, k_lo, st_lo = guess, f, k, st
-        else:
-            hi, f_hi, k_hi = guess, f, k
-    width, stale, side = hi - lo, 0, 0
-    probe: float | None = None
-    for _ in range(RATE_ITERATIONS):
-        if hi - lo <= RATE_TOLERANCE * hi:
-            break
-        jump = piece_end_rate(k_lo) if probe is None and k_hi == k_lo + 1 and k_lo > 0 else math.nan
-        secant = hi - f_hi * (hi - lo) / (f_hi - f_lo) if math.isfinite(f_hi) else math.nan
-        at_jump = False
-        if probe is not None and lo < probe < hi:
-            x = probe
-        elif lo < jump < hi:
-            x, at_jump = jump, True
-        elif stale < 2 and math.isfinite(f_hi) and lo < secant < hi:
-            x = secant
-        else:
-            x = 0.5 * (lo + hi)
-        probe = None
-        f, k, st = over(x, max(k_lo, 1.0), k_hi)
-        if f < 0:
-            lo, f_lo, k_lo, st_lo = x, f, k, st
-            if side == -1:
-                f_hi *= 0.5
-            side = -1
-            if at_jump:
-                probe = x * (1 + 0.5 * RATE_TOLERANCE)
-        else:
-            hi, f_hi, k_hi = x, f, k
-            if side == 1:
-                f_lo *= 0.5
-            side = 1
-        stale += 1
-        if hi - lo <= 0.5 * width:
-            width, stale = hi - lo, 0
-    st = st_lo
-    if lo <= 0 or st.saturated:
-        st.saturated = True
-    return s.steady(st)
+    return s.steady(s.closed(concurrency))
 
 
 @dataclass

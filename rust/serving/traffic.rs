@@ -422,12 +422,10 @@ impl Lengths {
     }
 }
 
-/// Fixed-point jumps of the TPOT solver before its regula falsi over the decode batch (§T.3).
-pub const FIXED_POINT_STEPS: usize = 4;
-/// Relative width of the request-rate bracket at which the closed-loop solver stops (§T.3).
-pub const RATE_TOLERANCE: f64 = 1e-12;
-/// Iterations of the closed-loop solver at most (it halves its bracket at least every third).
-pub const RATE_ITERATIONS: usize = 200;
+/// Relative width of the decode-batch bracket at which the closed-loop solver stops (§T.3).
+pub const BATCH_TOLERANCE: f64 = 1e-12;
+/// Bisections of the closed-loop solver's decode batch within its piece at most (§T.3).
+pub const BATCH_ITERATIONS: usize = 200;
 /// Decode batches per stage whose steps a [`Solver`] keeps.
 const CACHE_LIMIT: usize = 1 << 16;
 
@@ -435,8 +433,6 @@ const CACHE_LIMIT: usize = 1 << 16;
 #[derive(Debug, Clone, Copy)]
 struct Solved {
     x: f64,
-    /// The piece: decode sequences per stage the steps carry.
-    k: f64,
     tpot: f64,
     ttft: f64,
     b: f64,
@@ -573,7 +569,6 @@ impl<'s, 'a> Solver<'s, 'a> {
     fn saturated(x: f64) -> Solved {
         Solved {
             x,
-            k: f64::INFINITY,
             tpot: f64::INFINITY,
             ttft: f64::INFINITY,
             b: f64::INFINITY,
@@ -584,15 +579,8 @@ impl<'s, 'a> Solver<'s, 'a> {
         }
     }
 
-    /// TPOT, TTFT and the batch at x requests/s (§T.3).
+    /// TPOT, TTFT and the batch at x requests/s, the least crossing (§T.3).
     fn solve(&mut self, x: f64) -> Solved {
-        self.solve_within(x, 1.0, f64::INFINITY)
-    }
-
-    /// [`Self::solve`] knowing that the crossing's piece lies in [from, to]: every piece
-    /// below `from` ends with excess > 0 at x, piece `to` with excess ≤ 0 (the excess at a
-    /// piece's end grows with x, so the pieces of a lower and a higher rate bound it).
-    fn solve_within(&mut self, x: f64, from: f64, to: f64) -> Solved {
         let Traffic { isl, osl, budget } = self.tr;
         let pp = f64::from(self.inst.lay.pp);
         if !(self.fits && self.max_batch >= 1.0) {
@@ -614,69 +602,31 @@ impl<'s, 'a> Solver<'s, 'a> {
             // T lies in piece k: (k − 1)·pp < x·OSL·T ≤ k·pp.
             let end = |k: f64| (k * pp / (x * osl)).min(hi);
             let k_hi = (x * osl * hi / pp).ceil().max(1.0);
-            let at_hi = self.excess(x, k_hi, hi);
-            if at_hi.is_nan() || at_hi > 0.0 {
-                return Self::saturated(x);
-            }
-            // From T = 0, T' = (1 − ρ)·t_d + ρ·t_m(T) stays under the least crossing while
-            // the step times grow with T: jump piece by piece; then regula falsi over k
-            // (Illinois, bisecting when two steps have not halved the bracket).
-            let top = k_hi.min(to);
-            let (mut lo, mut k) = (from - 1.0, from);
-            let mut e_lo = f64::NAN;
-            let mut found = None;
-            for _ in 0..FIXED_POINT_STEPS {
-                if k >= top {
-                    found = Some(top);
-                    break;
-                }
+            // From T = 0, T' = (1 − ρ)·t_d + ρ·t_m(T) never passes the least crossing while
+            // the step times grow with T: jump piece by piece (at least one piece a jump) to the
+            // first piece whose end has excess ≤ 0; saturated when that is not below the
+            // bracket's piece and the bracket's end has excess > 0 (or NaN). Step times jump at
+            // GEMM tiles, so the excess at a piece's end changes sign more than once: no search
+            // over k that assumes one crossing, and no saturation from the bracket's end alone.
+            let mut k = 1.0;
+            while k < k_hi {
                 let t = end(k);
                 let e = self.excess(x, k, t);
+                if e.is_nan() {
+                    return Self::saturated(x);
+                }
                 if e <= 0.0 {
-                    found = Some(k);
                     break;
                 }
-                (lo, e_lo) = (k, e);
                 k = ((e + t) * x * osl / pp).ceil().max(k + 1.0);
             }
-            let k = if let Some(k) = found {
-                k
-            } else {
-                let mut hi_k = top;
-                let mut e_hi = if top == k_hi {
-                    at_hi
-                } else {
-                    self.excess(x, top, end(top))
-                };
-                let (mut width, mut stale, mut side) = (hi_k - lo, 0, 0);
-                while hi_k - lo > 1.0 {
-                    let guess = lo + (e_lo * (hi_k - lo) / (e_lo - e_hi)).ceil();
-                    let mid = if stale < 2 && guess > lo && guess < hi_k {
-                        guess
-                    } else {
-                        ((lo + hi_k) / 2.0).floor()
-                    };
-                    let e = self.excess(x, mid, end(mid));
-                    if e <= 0.0 {
-                        (hi_k, e_hi) = (mid, e);
-                        if side == 1 {
-                            e_lo *= 0.5;
-                        }
-                        side = 1;
-                    } else {
-                        (lo, e_lo) = (mid, e);
-                        if side == -1 {
-                            e_hi *= 0.5;
-                        }
-                        side = -1;
-                    }
-                    stale += 1;
-                    if hi_k - lo <= 0.5 * width {
-                        (width, stale) = (hi_k - lo, 0);
-                    }
+            if k >= k_hi {
+                let at_hi = self.excess(x, k_hi, hi);
+                if at_hi.is_nan() || at_hi > 0.0 {
+                    return Self::saturated(x);
                 }
-                hi_k
-            };
+                k = k_hi;
+            }
             // In piece k the step times are constant: T = t_d/(1 − (x·ISL/K)·(t_m − t_d)),
             // or the piece's start when the crossing is the jump into it.
             let [td, tm, _] = self.steps(k, false);
@@ -697,14 +647,10 @@ impl<'s, 'a> Solver<'s, 'a> {
         let ttft = if saturated {
             f64::INFINITY
         } else {
-            // M/G/1 (Pollaczek–Khinchine): E[S²]/E[S] = (Ī/K)·TPOT for S = (I/K)·TPOT.
-            let service = self.lengths.token_isl / budget * tpot;
-            let wait = rho * service / (2.0 * (1.0 - rho));
-            wait + (1.0 - rho) * own + rho * self.prompt_chunks * tm
+            self.ttft(rho, tpot, own, tm)
         };
         Solved {
             x,
-            k,
             tpot,
             ttft,
             b,
@@ -713,6 +659,15 @@ impl<'s, 'a> Solver<'s, 'a> {
             tm,
             saturated,
         }
+    }
+
+    /// TTFT at prefill share ρ: the M/G/1 (Pollaczek–Khinchine) wait for the budget,
+    /// E[S²]/E[S] = (Ī/K)·TPOT for S = (I/K)·TPOT, then the prompt's own chunks with
+    /// probability 1 − ρ or its budget steps t_m with probability ρ.
+    fn ttft(&self, rho: f64, tpot: f64, own: f64, tm: f64) -> f64 {
+        let service = self.lengths.token_isl / self.tr.budget * tpot;
+        let wait = rho * service / (2.0 * (1.0 - rho));
+        wait + (1.0 - rho) * own + rho * self.prompt_chunks * tm
     }
 
     /// The sequences memory holds: the `b` decoding ones and the mean step's prompts, a fraction
@@ -746,31 +701,40 @@ impl<'s, 'a> Solver<'s, 'a> {
         self.steady(s)
     }
 
-    /// (x·(TTFT + OSL·TPOT) − N, k) at rate x (inf when saturated), its piece in [from, to].
-    fn over(&mut self, x: f64, n: f64, from: f64, to: f64) -> (f64, Solved) {
-        let s = self.solve_within(x, from, to);
-        if s.saturated {
-            (f64::INFINITY, s)
-        } else {
-            (x * (s.ttft + self.tr.osl * s.tpot) - n, s)
+    /// The steady state with `b` sequences decoding, in piece k ((k − 1)·pp < b ≤ k·pp):
+    /// Little's law on both phases gives ρ = b·ISL/(OSL·K), so TPOT = (1 − ρ)·t_d + ρ·t_m,
+    /// x = b/(OSL·TPOT) and TTFT follow from b alone (§T.3, closed loop).
+    fn at_batch(&mut self, b: f64, k: f64) -> Solved {
+        let [td, tm, own] = self.steps(k, true);
+        let Traffic { isl, osl, budget } = self.tr;
+        let rho = b * isl / (osl * budget);
+        let tpot = (1.0 - rho) * td + rho * tm;
+        let x = b / (osl * tpot);
+        Solved {
+            x,
+            tpot,
+            ttft: self.ttft(rho, tpot, own, tm),
+            b,
+            rho,
+            td,
+            tm,
+            saturated: false,
         }
     }
 
-    /// The rate at which piece k's crossing reaches the piece's end, B = k·pp: where the
-    /// in-flight count jumps to the next piece.
-    fn piece_end_rate(&mut self, k: f64) -> f64 {
-        let [td, tm, _] = self.steps(k, false);
-        let kp = k * f64::from(self.inst.lay.pp);
-        let Traffic { isl, osl, budget } = self.tr;
-        kp / (osl * td + kp * isl * (tm - td) / budget)
+    /// Requests in flight, Little's law: x·(TTFT + OSL·TPOT).
+    fn in_flight(&self, s: &Solved) -> f64 {
+        s.x * (s.ttft + self.tr.osl * s.tpot)
     }
 
-    /// A closed loop of `concurrency` requests: the largest rate x found with
-    /// x·(TTFT + OSL·TPOT) < N (§T.3), in (0, N/(OSL·t_d(0))], by the Illinois method; where
-    /// the bracket's ends lie in different pieces it first tries where the lower end's piece
-    /// ends (the in-flight count jumps there) and just above it when they are adjacent pieces;
-    /// it bisects whenever two steps
-    /// have not halved the bracket.
+    /// A closed loop of `concurrency` requests (§T.3): the decode batch b whose steady state
+    /// holds N in flight. Found over b, not over the rate: at one rate the step times' jumps at
+    /// GEMM tiles can give several crossings, and the least one may jump over every b of the
+    /// loop, but each b has one steady state. The in-flight count grows with b within a piece;
+    /// at a piece's start it can fall back a little (the steps slow down), so the piece is the
+    /// first whose end holds ≥ N by bisection over pieces, then b by bisection within it (the
+    /// end of the piece below when N falls in the jump). Memory and ρ < 1 bound b; a loop
+    /// larger than that bound holds the bound and the rest wait.
     pub fn at_concurrency(&mut self, concurrency: f64) -> Steady {
         let idle = self.solve(0.0);
         if idle.saturated || !idle.tpot.is_finite() {
@@ -779,73 +743,51 @@ impl<'s, 'a> Solver<'s, 'a> {
             s.rho = 0.0;
             return self.steady(s);
         }
-        let (mut lo, mut hi) = (0.0, concurrency / (self.tr.osl * idle.tpot));
-        let (f, at_hi) = self.over(hi, concurrency, 1.0, f64::INFINITY);
-        let k = at_hi.k;
-        let mut s_lo = idle;
-        let (mut f_lo, mut f_hi, mut k_lo, mut k_hi) = (-concurrency, f, 0.0, k);
-        if f_hi < 0.0 {
-            (lo, s_lo) = (hi, at_hi);
+        let n = concurrency;
+        let pp = f64::from(self.inst.lay.pp);
+        let Traffic { isl, osl, budget } = self.tr;
+        let a = isl / (osl * budget);
+        let b_cap = (self.max_batch / (1.0 + a * self.prefill_seqs)).min(1.0 / a) * SATURATION;
+        let k_cap = (b_cap / pp).ceil();
+        let at_cap = self.at_batch(b_cap, k_cap);
+        let held = self.in_flight(&at_cap);
+        if held <= n || held.is_nan() {
+            return self.steady(at_cap);
         }
-        // The rate of N requests that neither wait nor slow one another down: usually close.
-        let guess = concurrency / (self.tr.osl * idle.tpot + idle.ttft);
-        if guess > lo && guess < hi {
-            let (f, s) = self.over(guess, concurrency, 1.0, k_hi);
-            let k = s.k;
-            if f < 0.0 {
-                (lo, f_lo, k_lo, s_lo) = (guess, f, k, s);
+        let end = |k: f64| (k * pp).min(b_cap);
+        let (mut lo_k, mut hi_k) = (0.0, k_cap);
+        while hi_k - lo_k > 1.0 {
+            let mid = ((lo_k + hi_k) / 2.0).floor();
+            let s = self.at_batch(end(mid), mid);
+            if self.in_flight(&s) >= n {
+                hi_k = mid;
             } else {
-                (hi, f_hi, k_hi) = (guess, f, k);
+                lo_k = mid;
             }
         }
-        let (mut width, mut stale, mut side) = (hi - lo, 0, 0);
-        let mut probe: Option<f64> = None;
-        for _ in 0..RATE_ITERATIONS {
-            if hi - lo <= RATE_TOLERANCE * hi {
+        let k = hi_k;
+        let mut lo = (k - 1.0) * pp;
+        if k > 1.0 {
+            let s = self.at_batch(lo, k);
+            if self.in_flight(&s) >= n {
+                let s = self.at_batch(lo, k - 1.0);
+                return self.steady(s);
+            }
+        }
+        let mut hi = end(k);
+        for _ in 0..BATCH_ITERATIONS {
+            if hi - lo <= BATCH_TOLERANCE * hi {
                 break;
             }
-            let jump = if probe.is_none() && k_hi == k_lo + 1.0 && k_lo > 0.0 {
-                self.piece_end_rate(k_lo)
+            let mid = 0.5 * (lo + hi);
+            let s = self.at_batch(mid, k);
+            if self.in_flight(&s) >= n {
+                hi = mid;
             } else {
-                f64::NAN
-            };
-            let secant = hi - f_hi * (hi - lo) / (f_hi - f_lo);
-            let (x, at_jump) = if let Some(p) = probe.take().filter(|&p| p > lo && p < hi) {
-                (p, false)
-            } else if jump > lo && jump < hi {
-                (jump, true)
-            } else if stale < 2 && f_hi.is_finite() && secant > lo && secant < hi {
-                (secant, false)
-            } else {
-                (0.5 * (lo + hi), false)
-            };
-            let (f, s) = self.over(x, concurrency, k_lo.max(1.0), k_hi);
-            let k = s.k;
-            if f < 0.0 {
-                (lo, f_lo, k_lo, s_lo) = (x, f, k, s);
-                if side == -1 {
-                    f_hi *= 0.5;
-                }
-                side = -1;
-                if at_jump {
-                    probe = Some(x * (1.0 + 0.5 * RATE_TOLERANCE));
-                }
-            } else {
-                (hi, f_hi, k_hi) = (x, f, k);
-                if side == 1 {
-                    f_lo *= 0.5;
-                }
-                side = 1;
-            }
-            stale += 1;
-            if hi - lo <= 0.5 * width {
-                (width, stale) = (hi - lo, 0);
+                lo = mid;
             }
         }
-        let mut s = s_lo;
-        if lo <= 0.0 || s.saturated {
-            s.saturated = true;
-        }
+        let s = self.at_batch(hi, k);
         self.steady(s)
     }
 }
