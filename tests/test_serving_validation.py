@@ -163,3 +163,48 @@ def test_a_saturation_row_is_the_instances_output_rate_at_the_batch_memory_holds
     occupancy = d["decode_seqs"] + d["prefill_share"] * 8192 / 1000
     assert d["max_batch_size"] - 2 <= occupancy <= d["max_batch_size"]
     assert p.inputs["decode_seqs"] == pytest.approx(d["decode_seqs"], rel=1e-12)
+
+
+def test_a_row_faster_than_light_is_set_aside_with_both_figures(v: pl.DataFrame) -> None:
+    # TRT-P09-A100-12: Mixtral-8x7B "FP16" on 2 A100 at batch 32 is measured at 20.0 ms a step, prefill
+    # included. The FP16 weights alone take longer to stream: at batch 32 with top-2 of 8 experts each
+    # expert is missed with probability 0.75**32, so all 46.7B parameters are read every step.
+    m = isw.model("Mixtral-8x7B-v0.1")
+    a100 = isw.gpu("A100-SXM-80GB")
+    r = row("TRT-P09-A100-12")
+    assert 0.75 ** 32 < 1e-3
+    weights_floor_ms = 1e3 * m.total_params * 2.0 / r["n_gpus"] / a100.hbm_bandwidth
+    assert r["measured_step_ms"] < weights_floor_ms
+    got = v.filter(pl.col("id") == "TRT-P09-A100-12").row(0, named=True)
+    assert not got["expressible"] and "faster than the speed of light" in got["reason"]
+    floor = float(got["reason"].split("as stated (")[1].split(" ms")[0])
+    assert floor >= weights_floor_ms * (1 - 1e-3)
+    # The same row made physical again (its time × 2) is predicted.
+    (p,) = predict_rows([{**r, "measured_step_ms": 2 * r["measured_step_ms"]}])
+    assert not isinstance(p, str) and p.step_s * 1e3 > floor
+
+
+def test_speed_of_light_is_below_every_runtime_on_every_row() -> None:
+    from infersweep.serving_validation import SPEED_OF_LIGHT, predict_steps
+
+    rows = isw.measurements().to_dicts()
+    pts = []
+    for r in rows:
+        try:
+            pts.append(serving_point(r))
+        except isw.validation.Unexpressible:
+            continue
+    floor = predict_steps(pts, SPEED_OF_LIGHT)
+    prof = isw.shipped_profiles()["tensorrt-llm-hopper"].runtime
+    for rt in (isw.Runtime.default(), prof, isw.Runtime.ideal()):
+        for f, s in zip(floor, predict_steps(pts, rt), strict=True):
+            if s["feasible"] and not s.get("saturated") and math.isfinite(s["step_s"]):
+                assert f["step_s"] <= s["step_s"] * (1 + 1e-12)
+
+
+def test_calibrate_leaves_a_row_faster_than_light_out_of_the_fit() -> None:
+    m = isw.measurements().filter(pl.col("source_id") == "TRT-P09")
+    cal = isw.calibrate(m, params=["gemm_efficiency"], by=["framework"], min_points=4, cross_validate=False)
+    prof = cal.profiles["tensorrt-llm"]
+    assert "TRT-P09-A100-12" not in prof.points and "TRT-P09-A100-11" in prof.points
+    assert "faster than the speed of light" in cal.reasons["TRT-P09-A100-12"]

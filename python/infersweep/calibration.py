@@ -28,7 +28,7 @@ import polars as pl
 
 from .errors import SpecError
 from .serving import Runtime
-from .serving_validation import SERVING_INPUTS, ServingPoint, predict_steps, serving_point
+from .serving_validation import SERVING_INPUTS, ServingPoint, faster_than_light, predict_steps, serving_point
 from .validation import Unexpressible, validate
 
 __all__ = ["PARAMETERS", "PRIOR_SD", "Calibration", "Profile", "calibrate", "gpu_generation", "load_profile",
@@ -216,6 +216,7 @@ def _points(measurements: pl.DataFrame, by: Sequence[str], base: Runtime) -> tup
         raise SpecError(f"calibrate: measurements lack columns {missing}")
     pts = _Points([], [], [], [], np.zeros(0))
     logs: list[float] = []
+    measured_ms: list[float] = []
     reasons: dict[str, str] = {}
     for r in measurements.iter_rows(named=True):
         r = {**r, "gpu_generation": gpu_generation(r.get("gpu_catalog"))}
@@ -229,7 +230,17 @@ def _points(measurements: pl.DataFrame, by: Sequence[str], base: Runtime) -> tup
         pts.groups.append(tuple(str(r[c]) for c in by))
         pts.points.append(p)
         logs.append(math.log(r["measured_step_ms"] / 1e3))
+        measured_ms.append(float(r["measured_step_ms"]))
     pts.log_measured = np.asarray(logs)
+    # A row faster than any runtime can run it (serving_validation.faster_than_light) is set aside:
+    # fitted, it would pull every efficiency towards its bound.
+    light = faster_than_light(pts.points, measured_ms)
+    for pid, why in zip(pts.ids, light, strict=True):
+        if why is not None:
+            reasons[pid] = why
+    ok = [j for j, why in enumerate(light) if why is None]
+    pts = _Points([pts.ids[j] for j in ok], [pts.sources[j] for j in ok], [pts.groups[j] for j in ok],
+                  [pts.points[j] for j in ok], pts.log_measured[ok])
     # Feasibility (memory) does not depend on the fitted parameters: drop what does not fit.
     # So does a load the base runtime saturates (an in-flight row; see SATURATED_RESIDUAL).
     steps = predict_steps(pts.points, base) if pts.points else []

@@ -48,9 +48,10 @@ from .specs import Gpu, Model
 from .traffic import DEFAULT_CHUNK_SIZE
 from .validation import Prediction, Unexpressible, _catalog, common_reason, is_saturation, register_semantics
 
-__all__ = ["OPEN_LOOP_LOADS", "OPEN_LOOP_SCENARIOS", "SERVING_INPUTS", "STEP_PREDICTORS", "ServingPoint",
-           "chunk_size", "decode_steps", "inflight_load", "inflight_steps", "predict_rows", "predict_serving",
-           "predict_steps", "row_precision", "saturation_steps", "serving_point", "static_steps"]
+__all__ = ["OPEN_LOOP_LOADS", "OPEN_LOOP_SCENARIOS", "SERVING_INPUTS", "SPEED_OF_LIGHT", "STEP_PREDICTORS",
+           "ServingPoint", "chunk_size", "decode_steps", "faster_than_light", "inflight_load",
+           "inflight_steps", "predict_rows", "predict_serving", "predict_steps", "row_precision",
+           "saturation_steps", "serving_point", "static_steps"]
 
 #: Dataset precision names → serving format names (``fp4`` in MLPerf and TensorRT-LLM is NVFP4).
 FORMAT_OF: dict[str, str] = {"fp4": "nvfp4", "nvfp4": "nvfp4", "mxfp4": "mxfp4", "fp8": "fp8",
@@ -364,6 +365,30 @@ def predict_steps(points: Sequence[ServingPoint], runtime: Runtime) -> list[dict
     return out
 
 
+#: The fastest any runtime can run a deployment (docs/measurements.md, "Faster than light"):
+#: :meth:`Runtime.ideal` (peak HBM bandwidth and FLOP rate, no overhead or launch cost, no reserve,
+#: one roofline) with its collectives wholly hidden under the work (``overlap = 1``), so the step is
+#: max(network, work). A row measured faster than this cannot be the deployment it says it is.
+SPEED_OF_LIGHT = Runtime.ideal().with_(overlap=1.0)
+
+
+def faster_than_light(points: Sequence[ServingPoint], measured_step_ms: Sequence[float]) -> list[str | None]:
+    """For each point, the reason it is measured faster than :data:`SPEED_OF_LIGHT` allows, or
+    None. Such a row states a precision, layout, GPU or workload that is not what ran (a KV cache
+    quantised but not said so, a wrong GPU count): no runtime can predict it, and a fit on it would
+    push efficiencies past 1, so ``validate`` and ``calibrate`` set it aside with this reason."""
+    out: list[str | None] = [None for _ in points]
+    if not points:
+        return out
+    for i, (s, m) in enumerate(zip(predict_steps(points, SPEED_OF_LIGHT), measured_step_ms, strict=True)):
+        floor_ms = 1e3 * s["step_s"]
+        if s["feasible"] and not s.get("saturated") and math.isfinite(floor_ms) and m < floor_ms:
+            out[i] = (f"serving: measured {m:.4g} ms is faster than the speed of light of the deployment "
+                      f"as stated ({floor_ms:.4g} ms at peak HBM bandwidth and FLOP rate, no overhead, "
+                      "collectives hidden): its precision, layout, GPU count or workload is not what ran")
+    return out
+
+
 def predict_rows(rows: Sequence[Mapping[str, Any]], runtime: Runtime | None = None,
                  open_loop: str = "in_flight") -> list[Prediction | str]:
     """A :class:`Prediction` or the reason it cannot be made, for each row (module docstring);
@@ -380,6 +405,12 @@ def predict_rows(rows: Sequence[Mapping[str, Any]], runtime: Runtime | None = No
             items.append((i, serving_point(r, open_loop)))
         except Unexpressible as e:
             out[i] = str(e)
+    timed = [(i, p) for i, p in items if isinstance(rows[i].get("measured_step_ms"), int | float)]
+    light = faster_than_light([p for _, p in timed], [float(rows[i]["measured_step_ms"]) for i, _ in timed])
+    for (i, _), why in zip(timed, light, strict=True):
+        if why is not None:
+            out[i] = why
+    items = [(i, p) for i, p in items if not out[i]]
     try:
         steps = predict_steps([p for _, p in items], rt)
     except InfersweepError as e:  # the engine rejected a group: say so on each row
