@@ -406,12 +406,13 @@ def predict_rows(rows: Sequence[Mapping[str, Any]], runtime: Runtime | None = No
         except Unexpressible as e:
             out[i] = str(e)
     timed = [(i, p) for i, p in items if isinstance(rows[i].get("measured_step_ms"), int | float)]
-    light = faster_than_light([p for _, p in timed], [float(rows[i]["measured_step_ms"]) for i, _ in timed])
-    for (i, _), why in zip(timed, light, strict=True):
-        if why is not None:
-            out[i] = why
-    items = [(i, p) for i, p in items if not out[i]]
+    measured = [float(rows[i]["measured_step_ms"]) for i, _ in timed]
     try:
+        light = faster_than_light([p for _, p in timed], measured)
+        for (i, _), why in zip(timed, light, strict=True):
+            if why is not None:
+                out[i] = why
+        items = [(i, p) for i, p in items if not out[i]]
         steps = predict_steps([p for _, p in items], rt)
     except InfersweepError as e:  # the engine rejected a group: say so on each row
         for i, _ in items:
