@@ -232,15 +232,6 @@ def _points(measurements: pl.DataFrame, by: Sequence[str], base: Runtime) -> tup
         logs.append(math.log(r["measured_step_ms"] / 1e3))
         measured_ms.append(float(r["measured_step_ms"]))
     pts.log_measured = np.asarray(logs)
-    # A row faster than any runtime can run it (serving_validation.faster_than_light) is set aside:
-    # fitted, it would pull every efficiency towards its bound.
-    light = faster_than_light(pts.points, measured_ms)
-    for pid, why in zip(pts.ids, light, strict=True):
-        if why is not None:
-            reasons[pid] = why
-    ok = [j for j, why in enumerate(light) if why is None]
-    pts = _Points([pts.ids[j] for j in ok], [pts.sources[j] for j in ok], [pts.groups[j] for j in ok],
-                  [pts.points[j] for j in ok], pts.log_measured[ok])
     # Feasibility (memory) does not depend on the fitted parameters: drop what does not fit.
     # So does a load the base runtime saturates (an in-flight row; see SATURATED_RESIDUAL).
     steps = predict_steps(pts.points, base) if pts.points else []
@@ -249,7 +240,13 @@ def _points(measurements: pl.DataFrame, by: Sequence[str], base: Runtime) -> tup
         reasons[pts.ids[i]] = ("serving: the measured load saturates the deployment under this semantics"
                                if steps[i]["feasible"] else
                                "serving: the deployment does not fit in memory under this semantics")
-    keep = np.flatnonzero(fits)
+    # And a row faster than any runtime can run it (serving_validation.faster_than_light), whose
+    # reason comes first as in validate: fitted, it would pull every efficiency towards its bound.
+    light = faster_than_light(pts.points, measured_ms)
+    for pid, why in zip(pts.ids, light, strict=True):
+        if why is not None:
+            reasons[pid] = why
+    keep = np.flatnonzero(fits & np.asarray([why is None for why in light], dtype=bool))
     pts = _Points([pts.ids[i] for i in keep], [pts.sources[i] for i in keep], [pts.groups[i] for i in keep],
                   [pts.points[i] for i in keep], pts.log_measured[keep])
     return pts, reasons
